@@ -1,0 +1,206 @@
+"""Version 1 payloads. They only grow: new fields are optional and bump ``minor_version``.
+
+Learner events carry ids, codes, positions and results; never a phone number, an e-mail
+address or a national ID number, because regional systems read them. Contact details travel
+only in :class:`LearnerContactChanged`, whose subject carries no region and which regional
+users are not permitted to read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from .envelope import EventData
+
+VillageCode = str
+
+
+class Position(StrEnum):
+    """Village-government positions (Permendagri 84/2015, UU 6/2014)."""
+
+    KEPALA_DESA = "kepala_desa"
+    SEKRETARIS_DESA = "sekretaris_desa"
+    KAUR_TATA_USAHA_UMUM = "kaur_tata_usaha_umum"
+    KAUR_KEUANGAN = "kaur_keuangan"
+    KAUR_PERENCANAAN = "kaur_perencanaan"
+    KASI_PEMERINTAHAN = "kasi_pemerintahan"
+    KASI_KESEJAHTERAAN = "kasi_kesejahteraan"
+    KASI_PELAYANAN = "kasi_pelayanan"
+    KEPALA_DUSUN = "kepala_dusun"
+    ANGGOTA_BPD = "anggota_bpd"
+
+
+class AssessmentKind(StrEnum):
+    PRE_TEST = "pre_test"
+    POST_TEST = "post_test"
+    QUIZ = "quiz"
+
+
+_code = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$", description="village code PP.KK.CC.DDDD")
+
+
+class LearnerRegistered(EventData):
+    event_type: ClassVar[str] = "lms.enrollment.learner-registered.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    learner_id: uuid.UUID
+    full_name: str
+    position: Position
+    village_code: VillageCode = _code
+    registered_at: datetime
+
+
+class LearnerUpdated(EventData):
+    event_type: ClassVar[str] = "lms.enrollment.learner-updated.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    learner_id: uuid.UUID
+    full_name: str
+    position: Position
+    village_code: VillageCode = _code
+    previous_village_code: VillageCode | None = None
+    updated_at: datetime
+
+
+class LearnerContactChanged(EventData):
+    """Contact details for the notification service; never on a regional subject."""
+
+    event_type: ClassVar[str] = "lms.enrollment.learner-contact-changed.v1"
+    producer: ClassVar[str] = "enrollment"
+    regional: ClassVar[bool] = False
+
+    learner_id: uuid.UUID
+    full_name: str
+    village_code: VillageCode = _code
+    phone: str | None = None
+    email: str | None = None
+    changed_at: datetime
+
+
+class Enrolled(EventData):
+    event_type: ClassVar[str] = "lms.enrollment.enrolled.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_version: int
+    course_title: str
+    village_code: VillageCode = _code
+    position: Position
+    cohort: str | None = None
+    starts_on: datetime | None = None
+    enrolled_at: datetime
+
+
+class Withdrawn(EventData):
+    event_type: ClassVar[str] = "lms.enrollment.withdrawn.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    village_code: VillageCode = _code
+    reason: str | None = None
+    withdrawn_at: datetime
+
+
+class LessonCompleted(EventData):
+    event_type: ClassVar[str] = "lms.content.lesson-completed.v1"
+    producer: ClassVar[str] = "content"
+
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_version: int
+    lesson_id: uuid.UUID
+    village_code: VillageCode = _code
+    completed_at: datetime = Field(description="when the learner completed it, even if synced later")
+    recorded_at: datetime
+    offline: bool = False
+
+
+class CoursePublished(EventData):
+    event_type: ClassVar[str] = "lms.content.course-published.v1"
+    producer: ClassVar[str] = "content"
+    regional: ClassVar[bool] = False
+
+    course_id: uuid.UUID
+    course_version: int
+    code: str
+    title: str
+    competency_area: str | None = None
+    lesson_ids: list[uuid.UUID]
+    required_lesson_ids: list[uuid.UUID]
+    published_at: datetime
+
+
+class _Graded(EventData):
+    producer: ClassVar[str] = "assessment"
+
+    attempt_id: uuid.UUID
+    assessment_id: uuid.UUID
+    assessment_kind: AssessmentKind
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    village_code: VillageCode = _code
+    score: float = Field(ge=0, le=100)
+    pass_score: float = Field(ge=0, le=100)
+    attempt_number: int = Field(ge=1)
+    graded_at: datetime
+
+
+class Passed(_Graded):
+    event_type: ClassVar[str] = "lms.assessment.passed.v1"
+
+
+class Failed(_Graded):
+    event_type: ClassVar[str] = "lms.assessment.failed.v1"
+
+
+class CourseCompleted(EventData):
+    event_type: ClassVar[str] = "lms.enrollment.course-completed.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_version: int
+    village_code: VillageCode = _code
+    score: float = Field(ge=0, le=100)
+    completed_at: datetime
+
+
+class CertificateIssued(EventData):
+    event_type: ClassVar[str] = "lms.enrollment.certificate-issued.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    certificate_id: uuid.UUID
+    verification_code: str
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    village_code: VillageCode = _code
+    score: float = Field(ge=0, le=100)
+    issued_at: datetime
+
+
+EVENTS: tuple[type[EventData], ...] = (
+    LearnerRegistered,
+    LearnerUpdated,
+    LearnerContactChanged,
+    Enrolled,
+    Withdrawn,
+    LessonCompleted,
+    CoursePublished,
+    Passed,
+    Failed,
+    CourseCompleted,
+    CertificateIssued,
+)
