@@ -1,0 +1,187 @@
+"""The durable pull consumer every service runs.
+
+A fetched batch is applied in one database transaction together with its inbox rows, then
+acknowledged. If the batch fails, each message is retried alone so that one bad message
+cannot hold the others back: it is nak'ed with a growing delay, and once it has used up its
+deliveries (or cannot be parsed at all) it is copied to the dead-letter stream and
+terminated, and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+
+from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventType, parse_event
+
+from .database import Database, Transaction
+from .inbox import Inbox
+from .observability import DEAD_LETTERS, EVENTS_CONSUMED, correlation_id_var, event_id_var
+from .topology import STREAM, dlq_subject
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Transaction, CloudEvent[Any]], Awaitable[None]]
+BatchHandler = Callable[[Transaction, Sequence[CloudEvent[Any]]], Awaitable[None]]
+
+
+@dataclass
+class Subscription:
+    """What a service does with the events it consumes: the one table per service."""
+
+    handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
+    batch_handler: BatchHandler | None = None
+
+    def handler_for(self, event: CloudEvent[Any]) -> Handler | None:
+        return self.handlers.get(type(event.data))
+
+
+@dataclass
+class ConsumerOptions:
+    batch_size: int = 200
+    max_deliver: int = 5
+    retry_delays: Sequence[float] = (1.0, 5.0, 30.0, 120.0)
+    fetch_timeout: float = 1.0
+    inbox_retention: timedelta = timedelta(days=30)
+
+
+class Consumer:
+    def __init__(
+        self,
+        name: str,
+        js: JetStreamContext,
+        database: Database,
+        inbox: Inbox,
+        subscription: Subscription,
+        options: ConsumerOptions | None = None,
+    ) -> None:
+        self.name = name
+        self.js = js
+        self.database = database
+        self.inbox = inbox
+        self.subscription = subscription
+        self.options = options or ConsumerOptions()
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def run(self) -> None:
+        sub = await self.js.pull_subscribe_bind(durable=self.name, stream=STREAM)
+        loop = asyncio.get_running_loop()
+        purge_due = loop.time() + 60
+        try:
+            while not self._stopping:
+                try:
+                    messages = await sub.fetch(
+                        self.options.batch_size, timeout=self.options.fetch_timeout
+                    )
+                except NatsTimeout:
+                    continue
+                await self.process(messages)
+                if loop.time() >= purge_due:
+                    purge_due = loop.time() + 600
+                    async with self.database.transaction() as tx:
+                        await self.inbox.purge(tx.conn, self.options.inbox_retention)
+        finally:
+            await sub.unsubscribe()
+
+    async def process(self, messages: Sequence[Msg]) -> None:
+        parsed: list[tuple[Msg, CloudEvent[Any]]] = []
+        for msg in messages:
+            try:
+                parsed.append((msg, parse_event(msg.data)))
+            except (MalformedEvent, UnknownEventType) as exc:
+                await self._dead_letter(msg, exc)
+        if not parsed:
+            return
+        try:
+            await self._apply([event for _, event in parsed])
+        except Exception as exc:
+            if len(parsed) == 1:
+                await self._failed(*parsed[0], exc)
+                return
+            log.warning("batch of %d failed, retrying one by one: %s", len(parsed), exc)
+            for msg, event in parsed:
+                await self._process_one(msg, event)
+            return
+        EVENTS_CONSUMED.labels(self.name, "applied").inc(len(parsed))
+        await asyncio.gather(*(msg.ack() for msg, _ in parsed))
+
+    async def _process_one(self, msg: Msg, event: CloudEvent[Any]) -> None:
+        try:
+            await self._apply([event])
+        except Exception as exc:
+            await self._failed(msg, event, exc)
+            return
+        EVENTS_CONSUMED.labels(self.name, "applied").inc()
+        await msg.ack()
+
+    async def _apply(self, events: Sequence[CloudEvent[Any]]) -> None:
+        unique: dict[uuid.UUID, CloudEvent[Any]] = {}
+        for event in events:
+            unique.setdefault(event.id, event)
+        async with self.database.transaction() as tx:
+            fresh = await self.inbox.claim(tx.conn, [(e.id, e.type) for e in unique.values()])
+            todo = [e for e in unique.values() if e.id in fresh]
+            if self.subscription.batch_handler is not None and todo:
+                await self.subscription.batch_handler(tx, todo)
+            for event in todo:
+                handler = self.subscription.handler_for(event)
+                if handler is None:
+                    continue
+                tx.correlation_id = event.correlationid or str(event.id)
+                tx.causation_id = str(event.id)
+                correlation_token = correlation_id_var.set(tx.correlation_id)
+                event_token = event_id_var.set(str(event.id))
+                try:
+                    await handler(tx, event)
+                finally:
+                    correlation_id_var.reset(correlation_token)
+                    event_id_var.reset(event_token)
+
+    async def _failed(self, msg: Msg, event: CloudEvent[Any], exc: Exception) -> None:
+        deliveries = msg.metadata.num_delivered or 1
+        token = event_id_var.set(str(event.id))
+        try:
+            if deliveries >= self.options.max_deliver:
+                log.error("giving up on %s after %d deliveries: %s", event.type, deliveries, exc)
+                await self._dead_letter(msg, exc)
+                return
+            delays = self.options.retry_delays
+            delay = delays[min(deliveries - 1, len(delays) - 1)]
+            log.warning("handling %s failed (delivery %d), retry in %.0fs: %r",
+                        event.type, deliveries, delay, exc)
+            EVENTS_CONSUMED.labels(self.name, "retried").inc()
+            await msg.nak(delay=delay)
+        finally:
+            event_id_var.reset(token)
+
+    async def _dead_letter(self, msg: Msg, exc: Exception) -> None:
+        meta = msg.metadata
+        headers = {
+            "Nats-Msg-Id": f"{self.name}:{meta.sequence.stream}",
+            "Lms-Consumer": self.name,
+            "Lms-Subject": msg.subject,
+            "Lms-Stream-Sequence": str(meta.sequence.stream),
+            "Lms-Deliveries": str(meta.num_delivered),
+            "Lms-Error": f"{type(exc).__name__}: {exc}"[:1000],
+        }
+        try:
+            await self.js.publish(dlq_subject(self.name), msg.data, headers=headers)
+        except Exception:
+            log.exception("could not dead-letter stream sequence %s", meta.sequence.stream)
+            await msg.nak(delay=self.options.retry_delays[-1])
+            return
+        DEAD_LETTERS.labels(self.name).inc()
+        EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
+        await msg.term()

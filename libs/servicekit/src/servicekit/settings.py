@@ -1,0 +1,50 @@
+"""Settings every service process reads from its environment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SIGNING_KEY = "lms-dev-signing-key-not-for-production-000000"
+
+
+class ServiceSettings(BaseSettings):
+    """One typed settings class; services subclass it for their own knobs."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    log_level: str = "INFO"
+    database_url: str = "postgresql+asyncpg://postgres@localhost:5432/lms"
+    database_pool_size: int = 10
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str | None = None
+    nats_password: str | None = None
+    run_consumers: bool = True
+    run_relay: bool = True
+
+    auth_issuer: str = "lms-dev"
+    auth_audience: str = "lms"
+    auth_jwks_url: str | None = None
+    auth_dev_signing_key: str | None = DEV_SIGNING_KEY
+
+    consumer_batch_size: int = Field(default=200, ge=1, le=5000)
+    consumer_max_deliver: int = Field(default=5, ge=2)
+    consumer_retry_delays: list[float] = [1.0, 5.0, 30.0, 120.0]
+    relay_batch_size: int = Field(default=500, ge=1, le=10000)
+    outbox_retention_hours: float = 72.0
+    inbox_retention_days: float = 30.0
+    max_page_size: int = 200
+
+    @model_validator(mode="after")
+    def _no_default_secrets_outside_dev(self) -> ServiceSettings:
+        if self.environment == "prod":
+            if self.auth_jwks_url is None:
+                raise ValueError("AUTH_JWKS_URL is required in production")
+            if self.auth_dev_signing_key == DEV_SIGNING_KEY:
+                self.auth_dev_signing_key = None
+            if self.auth_dev_signing_key is not None:
+                raise ValueError("AUTH_DEV_SIGNING_KEY must not be set in production")
+        return self

@@ -1,0 +1,162 @@
+"""The JetStream topology, declared in this one place and applied by ``lms topology apply``.
+
+Services bind to their durable consumer and never declare streams or consumers themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+from lms_contracts import (
+    EVENT_TYPES,
+    CertificateIssued,
+    CourseCompleted,
+    CoursePublished,
+    Enrolled,
+    EventData,
+    Failed,
+    LearnerContactChanged,
+    LearnerRegistered,
+    LearnerUpdated,
+    LessonCompleted,
+    Passed,
+    Withdrawn,
+)
+
+STREAM = "LMS"
+DLQ_STREAM = "LMS_DLQ"
+DLQ_SUBJECT_PREFIX = "lmsdlq"
+REPLAY_SUBJECT_PREFIX = "lms.replay"
+DAY = 24 * 3600.0
+
+# What each service consumes: the one table that wires services to events.
+CONSUMED: dict[str, tuple[type[EventData], ...]] = {
+    "enrollment": (CoursePublished, LessonCompleted, Passed),
+    "content": (Enrolled, Withdrawn),
+    "assessment": (CoursePublished, Enrolled, Withdrawn, LessonCompleted),
+    "notification": (
+        LearnerRegistered,
+        LearnerUpdated,
+        LearnerContactChanged,
+        Enrolled,
+        Withdrawn,
+        Passed,
+        Failed,
+        CourseCompleted,
+        CertificateIssued,
+    ),
+    "reporting": tuple(e for e in EVENT_TYPES.values() if e is not LearnerContactChanged),
+}
+
+
+@dataclass(frozen=True)
+class TopologySettings:
+    replicas: int = 1
+    retention_days: float = 400.0
+    duplicate_window_seconds: float = 120.0
+    dlq_retention_days: float = 90.0
+    max_deliver: int = 5
+    ack_wait_backoff: tuple[float, ...] = (30.0, 60.0, 120.0, 300.0)
+    max_ack_pending: int = 20_000
+
+
+def event_filter(event: type[EventData]) -> str:
+    return f"{event.event_type}.>" if event.regional else event.event_type
+
+
+def replay_subject(consumer: str) -> str:
+    return f"{REPLAY_SUBJECT_PREFIX}.{consumer}"
+
+
+def dlq_subject(consumer: str) -> str:
+    return f"{DLQ_SUBJECT_PREFIX}.{consumer}"
+
+
+def filter_subjects(service: str) -> list[str]:
+    return [*(event_filter(e) for e in CONSUMED[service]), replay_subject(service)]
+
+
+def stream_config(settings: TopologySettings) -> StreamConfig:
+    return StreamConfig(
+        name=STREAM,
+        description="Every LMS event; kept long enough to rebuild projections by replay",
+        subjects=["lms.>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        max_age=settings.retention_days * DAY,
+        duplicate_window=settings.duplicate_window_seconds,
+        num_replicas=settings.replicas,
+        allow_direct=True,
+    )
+
+
+def dlq_stream_config(settings: TopologySettings) -> StreamConfig:
+    return StreamConfig(
+        name=DLQ_STREAM,
+        description="Messages a consumer gave up on, kept for inspection and replay",
+        subjects=[f"{DLQ_SUBJECT_PREFIX}.>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        max_age=settings.dlq_retention_days * DAY,
+        num_replicas=settings.replicas,
+        allow_direct=True,
+    )
+
+
+def consumer_config(service: str, settings: TopologySettings) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=service,
+        description=f"{service} service: pull, explicit ack, dead-letter after max deliveries",
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        max_deliver=settings.max_deliver,
+        backoff=list(settings.ack_wait_backoff[: settings.max_deliver - 1]),
+        ack_wait=settings.ack_wait_backoff[0],
+        filter_subjects=filter_subjects(service),
+        max_ack_pending=settings.max_ack_pending,
+        num_replicas=settings.replicas,
+    )
+
+
+async def _apply_stream(js: JetStreamContext, config: StreamConfig) -> str:
+    try:
+        await js.stream_info(config.name or "")
+    except NotFoundError:
+        await js.add_stream(config)
+        return "created"
+    await js.update_stream(config)
+    return "updated"
+
+
+async def apply_topology(
+    js: JetStreamContext, settings: TopologySettings | None = None
+) -> dict[str, str]:
+    """Create or update the streams and every durable consumer; safe to run again."""
+    settings = settings or TopologySettings()
+    applied = {
+        STREAM: await _apply_stream(js, stream_config(settings)),
+        DLQ_STREAM: await _apply_stream(js, dlq_stream_config(settings)),
+    }
+    for service in CONSUMED:
+        config = consumer_config(service, settings)
+        try:
+            await js.consumer_info(STREAM, service)
+            existed = True
+        except NotFoundError:
+            existed = False
+        await js.add_consumer(STREAM, config)
+        applied[f"{STREAM}/{service}"] = "updated" if existed else "created"
+    return applied
