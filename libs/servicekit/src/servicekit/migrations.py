@@ -12,7 +12,6 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from .tables import plumbing_tables
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -27,15 +26,15 @@ def upgrade(migrations_dir: Path, database_url: str, revision: str = "head") -> 
     command.upgrade(alembic_config(migrations_dir, database_url), revision)
 
 
-def run_env() -> None:
-    """Body of every service's ``migrations/env.py``."""
+def run_env(target_metadata: MetaData | None = None) -> None:
+    """Body of every service's ``migrations/env.py`` (metadata enables --autogenerate)."""
     from alembic import context
 
     url = context.config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
 
     def migrate(connection: Any) -> None:
-        context.configure(connection=connection, target_metadata=None)
+        context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
             context.run_migrations()
 
@@ -49,8 +48,8 @@ def run_env() -> None:
     asyncio.run(run())
 
 
-def create_plumbing_tables(bind: Any) -> None:
-    """First migration of every service: outbox, inbox and idempotency keys (v1)."""
-    metadata = MetaData()
-    plumbing_tables(metadata)
-    metadata.create_all(bind)
+def make_revision(migrations_dir: Path, database_url: str, message: str) -> None:
+    """Autogenerate the next revision by diffing the metadata against a migrated database."""
+    config = alembic_config(migrations_dir, database_url)
+    command.upgrade(config, "head")
+    command.revision(config, message=message, autogenerate=True)

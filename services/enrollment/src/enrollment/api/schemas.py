@@ -1,0 +1,128 @@
+"""Request and response bodies of the enrollment API."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from servicekit import regions
+
+from ..domain.model import EnrollmentStatus, Position
+
+
+def _village_code(value: str) -> str:
+    if not re.fullmatch(r"\d{2}\.?\d{2}\.?\d{2}\.?\d{4}", value):
+        raise ValueError("must be a 10-digit village code, e.g. 74.01.01.2006")
+    region = regions.find(value)
+    if region is None:
+        raise ValueError(f"no village has code {regions.dotted(value)}")
+    return region.code
+
+
+def _phone(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, "ID")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {exc}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _nik(value: str) -> str:
+    if not re.fullmatch(r"\d{16}", value):
+        raise ValueError("NIK must be 16 digits")
+    return value
+
+
+VillageCode = Annotated[str, AfterValidator(_village_code)]
+Phone = Annotated[str, Field(max_length=32), AfterValidator(_phone)]
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+Name = Annotated[str, Field(min_length=2, max_length=120)]
+
+
+class LearnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: Name
+    position: Position
+    village_code: VillageCode
+    phone: Phone | None = None
+    email: Email | None = None
+    nik: Annotated[str, AfterValidator(_nik)] | None = Field(
+        default=None, description="national ID; stored only as a keyed hash"
+    )
+
+
+class LearnerPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: Name | None = None
+    position: Position | None = None
+    village_code: VillageCode | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+class LearnerOut(BaseModel):
+    learner_id: uuid.UUID
+    full_name: str
+    position: Position
+    village_code: str
+    phone: str | None = None
+    email: str | None = None
+    registered_at: datetime | None = None
+
+
+class EnrollmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    cohort: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class EnrollmentOut(BaseModel):
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_version: int
+    course_title: str
+    cohort: str | None
+    status: EnrollmentStatus
+    post_test_score: float | None
+    lessons_completed: int | None = None
+    enrolled_at: datetime
+    completed_at: datetime | None
+    withdrawn_at: datetime | None
+
+
+class CertificateOut(BaseModel):
+    verification_code: str
+    full_name: str
+    course_title: str
+    issued_at: datetime
+    score: float
+    valid: bool
+
+
+class CourseOut(BaseModel):
+    course_id: uuid.UUID
+    version: int
+    code: str
+    title: str
+    required_lessons: int
+    published_at: datetime

@@ -1,0 +1,70 @@
+"""What callers ask the enrollment service to do (imperative)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from .model import Position
+
+
+@dataclass(frozen=True)
+class RegisterLearner:
+    full_name: str
+    position: Position
+    village_code: str
+    phone: str | None = None
+    email: str | None = None
+    nik: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateLearner:
+    learner_id: uuid.UUID
+    full_name: str | None = None
+    position: Position | None = None
+    village_code: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    clear_phone: bool = False
+    clear_email: bool = False
+
+
+@dataclass(frozen=True)
+class EnrollLearner:
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    cohort: str | None = None
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    enrollment_id: uuid.UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordCoursePublished:
+    course_id: uuid.UUID
+    version: int
+    title: str
+    code: str
+    required_lesson_ids: tuple[uuid.UUID, ...]
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordLessonCompleted:
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordPostTestPassed:
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    score: float
+    passed_at: datetime

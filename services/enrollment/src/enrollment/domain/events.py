@@ -1,0 +1,66 @@
+"""What happened in the enrollment domain (past tense); turned into contracts at the edge."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from .model import Enrollment, Learner
+
+
+@dataclass(frozen=True)
+class LearnerRegistered:
+    learner: Learner
+
+
+@dataclass(frozen=True)
+class LearnerMoved:
+    learner: Learner
+    previous_village_code: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ContactChanged:
+    learner: Learner
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    enrollment: Enrollment
+    learner: Learner
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    enrollment: Enrollment
+    learner: Learner
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class CourseCompleted:
+    enrollment: Enrollment
+    learner: Learner
+
+
+@dataclass(frozen=True)
+class CertificateIssued:
+    certificate_id: uuid.UUID
+    verification_code: str
+    enrollment: Enrollment
+    learner: Learner
+    issued_at: datetime
+
+
+DomainEvent = (
+    LearnerRegistered
+    | LearnerMoved
+    | ContactChanged
+    | Enrolled
+    | Withdrawn
+    | CourseCompleted
+    | CertificateIssued
+)

@@ -1,0 +1,109 @@
+"""Learners and their enrollments: the rules of where a learner stands in a course."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from .errors import EnrollmentClosed, NotEnrolled
+
+
+class Position(StrEnum):
+    KEPALA_DESA = "kepala_desa"
+    SEKRETARIS_DESA = "sekretaris_desa"
+    KAUR_TATA_USAHA_UMUM = "kaur_tata_usaha_umum"
+    KAUR_KEUANGAN = "kaur_keuangan"
+    KAUR_PERENCANAAN = "kaur_perencanaan"
+    KASI_PEMERINTAHAN = "kasi_pemerintahan"
+    KASI_KESEJAHTERAAN = "kasi_kesejahteraan"
+    KASI_PELAYANAN = "kasi_pelayanan"
+    KEPALA_DUSUN = "kepala_dusun"
+    ANGGOTA_BPD = "anggota_bpd"
+
+
+class EnrollmentStatus(StrEnum):
+    ENROLLED = "enrolled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+ACTIVE = (EnrollmentStatus.ENROLLED, EnrollmentStatus.IN_PROGRESS, EnrollmentStatus.COMPLETED)
+
+
+@dataclass
+class Learner:
+    learner_id: uuid.UUID
+    full_name: str
+    position: Position
+    village_code: str
+    phone: str | None = None
+    email: str | None = None
+    nik_hash: str | None = None
+    registered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CourseVersion:
+    course_id: uuid.UUID
+    version: int
+    title: str
+    required_lesson_ids: frozenset[uuid.UUID]
+
+
+@dataclass
+class Enrollment:
+    """One learner in one course version; progress facts arrive in any order, more than once."""
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_version: int
+    course_title: str
+    status: EnrollmentStatus
+    enrolled_at: datetime
+    cohort: str | None = None
+    completed_lesson_ids: set[uuid.UUID] = field(default_factory=set)
+    post_test_score: float | None = None
+    completed_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    def record_lesson(self, lesson_id: uuid.UUID) -> None:
+        if self.status == EnrollmentStatus.WITHDRAWN:
+            raise NotEnrolled("the enrollment was withdrawn")
+        self.completed_lesson_ids.add(lesson_id)
+        if self.status == EnrollmentStatus.ENROLLED:
+            self.status = EnrollmentStatus.IN_PROGRESS
+
+    def record_post_test_pass(self, score: float) -> None:
+        if self.status == EnrollmentStatus.WITHDRAWN:
+            raise NotEnrolled("the enrollment was withdrawn")
+        self.post_test_score = max(score, self.post_test_score or 0.0)
+        if self.status == EnrollmentStatus.ENROLLED:
+            self.status = EnrollmentStatus.IN_PROGRESS
+
+    def try_complete(self, course: CourseVersion | None, now: datetime) -> bool:
+        """Complete when every required lesson is done and the post-test is passed."""
+        if self.status != EnrollmentStatus.IN_PROGRESS or course is None:
+            return False
+        if self.post_test_score is None:
+            return False
+        if not course.required_lesson_ids <= self.completed_lesson_ids:
+            return False
+        self.status = EnrollmentStatus.COMPLETED
+        self.completed_at = now
+        return True
+
+    def withdraw(self, now: datetime) -> None:
+        if self.status == EnrollmentStatus.COMPLETED:
+            raise EnrollmentClosed("a completed enrollment cannot be withdrawn")
+        if self.status == EnrollmentStatus.WITHDRAWN:
+            raise EnrollmentClosed("the enrollment is already withdrawn")
+        self.status = EnrollmentStatus.WITHDRAWN
+        self.withdrawn_at = now

@@ -1,0 +1,12 @@
+from servicekit.settings import ServiceSettings
+
+DEV_NIK_KEY = "dev-nik-hash-key-not-for-production"
+
+
+class EnrollmentSettings(ServiceSettings):
+    nik_hash_key: str = DEV_NIK_KEY
+    certificate_verify_url: str = "http://127.0.0.1:8001/v1/certificates/{code}"
+
+    def model_post_init(self, __context: object) -> None:
+        if self.environment == "prod" and self.nik_hash_key == DEV_NIK_KEY:
+            raise ValueError("NIK_HASH_KEY must be set to a secret in production")

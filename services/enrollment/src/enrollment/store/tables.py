@@ -1,0 +1,112 @@
+"""The enrollment database: learners, the course catalog it has learnt, enrollments, progress."""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from servicekit.tables import plumbing_tables
+
+metadata = MetaData()
+outbox, inbox, idempotency_keys = plumbing_tables(metadata)
+
+learners = Table(
+    "learners",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("full_name", Text, nullable=False),
+    Column("position", String(40), nullable=False),
+    Column("village_code", String(13), nullable=False),
+    Column("phone", String(20)),
+    Column("email", Text),
+    Column("nik_hash", String(64), unique=True),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("learners_village_code", "village_code", "learner_id"),
+    Index("learners_position", "position"),
+)
+
+courses = Table(
+    "courses",
+    metadata,
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("code", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("required_lesson_ids", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("enrollment_id", UUID(as_uuid=True), primary_key=True),
+    Column("learner_id", UUID(as_uuid=True), ForeignKey("learners.learner_id"), nullable=False),
+    Column("course_id", UUID(as_uuid=True), nullable=False),
+    Column("course_version", Integer, nullable=False),
+    Column("course_title", Text, nullable=False),
+    Column("cohort", Text),
+    Column("status", String(16), nullable=False),
+    Column("post_test_score", Float),
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    Index(
+        "enrollments_one_active",
+        "learner_id",
+        "course_id",
+        unique=True,
+        postgresql_where=text("status <> 'withdrawn'"),
+    ),
+    Index("enrollments_course", "course_id", "status"),
+)
+
+lesson_completions = Table(
+    "lesson_completions",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("lesson_id", UUID(as_uuid=True), primary_key=True),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
+)
+
+post_test_passes = Table(
+    "post_test_passes",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("passed_at", DateTime(timezone=True), nullable=False),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("certificate_id", UUID(as_uuid=True), primary_key=True),
+    Column("verification_code", String(16), nullable=False, unique=True),
+    Column(
+        "enrollment_id",
+        UUID(as_uuid=True),
+        ForeignKey("enrollments.enrollment_id"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("learner_id", UUID(as_uuid=True), nullable=False),
+    Column("full_name", Text, nullable=False),
+    Column("course_id", UUID(as_uuid=True), nullable=False),
+    Column("course_title", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False, server_default=text("false")),
+)

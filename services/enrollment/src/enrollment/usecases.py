@@ -1,0 +1,201 @@
+"""Use cases of the enrollment service. Each takes a command and a unit of work.
+
+What handles what:
+
+| command                 | use case                  | emits                                        |
+|-------------------------|---------------------------|----------------------------------------------|
+| RegisterLearner         | register_learner          | LearnerRegistered (+ ContactChanged)         |
+| UpdateLearner           | update_learner            | LearnerMoved, ContactChanged                 |
+| EnrollLearner           | enroll_learner            | Enrolled                                     |
+| Withdraw                | withdraw                  | Withdrawn                                    |
+| RecordCoursePublished   | record_course_published   | CourseCompleted, CertificateIssued (catch-up)|
+| RecordLessonCompleted   | record_lesson_completed   | CourseCompleted, CertificateIssued           |
+| RecordPostTestPassed    | record_post_test_passed   | CourseCompleted, CertificateIssued           |
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Protocol
+
+from .domain import commands, events
+from .domain.errors import AlreadyEnrolled, UnknownCourse, UnknownLearner
+from .domain.model import CourseVersion, Enrollment, EnrollmentStatus, Learner
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class UnitOfWork(Protocol):
+    def publish(self, event: events.DomainEvent) -> None: ...
+    async def get_learner(self, learner_id: uuid.UUID, *, lock: bool = False) -> Learner | None: ...
+    async def find_learner_by_nik(self, nik_hash: str) -> Learner | None: ...
+    async def add_learner(self, learner: Learner, now: datetime) -> None: ...
+    async def save_learner(self, learner: Learner, now: datetime) -> None: ...
+    async def latest_course(self, course_id: uuid.UUID) -> CourseVersion | None: ...
+    async def course(self, course_id: uuid.UUID, version: int) -> CourseVersion | None: ...
+    async def add_course(
+        self, course: CourseVersion, code: str, published_at: datetime
+    ) -> None: ...
+    async def get_enrollment(
+        self, enrollment_id: uuid.UUID, *, lock: bool = False
+    ) -> Enrollment | None: ...
+    async def active_enrollment(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID
+    ) -> Enrollment | None: ...
+    async def enrollments_in_progress(
+        self, course_id: uuid.UUID, version: int
+    ) -> list[Enrollment]: ...
+    async def add_enrollment(self, enrollment: Enrollment) -> None: ...
+    async def save_enrollment(self, enrollment: Enrollment) -> None: ...
+    async def add_lesson_completion(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID, at: datetime
+    ) -> None: ...
+    async def add_post_test_pass(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, score: float, at: datetime
+    ) -> float: ...
+    async def add_certificate(
+        self,
+        certificate_id: uuid.UUID,
+        code: str,
+        enrollment: Enrollment,
+        learner: Learner,
+        issued_at: datetime,
+    ) -> None: ...
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def verification_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+
+
+async def register_learner(
+    cmd: commands.RegisterLearner, uow: UnitOfWork, nik_hash: str | None = None
+) -> Learner:
+    at = now()
+    learner = Learner(
+        learner_id=uuid.uuid4(),
+        full_name=cmd.full_name.strip(),
+        position=cmd.position,
+        village_code=cmd.village_code,
+        phone=cmd.phone,
+        email=cmd.email,
+        nik_hash=nik_hash,
+        registered_at=at,
+    )
+    await uow.add_learner(learner, at)
+    uow.publish(events.LearnerRegistered(learner))
+    if learner.phone or learner.email:
+        uow.publish(events.ContactChanged(learner, at))
+    return learner
+
+
+async def update_learner(cmd: commands.UpdateLearner, uow: UnitOfWork) -> Learner:
+    learner = await uow.get_learner(cmd.learner_id, lock=True)
+    if learner is None:
+        raise UnknownLearner(str(cmd.learner_id))
+    at = now()
+    previous = (learner.full_name, learner.position, learner.village_code)
+    contact_before = (learner.phone, learner.email)
+    previous_village = learner.village_code
+    if cmd.full_name is not None:
+        learner.full_name = cmd.full_name.strip()
+    if cmd.position is not None:
+        learner.position = cmd.position
+    if cmd.village_code is not None:
+        learner.village_code = cmd.village_code
+    if cmd.phone is not None or cmd.clear_phone:
+        learner.phone = None if cmd.clear_phone else cmd.phone
+    if cmd.email is not None or cmd.clear_email:
+        learner.email = None if cmd.clear_email else cmd.email
+    await uow.save_learner(learner, at)
+    if (learner.full_name, learner.position, learner.village_code) != previous:
+        moved_from = previous_village if learner.village_code != previous_village else None
+        uow.publish(events.LearnerMoved(learner, moved_from, at))
+    if (learner.phone, learner.email) != contact_before:
+        uow.publish(events.ContactChanged(learner, at))
+    return learner
+
+
+async def enroll_learner(cmd: commands.EnrollLearner, uow: UnitOfWork) -> Enrollment:
+    learner = await uow.get_learner(cmd.learner_id)
+    if learner is None:
+        raise UnknownLearner(str(cmd.learner_id))
+    course = await uow.latest_course(cmd.course_id)
+    if course is None:
+        raise UnknownCourse(str(cmd.course_id))
+    existing = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
+    if existing is not None:
+        raise AlreadyEnrolled(existing.enrollment_id)
+    enrollment = Enrollment(
+        enrollment_id=uuid.uuid4(),
+        learner_id=learner.learner_id,
+        course_id=course.course_id,
+        course_version=course.version,
+        course_title=course.title,
+        status=EnrollmentStatus.ENROLLED,
+        enrolled_at=now(),
+        cohort=cmd.cohort,
+    )
+    await uow.add_enrollment(enrollment)
+    uow.publish(events.Enrolled(enrollment, learner))
+    return enrollment
+
+
+async def withdraw(cmd: commands.Withdraw, uow: UnitOfWork) -> Enrollment:
+    enrollment = await uow.get_enrollment(cmd.enrollment_id, lock=True)
+    if enrollment is None:
+        raise UnknownLearner(str(cmd.enrollment_id))
+    learner = await uow.get_learner(enrollment.learner_id)
+    assert learner is not None
+    enrollment.withdraw(now())
+    await uow.save_enrollment(enrollment)
+    uow.publish(events.Withdrawn(enrollment, learner, cmd.reason))
+    return enrollment
+
+
+async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
+    course = await uow.course(enrollment.course_id, enrollment.course_version)
+    at = now()
+    if not enrollment.try_complete(course, at):
+        await uow.save_enrollment(enrollment)
+        return
+    await uow.save_enrollment(enrollment)
+    learner = await uow.get_learner(enrollment.learner_id)
+    assert learner is not None
+    uow.publish(events.CourseCompleted(enrollment, learner))
+    certificate_id, code = uuid.uuid4(), verification_code()
+    await uow.add_certificate(certificate_id, code, enrollment, learner, at)
+    uow.publish(events.CertificateIssued(certificate_id, code, enrollment, learner, at))
+
+
+async def record_course_published(cmd: commands.RecordCoursePublished, uow: UnitOfWork) -> None:
+    course = CourseVersion(
+        cmd.course_id, cmd.version, cmd.title, frozenset(cmd.required_lesson_ids)
+    )
+    await uow.add_course(course, cmd.code, cmd.published_at)
+    # Progress may have arrived before the catalog did: settle what it now decides.
+    for enrollment in await uow.enrollments_in_progress(cmd.course_id, cmd.version):
+        await _complete_if_done(enrollment, uow)
+
+
+async def record_lesson_completed(cmd: commands.RecordLessonCompleted, uow: UnitOfWork) -> None:
+    await uow.add_lesson_completion(cmd.learner_id, cmd.course_id, cmd.lesson_id, cmd.completed_at)
+    enrollment = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
+    if enrollment is None or enrollment.status == EnrollmentStatus.COMPLETED:
+        return
+    enrollment.record_lesson(cmd.lesson_id)
+    await _complete_if_done(enrollment, uow)
+
+
+async def record_post_test_passed(cmd: commands.RecordPostTestPassed, uow: UnitOfWork) -> None:
+    best = await uow.add_post_test_pass(cmd.learner_id, cmd.course_id, cmd.score, cmd.passed_at)
+    enrollment = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
+    if enrollment is None or enrollment.status == EnrollmentStatus.COMPLETED:
+        return
+    enrollment.record_post_test_pass(best)
+    await _complete_if_done(enrollment, uow)
