@@ -1,0 +1,217 @@
+"""``lms``: run, migrate and operate LMS Pamong Desa."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from servicekit.auth import mint_token
+from servicekit.settings import ServiceSettings
+
+from .services import SERVICES, service_cli, service_main
+
+app = typer.Typer(help="LMS Pamong Desa", no_args_is_help=True, add_completion=False)
+console = Console()
+ServiceName = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
+
+
+def _check_service(name: str) -> None:
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+
+
+@app.command()
+def serve(
+    service: ServiceName,
+    host: str = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="default: the service's local port")] = None,
+) -> None:
+    """Run one service: HTTP API, outbox relay and consumer (settings from the environment)."""
+    import uvicorn
+
+    _check_service(service)
+    main = service_main(service)
+    uvicorn.run(
+        main.app(), host=host, port=port or SERVICES[service], log_config=None,
+        timeout_graceful_shutdown=25, access_log=False,
+    )
+
+
+@app.command()
+def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")]) -> None:
+    """Apply a service's migrations to DATABASE_URL (a step of its own, before the app starts)."""
+    from servicekit.migrations import upgrade
+
+    names = list(SERVICES) if service == "all" else [service]
+    for name in names:
+        _check_service(name)
+        url = os.environ.get("DATABASE_URL")
+        if not url:
+            raise typer.BadParameter("DATABASE_URL is not set")
+        upgrade(service_main(name).MIGRATIONS, url)
+        console.print(f"[green]migrated[/] {name}")
+
+
+topology_app = typer.Typer(help="JetStream topology", no_args_is_help=True)
+app.add_typer(topology_app, name="topology")
+
+
+async def _connect() -> object:
+    from servicekit.service import connect_nats
+
+    return await connect_nats(ServiceSettings(), "lms-cli")
+
+
+@topology_app.command("apply")
+def topology_apply(
+    replicas: Annotated[int, typer.Option(envvar="JETSTREAM_REPLICAS")] = 1,
+) -> None:
+    """Create or update the LMS and LMS_DLQ streams and every durable consumer (idempotent)."""
+    from servicekit.topology import TopologySettings, apply_topology
+
+    async def run() -> dict[str, str]:
+        nc = await _connect()
+        try:
+            return await apply_topology(nc.jetstream(), TopologySettings(replicas=replicas))  # type: ignore[attr-defined]
+        finally:
+            await nc.close()  # type: ignore[attr-defined]
+
+    for name, outcome in asyncio.run(run()).items():
+        console.print(f"{outcome:>8} {name}")
+
+
+dead_letters_app = typer.Typer(help="Messages a consumer gave up on", no_args_is_help=True)
+app.add_typer(dead_letters_app, name="dead-letters")
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(consumer: Annotated[str | None, typer.Option()] = None) -> None:
+    """List dead letters, oldest first."""
+    from servicekit.deadletters import list_dead_letters
+
+    async def run() -> list:
+        nc = await _connect()
+        try:
+            return await list_dead_letters(nc.jetstream(), consumer)  # type: ignore[attr-defined]
+        finally:
+            await nc.close()  # type: ignore[attr-defined]
+
+    table = Table("sequence", "consumer", "subject", "deliveries", "error")
+    for letter in asyncio.run(run()):
+        table.add_row(str(letter.sequence), letter.consumer, letter.subject,
+                      str(letter.deliveries), letter.error[:80])
+    console.print(table)
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(sequence: int) -> None:
+    """Send a dead letter back to its consumer (only that one) and remove it."""
+    from servicekit.deadletters import replay_dead_letter
+
+    async def run() -> object:
+        nc = await _connect()
+        try:
+            return await replay_dead_letter(nc.jetstream(), sequence)  # type: ignore[attr-defined]
+        finally:
+            await nc.close()  # type: ignore[attr-defined]
+
+    letter = asyncio.run(run())
+    console.print(f"replayed {sequence} to {letter.consumer}")  # type: ignore[attr-defined]
+
+
+outbox_app = typer.Typer(help="Transactional outbox", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+def _duration(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([smhd])", text)
+    if match is None:
+        raise typer.BadParameter("use e.g. 90s, 15m, 2h or 1d")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+@outbox_app.command("republish")
+def outbox_republish(
+    service: ServiceName, since: Annotated[str, typer.Option(help="window, e.g. 15m")] = "15m"
+) -> None:
+    """Re-publish a recent window of a service's outbox, e.g. after an unclean broker restart."""
+    from servicekit.database import make_engine
+    from servicekit.outbox import Outbox
+
+    _check_service(service)
+    window = _duration(since)
+
+    async def run() -> int:
+        settings = ServiceSettings()
+        engine = make_engine(settings.database_url, pool_size=1)
+        outbox = Outbox(service_main(service).definition().metadata.tables["outbox"])
+        try:
+            async with engine.begin() as conn:
+                return await outbox.republish_since(conn, window)
+        finally:
+            await engine.dispose()
+
+    console.print(f"{asyncio.run(run())} events of {service} queued for re-publishing")
+
+
+@app.command()
+def token(
+    role: Annotated[list[str], typer.Option("--role", help="learner|instructor|supervisor|admin")],
+    learner_id: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str | None, typer.Option(help="region prefix for supervisors")] = None,
+    hours: int = 12,
+) -> None:
+    """Mint a development token signed with the local key (refused in production)."""
+    settings = ServiceSettings()
+    print(mint_token(settings, roles=role, learner_id=uuid.UUID(learner_id) if learner_id else None,
+                     region_code=region, ttl=timedelta(hours=hours)))
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="load demo courses and learners")] = True,
+    host: str = "127.0.0.1",
+) -> None:
+    """Start the whole system on this machine; Ctrl-C stops everything."""
+    from .stack import run_stack
+
+    run_stack(host=host, demo=demo)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(ctx: typer.Context) -> None:
+    """Lint, check the architecture and run every test (extra arguments go to pytest)."""
+    root = Path(__file__).resolve().parents[3]
+    bin_dir = Path(sys.executable).parent
+    steps = [
+        [str(bin_dir / "ruff"), "check", "."],
+        [str(bin_dir / "lint-imports")],
+        [str(bin_dir / "pytest"), *ctx.args],
+    ]
+    for step in steps:
+        console.print(f"[bold]$ {' '.join(Path(step[0]).name for _ in [0])} {' '.join(step[1:])}")
+        result = subprocess.run(step, cwd=root)
+        if result.returncode != 0:
+            raise typer.Exit(result.returncode)
+
+
+for _name in SERVICES:
+    _module = service_cli(_name)
+    if _module is not None:
+        app.add_typer(_module.app, name=_name, help=f"{_name} service commands")
+
+
+if __name__ == "__main__":
+    app()

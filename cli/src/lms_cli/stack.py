@@ -1,0 +1,164 @@
+"""``lms up``: real nats-server and PostgreSQL from their wheels, migrations, topology, region
+list, demo data and the five services as separate processes; Ctrl-C stops all of it."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from servicekit.auth import mint_token
+from servicekit.migrations import upgrade
+from servicekit.servers import (
+    LocalPostgres,
+    NatsServer,
+    ensure_database_sync,
+    new_run_dir,
+    stop_leftovers,
+)
+from servicekit.settings import ServiceSettings
+
+from .services import SERVICES, service_main
+
+console = Console()
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if `lms up` itself dies, so no service outlives it."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_service(name: str, env: dict[str, str], host: str, log_dir: Path) -> subprocess.Popen[bytes]:
+    log = (log_dir / f"{name}.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "lms_cli.main", "serve", name, "--host", host,
+         "--port", str(SERVICES[name])],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def wait_ready(urls: dict[str, str], processes: dict[str, subprocess.Popen[bytes]],
+               log_dir: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    pending = dict(urls)
+    while pending:
+        for name, url in list(pending.items()):
+            if processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited; see {log_dir / (name + '.log')}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not ready: {', '.join(pending)}")
+        time.sleep(0.2)
+
+
+def stop_processes(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def provision(server_url: str, nats_url: str) -> dict[str, str]:
+    """One database and role per service, migrated; the topology applied; regions loaded."""
+    from servicekit.service import connect_nats
+    from servicekit.topology import TopologySettings, apply_topology
+
+    urls = {}
+    for name in SERVICES:
+        urls[name] = ensure_database_sync(server_url, name, owner=name)
+        upgrade(service_main(name).MIGRATIONS, urls[name])
+        console.print(f"  migrated [cyan]{name}[/]")
+
+    async def topology() -> None:
+        nc = await connect_nats(ServiceSettings(nats_url=nats_url), "lms-up")
+        await apply_topology(nc.jetstream(), TopologySettings())
+        await nc.close()
+
+    asyncio.run(topology())
+    console.print("  JetStream topology applied")
+    from .regions import load_region_list
+
+    if load_region_list(urls["reporting"]):
+        console.print("  region list loaded into reporting")
+    return urls
+
+
+def run_stack(*, host: str, demo: bool) -> None:
+    stop_leftovers()
+    run_dir = new_run_dir("stack")
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    with ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, run_dir, ignore_errors=True)
+        nats_url = os.environ.get("NATS_URL")
+        if not nats_url:
+            nats = NatsServer(run_dir / "nats")
+            nats_url = nats.start()
+            cleanup.callback(nats.stop)
+        server_url = os.environ.get("DATABASE_URL")
+        if not server_url:
+            postgres = LocalPostgres(run_dir / "postgres")
+            server_url = postgres.start()
+            cleanup.callback(postgres.stop)
+        console.print(f"[bold]NATS[/] {nats_url}\n[bold]PostgreSQL[/] {server_url}")
+        database_urls = provision(server_url, nats_url)
+        log_dir = run_dir / "logs"
+        log_dir.mkdir()
+        cleanup.callback(stop_processes, processes)
+        for name in SERVICES:
+            env = os.environ | {"DATABASE_URL": database_urls[name], "NATS_URL": nats_url,
+                                "ENVIRONMENT": "dev"}
+            processes[name] = start_service(name, env, host, log_dir)
+        urls = {name: f"http://{host}:{port}" for name, port in SERVICES.items()}
+        wait_ready(urls, processes, log_dir)
+        settings = ServiceSettings()
+        admin = mint_token(settings, roles=["admin"], subject="dev-admin")
+        if demo:
+            from .demo import load_demo
+
+            load_demo(urls, settings)
+        for name, url in urls.items():
+            console.print(f"  [green]{name:<13}[/] {url}  (docs: {url}/docs)")
+        console.print(f"\n[bold]Admin token[/] (12 h):\n{admin}\n")
+        console.print(f"Logs: {log_dir}.  Press Ctrl-C to stop everything.")
+        _wait_for_signal(processes)
+        console.print("stopping...")
+
+
+def _wait_for_signal(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    stop = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        while not stop:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    console.print(f"[red]{name} exited with {process.returncode}[/]")
+                    return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
