@@ -4,8 +4,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-
 from lms_contracts import (
     EVENT_TYPES,
     CoursePublished,
@@ -21,6 +19,7 @@ from lms_contracts import (
 )
 from lms_contracts.schemas import breaking_changes, schema_of, snapshot_name
 from lms_contracts.v1 import EVENTS
+from pydantic import ValidationError
 
 SNAPSHOTS = Path(__file__).parents[1] / "schemas" / "v1"
 NOW = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -48,12 +47,20 @@ def test_learner_event_subject_ends_with_the_village_code_parts() -> None:
 
 def test_course_and_contact_events_carry_no_region_in_their_subject() -> None:
     published = CoursePublished(
-        course_id=uuid.uuid4(), course_version=2, code="KEU-01", title="Keuangan",
-        lesson_ids=[], required_lesson_ids=[], published_at=NOW,
+        course_id=uuid.uuid4(),
+        course_version=2,
+        code="KEU-01",
+        title="Keuangan",
+        lesson_ids=[],
+        required_lesson_ids=[],
+        published_at=NOW,
     )
     contact = LearnerContactChanged(
-        learner_id=uuid.uuid4(), full_name="Siti", village_code="74.01.01.2006",
-        phone="+6281234567890", changed_at=NOW,
+        learner_id=uuid.uuid4(),
+        full_name="Siti",
+        village_code="74.01.01.2006",
+        phone="+6281234567890",
+        changed_at=NOW,
     )
     assert subject_of(published) == "lms.content.course-published.v1"
     assert subject_of(contact) == "lms.enrollment.learner-contact-changed.v1"
@@ -126,7 +133,9 @@ def test_every_event_type_follows_the_naming_rule() -> None:
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.event_type)
 def test_v1_payload_is_compatible_with_its_committed_snapshot(event: type) -> None:
     path = SNAPSHOTS / snapshot_name(event)
-    assert path.exists(), f"no snapshot for {event.event_type}: run python -m lms_contracts.schemas write"
+    assert path.exists(), (
+        f"no snapshot for {event.event_type}: run python -m lms_contracts.schemas write"
+    )
     problems = breaking_changes(json.loads(path.read_text()), schema_of(event))
     assert problems == [], f"{event.event_type} changed in a breaking way: {problems}"
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-
 from servicekit.auth import mint_token
 from servicekit.settings import ServiceSettings
 
@@ -20,17 +19,36 @@ COURSES: list[dict[str, Any]] = [
         "description": "Perencanaan, penatausahaan, pelaporan dan pertanggungjawaban APBDes.",
         "competency_area": "Tata kelola keuangan",
         "modules": [
-            {"title": "Dasar-dasar APBDes", "lessons": [
-                {"title": "Siklus pengelolaan keuangan desa", "kind": "text", "required": True,
-                 "body": "Pengelolaan keuangan desa meliputi perencanaan, pelaksanaan, "
-                         "penatausahaan, pelaporan dan pertanggungjawaban."},
-                {"title": "Video: menyusun APBDes", "kind": "video", "required": True,
-                 "url": "https://video.example.id/apbdes", "duration_seconds": 540},
-            ]},
-            {"title": "Pelaporan", "lessons": [
-                {"title": "Laporan realisasi APBDes", "kind": "text", "required": True,
-                 "body": "Laporan realisasi disampaikan kepada bupati/wali kota setiap semester."},
-            ]},
+            {
+                "title": "Dasar-dasar APBDes",
+                "lessons": [
+                    {
+                        "title": "Siklus pengelolaan keuangan desa",
+                        "kind": "text",
+                        "required": True,
+                        "body": "Pengelolaan keuangan desa meliputi perencanaan, pelaksanaan, "
+                        "penatausahaan, pelaporan dan pertanggungjawaban.",
+                    },
+                    {
+                        "title": "Video: menyusun APBDes",
+                        "kind": "video",
+                        "required": True,
+                        "url": "https://video.example.id/apbdes",
+                        "duration_seconds": 540,
+                    },
+                ],
+            },
+            {
+                "title": "Pelaporan",
+                "lessons": [
+                    {
+                        "title": "Laporan realisasi APBDes",
+                        "kind": "text",
+                        "required": True,
+                        "body": "Laporan realisasi disampaikan kepada bupati/wali kota setiap semester.",
+                    },
+                ],
+            },
         ],
     },
     {
@@ -39,33 +57,65 @@ COURSES: list[dict[str, Any]] = [
         "description": "Standar pelayanan, administrasi kependudukan dan pengaduan masyarakat.",
         "competency_area": "Pelayanan publik",
         "modules": [
-            {"title": "Standar pelayanan", "lessons": [
-                {"title": "Maklumat pelayanan desa", "kind": "text", "required": True,
-                 "body": "Maklumat pelayanan memuat janji dan kesanggupan pelayanan."},
-                {"title": "Tautan: Permendagri pelayanan", "kind": "link", "required": False,
-                 "url": "https://peraturan.example.id/pelayanan"},
-            ]},
+            {
+                "title": "Standar pelayanan",
+                "lessons": [
+                    {
+                        "title": "Maklumat pelayanan desa",
+                        "kind": "text",
+                        "required": True,
+                        "body": "Maklumat pelayanan memuat janji dan kesanggupan pelayanan.",
+                    },
+                    {
+                        "title": "Tautan: Permendagri pelayanan",
+                        "kind": "link",
+                        "required": False,
+                        "url": "https://peraturan.example.id/pelayanan",
+                    },
+                ],
+            },
         ],
     },
 ]
 
 QUESTIONS: dict[str, list[dict[str, Any]]] = {
     "KEU-DESA-01": [
-        {"kind": "single_choice", "prompt": "Siapa yang menetapkan APBDes?", "options": [
-            {"text": "Kepala desa bersama BPD", "correct": True},
-            {"text": "Camat", "correct": False},
-            {"text": "Bupati", "correct": False}]},
-        {"kind": "true_false", "prompt": "Laporan realisasi APBDes disampaikan setiap semester.",
-         "answer": True},
-        {"kind": "short_answer", "prompt": "Singkatan dari anggaran pendapatan dan belanja desa?",
-         "accepted_answers": ["APBDes"], "match": "normalised"},
+        {
+            "kind": "single_choice",
+            "prompt": "Siapa yang menetapkan APBDes?",
+            "options": [
+                {"text": "Kepala desa bersama BPD", "correct": True},
+                {"text": "Camat", "correct": False},
+                {"text": "Bupati", "correct": False},
+            ],
+        },
+        {
+            "kind": "true_false",
+            "prompt": "Laporan realisasi APBDes disampaikan setiap semester.",
+            "answer": True,
+        },
+        {
+            "kind": "short_answer",
+            "prompt": "Singkatan dari anggaran pendapatan dan belanja desa?",
+            "accepted_answers": ["APBDes"],
+            "match": "normalised",
+        },
     ],
     "PELAYANAN-01": [
-        {"kind": "multiple_choice", "prompt": "Yang termasuk pelayanan administrasi desa:",
-         "options": [{"text": "Surat keterangan domisili", "correct": True},
-                     {"text": "Surat pengantar nikah", "correct": True},
-                     {"text": "Penerbitan paspor", "correct": False}]},
-        {"kind": "true_false", "prompt": "Maklumat pelayanan memuat janji pelayanan.", "answer": True},
+        {
+            "kind": "multiple_choice",
+            "prompt": "Yang termasuk pelayanan administrasi desa:",
+            "options": [
+                {"text": "Surat keterangan domisili", "correct": True},
+                {"text": "Surat pengantar nikah", "correct": True},
+                {"text": "Penerbitan paspor", "correct": False},
+            ],
+        },
+        {
+            "kind": "true_false",
+            "prompt": "Maklumat pelayanan memuat janji pelayanan.",
+            "answer": True,
+        },
     ],
 }
 
@@ -89,11 +139,22 @@ def load_demo(urls: dict[str, str], settings: ServiceSettings) -> None:
             _ok(http.post(f"{urls['content']}/v1/courses/{course_id}/publish"))
             course_ids.append(course_id)
             for kind, title in (("pre_test", "Pre-test"), ("post_test", "Post-test")):
-                _ok(http.post(f"{urls['assessment']}/v1/assessments", json={
-                    "course_id": course_id, "kind": kind, "title": f"{title}: {course['title']}",
-                    "pass_score": 70, "max_attempts": 3, "time_limit_seconds": 1800,
-                    "shuffle_questions": True, "shuffle_options": True,
-                    "questions": QUESTIONS[course["code"]]}))
+                _ok(
+                    http.post(
+                        f"{urls['assessment']}/v1/assessments",
+                        json={
+                            "course_id": course_id,
+                            "kind": kind,
+                            "title": f"{title}: {course['title']}",
+                            "pass_score": 70,
+                            "max_attempts": 3,
+                            "time_limit_seconds": 1800,
+                            "shuffle_questions": True,
+                            "shuffle_options": True,
+                            "questions": QUESTIONS[course["code"]],
+                        },
+                    )
+                )
         _wait_for_catalog(http, urls["enrollment"], set(course_ids))
         for name, position, village, phone in LEARNERS:
             body = {"full_name": name, "position": position, "village_code": village}
@@ -104,14 +165,25 @@ def load_demo(urls: dict[str, str], settings: ServiceSettings) -> None:
                 console.print(f"[yellow]demo learner {name} skipped: {response.text}")
                 continue
             learner = response.json()
-            _ok(http.post(f"{urls['enrollment']}/v1/enrollments", json={
-                "learner_id": learner["learner_id"], "course_id": course_ids[0],
-                "cohort": "Angkatan 1 2026"}))
-        console.print(f"  demo data: {len(COURSES)} courses with pre- and post-tests, "
-                      f"{len(LEARNERS)} learners in Sulawesi Tenggara")
+            _ok(
+                http.post(
+                    f"{urls['enrollment']}/v1/enrollments",
+                    json={
+                        "learner_id": learner["learner_id"],
+                        "course_id": course_ids[0],
+                        "cohort": "Angkatan 1 2026",
+                    },
+                )
+            )
+        console.print(
+            f"  demo data: {len(COURSES)} courses with pre- and post-tests, "
+            f"{len(LEARNERS)} learners in Sulawesi Tenggara"
+        )
 
 
-def _wait_for_catalog(http: httpx.Client, url: str, course_ids: set[str], timeout: float = 30) -> None:
+def _wait_for_catalog(
+    http: httpx.Client, url: str, course_ids: set[str], timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         known = {c["course_id"] for c in _ok(http.get(f"{url}/v1/catalog"))}
@@ -123,6 +195,8 @@ def _wait_for_catalog(http: httpx.Client, url: str, course_ids: set[str], timeou
 
 def _ok(response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        raise RuntimeError(f"{response.request.method} {response.request.url}: "
-                           f"{response.status_code} {response.text}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url}: "
+            f"{response.status_code} {response.text}"
+        )
     return response.json()

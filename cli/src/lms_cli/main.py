@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-
 from servicekit.auth import mint_token
 from servicekit.settings import ServiceSettings
 
@@ -43,8 +42,12 @@ def serve(
     _check_service(service)
     main = service_main(service)
     uvicorn.run(
-        main.app(), host=host, port=port or SERVICES[service], log_config=None,
-        timeout_graceful_shutdown=25, access_log=False,
+        main.app(),
+        host=host,
+        port=port or SERVICES[service],
+        log_config=None,
+        timeout_graceful_shutdown=25,
+        access_log=False,
     )
 
 
@@ -109,8 +112,13 @@ def dead_letters_list(consumer: Annotated[str | None, typer.Option()] = None) ->
 
     table = Table("sequence", "consumer", "subject", "deliveries", "error")
     for letter in asyncio.run(run()):
-        table.add_row(str(letter.sequence), letter.consumer, letter.subject,
-                      str(letter.deliveries), letter.error[:80])
+        table.add_row(
+            str(letter.sequence),
+            letter.consumer,
+            letter.subject,
+            str(letter.deliveries),
+            letter.error[:80],
+        )
     console.print(table)
 
 
@@ -175,8 +183,15 @@ def token(
 ) -> None:
     """Mint a development token signed with the local key (refused in production)."""
     settings = ServiceSettings()
-    print(mint_token(settings, roles=role, learner_id=uuid.UUID(learner_id) if learner_id else None,
-                     region_code=region, ttl=timedelta(hours=hours)))
+    print(
+        mint_token(
+            settings,
+            roles=role,
+            learner_id=uuid.UUID(learner_id) if learner_id else None,
+            region_code=region,
+            ttl=timedelta(hours=hours),
+        )
+    )
 
 
 @app.command()
@@ -201,7 +216,7 @@ def test(ctx: typer.Context) -> None:
         [str(bin_dir / "pytest"), *ctx.args],
     ]
     for step in steps:
-        console.print(f"[bold]$ {' '.join(Path(step[0]).name for _ in [0])} {' '.join(step[1:])}")
+        console.print(f"[bold]$ {Path(step[0]).name} {' '.join(step[1:])}")
         result = subprocess.run(step, cwd=root)
         if result.returncode != 0:
             raise typer.Exit(result.returncode)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
-
 from servicekit.auth import mint_token
 from servicekit.migrations import upgrade
 from servicekit.servers import (
@@ -39,18 +38,36 @@ def _die_with_parent() -> None:
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def start_service(name: str, env: dict[str, str], host: str, log_dir: Path) -> subprocess.Popen[bytes]:
+def start_service(
+    name: str, env: dict[str, str], host: str, log_dir: Path
+) -> subprocess.Popen[bytes]:
     log = (log_dir / f"{name}.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "lms_cli.main", "serve", name, "--host", host,
-         "--port", str(SERVICES[name])],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "lms_cli.main",
+            "serve",
+            name,
+            "--host",
+            host,
+            "--port",
+            str(SERVICES[name]),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         preexec_fn=_die_with_parent,
     )
 
 
-def wait_ready(urls: dict[str, str], processes: dict[str, subprocess.Popen[bytes]],
-               log_dir: Path, timeout: float = 60) -> None:
+def wait_ready(
+    urls: dict[str, str],
+    processes: dict[str, subprocess.Popen[bytes]],
+    log_dir: Path,
+    timeout: float = 60,
+) -> None:
     deadline = time.monotonic() + timeout
     pending = dict(urls)
     while pending:
@@ -126,8 +143,11 @@ def run_stack(*, host: str, demo: bool) -> None:
         log_dir.mkdir()
         cleanup.callback(stop_processes, processes)
         for name in SERVICES:
-            env = os.environ | {"DATABASE_URL": database_urls[name], "NATS_URL": nats_url,
-                                "ENVIRONMENT": "dev"}
+            env = os.environ | {
+                "DATABASE_URL": database_urls[name],
+                "NATS_URL": nats_url,
+                "ENVIRONMENT": "dev",
+            }
             processes[name] = start_service(name, env, host, log_dir)
         urls = {name: f"http://{host}:{port}" for name, port in SERVICES.items()}
         wait_ready(urls, processes, log_dir)

@@ -120,7 +120,9 @@ class LessonCompleted(EventData):
     course_version: int
     lesson_id: uuid.UUID
     village_code: VillageCode = _code
-    completed_at: datetime = Field(description="when the learner completed it, even if synced later")
+    completed_at: datetime = Field(
+        description="when the learner completed it, even if synced later"
+    )
     recorded_at: datetime
     offline: bool = False
 

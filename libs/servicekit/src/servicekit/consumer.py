@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventType, parse_event
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-
-from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventType, parse_event
 
 from .database import Database, Transaction
 from .inbox import Inbox
@@ -159,8 +158,13 @@ class Consumer:
                 return
             delays = self.options.retry_delays
             delay = delays[min(deliveries - 1, len(delays) - 1)]
-            log.warning("handling %s failed (delivery %d), retry in %.0fs: %r",
-                        event.type, deliveries, delay, exc)
+            log.warning(
+                "handling %s failed (delivery %d), retry in %.0fs: %r",
+                event.type,
+                deliveries,
+                delay,
+                exc,
+            )
             EVENTS_CONSUMED.labels(self.name, "retried").inc()
             await msg.nak(delay=delay)
         finally:

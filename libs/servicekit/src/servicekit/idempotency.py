@@ -25,8 +25,12 @@ class IdempotencyStore:
     ) -> tuple[int, Any] | None:
         """The stored answer for this key, if any. Serialises requests sharing a key."""
         if len(key) > 200:
-            raise Problem(422, "invalid_idempotency_key", "Idempotency-Key: at most 200 characters",
-                          errors=[{"field": "Idempotency-Key", "message": "too long"}])
+            raise Problem(
+                422,
+                "invalid_idempotency_key",
+                "Idempotency-Key: at most 200 characters",
+                errors=[{"field": "Idempotency-Key", "message": "too long"}],
+            )
         await conn.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{scope}:{key}"}
         )
@@ -59,7 +63,11 @@ class IdempotencyStore:
     ) -> None:
         await conn.execute(
             self.table.insert().values(
-                scope=scope, key=key, fingerprint=request_fingerprint,
-                status_code=status_code, body=body, created_at=func.now(),
+                scope=scope,
+                key=key,
+                fingerprint=request_fingerprint,
+                status_code=status_code,
+                body=body,
+                created_at=func.now(),
             )
         )

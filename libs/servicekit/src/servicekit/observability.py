@@ -20,9 +20,13 @@ HTTP_REQUESTS = Histogram(
 EVENTS_CONSUMED = Counter(
     "lms_events_consumed_total", "Events handled by the consumer", ["consumer", "outcome"]
 )
-DEAD_LETTERS = Counter("lms_dead_letters_total", "Messages moved to the dead-letter stream", ["consumer"])
+DEAD_LETTERS = Counter(
+    "lms_dead_letters_total", "Messages moved to the dead-letter stream", ["consumer"]
+)
 RELAY_PUBLISHED = Counter("lms_outbox_published_total", "Outbox events published and acked")
-RELAY_FAILURES = Counter("lms_outbox_relay_failures_total", "Relay rounds that failed and backed off")
+RELAY_FAILURES = Counter(
+    "lms_outbox_relay_failures_total", "Relay rounds that failed and backed off"
+)
 OUTBOX_BACKLOG = Gauge("lms_outbox_backlog", "Outbox rows not yet published")
 
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from lms_contracts import CloudEvent, EventData, new_event, subject_of
 from nats.js import JetStreamContext
 from sqlalchemy import Table, and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from lms_contracts import CloudEvent, EventData, new_event, subject_of
 
 from .observability import RELAY_FAILURES, RELAY_PUBLISHED
 from .topology import STREAM
@@ -155,10 +155,8 @@ class OutboxRelay:
                 if batch.full:
                     continue
                 self._wake.clear()
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_poll_seconds)
-                except TimeoutError:
-                    pass
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -186,7 +184,9 @@ class OutboxRelay:
         async with self.engine.begin() as conn:
             rows = (
                 await conn.execute(
-                    select(table.c.event_id, table.c.subject, table.c.payload, table.c.correlation_id)
+                    select(
+                        table.c.event_id, table.c.subject, table.c.payload, table.c.correlation_id
+                    )
                     .where(table.c.sent_at.is_(None))
                     .order_by(table.c.created_at)
                     .limit(self.batch_size)
@@ -198,8 +198,11 @@ class OutboxRelay:
             results = await asyncio.gather(
                 *(self._publish(row) for row in rows), return_exceptions=True
             )
-            acked = [row.event_id for row, result in zip(rows, results, strict=True)
-                     if not isinstance(result, BaseException)]
+            acked = [
+                row.event_id
+                for row, result in zip(rows, results, strict=True)
+                if not isinstance(result, BaseException)
+            ]
             failed = len(rows) - len(acked)
             if acked:
                 await conn.execute(
@@ -208,8 +211,12 @@ class OutboxRelay:
             if failed:
                 await conn.execute(
                     update(table)
-                    .where(and_(table.c.event_id.in_([r.event_id for r in rows]),
-                                table.c.sent_at.is_(None)))
+                    .where(
+                        and_(
+                            table.c.event_id.in_([r.event_id for r in rows]),
+                            table.c.sent_at.is_(None),
+                        )
+                    )
                     .values(attempts=table.c.attempts + 1)
                 )
         RELAY_PUBLISHED.inc(len(acked))

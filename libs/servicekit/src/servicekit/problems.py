@@ -37,8 +37,12 @@ class Problem(Exception):
         self.extra = extra
 
 
-def field_problem(field: str, message: str, code: str = "invalid_field", status: int = 422) -> Problem:
-    return Problem(status, code, f"{field}: {message}", errors=[{"field": field, "message": message}])
+def field_problem(
+    field: str, message: str, code: str = "invalid_field", status: int = 422
+) -> Problem:
+    return Problem(
+        status, code, f"{field}: {message}", errors=[{"field": field, "message": message}]
+    )
 
 
 def problem_response(
@@ -67,8 +71,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
-            exc.status, exc.code, exc.detail, request.url.path,
-            errors=exc.errors, headers=exc.headers, **exc.extra,
+            exc.status,
+            exc.code,
+            exc.detail,
+            request.url.path,
+            errors=exc.errors,
+            headers=exc.headers,
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -47,7 +47,10 @@ def stop_leftovers() -> list[int]:
     stopped = []
     for proc in psutil.process_iter(attrs=["pid", "name", "cmdline"]):
         cmdline = " ".join(proc.info.get("cmdline") or [])
-        if proc.info.get("name") not in ("postgres", "nats-server") or RUN_DIR_PREFIX not in cmdline:
+        if (
+            proc.info.get("name") not in ("postgres", "nats-server")
+            or RUN_DIR_PREFIX not in cmdline
+        ):
             continue
         match = _RUN_DIR.search(cmdline)
         if match is None or psutil.pid_exists(int(match.group(1))):
@@ -85,8 +88,19 @@ class NatsServer:
         args = [str(nats_server_binary())]
         if self.config_file is not None:
             args += ["-c", str(self.config_file)]
-        args += ["-a", "127.0.0.1", "-p", str(self.port or -1), "-js", "-sd", str(self.store_dir),
-                 "--ports_file_dir", str(ports_dir), "-l", str(self.workdir / "nats.log")]
+        args += [
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port or -1),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "--ports_file_dir",
+            str(ports_dir),
+            "-l",
+            str(self.workdir / "nats.log"),
+        ]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         ports_file = ports_dir / f"nats-server_{self.process.pid}.ports"
         deadline = time.monotonic() + timeout
@@ -136,8 +150,7 @@ class LocalPostgres:
 
     def url(self, database: str, user: str = "postgres") -> str:
         assert self.host is not None, "server not started"
-        return (f"postgresql+asyncpg://{user}@/{database}"
-                f"?host={quote(self.host)}&port={self.port}")
+        return f"postgresql+asyncpg://{user}@/{database}?host={quote(self.host)}&port={self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -155,23 +168,33 @@ def database_url_for(server_url: str, database: str, user: str | None = None) ->
 
     url = make_url(server_url).set(database=database)
     if user is not None:
-        url = url.set(username=user, password=None) if url.password is None else url.set(username=user)
+        url = (
+            url.set(username=user, password=None)
+            if url.password is None
+            else url.set(username=user)
+        )
     return url.render_as_string(hide_password=False)
 
 
-async def ensure_database(server_url: str, name: str, *, owner: str | None = None,
-                          drop_first: bool = False) -> str:
+async def ensure_database(
+    server_url: str, name: str, *, owner: str | None = None, drop_first: bool = False
+) -> str:
     """Create role ``owner`` and database ``name`` if missing; return the owner's URL."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or (owner and not re.fullmatch(r"[a-z_][a-z0-9_]*", owner)):
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or (
+        owner and not re.fullmatch(r"[a-z_][a-z0-9_]*", owner)
+    ):
         raise ValueError(f"unsafe database or role name: {name!r} {owner!r}")
     url = make_url(server_url)
     query = dict(url.query)
     conn = await asyncpg.connect(
-        user=url.username, password=url.password, database=url.database or "postgres",
-        host=query.get("host", url.host), port=int(query.get("port") or url.port or 5432),
+        user=url.username,
+        password=url.password,
+        database=url.database or "postgres",
+        host=query.get("host", url.host),
+        port=int(query.get("port") or url.port or 5432),
     )
     try:
         if drop_first:

@@ -112,7 +112,9 @@ def _start_background(runtime: Runtime, stopping: asyncio.Event) -> None:
     assert runtime.js is not None
     if definition.produces and settings.run_relay:
         relay = OutboxRelay(
-            runtime.database.engine, runtime.js, runtime.database.outbox,
+            runtime.database.engine,
+            runtime.js,
+            runtime.database.outbox,
             batch_size=settings.relay_batch_size,
             retention=timedelta(hours=settings.outbox_retention_hours),
         )
@@ -121,8 +123,11 @@ def _start_background(runtime: Runtime, stopping: asyncio.Event) -> None:
     if definition.subscription is not None and settings.run_consumers:
         inbox_table = definition.metadata.tables["inbox"]
         consumer = Consumer(
-            definition.name, runtime.js, runtime.database,
-            Inbox(inbox_table, definition.name), definition.subscription,
+            definition.name,
+            runtime.js,
+            runtime.database,
+            Inbox(inbox_table, definition.name),
+            definition.subscription,
             ConsumerOptions(
                 batch_size=settings.consumer_batch_size,
                 max_deliver=settings.consumer_max_deliver,
@@ -134,9 +139,11 @@ def _start_background(runtime: Runtime, stopping: asyncio.Event) -> None:
         runtime.stoppers.append(consumer.stop)
         runtime.tasks.append(asyncio.create_task(supervise("consumer", consumer.run, stopping)))
     for worker in definition.workers:
-        runtime.tasks.append(asyncio.create_task(
-            supervise(worker.__name__, lambda w=worker: w(runtime), stopping)  # type: ignore[misc]
-        ))
+        runtime.tasks.append(
+            asyncio.create_task(
+                supervise(worker.__name__, lambda w=worker: w(runtime), stopping)  # type: ignore[misc]
+            )
+        )
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -146,7 +153,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         outbox = Outbox(definition.metadata.tables["outbox"])
         runtime = Runtime(
-            definition, settings, Database(engine, outbox),
+            definition,
+            settings,
+            Database(engine, outbox),
             IdempotencyStore(definition.metadata.tables["idempotency_keys"]),
         )
         runtime.nats = await connect_nats(settings, definition.name)
@@ -161,7 +170,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             stopping.set()
             for stop in runtime.stoppers:
                 stop()
-            _, pending = await asyncio.wait(runtime.tasks, timeout=20) if runtime.tasks else ((), ())
+            _, pending = (
+                await asyncio.wait(runtime.tasks, timeout=20) if runtime.tasks else ((), ())
+            )
             for task in pending:
                 task.cancel()
             with suppress(Exception):
@@ -197,8 +208,10 @@ def operations_router() -> APIRouter:
         connected = runtime.nats is not None and runtime.nats.is_connected
         checks["nats"] = "ok" if connected else "unreachable"
         if all(v == "ok" for v in checks.values()):
-            return Response(content=f'{{"status":"ready","checks":{_json(checks)}}}',
-                            media_type="application/json")
+            return Response(
+                content=f'{{"status":"ready","checks":{_json(checks)}}}',
+                media_type="application/json",
+            )
         return problem_response(503, "not_ready", "dependencies unreachable", checks=checks)
 
     @router.get("/metrics")
@@ -230,7 +243,9 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        correlation_id = (headers.get(b"x-correlation-id") or b"").decode()[:100] or str(uuid.uuid4())
+        correlation_id = (headers.get(b"x-correlation-id") or b"").decode()[:100] or str(
+            uuid.uuid4()
+        )
         token = correlation_id_var.set(correlation_id)
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -247,8 +262,10 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"x-correlation-id", correlation_id.encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-correlation-id", correlation_id.encode()),
+                ]
             await send(message)
 
         try:

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-
 from servicekit.service import ServiceDefinition, create_app
 
 from .api.routes import router

@@ -42,8 +42,13 @@ def dotted(code: str) -> str:
 
 
 def level_of(code: str) -> Level:
-    return {0: Level.NATIONAL, 2: Level.PROVINCE, 4: Level.REGENCY, 6: Level.DISTRICT,
-            10: Level.VILLAGE}[len(code.replace(".", ""))]
+    return {
+        0: Level.NATIONAL,
+        2: Level.PROVINCE,
+        4: Level.REGENCY,
+        6: Level.DISTRICT,
+        10: Level.VILLAGE,
+    }[len(code.replace(".", ""))]
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -53,34 +58,42 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 @cache
 def provinces() -> dict[str, Region]:
-    return {dotted(r["id"]): Region(dotted(r["id"]), r["name"], Level.PROVINCE, None)
-            for r in _rows(DATA / "provinces.csv.gz")}
+    return {
+        dotted(r["id"]): Region(dotted(r["id"]), r["name"], Level.PROVINCE, None)
+        for r in _rows(DATA / "provinces.csv.gz")
+    }
 
 
 @cache
 def province_timezones() -> dict[str, str]:
-    return {dotted(r["id"]): TIMEZONES.get(int(r["timezone"] or 7), "Asia/Jakarta")
-            for r in _rows(DATA / "provinces.csv.gz")}
+    return {
+        dotted(r["id"]): TIMEZONES.get(int(r["timezone"] or 7), "Asia/Jakarta")
+        for r in _rows(DATA / "provinces.csv.gz")
+    }
 
 
 @cache
 def regency_timezones() -> dict[str, str]:
-    return {dotted(r["id"]): TIMEZONES.get(int(r["timezone"] or 7), "Asia/Jakarta")
-            for r in _rows(DATA / "regencies.csv.gz")}
+    return {
+        dotted(r["id"]): TIMEZONES.get(int(r["timezone"] or 7), "Asia/Jakarta")
+        for r in _rows(DATA / "regencies.csv.gz")
+    }
 
 
 @cache
 def regencies() -> dict[str, Region]:
-    return {dotted(r["id"]): Region(dotted(r["id"]), r["name"], Level.REGENCY,
-                                    dotted(r["province_id"]))
-            for r in _rows(DATA / "regencies.csv.gz")}
+    return {
+        dotted(r["id"]): Region(dotted(r["id"]), r["name"], Level.REGENCY, dotted(r["province_id"]))
+        for r in _rows(DATA / "regencies.csv.gz")
+    }
 
 
 @cache
 def districts() -> dict[str, Region]:
-    return {dotted(r["id"]): Region(dotted(r["id"]), r["name"], Level.DISTRICT,
-                                    dotted(r["regency_id"]))
-            for r in _rows(DATA / "districts.csv.gz")}
+    return {
+        dotted(r["id"]): Region(dotted(r["id"]), r["name"], Level.DISTRICT, dotted(r["regency_id"]))
+        for r in _rows(DATA / "districts.csv.gz")
+    }
 
 
 @cache
@@ -88,9 +101,10 @@ def villages_of_province(province_code: str) -> dict[str, Region]:
     path = DATA / "villages" / f"villages_{province_code.replace('.', '')}.csv.gz"
     if not path.exists():
         return {}
-    return {dotted(r["id"]): Region(dotted(r["id"]), r["name"], Level.VILLAGE,
-                                    dotted(r["district_id"]))
-            for r in _rows(path)}
+    return {
+        dotted(r["id"]): Region(dotted(r["id"]), r["name"], Level.VILLAGE, dotted(r["district_id"]))
+        for r in _rows(path)
+    }
 
 
 def all_villages() -> dict[str, Region]:

@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,9 @@ def _containers_wanted() -> bool:
 
         docker.from_env().ping()
     except Exception as exc:  # pragma: no cover - depends on the machine
-        raise pytest.UsageError(f"LMS_TESTCONTAINERS=1 but no Docker engine answers: {exc}") from exc
+        raise pytest.UsageError(
+            f"LMS_TESTCONTAINERS=1 but no Docker engine answers: {exc}"
+        ) from exc
     return True
 
 
@@ -122,10 +124,8 @@ async def _wipe_streams(url: str) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
     for stream in (STREAM, DLQ_STREAM):
-        try:
+        with suppress(Exception):
             await js.delete_stream(stream)
-        except Exception:
-            pass
     await nc.close()
 
 

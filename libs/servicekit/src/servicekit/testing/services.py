@@ -31,15 +31,28 @@ class RunningService:
     def runtime(self) -> Runtime:
         return self.app.state.runtime  # type: ignore[no-any-return]
 
-    def token(self, *roles: str, learner_id: uuid.UUID | None = None,
-              region_code: str | None = None, subject: str | None = None) -> str:
-        return mint_token(self.settings, roles=list(roles), learner_id=learner_id,
-                          region_code=region_code, subject=subject)
+    def token(
+        self,
+        *roles: str,
+        learner_id: uuid.UUID | None = None,
+        region_code: str | None = None,
+        subject: str | None = None,
+    ) -> str:
+        return mint_token(
+            self.settings,
+            roles=list(roles),
+            learner_id=learner_id,
+            region_code=region_code,
+            subject=subject,
+        )
 
-    def auth(self, *roles: str, learner_id: uuid.UUID | None = None,
-             region_code: str | None = None) -> dict[str, str]:
-        return {"Authorization": "Bearer " + self.token(
-            *roles, learner_id=learner_id, region_code=region_code)}
+    def auth(
+        self, *roles: str, learner_id: uuid.UUID | None = None, region_code: str | None = None
+    ) -> dict[str, str]:
+        return {
+            "Authorization": "Bearer "
+            + self.token(*roles, learner_id=learner_id, region_code=region_code)
+        }
 
 
 @asynccontextmanager
@@ -52,8 +65,9 @@ async def running_service(
     """
     main = importlib.import_module(f"{service}.main")
     await asyncio.to_thread(upgrade, main.MIGRATIONS, database_url)
-    settings = main.Settings(database_url=database_url, nats_url=nats_url,
-                             environment="test", **overrides)
+    settings = main.Settings(
+        database_url=database_url, nats_url=nats_url, environment="test", **overrides
+    )
     app = main.app(settings)
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=app)

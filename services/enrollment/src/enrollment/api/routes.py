@@ -10,13 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import and_, func, or_, select
-
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.idempotency import fingerprint
 from servicekit.pagination import Page, decode_cursor, encode_cursor
 from servicekit.problems import Problem, field_problem
 from servicekit.service import RuntimeDep
+from sqlalchemy import and_, func, or_, select
 
 from .. import usecases
 from ..domain import commands

@@ -1,0 +1,219 @@
+"""Lifecycle rules of an enrollment with an in-memory unit of work."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from enrollment import usecases
+from enrollment.domain import commands, events
+from enrollment.domain.errors import AlreadyEnrolled, EnrollmentClosed, UnknownCourse
+from enrollment.domain.model import CourseVersion, Enrollment, EnrollmentStatus, Learner, Position
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+class FakeUnitOfWork:
+    def __init__(self) -> None:
+        self.learners: dict[uuid.UUID, Learner] = {}
+        self.courses: dict[tuple[uuid.UUID, int], CourseVersion] = {}
+        self.enrollments: dict[uuid.UUID, Enrollment] = {}
+        self.lessons: set[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = set()
+        self.passes: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
+        self.certificates: list[str] = []
+        self.published: list[events.DomainEvent] = []
+
+    def publish(self, event: events.DomainEvent) -> None:
+        self.published.append(event)
+
+    def kinds(self) -> list[str]:
+        return [type(e).__name__ for e in self.published]
+
+    async def get_learner(self, learner_id, *, lock=False):
+        return self.learners.get(learner_id)
+
+    async def find_learner_by_nik(self, nik_hash):
+        return next((x for x in self.learners.values() if x.nik_hash == nik_hash), None)
+
+    async def add_learner(self, learner, now):
+        self.learners[learner.learner_id] = learner
+
+    async def save_learner(self, learner, now):
+        self.learners[learner.learner_id] = learner
+
+    async def latest_course(self, course_id):
+        versions = [c for (cid, _), c in self.courses.items() if cid == course_id]
+        return max(versions, key=lambda c: c.version, default=None)
+
+    async def course(self, course_id, version):
+        return self.courses.get((course_id, version))
+
+    async def add_course(self, course, code, published_at):
+        self.courses.setdefault((course.course_id, course.version), course)
+
+    async def _with_progress(self, enrollment):
+        enrollment.completed_lesson_ids = {
+            lesson
+            for (learner, course, lesson) in self.lessons
+            if learner == enrollment.learner_id and course == enrollment.course_id
+        }
+        return enrollment
+
+    async def get_enrollment(self, enrollment_id, *, lock=False):
+        found = self.enrollments.get(enrollment_id)
+        return await self._with_progress(found) if found else None
+
+    async def active_enrollment(self, learner_id, course_id):
+        for e in self.enrollments.values():
+            if e.learner_id == learner_id and e.course_id == course_id and e.is_active:
+                return await self._with_progress(e)
+        return None
+
+    async def enrollments_in_progress(self, course_id, version):
+        return [
+            await self._with_progress(e)
+            for e in self.enrollments.values()
+            if e.course_id == course_id
+            and e.course_version == version
+            and e.status == EnrollmentStatus.IN_PROGRESS
+        ]
+
+    async def add_enrollment(self, enrollment):
+        self.enrollments[enrollment.enrollment_id] = enrollment
+
+    async def save_enrollment(self, enrollment):
+        self.enrollments[enrollment.enrollment_id] = enrollment
+
+    async def add_lesson_completion(self, learner_id, course_id, lesson_id, at):
+        self.lessons.add((learner_id, course_id, lesson_id))
+
+    async def add_post_test_pass(self, learner_id, course_id, score, at):
+        key = (learner_id, course_id)
+        self.passes[key] = max(score, self.passes.get(key, 0.0))
+        return self.passes[key]
+
+    async def add_certificate(self, certificate_id, code, enrollment, learner, issued_at):
+        self.certificates.append(code)
+
+
+LESSONS = (uuid.uuid4(), uuid.uuid4())
+COURSE_ID = uuid.uuid4()
+
+
+def published(version: int = 1) -> commands.RecordCoursePublished:
+    return commands.RecordCoursePublished(COURSE_ID, version, "Keuangan Desa", "KEU", LESSONS, NOW)
+
+
+def lesson(learner: uuid.UUID, lesson_id: uuid.UUID) -> commands.RecordLessonCompleted:
+    return commands.RecordLessonCompleted(learner, COURSE_ID, lesson_id, NOW)
+
+
+def passed(learner: uuid.UUID, score: float = 80) -> commands.RecordPostTestPassed:
+    return commands.RecordPostTestPassed(learner, COURSE_ID, score, NOW)
+
+
+async def enrolled_learner(uow: FakeUnitOfWork) -> Enrollment:
+    await usecases.record_course_published(published(), uow)
+    learner = await usecases.register_learner(
+        commands.RegisterLearner("Wa Ode", Position.SEKRETARIS_DESA, "74.01.01.2006"), uow
+    )
+    return await usecases.enroll_learner(commands.EnrollLearner(learner.learner_id, COURSE_ID), uow)
+
+
+async def test_first_lesson_moves_an_enrollment_to_in_progress() -> None:
+    uow = FakeUnitOfWork()
+    enrollment = await enrolled_learner(uow)
+    await usecases.record_lesson_completed(lesson(enrollment.learner_id, LESSONS[0]), uow)
+    assert uow.enrollments[enrollment.enrollment_id].status == EnrollmentStatus.IN_PROGRESS
+
+
+async def test_all_lessons_and_a_passed_post_test_complete_and_certify_once() -> None:
+    uow = FakeUnitOfWork()
+    enrollment = await enrolled_learner(uow)
+    for lesson_id in LESSONS:
+        await usecases.record_lesson_completed(lesson(enrollment.learner_id, lesson_id), uow)
+    await usecases.record_post_test_passed(passed(enrollment.learner_id), uow)
+    await usecases.record_post_test_passed(passed(enrollment.learner_id, 90), uow)
+    await usecases.record_lesson_completed(lesson(enrollment.learner_id, LESSONS[0]), uow)
+    assert uow.enrollments[enrollment.enrollment_id].status == EnrollmentStatus.COMPLETED
+    assert uow.kinds().count("CourseCompleted") == 1
+    assert len(uow.certificates) == 1
+
+
+async def test_post_test_before_lessons_completes_when_the_last_lesson_arrives() -> None:
+    uow = FakeUnitOfWork()
+    enrollment = await enrolled_learner(uow)
+    await usecases.record_post_test_passed(passed(enrollment.learner_id), uow)
+    await usecases.record_lesson_completed(lesson(enrollment.learner_id, LESSONS[1]), uow)
+    assert uow.enrollments[enrollment.enrollment_id].status == EnrollmentStatus.IN_PROGRESS
+    await usecases.record_lesson_completed(lesson(enrollment.learner_id, LESSONS[0]), uow)
+    assert uow.enrollments[enrollment.enrollment_id].status == EnrollmentStatus.COMPLETED
+
+
+async def test_lessons_without_a_passed_post_test_do_not_complete() -> None:
+    uow = FakeUnitOfWork()
+    enrollment = await enrolled_learner(uow)
+    for lesson_id in LESSONS:
+        await usecases.record_lesson_completed(lesson(enrollment.learner_id, lesson_id), uow)
+    assert uow.enrollments[enrollment.enrollment_id].status == EnrollmentStatus.IN_PROGRESS
+    assert "CourseCompleted" not in uow.kinds()
+
+
+async def test_enrolling_twice_in_the_same_course_is_refused() -> None:
+    uow = FakeUnitOfWork()
+    enrollment = await enrolled_learner(uow)
+    with pytest.raises(AlreadyEnrolled):
+        await usecases.enroll_learner(commands.EnrollLearner(enrollment.learner_id, COURSE_ID), uow)
+
+
+async def test_enrolling_in_an_unpublished_course_is_refused() -> None:
+    uow = FakeUnitOfWork()
+    learner = await usecases.register_learner(
+        commands.RegisterLearner("Wa Ode", Position.KEPALA_DESA, "74.01.01.2006"), uow
+    )
+    with pytest.raises(UnknownCourse):
+        await usecases.enroll_learner(commands.EnrollLearner(learner.learner_id, uuid.uuid4()), uow)
+
+
+async def test_a_withdrawn_learner_can_enroll_again_but_a_completed_one_cannot_withdraw() -> None:
+    uow = FakeUnitOfWork()
+    enrollment = await enrolled_learner(uow)
+    await usecases.withdraw(commands.Withdraw(enrollment.enrollment_id), uow)
+    again = await usecases.enroll_learner(
+        commands.EnrollLearner(enrollment.learner_id, COURSE_ID), uow
+    )
+    for lesson_id in LESSONS:
+        await usecases.record_lesson_completed(lesson(again.learner_id, lesson_id), uow)
+    await usecases.record_post_test_passed(passed(again.learner_id), uow)
+    with pytest.raises(EnrollmentClosed):
+        await usecases.withdraw(commands.Withdraw(again.enrollment_id), uow)
+
+
+async def test_moving_a_learner_emits_a_move_with_the_previous_village() -> None:
+    uow = FakeUnitOfWork()
+    learner = await usecases.register_learner(
+        commands.RegisterLearner("Wa Ode", Position.KEPALA_DESA, "74.01.01.2006"), uow
+    )
+    await usecases.update_learner(
+        commands.UpdateLearner(learner.learner_id, village_code="74.01.01.2007"), uow
+    )
+    moved = uow.published[-1]
+    assert isinstance(moved, events.LearnerMoved)
+    assert moved.previous_village_code == "74.01.01.2006"
+
+
+async def test_progress_before_the_catalog_is_settled_when_the_course_arrives() -> None:
+    uow = FakeUnitOfWork()
+    enrollment = await enrolled_learner(uow)
+    version_2 = commands.RecordCoursePublished(COURSE_ID, 2, "Keuangan Desa", "KEU", LESSONS, NOW)
+    await usecases.record_course_published(version_2, uow)
+    for lesson_id in LESSONS:
+        await usecases.record_lesson_completed(lesson(enrollment.learner_id, lesson_id), uow)
+    await usecases.record_post_test_passed(passed(enrollment.learner_id), uow)
+    assert uow.enrollments[enrollment.enrollment_id].course_version == 1
+    assert uow.enrollments[enrollment.enrollment_id].status == EnrollmentStatus.COMPLETED
+
+
+def test_domain_positions_match_the_contract_positions() -> None:
+    import lms_contracts
+
+    assert {p.value for p in Position} == {p.value for p in lms_contracts.Position}
