@@ -39,7 +39,7 @@ def _die_with_parent() -> None:
 
 
 def start_service(
-    name: str, env: dict[str, str], host: str, log_dir: Path
+    name: str, env: dict[str, str], host: str, log_dir: Path, port: int | None = None
 ) -> subprocess.Popen[bytes]:
     log = (log_dir / f"{name}.log").open("ab")
     return subprocess.Popen(
@@ -52,7 +52,7 @@ def start_service(
             "--host",
             host,
             "--port",
-            str(SERVICES[name]),
+            str(port or SERVICES[name]),
         ],
         env=env,
         stdout=log,
@@ -121,7 +121,7 @@ def provision(server_url: str, nats_url: str) -> dict[str, str]:
     return urls
 
 
-def run_stack(*, host: str, demo: bool) -> None:
+def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
     stop_leftovers()
     run_dir = new_run_dir("stack")
     processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -142,14 +142,15 @@ def run_stack(*, host: str, demo: bool) -> None:
         log_dir = run_dir / "logs"
         log_dir.mkdir()
         cleanup.callback(stop_processes, processes)
+        ports = {name: base_port + offset for offset, name in enumerate(SERVICES)}
         for name in SERVICES:
             env = os.environ | {
                 "DATABASE_URL": database_urls[name],
                 "NATS_URL": nats_url,
                 "ENVIRONMENT": "dev",
             }
-            processes[name] = start_service(name, env, host, log_dir)
-        urls = {name: f"http://{host}:{port}" for name, port in SERVICES.items()}
+            processes[name] = start_service(name, env, host, log_dir, ports[name])
+        urls = {name: f"http://{host}:{port}" for name, port in ports.items()}
         wait_ready(urls, processes, log_dir)
         settings = ServiceSettings()
         admin = mint_token(settings, roles=["admin"], subject="dev-admin")

@@ -62,7 +62,14 @@ class TokenVerifier:
         self.audience = settings.auth_audience
         self.dev_key = settings.auth_dev_signing_key
         self.jwks = (
-            jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True, lifespan=3600)
+            jwt.PyJWKClient(
+                settings.auth_jwks_url,
+                cache_keys=True,
+                lifespan=settings.auth_jwks_cache_seconds,
+                timeout=5,
+                # an unknown key id refetches the set (rotation), at most once per cooldown
+                cooldown_duration=settings.auth_jwks_refetch_cooldown_seconds,
+            )
             if settings.auth_jwks_url
             else None
         )

@@ -200,7 +200,9 @@ async def ensure_database(
         if drop_first:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if owner and not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname=$1", owner):
-            await conn.execute(f'CREATE ROLE "{owner}" LOGIN')
+            # On an external server the service roles share the admin's password (local use).
+            password = " PASSWORD '" + url.password.replace("'", "''") + "'" if url.password else ""
+            await conn.execute(f'CREATE ROLE "{owner}" LOGIN{password}')
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", name):
             await conn.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else ""))
     finally:

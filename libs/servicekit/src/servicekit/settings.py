@@ -28,6 +28,8 @@ class ServiceSettings(BaseSettings):
     auth_issuer: str = "lms-dev"
     auth_audience: str = "lms"
     auth_jwks_url: str | None = None
+    auth_jwks_cache_seconds: float = 3600.0
+    auth_jwks_refetch_cooldown_seconds: float = 30.0
     auth_dev_signing_key: str | None = DEV_SIGNING_KEY
 
     consumer_batch_size: int = Field(default=200, ge=1, le=5000)

@@ -1,0 +1,71 @@
+"""The lms command against a real nats-server."""
+
+import asyncio
+
+import nats
+import pytest
+from typer.testing import CliRunner
+
+from lms_cli.main import app
+from servicekit.auth import TokenVerifier
+from servicekit.settings import ServiceSettings
+from servicekit.topology import CONSUMED, DLQ_STREAM, STREAM
+
+runner = CliRunner()
+
+
+@pytest.mark.integration
+def test_topology_apply_creates_then_updates_and_is_safe_to_repeat(nats_url: str) -> None:
+    first = runner.invoke(app, ["topology", "apply"], env={"NATS_URL": nats_url})
+    second = runner.invoke(
+        app, ["topology", "apply", "--replicas", "1"], env={"NATS_URL": nats_url}
+    )
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert f"created {STREAM}" in " ".join(first.output.split())
+    assert f"updated {STREAM}/reporting" in " ".join(second.output.split())
+
+    async def inspect() -> tuple[set[str], int]:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        consumers = {c.name for c in await js.consumers_info(STREAM)}
+        dlq = (await js.stream_info(DLQ_STREAM)).config.max_age
+        await nc.close()
+        return consumers, int(dlq or 0)
+
+    consumers, dlq_age = asyncio.run(inspect())
+    assert consumers == set(CONSUMED)
+    assert dlq_age > 0
+
+
+@pytest.mark.integration
+def test_dead_letters_list_shows_an_empty_store(nats_url: str) -> None:
+    runner.invoke(app, ["topology", "apply"], env={"NATS_URL": nats_url})
+    result = runner.invoke(app, ["dead-letters", "list"], env={"NATS_URL": nats_url})
+    assert result.exit_code == 0, result.output
+    assert "sequence" in result.output
+
+
+async def test_minted_development_token_carries_role_region_and_learner() -> None:
+    result = runner.invoke(app, ["token", "--role", "supervisor", "--region", "74.01"])
+    assert result.exit_code == 0, result.output
+    principal = await TokenVerifier(ServiceSettings()).verify(result.output.strip())
+    assert {r.value for r in principal.roles} == {"supervisor"}
+    assert principal.region_code == "74.01"
+    assert principal.covers_region("74.01.01.2006")
+    assert not principal.covers_region("32.01.01.2001")
+
+
+def test_production_settings_refuse_the_development_signing_key() -> None:
+    with pytest.raises(ValueError, match="AUTH_JWKS_URL"):
+        ServiceSettings(environment="prod")
+    settings = ServiceSettings(environment="prod", auth_jwks_url="https://id.example/jwks")
+    assert settings.auth_dev_signing_key is None
+
+
+def test_an_unknown_service_is_refused_with_the_list_of_services() -> None:
+    result = runner.invoke(
+        app, ["migrate", "payroll"], env={"DATABASE_URL": "postgresql+asyncpg://x@/y"}
+    )
+    assert result.exit_code != 0
+    assert "enrollment" in result.output

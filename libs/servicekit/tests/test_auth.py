@@ -1,0 +1,136 @@
+"""Bearer tokens: development HS256 tokens and production JWKS verification with rotation."""
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from servicekit.auth import Role, TokenVerifier, mint_token
+from servicekit.problems import Problem
+from servicekit.settings import ServiceSettings
+
+DEV = ServiceSettings()
+
+
+def claims(**changes: object) -> dict:
+    now = datetime.now(UTC)
+    base = {
+        "sub": "u1",
+        "roles": ["learner"],
+        "learner_id": str(uuid.uuid4()),
+        "iss": DEV.auth_issuer,
+        "aud": DEV.auth_audience,
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+    }
+    return base | changes
+
+
+async def refused(verifier: TokenVerifier, token: str) -> Problem:
+    with pytest.raises(Problem) as caught:
+        await verifier.verify(token)
+    assert caught.value.status == 401
+    return caught.value
+
+
+async def test_a_development_token_names_roles_learner_and_region() -> None:
+    learner_id = uuid.uuid4()
+    token = mint_token(DEV, roles=["learner"], learner_id=learner_id)
+    principal = await TokenVerifier(DEV).verify(token)
+    assert principal.roles == {Role.LEARNER}
+    assert principal.learner_id == learner_id
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        jwt.encode(
+            claims(exp=datetime.now(UTC) - timedelta(seconds=5)), DEV.auth_dev_signing_key, "HS256"
+        ),
+        jwt.encode(claims(), "another-key-of-sufficient-length-000000000", "HS256"),
+        jwt.encode(claims(aud="someone-else"), DEV.auth_dev_signing_key, "HS256"),
+        jwt.encode(claims(iss="elsewhere"), DEV.auth_dev_signing_key, "HS256"),
+        jwt.encode(claims(roles=["emperor"]), DEV.auth_dev_signing_key, "HS256"),
+        "not.a.token",
+    ],
+    ids=["expired", "wrong-signature", "wrong-audience", "wrong-issuer", "unknown-role", "garbage"],
+)
+async def test_bad_tokens_are_refused_with_401(token: str) -> None:
+    await refused(TokenVerifier(DEV), token)
+
+
+class Jwks:
+    def __init__(self) -> None:
+        self.keys: dict[str, rsa.RSAPrivateKey] = {}
+        self.fetches = 0
+
+    def rotate(self) -> str:
+        kid = uuid.uuid4().hex
+        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return kid
+
+    def document(self) -> bytes:
+        keys = []
+        for kid, key in self.keys.items():
+            jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+            keys.append(jwk | {"kid": kid, "use": "sig", "alg": "RS256"})
+        return json.dumps({"keys": keys}).encode()
+
+    def sign(self, kid: str, payload: dict) -> str:
+        return jwt.encode(payload, self.keys[kid], algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.fixture
+def jwks() -> Iterator[tuple[Jwks, str]]:
+    provider = Jwks()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            provider.fetches += 1
+            body = provider.document()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield provider, f"http://127.0.0.1:{server.server_port}/jwks"
+    server.shutdown()
+
+
+async def test_production_verifies_against_jwks_and_follows_key_rotation(
+    jwks: tuple[Jwks, str],
+) -> None:
+    provider, url = jwks
+    settings = ServiceSettings(
+        environment="prod",
+        auth_jwks_url=url,
+        auth_issuer="https://id.example",
+        auth_audience="lms",
+        auth_jwks_refetch_cooldown_seconds=0,
+    )
+    verifier = TokenVerifier(settings)
+    payload = claims(iss="https://id.example", aud="lms", roles=["admin"])
+    first = provider.rotate()
+    assert (await verifier.verify(provider.sign(first, payload))).roles == {Role.ADMIN}
+    assert (await verifier.verify(provider.sign(first, payload))).roles == {Role.ADMIN}
+    assert provider.fetches == 1  # keys are cached
+
+    second = provider.rotate()  # the provider rotates: a token signed with the new key arrives
+    assert (await verifier.verify(provider.sign(second, payload))).roles == {Role.ADMIN}
+    assert provider.fetches == 2
+
+    await refused(verifier, jwt.encode(payload, DEV.auth_dev_signing_key, "HS256"))
+    await refused(verifier, provider.sign(second, payload | {"aud": "other"}))
