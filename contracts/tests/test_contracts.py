@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from lms_contracts import (
     EVENT_TYPES,
     CoursePublished,
@@ -19,7 +21,6 @@ from lms_contracts import (
 )
 from lms_contracts.schemas import breaking_changes, schema_of, snapshot_name
 from lms_contracts.v1 import EVENTS
-from pydantic import ValidationError
 
 SNAPSHOTS = Path(__file__).parents[1] / "schemas" / "v1"
 NOW = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

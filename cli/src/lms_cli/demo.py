@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+
 from servicekit.auth import mint_token
 from servicekit.settings import ServiceSettings
 

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+
 from servicekit.auth import mint_token
 from servicekit.settings import ServiceSettings
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
+
 from servicekit.auth import mint_token
 from servicekit.migrations import upgrade
 from servicekit.servers import (

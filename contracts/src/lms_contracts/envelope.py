@@ -74,7 +74,7 @@ def new_event(
 ) -> CloudEvent[D]:
     """Build the envelope for ``data``: callers pass only the payload and the causal chain."""
     event_id = event_id or uuid.uuid4()
-    return CloudEvent[type(data)](  # type: ignore[misc]
+    return CloudEvent[type(data)](  # type: ignore[misc,operator]
         id=event_id,
         source=f"/lms/{data.producer}",
         type=data.event_type,

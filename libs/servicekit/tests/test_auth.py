@@ -11,6 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
 from servicekit.auth import Role, TokenVerifier, mint_token
 from servicekit.problems import Problem
 from servicekit.settings import ServiceSettings

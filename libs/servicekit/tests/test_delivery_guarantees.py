@@ -9,8 +9,12 @@ from typing import Any
 
 import nats
 import pytest
-from lms_contracts import CloudEvent, LessonCompleted, new_event, parse_event, subject_of
 from nats.js import JetStreamContext
+from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select, update
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lms_contracts import CloudEvent, LessonCompleted, new_event, parse_event, subject_of
 from servicekit.consumer import Consumer, ConsumerOptions, Subscription
 from servicekit.database import Database, Transaction, make_engine
 from servicekit.deadletters import list_dead_letters, replay_dead_letter
@@ -20,9 +24,6 @@ from servicekit.servers import NatsServer
 from servicekit.tables import plumbing_tables
 from servicekit.testing.waiting import eventually
 from servicekit.topology import STREAM, TopologySettings, apply_topology
-from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select, update
-from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 metadata = MetaData()
 outbox_table, inbox_table, idempotency_table = plumbing_tables(metadata)

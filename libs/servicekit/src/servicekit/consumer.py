@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventType, parse_event
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
+
+from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventType, parse_event
 
 from .database import Database, Transaction
 from .inbox import Inbox

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from lms_contracts import CloudEvent, EventData, new_event, subject_of
 from nats.js import JetStreamContext
 from sqlalchemy import Table, and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from lms_contracts import CloudEvent, EventData, new_event, subject_of
 
 from .observability import RELAY_FAILURES, RELAY_PUBLISHED
 from .topology import STREAM

@@ -194,7 +194,7 @@ async def ensure_database(
         password=url.password,
         database=url.database or "postgres",
         host=query.get("host", url.host),
-        port=int(query.get("port") or url.port or 5432),
+        port=int(str(query.get("port") or url.port or 5432)),
     )
     try:
         if drop_first:

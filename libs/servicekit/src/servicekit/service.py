@@ -66,7 +66,7 @@ class Runtime:
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 def get_database(request: Request) -> Database:
@@ -186,7 +186,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
     app.include_router(operations_router())
     for router in definition.routers:
         app.include_router(router)
-    app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)
     return app
 
 

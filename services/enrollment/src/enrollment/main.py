@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from fastapi import FastAPI
+
 from servicekit.service import ServiceDefinition, create_app
 
 from .api.routes import router

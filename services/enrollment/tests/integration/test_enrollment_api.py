@@ -5,9 +5,10 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import lms_contracts as c
 import pytest
 from nats.js import JetStreamContext
+
+import lms_contracts as c
 from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually
 

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from enrollment import usecases
 from enrollment.domain import commands, events
 from enrollment.domain.errors import AlreadyEnrolled, EnrollmentClosed, UnknownCourse

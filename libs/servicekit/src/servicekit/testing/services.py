@@ -29,7 +29,7 @@ class RunningService:
 
     @property
     def runtime(self) -> Runtime:
-        return self.app.state.runtime  # type: ignore[no-any-return]
+        return self.app.state.runtime
 
     def token(
         self,

@@ -10,12 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import and_, func, or_, select
+
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.idempotency import fingerprint
 from servicekit.pagination import Page, decode_cursor, encode_cursor
 from servicekit.problems import Problem, field_problem
 from servicekit.service import RuntimeDep
-from sqlalchemy import and_, func, or_, select
 
 from .. import usecases
 from ..domain import commands
@@ -160,7 +161,7 @@ async def register_learner(
 
 
 def nik_digest(runtime: RuntimeDep, nik: str) -> str:
-    key = runtime.settings.nik_hash_key.encode()  # type: ignore[attr-defined]
+    key = runtime.settings.nik_hash_key.encode()
     return hmac.new(key, nik.encode(), hashlib.sha256).hexdigest()
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
 from servicekit import regions
 
 from ..domain.model import EnrollmentStatus, Position

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from servicekit.database import Transaction
 from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
+
+from servicekit.database import Transaction
 
 from ..domain.errors import AlreadyEnrolled
 from ..domain.events import DomainEvent

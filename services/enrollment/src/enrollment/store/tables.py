@@ -1,6 +1,5 @@
 """The enrollment database: learners, the course catalog it has learnt, enrollments, progress."""
 
-from servicekit.tables import plumbing_tables
 from sqlalchemy import (
     Boolean,
     Column,
@@ -16,6 +15,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from servicekit.tables import plumbing_tables
 
 metadata = MetaData()
 outbox, inbox, idempotency_keys = plumbing_tables(metadata)
