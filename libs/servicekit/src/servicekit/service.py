@@ -61,7 +61,9 @@ class Runtime:
     nats: NatsClient | None = None
     js: JetStreamContext | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    worker_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stoppers: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -107,7 +109,10 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]], stopping: asy
         delay = min(delay * 2, 30)
 
 
-def _start_background(runtime: Runtime, stopping: asyncio.Event) -> None:
+def _start_background(runtime: Runtime) -> None:
+    """Relay and consumer stop cleanly (finishing their batch); workers are cancelled, which
+    rolls back whatever transaction they had open."""
+    stopping = runtime.stopping
     definition, settings = runtime.definition, runtime.settings
     assert runtime.js is not None
     if definition.produces and settings.run_relay:
@@ -139,7 +144,7 @@ def _start_background(runtime: Runtime, stopping: asyncio.Event) -> None:
         runtime.stoppers.append(consumer.stop)
         runtime.tasks.append(asyncio.create_task(supervise("consumer", consumer.run, stopping)))
     for worker in definition.workers:
-        runtime.tasks.append(
+        runtime.worker_tasks.append(
             asyncio.create_task(
                 supervise(worker.__name__, lambda w=worker: w(runtime), stopping)  # type: ignore[misc]
             )
@@ -161,18 +166,18 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         runtime.nats = await connect_nats(settings, definition.name)
         runtime.js = runtime.nats.jetstream()
         app.state.runtime = runtime
-        stopping = asyncio.Event()
-        _start_background(runtime, stopping)
+        _start_background(runtime)
         log.info("%s started", definition.name)
         try:
             yield
         finally:
-            stopping.set()
+            runtime.stopping.set()
             for stop in runtime.stoppers:
                 stop()
-            _, pending = (
-                await asyncio.wait(runtime.tasks, timeout=20) if runtime.tasks else ((), ())
-            )
+            for task in runtime.worker_tasks:
+                task.cancel()
+            background = runtime.tasks + runtime.worker_tasks
+            _, pending = await asyncio.wait(background, timeout=20) if background else ((), ())
             for task in pending:
                 task.cancel()
             with suppress(Exception):
