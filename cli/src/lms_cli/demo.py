@@ -124,9 +124,9 @@ LEARNERS = [
     ("Wa Ode Sitti Rahma", "sekretaris_desa", "74.01.01.2006", "081234567801"),
     ("La Ode Muhammad Arif", "kepala_desa", "74.01.01.2006", "081234567802"),
     ("Nurhayati", "kaur_keuangan", "74.01.01.2007", None),
-    ("Andi Baso", "kasi_pelayanan", "74.01.02.2001", None),
-    ("Hasrul", "kepala_dusun", "74.71.01.1001", None),
-    ("Sitti Aminah", "anggota_bpd", "74.02.01.2001", None),
+    ("Andi Baso", "kasi_pelayanan", "74.01.01.1001", None),
+    ("Hasrul", "kepala_dusun", "74.71.01.1005", None),
+    ("Sitti Aminah", "anggota_bpd", "74.02.01.2006", None),
 ]
 
 

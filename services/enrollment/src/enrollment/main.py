@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from servicekit.service import ServiceDefinition, create_app
 
+from .api.bulk import router as bulk_router
 from .api.routes import router
 from .events.inbound import SUBSCRIPTION
+from .jobs import bulk_worker
 from .settings import EnrollmentSettings as Settings
 from .store.tables import metadata
 
@@ -22,8 +24,9 @@ def definition() -> ServiceDefinition:
         name=NAME,
         title="LMS Pamong Desa: enrollment",
         metadata=metadata,
-        routers=[router],
+        routers=[router, bulk_router],
         subscription=SUBSCRIPTION,
+        workers=[bulk_worker],
     )
 
 

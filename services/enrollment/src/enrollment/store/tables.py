@@ -110,3 +110,23 @@ certificates = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False, server_default=text("false")),
 )
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("total", Integer, nullable=False, server_default=text("0")),
+    Column("done", Integer, nullable=False, server_default=text("0")),
+    Column("skipped", Integer, nullable=False, server_default=text("0")),
+    Column("failed", Integer, nullable=False, server_default=text("0")),
+    Column("cursor", JSONB),
+    Column("error", Text),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),
+    Index("jobs_claimable", "state", "lease_until"),
+)
