@@ -233,3 +233,10 @@ async def test_lessons_and_post_test_in_any_order_complete_once_with_a_certifica
         "valid": True,
         "issued_at": None,
     }
+    pdf = await enrollment.client.get(f"/v1/certificates/{code}/pdf", headers=learner_auth)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    stranger = enrollment.auth("learner", learner_id=uuid.uuid4())
+    assert (
+        await enrollment.client.get(f"/v1/certificates/{code}/pdf", headers=stranger)
+    ).status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
@@ -20,6 +20,7 @@ from .. import jobs, usecases
 from ..domain import commands
 from ..domain.errors import AlreadyEnrolled, DomainError
 from ..domain.model import Position
+from ..settings import EnrollmentSettings
 from ..store.repository import SqlUnitOfWork
 from ..store.tables import jobs as jobs_table
 from .schemas import LearnerIn
@@ -71,7 +72,7 @@ async def bulk_enroll(
 ) -> JSONResponse:
     """Enroll every learner of a region (optionally only some positions) as a background job."""
     principal.require(Role.ADMIN)
-    cap = runtime.settings.bulk_max_learners  # type: ignore[attr-defined]
+    cap = cast(EnrollmentSettings, runtime.settings).bulk_max_learners
     async with runtime.database.transaction() as tx:
         course = await SqlUnitOfWork(tx).latest_course(body.course_id)
         if course is None:
@@ -160,7 +161,7 @@ async def import_learners(
     async with runtime.database.transaction() as tx:
         uow = SqlUnitOfWork(tx)
         for number, learner_in in valid:
-            learner = await usecases.register_learner(
+            registered = await usecases.register_learner(
                 commands.RegisterLearner(
                     full_name=learner_in.full_name,
                     position=learner_in.position,
@@ -174,7 +175,7 @@ async def import_learners(
             if course_id is not None:
                 try:
                     await usecases.enroll_learner(
-                        commands.EnrollLearner(learner.learner_id, course_id), uow
+                        commands.EnrollLearner(registered.learner_id, course_id), uow
                     )
                     enrolled += 1
                 except (AlreadyEnrolled, DomainError) as exc:

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
@@ -28,8 +28,10 @@ from ..domain.errors import (
     UnknownLearner,
 )
 from ..domain.model import EnrollmentStatus, Learner, Position
+from ..settings import EnrollmentSettings
 from ..store.repository import SqlUnitOfWork, learner_from_row
 from ..store.tables import certificates, courses, enrollments, learners, lesson_completions
+from .certificate_pdf import render_certificate
 from .schemas import (
     CertificateOut,
     CourseOut,
@@ -42,6 +44,10 @@ from .schemas import (
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def settings_of(runtime: RuntimeDep) -> EnrollmentSettings:
+    return cast(EnrollmentSettings, runtime.settings)
 
 
 def domain_problem(exc: DomainError) -> Problem:
@@ -161,7 +167,7 @@ async def register_learner(
 
 
 def nik_digest(runtime: RuntimeDep, nik: str) -> str:
-    key = runtime.settings.nik_hash_key.encode()
+    key = settings_of(runtime).nik_hash_key.encode()
     return hmac.new(key, nik.encode(), hashlib.sha256).hexdigest()
 
 
@@ -420,6 +426,28 @@ async def catalog(principal: CurrentPrincipal, runtime: RuntimeDep) -> list[Cour
         )
         for r in rows
     ]
+
+
+@router.get("/certificates/{code}/pdf", response_class=Response)
+async def certificate_pdf(code: str, principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
+    """The printable certificate, for its owner and for admins."""
+    async with runtime.database.read() as conn:
+        row = (
+            await conn.execute(
+                select(certificates).where(certificates.c.verification_code == code.upper()[:16])
+            )
+        ).first()
+    if row is None or not (principal.has(Role.ADMIN) or principal.learner_id == row.learner_id):
+        raise Problem(404, "certificate_not_found", "no certificate of yours has this code")
+    verify_url = settings_of(runtime).certificate_verify_url.format(code=row.verification_code)
+    pdf = render_certificate(row, verify_url)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="sertifikat-{row.verification_code}.pdf"'
+        },
+    )
 
 
 @router.get("/certificates/{code}", response_model=CertificateOut, tags=["public"])

@@ -1,0 +1,72 @@
+"""The PDF certificate (Bahasa Indonesia) a learner can download and print."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fpdf import FPDF
+
+MONTHS = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
+
+
+def tanggal(moment: datetime) -> str:
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+
+def render_certificate(row: Any, verify_url: str) -> bytes:
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_title(f"Sertifikat {row.verification_code}")
+    pdf.add_page()
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, 277, 190)
+    pdf.set_font("Helvetica", "B", 30)
+    pdf.cell(0, 30, "SERTIFIKAT", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 14)
+    pdf.cell(0, 10, "Diberikan kepada", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", 24)
+    pdf.cell(0, 16, row.full_name, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 14)
+    pdf.cell(
+        0,
+        10,
+        "atas keberhasilannya menyelesaikan pelatihan",
+        align="C",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.multi_cell(0, 12, row.course_title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 13)
+    pdf.cell(
+        0,
+        10,
+        f"dengan nilai post-test {row.score:.0f} pada tanggal {tanggal(row.issued_at)}",
+        align="C",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(18)
+    pdf.set_font("Helvetica", "", 10)
+    pdf.cell(
+        0, 6, f"Kode verifikasi: {row.verification_code}", align="C", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.cell(0, 6, f"Periksa keaslian di {verify_url}", align="C", new_x="LMARGIN", new_y="NEXT")
+    if row.revoked:
+        pdf.set_text_color(200, 0, 0)
+        pdf.set_font("Helvetica", "B", 16)
+        pdf.cell(0, 12, "DICABUT", align="C")
+    return bytes(pdf.output())
