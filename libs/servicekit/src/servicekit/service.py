@@ -85,6 +85,8 @@ async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
         name=name,
         user=settings.nats_user,
         password=settings.nats_password,
+        # a private inbox per user: nobody may subscribe to replies meant for others
+        inbox_prefix=f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX",
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
     )

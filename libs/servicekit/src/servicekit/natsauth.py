@@ -1,0 +1,113 @@
+"""NATS identities: each service may publish only its own subjects and read only its own
+durable consumer; a regional system may create and replay its own durable consumers, filtered
+to its province or regency's learner events and the course catalog, and nothing else.
+
+Every user has a private inbox prefix, so no one can subscribe to replies (including pulled
+messages) meant for someone else.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lms_contracts import CoursePublished, regional_filter, split_region_code
+
+from .topology import CONSUMED, DLQ_SUBJECT_PREFIX, STREAM
+
+ADMIN = "admin"
+PRODUCERS = ("enrollment", "content", "assessment")
+CATALOG_SUBJECT = CoursePublished.event_type
+
+
+@dataclass(frozen=True)
+class NatsUser:
+    name: str
+    password: str
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+
+    @property
+    def inbox_prefix(self) -> str:
+        return inbox_prefix(self.name)
+
+
+def inbox_prefix(user: str) -> str:
+    return f"_INBOX_{user}"
+
+
+def regional_user_name(region_code: str) -> str:
+    return "region-" + "-".join(split_region_code(region_code))
+
+
+def regional_consumers(region_code: str) -> tuple[str, str]:
+    """Durable consumer names a regional system may use: its learner events, the catalog."""
+    name = regional_user_name(region_code)
+    return name, f"{name}-catalog"
+
+
+def _consumer_api(consumer: str) -> list[str]:
+    return [
+        f"$JS.API.CONSUMER.INFO.{STREAM}.{consumer}",
+        f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.{consumer}",
+        f"$JS.ACK.{STREAM}.{consumer}.>",
+    ]
+
+
+def service_user(service: str, password: str) -> NatsUser:
+    publish = ["$JS.API.INFO", f"$JS.API.STREAM.INFO.{STREAM}", f"{DLQ_SUBJECT_PREFIX}.{service}"]
+    if service in PRODUCERS:
+        publish.append(f"lms.{service}.>")
+    if service in CONSUMED:
+        publish += _consumer_api(service)
+    return NatsUser(service, password, tuple(publish), (f"{inbox_prefix(service)}.>",))
+
+
+def regional_user(region_code: str, password: str) -> NatsUser:
+    learner_events, catalog = regional_consumers(region_code)
+    publish = [
+        "$JS.API.INFO",
+        f"$JS.API.STREAM.INFO.{STREAM}",
+        # the filter is part of the create subject, so the server enforces it
+        f"$JS.API.CONSUMER.CREATE.{STREAM}.{learner_events}.{regional_filter(region_code)}",
+        f"$JS.API.CONSUMER.CREATE.{STREAM}.{catalog}.{CATALOG_SUBJECT}",
+    ]
+    for consumer in (learner_events, catalog):
+        publish += [*_consumer_api(consumer), f"$JS.API.CONSUMER.DELETE.{STREAM}.{consumer}"]
+    name = regional_user_name(region_code)
+    return NatsUser(name, password, tuple(publish), (f"{inbox_prefix(name)}.>",))
+
+
+def admin_user(password: str) -> NatsUser:
+    return NatsUser(ADMIN, password, (">",), (">",))
+
+
+def all_users(passwords: Mapping[str, str], regions: Sequence[str] = ()) -> list[NatsUser]:
+    users = [admin_user(passwords[ADMIN])]
+    users += [service_user(s, passwords[s]) for s in (*PRODUCERS, "notification", "reporting")]
+    users += [regional_user(r, passwords[regional_user_name(r)]) for r in regions]
+    return users
+
+
+def generate_passwords(regions: Sequence[str] = ()) -> dict[str, str]:
+    names = [ADMIN, *PRODUCERS, "notification", "reporting", *map(regional_user_name, regions)]
+    return {name: secrets.token_urlsafe(24) for name in names}
+
+
+def server_config(users: Sequence[NatsUser]) -> str:
+    """An `accounts` block for nats-server with JetStream enabled for the LMS account."""
+    entries = []
+    for user in users:
+        permissions = {
+            "publish": {"allow": list(user.publish)},
+            "subscribe": {"allow": list(user.subscribe)},
+        }
+        # nats-server's configuration format accepts JSON values
+        entries.append(
+            "      "
+            + json.dumps({"user": user.name, "password": user.password, "permissions": permissions})
+        )
+    users_block = "\n".join(entries)
+    return f"accounts {{\n  LMS {{\n    jetstream: enabled\n    users: [\n{users_block}\n    ]\n  }}\n}}\n"

@@ -1,0 +1,223 @@
+"""NATS identities against a real nats-server started with the generated configuration."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import nats
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from lms_contracts import (
+    CloudEvent,
+    CoursePublished,
+    EventData,
+    LessonCompleted,
+    new_event,
+    subject_of,
+)
+from lms_contracts.subscriber import connect, follow
+from servicekit.natsauth import ADMIN, all_users, generate_passwords, server_config
+from servicekit.servers import NatsServer
+from servicekit.testing.waiting import eventually
+from servicekit.topology import STREAM, apply_topology
+
+pytestmark = pytest.mark.integration
+REGIONS = ["74", "74.01"]
+
+
+def lesson(village_code: str) -> LessonCompleted:
+    now = datetime.now(UTC)
+    return LessonCompleted(
+        learner_id=uuid.uuid4(),
+        course_id=uuid.uuid4(),
+        course_version=1,
+        lesson_id=uuid.uuid4(),
+        village_code=village_code,
+        completed_at=now,
+        recorded_at=now,
+    )
+
+
+class SecuredNats:
+    def __init__(self, url: str, passwords: dict[str, str]) -> None:
+        self.url, self.passwords = url, passwords
+        self.errors: list[str] = []
+
+    async def connect(self, user: str) -> nats.NATS:
+        async def on_error(exc: Exception) -> None:
+            self.errors.append(str(exc))
+
+        return await nats.connect(
+            self.url,
+            user=user,
+            password=self.passwords[user],
+            inbox_prefix=f"_INBOX_{user}",
+            error_cb=on_error,
+        )
+
+    async def publish(self, user: str, data: EventData) -> None:
+        nc = await self.connect(user)
+        try:
+            event = new_event(data)
+            await nc.jetstream().publish(
+                subject_of(data), event.to_json(), headers={"Nats-Msg-Id": str(event.id)}, timeout=2
+            )
+        finally:
+            await nc.close()
+
+
+@pytest.fixture
+async def secured(run_dir: Path) -> AsyncIterator[SecuredNats]:
+    passwords = generate_passwords(REGIONS)
+    workdir = run_dir / f"secured-{uuid.uuid4().hex[:6]}"
+    workdir.mkdir()
+    config = workdir / "nats.conf"
+    config.write_text(server_config(all_users(passwords, REGIONS)))
+    server = NatsServer(workdir, config_file=config)
+    server.start()
+    try:
+        secured = SecuredNats(server.url, passwords)
+        admin = await secured.connect(ADMIN)
+        await apply_topology(admin.jetstream())
+        await admin.close()
+        yield secured
+    finally:
+        server.stop()
+
+
+async def test_a_service_publishes_its_own_events_and_reads_its_own_consumer(
+    secured: SecuredNats,
+) -> None:
+    await secured.publish("content", lesson("74.01.01.2006"))
+    nc = await secured.connect("reporting")
+    sub = await nc.jetstream().pull_subscribe_bind(durable="reporting", stream=STREAM)
+    messages = await sub.fetch(1, timeout=5)
+    await messages[0].ack()
+    await nc.close()
+    assert messages[0].subject == "lms.content.lesson-completed.v1.74.01.01.2006"
+
+
+async def test_a_service_may_not_publish_on_another_services_subject(secured: SecuredNats) -> None:
+    with pytest.raises(Exception):  # noqa: B017 - the publish is refused, then times out
+        await secured.publish("content", c_enrolled_like("74.01.01.2006"))
+    assert any("permissions violation for publish" in e.lower() for e in secured.errors)
+
+
+def c_enrolled_like(village_code: str) -> EventData:
+    from lms_contracts import Enrolled
+
+    return Enrolled(
+        enrollment_id=uuid.uuid4(),
+        learner_id=uuid.uuid4(),
+        course_id=uuid.uuid4(),
+        course_version=1,
+        course_title="x",
+        village_code=village_code,
+        position="kepala_desa",
+        enrolled_at=datetime.now(UTC),
+    )
+
+
+async def test_a_province_reads_its_own_events_and_the_catalog_with_replay(
+    secured: SecuredNats,
+) -> None:
+    ours, theirs = lesson("74.01.01.2006"), lesson("32.01.01.1001")
+    catalog = CoursePublished(
+        course_id=uuid.uuid4(),
+        course_version=1,
+        code="K",
+        title="Keuangan",
+        lesson_ids=[],
+        required_lesson_ids=[],
+        published_at=datetime.now(UTC),
+    )
+    for data in (ours, theirs):
+        await secured.publish("content", data)
+    await secured.publish("content", catalog)
+    nc = await connect(secured.url, "region-74", secured.passwords["region-74"])
+    received: list[CloudEvent[EventData]] = []
+    stop = asyncio.Event()
+
+    async def handle(event: CloudEvent[EventData]) -> None:
+        received.append(event)
+        if len(received) == 2:
+            stop.set()
+
+    await asyncio.wait_for(follow(nc.jetstream(), "74", handle, stop=stop), 15)
+    assert {type(e.data) for e in received} == {LessonCompleted, CoursePublished}
+    assert [e.data.lesson_id for e in received if isinstance(e.data, LessonCompleted)] == [
+        ours.lesson_id
+    ]
+
+    # replay from a point in time re-creates the durable consumers and delivers again
+    replayed: list[CloudEvent[EventData]] = []
+    again = asyncio.Event()
+
+    async def handle_again(event: CloudEvent[EventData]) -> None:
+        replayed.append(event)
+        if len(replayed) == 2:
+            again.set()
+
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    await asyncio.wait_for(follow(nc.jetstream(), "74", handle_again, since=since, stop=again), 15)
+    assert {e.id for e in replayed} == {e.id for e in received}
+    await nc.close()
+
+
+async def test_a_province_cannot_read_another_province_or_a_service_consumer(
+    secured: SecuredNats,
+) -> None:
+    nc = await secured.connect("region-74")
+    js = nc.jetstream()
+    with pytest.raises(Exception):  # noqa: B017 - refused by the server, surfaces as a timeout
+        await js.add_consumer(
+            STREAM,
+            ConsumerConfig(
+                name="region-74",
+                durable_name="region-74",
+                filter_subject="lms.*.*.v1.32.>",
+                ack_policy=AckPolicy.EXPLICIT,
+            ),
+            timeout=2,
+        )
+    with pytest.raises(Exception):  # noqa: B017
+        sub = await js.pull_subscribe_bind(durable="reporting", stream=STREAM)
+        await sub.fetch(1, timeout=2)
+    await nc.close()
+    violations = [e.lower() for e in secured.errors]
+    assert any("consumer.create.lms.region-74.lms.*.*.v1.32" in e for e in violations)
+    assert any("consumer.msg.next.lms.reporting" in e for e in violations)
+
+
+async def test_a_regency_user_cannot_widen_its_filter_to_the_province(secured: SecuredNats) -> None:
+    nc = await secured.connect("region-74-01")
+    with pytest.raises(Exception):  # noqa: B017
+        await nc.jetstream().add_consumer(
+            STREAM,
+            ConsumerConfig(
+                name="region-74-01",
+                durable_name="region-74-01",
+                filter_subject="lms.*.*.v1.74.>",
+                ack_policy=AckPolicy.EXPLICIT,
+            ),
+            timeout=2,
+        )
+    await nc.close()
+    assert any("permissions violation" in e.lower() for e in secured.errors)
+
+
+async def test_nobody_may_listen_on_another_users_inbox(secured: SecuredNats) -> None:
+    nc = await secured.connect("region-74")
+    await nc.subscribe("_INBOX_reporting.>")
+    await nc.flush()
+
+    async def errors() -> list[str]:
+        return [e.lower() for e in secured.errors]
+
+    await eventually(
+        errors, lambda found: any("permissions violation for subscription" in e for e in found)
+    )
+    await nc.close()
