@@ -31,6 +31,7 @@ from servicekit.settings import ServiceSettings
 from .services import SERVICES, service_main
 
 console = Console()
+DEMO_REGIONS = ["74", "74.01"]
 
 
 def _die_with_parent() -> None:
@@ -97,7 +98,21 @@ def stop_processes(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.wait(5)
 
 
-def provision(server_url: str, nats_url: str) -> dict[str, str]:
+def secured_nats(workdir: Path, regions: list[str]) -> tuple[NatsServer, dict[str, str]]:
+    """nats-server with the generated users and permissions (see servicekit.natsauth)."""
+    from servicekit.natsauth import all_users, generate_passwords, server_config
+
+    passwords = generate_passwords(regions)
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "nats.conf"
+    config.write_text(server_config(all_users(passwords, regions)))
+    config.chmod(0o600)
+    return NatsServer(workdir, config_file=config), passwords
+
+
+def provision(
+    server_url: str, nats_url: str, nats_admin: tuple[str, str] | None = None
+) -> dict[str, str]:
     """One database and role per service, migrated; the topology applied; regions loaded."""
     from servicekit.service import connect_nats
     from servicekit.topology import TopologySettings, apply_topology
@@ -109,7 +124,9 @@ def provision(server_url: str, nats_url: str) -> dict[str, str]:
         console.print(f"  migrated [cyan]{name}[/]")
 
     async def topology() -> None:
-        nc = await connect_nats(ServiceSettings(nats_url=nats_url), "lms-up")
+        user, password = nats_admin or (None, None)
+        settings = ServiceSettings(nats_url=nats_url, nats_user=user, nats_password=password)
+        nc = await connect_nats(settings, "lms-up")
         await apply_topology(nc.jetstream(), TopologySettings())
         await nc.close()
 
@@ -129,8 +146,9 @@ def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
     with ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, run_dir, ignore_errors=True)
         nats_url = os.environ.get("NATS_URL")
+        passwords: dict[str, str] = {}
         if not nats_url:
-            nats = NatsServer(run_dir / "nats")
+            nats, passwords = secured_nats(run_dir / "nats", DEMO_REGIONS)
             nats_url = nats.start()
             cleanup.callback(nats.stop)
         server_url = os.environ.get("DATABASE_URL")
@@ -139,7 +157,8 @@ def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
             server_url = postgres.start()
             cleanup.callback(postgres.stop)
         console.print(f"[bold]NATS[/] {nats_url}\n[bold]PostgreSQL[/] {server_url}")
-        database_urls = provision(server_url, nats_url)
+        admin_credentials = ("admin", passwords["admin"]) if passwords else None
+        database_urls = provision(server_url, nats_url, admin_credentials)
         log_dir = run_dir / "logs"
         log_dir.mkdir()
         cleanup.callback(stop_processes, processes)
@@ -150,6 +169,8 @@ def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
                 "NATS_URL": nats_url,
                 "ENVIRONMENT": "dev",
             }
+            if passwords:
+                env |= {"NATS_USER": name, "NATS_PASSWORD": passwords[name]}
             processes[name] = start_service(name, env, host, log_dir, ports[name])
         urls = {name: f"http://{host}:{port}" for name, port in ports.items()}
         wait_ready(urls, processes, log_dir)
@@ -162,6 +183,12 @@ def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
         for name, url in urls.items():
             console.print(f"  [green]{name:<13}[/] {url}  (docs: {url}/docs)")
         console.print(f"\n[bold]Admin token[/] (12 h):\n{admin}\n")
+        if passwords:
+            console.print(
+                f"[bold]NATS users[/] (operations): NATS_USER=admin NATS_PASSWORD={passwords['admin']}\n"
+                f"  regional system for Sulawesi Tenggara: python -m lms_contracts.subscriber "
+                f"--url {nats_url} --user region-74 --password {passwords['region-74']} --region 74"
+            )
         console.print(f"Logs: {log_dir}.  Press Ctrl-C to stop everything.")
         _wait_for_signal(processes)
         console.print("stopping...")
