@@ -7,13 +7,14 @@ import io
 import uuid
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from servicekit.auth import CurrentPrincipal, Role
 from servicekit.problems import Problem, field_problem
+from servicekit.ratelimit import RateLimit
 from servicekit.service import RuntimeDep
 
 from .. import jobs, usecases
@@ -26,6 +27,8 @@ from ..store.tables import jobs as jobs_table
 from .schemas import LearnerIn
 
 router = APIRouter(prefix="/v1", tags=["bulk"])
+bulk_limit = RateLimit("bulk enrollment", per_minute=6, burst=3)
+import_limit = RateLimit("CSV import", per_minute=10, burst=5)
 RegionCode = Annotated[str, Field(pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")]
 MAX_CSV_ROWS = 5000
 MAX_CSV_BYTES = 2_000_000
@@ -66,7 +69,12 @@ def job_out(row: Any) -> JobOut:
     )
 
 
-@router.post("/enrollments/bulk", status_code=202, response_model=JobOut)
+@router.post(
+    "/enrollments/bulk",
+    status_code=202,
+    response_model=JobOut,
+    dependencies=[Depends(bulk_limit)],
+)
 async def bulk_enroll(
     body: BulkEnrollmentIn, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> JSONResponse:
@@ -111,7 +119,7 @@ async def get_job(job_id: uuid.UUID, principal: CurrentPrincipal, runtime: Runti
     return job_out(row)
 
 
-@router.post("/learners/import")
+@router.post("/learners/import", dependencies=[Depends(import_limit)])
 async def import_learners(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
