@@ -156,3 +156,20 @@ def test_the_compatibility_check_catches_each_kind_of_break() -> None:
     assert breaking_changes(old, retyped) == ["field retyped: course_version"]
     assert breaking_changes(old, required) == ["new required field: new_field"]
     assert breaking_changes(old, optional) == []
+
+
+def test_the_committed_asyncapi_document_is_current() -> None:
+    from lms_contracts.asyncapi import render
+
+    committed = (Path(__file__).parents[1] / "asyncapi.json").read_text()
+    assert committed == render(), "run python -m lms_contracts.asyncapi contracts/asyncapi.json"
+
+
+def test_the_asyncapi_document_exposes_no_contact_details_on_regional_channels() -> None:
+    from lms_contracts.asyncapi import document
+
+    doc = document()
+    for name, channel in doc["channels"].items():
+        if "{province}" in channel["address"]:
+            fields = doc["components"]["schemas"][name]["properties"]
+            assert not {"phone", "email", "nik"} & set(fields), name

@@ -37,12 +37,14 @@ def consumer_names(region_code: str) -> tuple[str, str]:
 
 
 async def connect(url: str, user: str, password: str) -> nats.NATS:
-    return await nats.connect(url, user=user, password=password, inbox_prefix=f"_INBOX_{user}",
-                              max_reconnect_attempts=-1)
+    return await nats.connect(
+        url, user=user, password=password, inbox_prefix=f"_INBOX_{user}", max_reconnect_attempts=-1
+    )
 
 
-async def ensure_consumers(js: JetStreamContext, region_code: str,
-                           since: datetime | None = None) -> tuple[str, str]:
+async def ensure_consumers(
+    js: JetStreamContext, region_code: str, since: datetime | None = None
+) -> tuple[str, str]:
     """Create the two durable consumers, or re-create them to replay from ``since``."""
     learner_events, catalog = consumer_names(region_code)
     for name, subject in ((learner_events, regional_filter(region_code)), (catalog, CATALOG)):
@@ -52,9 +54,13 @@ async def ensure_consumers(js: JetStreamContext, region_code: str,
             except NotFoundError:
                 pass
         config = ConsumerConfig(
-            name=name, durable_name=name, filter_subject=subject, ack_policy=AckPolicy.EXPLICIT,
+            name=name,
+            durable_name=name,
+            filter_subject=subject,
+            ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL,
-            opt_start_time=since.isoformat() if since else None, max_ack_pending=1000,
+            opt_start_time=since.isoformat() if since else None,
+            max_ack_pending=1000,
         )
         try:
             await js.consumer_info(STREAM, name)
@@ -63,8 +69,14 @@ async def ensure_consumers(js: JetStreamContext, region_code: str,
     return learner_events, catalog
 
 
-async def follow(js: JetStreamContext, region_code: str, handle: Handler, *,
-                 since: datetime | None = None, stop: asyncio.Event | None = None) -> None:
+async def follow(
+    js: JetStreamContext,
+    region_code: str,
+    handle: Handler,
+    *,
+    since: datetime | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
     """Fetch, parse, handle and acknowledge events until ``stop`` is set."""
     stop = stop or asyncio.Event()
     names = await ensure_consumers(js, region_code, since)
