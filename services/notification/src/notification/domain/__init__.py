@@ -1,0 +1,1 @@
+"""The notification domain: plain Python rules, no frameworks."""
