@@ -6,9 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from servicekit.service import ServiceDefinition, create_app
+from servicekit.service import ServiceDefinition, Worker, create_app
 
+from .api.admin import router as admin_router
 from .api.inbox import router as inbox_router
+from .api.preferences import router as preferences_router
+from .delivery import delivery_worker
 from .events.inbound import subscription
 from .notifier import Notifier
 from .settings import NotificationSettings as Settings
@@ -20,19 +23,26 @@ NAME = "notification"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def definition(settings: Settings | None = None) -> ServiceDefinition:
-    notifier = Notifier(settings or Settings())
+def definition(
+    settings: Settings | None = None, notifier: Notifier | None = None
+) -> ServiceDefinition:
+    notifier = notifier or Notifier(settings or Settings())
+    workers: list[Worker] = []
+    if notifier.settings.run_delivery_worker:
+        workers.append(delivery_worker(notifier))
     return ServiceDefinition(
         name=NAME,
         title="LMS Pamong Desa: notification",
         metadata=metadata,
-        routers=[inbox_router],
+        routers=[inbox_router, preferences_router, admin_router],
         subscription=subscription(notifier),
-        workers=[],
+        workers=workers,
         produces=False,
     )
 
 
 def app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    return create_app(definition(settings), settings)
+    notifier = Notifier(settings or Settings())
+    application = create_app(definition(notifier=notifier), notifier.settings)
+    application.state.notifier = notifier
+    return application
