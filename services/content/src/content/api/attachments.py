@@ -1,0 +1,203 @@
+"""Documents attached to a course: upload with a size cap, download with ranges and ETags."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from servicekit.auth import CurrentPrincipal
+from servicekit.problems import Problem, field_problem
+from servicekit.service import Runtime, RuntimeDep
+
+from ..store.blobs import BlobStore, PostgresBlobStore
+from ..store.tables import attachments, courses
+from .access import AUTHORS, is_author, readable_version, settings_of
+from .schemas import AttachmentOut
+
+router = APIRouter(prefix="/v1", tags=["attachments"])
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+FILENAME = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
+
+
+def blobs_of(runtime: Runtime) -> BlobStore:
+    store = runtime.extras.get("blobs")
+    if store is None:
+        store = runtime.extras["blobs"] = PostgresBlobStore(runtime.database.engine)
+    return store
+
+
+def too_large(cap: int) -> Problem:
+    return Problem(
+        413,
+        "attachment_too_large",
+        f"attachments are limited to {cap} bytes",
+        errors=[{"field": "body", "message": f"at most {cap} bytes"}],
+        max_bytes=cap,
+    )
+
+
+async def read_capped(request: Request, cap: int) -> bytes:
+    """The body, refused as soon as it passes the cap (a declared length is not trusted)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise too_large(cap)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise too_large(cap)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+@router.post("/courses/{course_id}/attachments", status_code=201, response_model=AttachmentOut)
+async def upload_attachment(
+    course_id: uuid.UUID,
+    request: Request,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    filename: Annotated[str, Query(min_length=1, max_length=200)],
+    content_type: Annotated[str, Header()] = "application/octet-stream",
+) -> AttachmentOut:
+    """The raw document is the body; its name is ``?filename=`` and its type Content-Type."""
+    principal.require(*AUTHORS)
+    if not FILENAME.match(filename):
+        raise field_problem("filename", "no slashes or control characters")
+    cap = settings_of(runtime).attachment_max_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise too_large(cap)
+    async with runtime.database.read() as conn:
+        if (
+            await conn.execute(select(courses.c.course_id).where(courses.c.course_id == course_id))
+        ).first() is None:
+            raise field_problem("course_id", "no course has this id", "unknown_course", 404)
+    data = await read_capped(request, cap)
+    if not data:
+        raise field_problem("body", "the document is empty", "empty_attachment")
+    digest = hashlib.sha256(data).hexdigest()
+    await blobs_of(runtime).put(digest, data)
+    row: dict[str, Any] = {
+        "attachment_id": uuid.uuid4(),
+        "course_id": course_id,
+        "filename": filename,
+        "media_type": content_type.split(";")[0].strip()[:100] or "application/octet-stream",
+        "size_bytes": len(data),
+        "sha256": digest,
+        "created_by": principal.subject,
+        "created_at": datetime.now(UTC),
+    }
+    async with runtime.database.transaction() as tx:
+        await tx.conn.execute(attachments.insert().values(**row))
+    return AttachmentOut(**row)
+
+
+@router.get("/courses/{course_id}/attachments", response_model=list[AttachmentOut])
+async def list_attachments(
+    course_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> list[AttachmentOut]:
+    principal.require(*AUTHORS)
+    async with runtime.database.read() as conn:
+        rows = (
+            await conn.execute(
+                select(attachments)
+                .where(attachments.c.course_id == course_id)
+                .order_by(attachments.c.created_at)
+            )
+        ).all()
+    return [
+        AttachmentOut(**{k: v for k, v in r._mapping.items() if k != "created_by"}) for r in rows
+    ]
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One byte range (start, end inclusive); None means the whole document.
+
+    Raises a 416 problem for a range that lies outside the document."""
+    match = RANGE.match((header or "").strip())
+    if match is None or match.groups() == ("", ""):
+        return None  # absent, several ranges or not understood: the full document is correct
+    first, last = match.groups()
+    if first == "":
+        start, end = max(size - int(last), 0), size - 1
+    else:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end or (first and last and int(last) < int(first)):
+        raise Problem(
+            416,
+            "range_not_satisfiable",
+            f"Range: the document has {size} bytes",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
+    return start, end
+
+
+@router.get("/courses/{course_id}/attachments/{attachment_id}")
+async def download_attachment(
+    course_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
+) -> Response:
+    async with runtime.database.read() as conn:
+        meta = (
+            await conn.execute(
+                select(attachments).where(
+                    attachments.c.attachment_id == attachment_id,
+                    attachments.c.course_id == course_id,
+                )
+            )
+        ).first()
+        if meta is None:
+            raise field_problem(
+                "attachment_id", "no such attachment in this course", "unknown_attachment", 404
+            )
+        if not is_author(principal):
+            course = await readable_version(conn, principal, course_id, None)
+            if attachment_id not in course.attachment_ids:
+                raise Problem(
+                    403, "not_in_your_version", "this document is not in your course version"
+                )
+    etag = f'"{meta.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        # content-addressed and never changed: a device may keep it as long as it likes
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(meta.filename)}",
+    }
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    size = int(meta.size_bytes)
+    wanted = parse_range(range_header, size) if if_range in (None, etag) else None
+    start, end = wanted or (0, size - 1)
+    headers["Content-Length"] = str(end - start + 1)
+    status = 200
+    if wanted is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return StreamingResponse(
+        blobs_of(runtime).read(meta.sha256, start, end),
+        status_code=status,
+        media_type=meta.media_type,
+        headers=headers,
+    )

@@ -1,0 +1,229 @@
+"""Request and response bodies of the content API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ..domain.model import (
+    CourseContent,
+    CourseVersion,
+    Lesson,
+    LessonKind,
+    Module,
+    SyncOutcome,
+    VersionStatus,
+)
+
+
+class LessonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lesson_id: uuid.UUID | None = Field(
+        default=None,
+        description="keep a lesson's identity (and learners' progress) across versions",
+    )
+    title: str = Field(min_length=1, max_length=300)
+    kind: LessonKind
+    body: str | None = Field(default=None, max_length=200_000)
+    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    duration_seconds: int | None = Field(default=None, ge=1, le=24 * 3600)
+    attachment_id: uuid.UUID | None = None
+    required: bool = True
+
+    def to_domain(self) -> Lesson:
+        return Lesson(
+            lesson_id=self.lesson_id or uuid.uuid4(),
+            title=self.title.strip(),
+            kind=self.kind,
+            required=self.required,
+            body=self.body,
+            url=self.url,
+            duration_seconds=self.duration_seconds,
+            attachment_id=self.attachment_id,
+        )
+
+
+class ModuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    module_id: uuid.UUID | None = None
+    title: str = Field(min_length=1, max_length=300)
+    lessons: list[LessonIn] = Field(max_length=200)
+
+    def to_domain(self) -> Module:
+        return Module(
+            self.module_id or uuid.uuid4(),
+            self.title.strip(),
+            tuple(x.to_domain() for x in self.lessons),
+        )
+
+
+class CourseContentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=5000)
+    competency_area: str | None = Field(default=None, max_length=200)
+    modules: list[ModuleIn] = Field(max_length=100)
+
+    def to_domain(self) -> CourseContent:
+        return CourseContent(
+            title=self.title.strip(),
+            modules=tuple(m.to_domain() for m in self.modules),
+            description=self.description,
+            competency_area=self.competency_area,
+        )
+
+    def kept_lesson_ids(self) -> set[uuid.UUID]:
+        return {x.lesson_id for m in self.modules for x in m.lessons if x.lesson_id}
+
+
+class CourseIn(CourseContentIn):
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class LessonOut(BaseModel):
+    lesson_id: uuid.UUID
+    title: str
+    kind: LessonKind
+    required: bool
+    duration_seconds: int | None = None
+    body: str | None = None
+    url: str | None = None
+    attachment_id: uuid.UUID | None = None
+
+
+class ModuleOut(BaseModel):
+    module_id: uuid.UUID
+    title: str
+    lessons: list[LessonOut]
+
+
+class CourseOut(BaseModel):
+    course_id: uuid.UUID
+    code: str
+    version: int
+    status: VersionStatus
+    title: str
+    description: str | None
+    competency_area: str | None
+    modules: list[ModuleOut]
+    lesson_ids: list[uuid.UUID]
+    required_lesson_ids: list[uuid.UUID]
+    created_at: datetime | None
+    published_at: datetime | None
+
+
+def lesson_out(lesson: Lesson, *, with_content: bool) -> LessonOut:
+    out = LessonOut(
+        lesson_id=lesson.lesson_id,
+        title=lesson.title,
+        kind=lesson.kind,
+        required=lesson.required,
+        duration_seconds=lesson.duration_seconds,
+    )
+    if with_content:
+        out.body, out.url, out.attachment_id = lesson.body, lesson.url, lesson.attachment_id
+    return out
+
+
+def course_out(course: CourseVersion, *, with_content: bool = True) -> CourseOut:
+    """The outline for everybody; lesson content only for authors and enrolled learners."""
+    return CourseOut(
+        course_id=course.course_id,
+        code=course.code,
+        version=course.version,
+        status=course.status,
+        title=course.title,
+        description=course.description,
+        competency_area=course.competency_area,
+        modules=[
+            ModuleOut(
+                module_id=m.module_id,
+                title=m.title,
+                lessons=[lesson_out(x, with_content=with_content) for x in m.lessons],
+            )
+            for m in course.modules
+        ],
+        lesson_ids=course.lesson_ids,
+        required_lesson_ids=course.required_lesson_ids,
+        created_at=course.created_at,
+        published_at=course.published_at,
+    )
+
+
+class CourseSummary(BaseModel):
+    course_id: uuid.UUID
+    code: str
+    title: str
+    competency_area: str | None
+    latest_version: int
+    published_version: int | None
+    status: VersionStatus
+
+
+class LessonRead(LessonOut):
+    course_id: uuid.UUID
+    version: int
+    module_id: uuid.UUID
+    completed_at: datetime | None = None
+
+
+class AttachmentOut(BaseModel):
+    attachment_id: uuid.UUID
+    course_id: uuid.UUID
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+
+
+class MoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+
+
+class ProgressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID
+
+
+class SyncItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, max_length=100)
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID
+    completed_at: AwareDatetime = Field(description="device time, with its offset")
+
+
+class SyncIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[SyncItemIn]
+
+
+class SyncItemOut(BaseModel):
+    client_id: str
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID
+    status: SyncOutcome
+    completed_at: datetime | None = None
+    code: str | None = None
+    detail: str | None = None
+
+
+class SyncOut(BaseModel):
+    learner_id: uuid.UUID
+    recorded: int
+    already_recorded: int
+    duplicate: int
+    rejected: int
+    items: list[SyncItemOut]

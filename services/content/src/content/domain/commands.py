@@ -1,0 +1,66 @@
+"""What callers ask the content service to do (imperative)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from .model import CourseContent, OfflineCompletion
+
+
+@dataclass(frozen=True)
+class CreateCourse:
+    code: str
+    content: CourseContent
+    author: str
+
+
+@dataclass(frozen=True)
+class ReviseCourse:
+    course_id: uuid.UUID
+    content: CourseContent
+
+
+@dataclass(frozen=True)
+class PublishCourse:
+    course_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class RecordEnrollment:
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_version: int
+    village_code: str
+    enrolled_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordWithdrawal:
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    village_code: str
+    withdrawn_at: datetime
+
+
+@dataclass(frozen=True)
+class MoveLearner:
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    version: int
+
+
+@dataclass(frozen=True)
+class CompleteLesson:
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    learner_id: uuid.UUID
+    items: tuple[OfflineCompletion, ...]

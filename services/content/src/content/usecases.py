@@ -1,0 +1,254 @@
+"""Use cases of the content service. Each takes a command and a unit of work.
+
+What handles what:
+
+| command          | use case          | emits                                   |
+|------------------|-------------------|-----------------------------------------|
+| CreateCourse     | create_course     | (none: a draft)                         |
+| ReviseCourse     | revise_course     | (none: edits a draft or starts one)     |
+| PublishCourse    | publish_course    | CoursePublished                         |
+| RecordEnrollment | record_enrollment | (none)                                  |
+| RecordWithdrawal | record_withdrawal | (none)                                  |
+| MoveLearner      | move_learner      | (none)                                  |
+| CompleteLesson   | complete_lesson   | LessonCompleted (first time only)       |
+| SyncProgress     | sync_progress     | LessonCompleted (offline, once per item)|
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from .domain import commands, events
+from .domain.errors import (
+    InvalidLesson,
+    LessonNotInVersion,
+    NotEnrolled,
+    UnknownCourse,
+    UnknownLesson,
+    UnknownVersion,
+    VersionImmutable,
+)
+from .domain.model import (
+    Completion,
+    CourseVersion,
+    Enrollment,
+    OfflineCompletion,
+    SyncOutcome,
+    SyncResult,
+    VersionStatus,
+    plan_sync,
+)
+
+
+class UnitOfWork(Protocol):
+    def publish(self, event: events.DomainEvent) -> None: ...
+    async def latest_version(
+        self, course_id: uuid.UUID, *, lock: bool = False
+    ) -> CourseVersion | None: ...
+    async def version(self, course_id: uuid.UUID, version: int) -> CourseVersion | None: ...
+    async def add_course(self, course: CourseVersion, author: str) -> None: ...
+    async def save_version(self, course: CourseVersion) -> None: ...
+    async def lesson_ids_of_course(self, course_id: uuid.UUID) -> set[uuid.UUID]: ...
+    async def missing_attachments(
+        self, course_id: uuid.UUID, attachment_ids: list[uuid.UUID]
+    ) -> set[uuid.UUID]: ...
+    async def course_exists(self, course_id: uuid.UUID) -> bool: ...
+    async def record_enrollment(self, enrollment: Enrollment) -> None: ...
+    async def record_withdrawal(self, cmd: commands.RecordWithdrawal) -> None: ...
+    async def move_learner(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, version: int
+    ) -> bool: ...
+    async def record_completion(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID, at: datetime
+    ) -> Completion: ...
+    async def lock_learner(self, learner_id: uuid.UUID) -> None: ...
+    async def seen_client_ids(self, learner_id: uuid.UUID, client_ids: list[str]) -> set[str]: ...
+    async def enrollments_of(
+        self, learner_id: uuid.UUID, course_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Enrollment]]: ...
+    async def existing_courses(self, course_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]: ...
+    async def lessons_of_versions(
+        self, keys: Iterable[tuple[uuid.UUID, int]]
+    ) -> dict[tuple[uuid.UUID, int], set[uuid.UUID]]: ...
+    async def add_offline_progress(
+        self,
+        learner_id: uuid.UUID,
+        accepted: list[tuple[OfflineCompletion, Enrollment]],
+        recorded_at: datetime,
+    ) -> set[str]: ...
+    async def add_sync_receipts(
+        self, learner_id: uuid.UUID, results: list[SyncResult], at: datetime
+    ) -> None: ...
+
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def create_course(cmd: commands.CreateCourse, uow: UnitOfWork) -> CourseVersion:
+    course = CourseVersion(
+        course_id=uuid.uuid4(),
+        version=1,
+        code=cmd.code,
+        title=cmd.content.title,
+        status=VersionStatus.DRAFT,
+        modules=cmd.content.modules,
+        description=cmd.content.description,
+        competency_area=cmd.content.competency_area,
+        created_at=now(),
+    )
+    course.check()
+    await _check_attachments(course, uow)
+    await uow.add_course(course, cmd.author)
+    return course
+
+
+async def revise_course(
+    cmd: commands.ReviseCourse, uow: UnitOfWork, kept_lesson_ids: set[uuid.UUID]
+) -> CourseVersion:
+    """``kept_lesson_ids`` are the ids the author reused; they must belong to this course."""
+    latest = await uow.latest_version(cmd.course_id, lock=True)
+    if latest is None:
+        raise UnknownCourse(str(cmd.course_id))
+    foreign = kept_lesson_ids - await uow.lesson_ids_of_course(cmd.course_id)
+    if foreign:
+        raise InvalidLesson(
+            "lesson_id", f"not a lesson of this course: {sorted(map(str, foreign))[0]}"
+        )
+    revision = latest.revised(cmd.content, now())
+    await _check_attachments(revision, uow)
+    await uow.save_version(revision)
+    return revision
+
+
+async def _check_attachments(course: CourseVersion, uow: UnitOfWork) -> None:
+    if not course.attachment_ids:
+        return
+    missing = await uow.missing_attachments(course.course_id, course.attachment_ids)
+    if missing:
+        raise InvalidLesson(
+            "attachment_id", f"no attachment {sorted(map(str, missing))[0]} in this course"
+        )
+
+
+async def publish_course(cmd: commands.PublishCourse, uow: UnitOfWork) -> CourseVersion:
+    latest = await uow.latest_version(cmd.course_id, lock=True)
+    if latest is None:
+        raise UnknownCourse(str(cmd.course_id))
+    if latest.status == VersionStatus.PUBLISHED:
+        raise VersionImmutable(f"version {latest.version} is already published; edit it first")
+    latest.publish(now())
+    await uow.save_version(latest)
+    uow.publish(events.CoursePublished(latest))
+    return latest
+
+
+async def record_enrollment(cmd: commands.RecordEnrollment, uow: UnitOfWork) -> None:
+    await uow.record_enrollment(
+        Enrollment(
+            enrollment_id=cmd.enrollment_id,
+            learner_id=cmd.learner_id,
+            course_id=cmd.course_id,
+            course_version=cmd.course_version,
+            village_code=cmd.village_code,
+            enrolled_at=cmd.enrolled_at,
+        )
+    )
+
+
+async def record_withdrawal(cmd: commands.RecordWithdrawal, uow: UnitOfWork) -> None:
+    await uow.record_withdrawal(cmd)
+
+
+async def move_learner(cmd: commands.MoveLearner, uow: UnitOfWork) -> None:
+    """Learners keep their version; an instructor or admin may move one to another version."""
+    target = await uow.version(cmd.course_id, cmd.version)
+    if target is None or target.status != VersionStatus.PUBLISHED:
+        raise UnknownVersion(f"course {cmd.course_id} has no published version {cmd.version}")
+    if not await uow.move_learner(cmd.learner_id, cmd.course_id, cmd.version):
+        raise NotEnrolled("the learner is not enrolled in this course")
+
+
+async def complete_lesson(cmd: commands.CompleteLesson, uow: UnitOfWork) -> Completion:
+    """One round trip on the common path; the reasons for a refusal are looked up after."""
+    at = now()
+    done = await uow.record_completion(cmd.learner_id, cmd.course_id, cmd.lesson_id, at)
+    if done.course_version is None or done.village_code is None:
+        if not await uow.course_exists(cmd.course_id):
+            raise UnknownCourse(str(cmd.course_id))
+        raise NotEnrolled("the learner is not enrolled in this course")
+    if not done.lesson_in_version:
+        if cmd.lesson_id in await uow.lesson_ids_of_course(cmd.course_id):
+            raise LessonNotInVersion("the lesson is not part of the learner's course version")
+        raise UnknownLesson(str(cmd.lesson_id))
+    if done.recorded:
+        uow.publish(
+            events.LessonCompleted(
+                learner_id=cmd.learner_id,
+                course_id=cmd.course_id,
+                course_version=done.course_version,
+                lesson_id=cmd.lesson_id,
+                village_code=done.village_code,
+                completed_at=at,
+                recorded_at=at,
+            )
+        )
+    return done
+
+
+async def sync_progress(cmd: commands.SyncProgress, uow: UnitOfWork) -> list[SyncResult]:
+    """Apply a batch recorded offline: each client id once, in any order, however late."""
+    at = now()
+    await uow.lock_learner(cmd.learner_id)
+    items = list(cmd.items)
+    course_ids = {item.course_id for item in items}
+    enrollments = await uow.enrollments_of(cmd.learner_id, course_ids)
+    keys = {(e.course_id, e.course_version) for found in enrollments.values() for e in found}
+    plan = plan_sync(
+        items,
+        seen_client_ids=await uow.seen_client_ids(cmd.learner_id, [x.client_id for x in items]),
+        enrollments=enrollments,
+        versions=await uow.lessons_of_versions(keys),
+        known_courses=await uow.existing_courses(course_ids),
+        now=at,
+        clock_skew=CLOCK_SKEW,
+    )
+    first = _earliest_per_lesson(plan.accepted)
+    recorded = await uow.add_offline_progress(cmd.learner_id, first, at)
+    by_client = {r.client_id: r for r in plan.results if r.outcome == SyncOutcome.RECORDED}
+    for item, enrollment in plan.accepted:
+        if item.client_id not in recorded:
+            by_client[item.client_id].outcome = SyncOutcome.ALREADY_RECORDED
+            continue
+        uow.publish(
+            events.LessonCompleted(
+                learner_id=cmd.learner_id,
+                course_id=item.course_id,
+                course_version=enrollment.course_version,
+                lesson_id=item.lesson_id,
+                village_code=enrollment.village_code,
+                completed_at=item.completed_at,
+                recorded_at=at,
+                offline=True,
+            )
+        )
+    await uow.add_sync_receipts(cmd.learner_id, list(by_client.values()), at)
+    return plan.results
+
+
+def _earliest_per_lesson(
+    accepted: list[tuple[OfflineCompletion, Enrollment]],
+) -> list[tuple[OfflineCompletion, Enrollment]]:
+    """A lesson completed twice on the device counts from its first completion."""
+    earliest: dict[tuple[uuid.UUID, uuid.UUID], tuple[OfflineCompletion, Enrollment]] = {}
+    for item, enrollment in accepted:
+        key = (item.course_id, item.lesson_id)
+        if key not in earliest or item.completed_at < earliest[key][0].completed_at:
+            earliest[key] = (item, enrollment)
+    return list(earliest.values())
