@@ -139,58 +139,114 @@ def provision(
     return urls
 
 
-def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
-    stop_leftovers()
-    run_dir = new_run_dir("stack")
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    with ExitStack() as cleanup:
-        cleanup.callback(shutil.rmtree, run_dir, ignore_errors=True)
-        nats_url = os.environ.get("NATS_URL")
-        passwords: dict[str, str] = {}
-        if not nats_url:
-            nats, passwords = secured_nats(run_dir / "nats", DEMO_REGIONS)
-            nats_url = nats.start()
-            cleanup.callback(nats.stop)
-        server_url = os.environ.get("DATABASE_URL")
-        if not server_url:
-            postgres = LocalPostgres(run_dir / "postgres")
-            server_url = postgres.start()
-            cleanup.callback(postgres.stop)
-        console.print(f"[bold]NATS[/] {nats_url}\n[bold]PostgreSQL[/] {server_url}")
-        admin_credentials = ("admin", passwords["admin"]) if passwords else None
-        database_urls = provision(server_url, nats_url, admin_credentials)
-        log_dir = run_dir / "logs"
-        log_dir.mkdir()
-        cleanup.callback(stop_processes, processes)
-        ports = {name: base_port + offset for offset, name in enumerate(SERVICES)}
-        for name in SERVICES:
-            env = os.environ | {
-                "DATABASE_URL": database_urls[name],
-                "NATS_URL": nats_url,
+class LocalStack:
+    """NATS (with its users) and PostgreSQL from the wheels, or the external ones named by
+    ``NATS_URL`` / ``DATABASE_URL``; provisioned; the five services as separate processes."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        ports: dict[str, int] | None = None,
+        external: bool = True,
+        service_env: dict[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        self.ports = ports or dict(SERVICES)
+        self.external = external
+        self.service_env = service_env or {}
+        self.run_dir = new_run_dir("stack")
+        self.log_dir = self.run_dir / "logs"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.passwords: dict[str, str] = {}
+        self.database_urls: dict[str, str] = {}
+        self.server_url = ""
+        self.nats_url = ""
+        self._cleanup = ExitStack()
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: f"http://{self.host}:{port}" for name, port in self.ports.items()}
+
+    @property
+    def nats_admin(self) -> tuple[str, str] | None:
+        return ("admin", self.passwords["admin"]) if self.passwords else None
+
+    def __enter__(self) -> LocalStack:
+        stop_leftovers()
+        cleanup = self._cleanup
+        cleanup.callback(shutil.rmtree, self.run_dir, ignore_errors=True)
+        try:
+            self.nats_url = (os.environ.get("NATS_URL") if self.external else None) or ""
+            if not self.nats_url:
+                nats, self.passwords = secured_nats(self.run_dir / "nats", DEMO_REGIONS)
+                self.nats_url = nats.start()
+                cleanup.callback(nats.stop)
+            self.server_url = (os.environ.get("DATABASE_URL") if self.external else None) or ""
+            if not self.server_url:
+                postgres = LocalPostgres(self.run_dir / "postgres")
+                self.server_url = postgres.start()
+                cleanup.callback(postgres.stop)
+            console.print(f"[bold]NATS[/] {self.nats_url}\n[bold]PostgreSQL[/] {self.server_url}")
+            self.database_urls = provision(self.server_url, self.nats_url, self.nats_admin)
+            self.log_dir.mkdir()
+            cleanup.callback(stop_processes, self.processes)
+            for name in SERVICES:
+                self.start(name)
+            wait_ready(self.urls, self.processes, self.log_dir)
+        except BaseException:
+            cleanup.close()
+            raise
+        return self
+
+    def env_for(self, name: str) -> dict[str, str]:
+        env = (
+            os.environ
+            | self.service_env
+            | {
+                "DATABASE_URL": self.database_urls[name],
+                "NATS_URL": self.nats_url,
                 "ENVIRONMENT": "dev",
             }
-            if passwords:
-                env |= {"NATS_USER": name, "NATS_PASSWORD": passwords[name]}
-            processes[name] = start_service(name, env, host, log_dir, ports[name])
-        urls = {name: f"http://{host}:{port}" for name, port in ports.items()}
-        wait_ready(urls, processes, log_dir)
+        )
+        if self.passwords:
+            env |= {"NATS_USER": name, "NATS_PASSWORD": self.passwords[name]}
+        return env
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        process = start_service(name, self.env_for(name), self.host, self.log_dir, self.ports[name])
+        self.processes[name] = process
+        return process
+
+    def stop(self, name: str) -> None:
+        stop_processes({name: self.processes[name]})
+
+    def __exit__(self, *exc: object) -> None:
+        self._cleanup.close()
+
+
+def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
+    ports = {name: base_port + offset for offset, name in enumerate(SERVICES)}
+    with LocalStack(host=host, ports=ports) as stack:
         settings = ServiceSettings()
         admin = mint_token(settings, roles=["admin"], subject="dev-admin")
         if demo:
             from .demo import load_demo
 
-            load_demo(urls, settings)
-        for name, url in urls.items():
+            load_demo(stack.urls, settings)
+        for name, url in stack.urls.items():
             console.print(f"  [green]{name:<13}[/] {url}  (docs: {url}/docs)")
         console.print(f"\n[bold]Admin token[/] (12 h):\n{admin}\n")
-        if passwords:
+        if stack.passwords:
             console.print(
-                f"[bold]NATS users[/] (operations): NATS_USER=admin NATS_PASSWORD={passwords['admin']}\n"
+                f"[bold]NATS users[/] (operations): NATS_USER=admin "
+                f"NATS_PASSWORD={stack.passwords['admin']}\n"
                 f"  regional system for Sulawesi Tenggara: python -m lms_contracts.subscriber "
-                f"--url {nats_url} --user region-74 --password {passwords['region-74']} --region 74"
+                f"--url {stack.nats_url} --user region-74 --password {stack.passwords['region-74']} "
+                f"--region 74"
             )
-        console.print(f"Logs: {log_dir}.  Press Ctrl-C to stop everything.")
-        _wait_for_signal(processes)
+        console.print(f"Logs: {stack.log_dir}.  Press Ctrl-C to stop everything.")
+        _wait_for_signal(stack.processes)
         console.print("stopping...")
 
 
