@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from servicekit.auth import CurrentPrincipal, Principal
 from servicekit.problems import Problem
@@ -15,8 +17,9 @@ from .. import usecases
 from ..domain import commands
 from ..domain.model import OfflineCompletion, SyncOutcome
 from ..store.repository import SqlUnitOfWork
+from ..store.tables import lesson_progress
 from .access import in_transaction, settings_of
-from .schemas import ProgressIn, SyncIn, SyncItemOut, SyncOut
+from .schemas import CompletedLesson, ProgressIn, ProgressOut, SyncIn, SyncItemOut, SyncOut
 
 router = APIRouter(prefix="/v1", tags=["progress"])
 
@@ -25,6 +28,38 @@ def learner_of(principal: Principal) -> Any:
     if principal.learner_id is None:
         raise Problem(403, "forbidden", "progress is recorded for the learner in the token")
     return principal.learner_id
+
+
+@router.get("/progress", response_model=ProgressOut)
+async def my_progress(
+    course_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> ProgressOut:
+    """The lessons the learner in the token has completed in a course (a device reconciles)."""
+    learner_id = learner_of(principal)
+    async with runtime.database.read() as conn:
+        rows = (
+            await conn.execute(
+                select(lesson_progress)
+                .where(
+                    lesson_progress.c.learner_id == learner_id,
+                    lesson_progress.c.course_id == course_id,
+                )
+                .order_by(lesson_progress.c.completed_at)
+            )
+        ).all()
+    return ProgressOut(
+        learner_id=learner_id,
+        course_id=course_id,
+        lessons=[
+            CompletedLesson(
+                lesson_id=r.lesson_id,
+                course_version=r.course_version,
+                completed_at=r.completed_at,
+                offline=r.offline,
+            )
+            for r in rows
+        ],
+    )
 
 
 @router.post(

@@ -195,6 +195,19 @@ class ProgressIn(BaseModel):
     lesson_id: uuid.UUID
 
 
+class CompletedLesson(BaseModel):
+    lesson_id: uuid.UUID
+    course_version: int
+    completed_at: datetime
+    offline: bool
+
+
+class ProgressOut(BaseModel):
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    lessons: list[CompletedLesson]
+
+
 class SyncItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
