@@ -14,6 +14,7 @@ from .api.preferences import router as preferences_router
 from .delivery import delivery_worker
 from .events.inbound import subscription
 from .notifier import Notifier
+from .scheduling import scheduler_worker
 from .settings import NotificationSettings as Settings
 from .store.tables import metadata
 
@@ -30,6 +31,8 @@ def definition(
     workers: list[Worker] = []
     if notifier.settings.run_delivery_worker:
         workers.append(delivery_worker(notifier))
+    if notifier.settings.run_scheduler:
+        workers.append(scheduler_worker(notifier))
     return ServiceDefinition(
         name=NAME,
         title="LMS Pamong Desa: notification",

@@ -10,7 +10,7 @@ from nats.js import JetStreamContext
 
 import lms_contracts as c
 
-TOWUA = "74.01.01.2006"  # Kabupaten Buton, Sulawesi Tenggara: WITA
+TOWUA = "74.01.01.2006"  # a village of Kabupaten Kolaka, Sulawesi Tenggara: WITA (UTC+8)
 
 
 async def publish(

@@ -199,7 +199,7 @@ async def test_quiet_hours_defer_sms_to_morning_in_the_learners_zone_while_email
     async with running_service("notification", database_url, nats_url, **settings) as service:
         learner_id = await learner_enrolled(jetstream)
         await eventually(lambda: deliveries(service, "?state=pending"), lambda d: len(d) == 2)
-        # Buton is in WITA (UTC+8): 15:30 UTC tomorrow is 23:30 there, inside 21:00-07:00
+        # Kolaka is in WITA (UTC+8): 15:30 UTC tomorrow is 23:30 there, inside 21:00-07:00
         tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
         clock = FakeClock(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 15, 30, tzinfo=UTC))
         worker = DeliveryWorker(
