@@ -266,3 +266,58 @@ async def test_two_delivery_workers_on_one_database_send_each_message_once(
     assert sum(handled) == 12 and all(handled)
     ids = [r.json["message_id"] for r in gateway.received]
     assert len(ids) == 12 and len(set(ids)) == 12
+
+
+async def test_preferences_turn_channels_off_for_later_events_and_bad_input_names_the_field(
+    database_url: str,
+    nats_url: str,
+    jetstream: JetStreamContext,
+    smtp: SmtpServer,
+    gateway: Gateway,
+) -> None:
+    settings = channel_settings(smtp, gateway, run_delivery_worker=False)
+    async with running_service("notification", database_url, nats_url, **settings) as service:
+        learner_id = await learner_enrolled(jetstream)
+        own = service.auth("learner", learner_id=learner_id)
+        await eventually(lambda: deliveries(service, "?state=pending"), lambda d: len(d) == 2)
+        shown = (await service.client.get("/v1/preferences", headers=own)).json()
+        assert shown["channels"] == {"inbox": True, "email": True, "sms": True, "whatsapp": False}
+        assert shown["available_channels"] == ["inbox", "email", "sms", "whatsapp"]
+
+        changed = await service.client.put(
+            "/v1/preferences",
+            json={
+                "channels": {"sms": False, "whatsapp": True},
+                "quiet_hours": {"start": "22:00", "end": "05:30"},
+            },
+            headers=own,
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["channels"] == {
+            "inbox": True,
+            "email": True,
+            "sms": False,
+            "whatsapp": True,
+        }
+        assert changed.json()["quiet_hours"] == {"start": "22:00:00", "end": "05:30:00"}
+        again = (await service.client.get("/v1/preferences", headers=own)).json()
+        assert again == changed.json()
+
+        await publish(jetstream, enrolled(learner_id, title="Kursus Kedua"))
+        later = await eventually(
+            lambda: deliveries(service, f"?learner_id={learner_id}"), lambda d: len(d) == 4
+        )
+        assert sorted(d["channel"] for d in later) == ["email", "email", "sms", "whatsapp"]
+
+        for body, field in [
+            ({"channels": {"inbox": False}}, "channels.inbox"),
+            ({"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours.start"),
+            ({"reminders": "sometimes"}, "reminders"),
+            ({"colour": "blue"}, "colour"),
+        ]:
+            bad = await service.client.put("/v1/preferences", json=body, headers=own)
+            assert bad.status_code == 422, body
+            assert bad.json()["errors"][0]["field"] == field
+        admin = await service.client.get("/v1/preferences", headers=service.auth("admin"))
+        assert admin.status_code == 403
+        assert (await service.client.get("/v1/preferences")).status_code == 401
