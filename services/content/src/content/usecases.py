@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -61,9 +62,13 @@ class UnitOfWork(Protocol):
     async def move_learner(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, version: int
     ) -> bool: ...
-    async def record_completion(
-        self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID, at: datetime
+    async def find_completion(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
     ) -> Completion: ...
+    async def add_completion(self, event: events.LessonCompleted) -> bool:
+        """Store the completion with its event, atomically; False if it lost a race."""
+        ...
+
     async def lock_learner(self, learner_id: uuid.UUID) -> None: ...
     async def seen_client_ids(self, learner_id: uuid.UUID, client_ids: list[str]) -> set[str]: ...
     async def enrollments_of(
@@ -176,30 +181,36 @@ async def move_learner(cmd: commands.MoveLearner, uow: UnitOfWork) -> None:
 
 
 async def complete_lesson(cmd: commands.CompleteLesson, uow: UnitOfWork) -> Completion:
-    """One round trip on the common path; the reasons for a refusal are looked up after."""
-    at = now()
-    done = await uow.record_completion(cmd.learner_id, cmd.course_id, cmd.lesson_id, at)
-    if done.course_version is None or done.village_code is None:
+    """A repeat costs one read; the first time one more statement. Refusals are explained
+    by looking further only when they happen."""
+    found = await uow.find_completion(cmd.learner_id, cmd.course_id, cmd.lesson_id)
+    if found.course_version is None or found.village_code is None:
         if not await uow.course_exists(cmd.course_id):
             raise UnknownCourse(str(cmd.course_id))
         raise NotEnrolled("the learner is not enrolled in this course")
-    if not done.lesson_in_version:
+    if not found.lesson_in_version:
         if cmd.lesson_id in await uow.lesson_ids_of_course(cmd.course_id):
             raise LessonNotInVersion("the lesson is not part of the learner's course version")
         raise UnknownLesson(str(cmd.lesson_id))
-    if done.recorded:
-        uow.publish(
-            events.LessonCompleted(
-                learner_id=cmd.learner_id,
-                course_id=cmd.course_id,
-                course_version=done.course_version,
-                lesson_id=cmd.lesson_id,
-                village_code=done.village_code,
-                completed_at=at,
-                recorded_at=at,
-            )
-        )
-    return done
+    if found.completed_at is not None:
+        return found
+    at = now()
+    event = events.LessonCompleted(
+        learner_id=cmd.learner_id,
+        course_id=cmd.course_id,
+        course_version=found.course_version,
+        lesson_id=cmd.lesson_id,
+        village_code=found.village_code,
+        completed_at=at,
+        recorded_at=at,
+    )
+    if await uow.add_completion(event):
+        return replace(found, recorded=True, completed_at=at)
+    # a concurrent request recorded it first, or the enrollment changed in between
+    again = await uow.find_completion(cmd.learner_id, cmd.course_id, cmd.lesson_id)
+    if again.completed_at is None:
+        raise NotEnrolled("the learner's enrollment in this course changed")
+    return again
 
 
 async def sync_progress(cmd: commands.SyncProgress, uow: UnitOfWork) -> list[SyncResult]:

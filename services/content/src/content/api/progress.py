@@ -9,16 +9,20 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from servicekit.auth import CurrentPrincipal, Principal
+from servicekit.auth import Principal
+from servicekit.database import Transaction
+from servicekit.observability import correlation_id_var
 from servicekit.problems import Problem
 from servicekit.service import RuntimeDep
 
 from .. import usecases
 from ..domain import commands
+from ..domain.errors import DomainError
 from ..domain.model import OfflineCompletion, SyncOutcome
 from ..store.repository import SqlUnitOfWork
 from ..store.tables import lesson_progress
-from .access import in_transaction, settings_of
+from .access import domain_problem, in_transaction, settings_of
+from .identity import Caller
 from .schemas import CompletedLesson, ProgressIn, ProgressOut, SyncIn, SyncItemOut, SyncOut
 
 router = APIRouter(prefix="/v1", tags=["progress"])
@@ -31,9 +35,7 @@ def learner_of(principal: Principal) -> Any:
 
 
 @router.get("/progress", response_model=ProgressOut)
-async def my_progress(
-    course_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
-) -> ProgressOut:
+async def my_progress(course_id: uuid.UUID, principal: Caller, runtime: RuntimeDep) -> ProgressOut:
     """The lessons the learner in the token has completed in a course (a device reconciles)."""
     learner_id = learner_of(principal)
     async with runtime.database.read() as conn:
@@ -67,33 +69,35 @@ async def my_progress(
     status_code=201,
     responses={200: {"description": "already recorded; nothing changed"}},
 )
-async def complete_lesson(
-    body: ProgressIn, principal: CurrentPrincipal, runtime: RuntimeDep
-) -> JSONResponse:
+async def complete_lesson(body: ProgressIn, principal: Caller, runtime: RuntimeDep) -> JSONResponse:
     """201 the first time, 200 on every repeat; lesson-completed is emitted only once."""
     learner_id = learner_of(principal)
 
-    async def work(uow: SqlUnitOfWork) -> tuple[int, Any]:
-        done = await usecases.complete_lesson(
-            commands.CompleteLesson(learner_id, body.course_id, body.lesson_id), uow
-        )
-        assert done.completed_at is not None
-        return 201 if done.recorded else 200, {
+    command = commands.CompleteLesson(learner_id, body.course_id, body.lesson_id)
+    # each statement of this use case is atomic on its own: no BEGIN/COMMIT round trips
+    async with runtime.database.engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        tx = Transaction(conn, runtime.database.outbox, correlation_id_var.get())
+        try:
+            done = await usecases.complete_lesson(command, SqlUnitOfWork(tx))
+        except DomainError as exc:
+            raise domain_problem(exc) from exc
+    assert done.completed_at is not None
+    return JSONResponse(
+        {
             "learner_id": str(learner_id),
             "course_id": str(body.course_id),
             "lesson_id": str(body.lesson_id),
             "course_version": done.course_version,
             "completed_at": done.completed_at.isoformat(),
             "recorded": done.recorded,
-        }
-
-    return await in_transaction(runtime, work)
+        },
+        status_code=201 if done.recorded else 200,
+    )
 
 
 @router.post("/progress/sync", response_model=SyncOut)
-async def sync_progress(
-    body: SyncIn, principal: CurrentPrincipal, runtime: RuntimeDep
-) -> JSONResponse:
+async def sync_progress(body: SyncIn, principal: Caller, runtime: RuntimeDep) -> JSONResponse:
     """Apply completions recorded offline, each client id once; a result for every item."""
     learner_id = learner_of(principal)
     cap = settings_of(runtime).sync_max_items

@@ -13,11 +13,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from lms_contracts import new_event, subject_of
 from servicekit.database import Transaction
+from servicekit.outbox import NOTIFY_CHANNEL
 
 from ..domain import commands
 from ..domain.errors import CourseCodeTaken
-from ..domain.events import DomainEvent
+from ..domain.events import DomainEvent, LessonCompleted
 from ..domain.model import (
     Completion,
     CourseVersion,
@@ -41,36 +43,50 @@ from .tables import (
     sync_receipts,
 )
 
-# One statement records a lesson: it finds the active enrollment, checks that the lesson is
-# in the learner's version, inserts the progress row unless it exists, and reports what it
-# saw. The last sub-select reads the snapshot from before the insert: a repeat's first time.
-RECORD_COMPLETION = text(
+# Recording a lesson online is the hot path: one read, then (the first time only) one
+# statement that inserts the progress row and its outbox event atomically, so that neither
+# BEGIN nor COMMIT costs a round trip. The insert re-checks the enrollment it was read with.
+FIND_COMPLETION = text(
     """
-WITH enr AS (
+SELECT e.course_version, e.village_code,
+       EXISTS (SELECT 1 FROM lessons l
+                WHERE l.course_id = CAST(:course_id AS uuid) AND l.version = e.course_version
+                  AND l.lesson_id = CAST(:lesson_id AS uuid)) AS in_version,
+       (SELECT p.completed_at FROM lesson_progress p
+         WHERE p.learner_id = CAST(:learner_id AS uuid) AND p.course_id = CAST(:course_id AS uuid)
+           AND p.lesson_id = CAST(:lesson_id AS uuid)) AS completed_at
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
     SELECT course_version, village_code FROM enrollments
     WHERE learner_id = CAST(:learner_id AS uuid) AND course_id = CAST(:course_id AS uuid)
       AND withdrawn_at IS NULL AND course_version IS NOT NULL
     ORDER BY enrolled_at DESC LIMIT 1
-), les AS (
-    SELECT enr.course_version FROM enr JOIN lessons l
-      ON l.course_id = CAST(:course_id AS uuid) AND l.version = enr.course_version
-     AND l.lesson_id = CAST(:lesson_id AS uuid)
-), ins AS (
+) AS e ON true
+"""
+)
+
+ADD_COMPLETION = text(
+    """
+WITH ins AS (
     INSERT INTO lesson_progress
         (learner_id, course_id, lesson_id, course_version, completed_at, recorded_at, offline)
     SELECT CAST(:learner_id AS uuid), CAST(:course_id AS uuid), CAST(:lesson_id AS uuid),
-           les.course_version, CAST(:at AS timestamptz), CAST(:at AS timestamptz), false
-    FROM les
+           CAST(:course_version AS integer), CAST(:at AS timestamptz), CAST(:at AS timestamptz),
+           false
+    WHERE EXISTS (
+        SELECT 1 FROM enrollments
+        WHERE learner_id = CAST(:learner_id AS uuid) AND course_id = CAST(:course_id AS uuid)
+          AND withdrawn_at IS NULL AND course_version = CAST(:course_version AS integer))
     ON CONFLICT DO NOTHING
-    RETURNING completed_at
+    RETURNING 1
+), event AS (
+    INSERT INTO outbox (event_id, subject, event_type, payload, correlation_id)
+    SELECT CAST(:event_id AS uuid), CAST(:subject AS text), CAST(:event_type AS text),
+           CAST(:payload AS bytea), CAST(:correlation_id AS text)
+    FROM ins
+    RETURNING 1
 )
-SELECT enr.course_version, enr.village_code,
-       EXISTS (SELECT 1 FROM les) AS in_version,
-       (SELECT completed_at FROM ins) AS inserted_at,
-       (SELECT p.completed_at FROM lesson_progress p
-         WHERE p.learner_id = CAST(:learner_id AS uuid) AND p.course_id = CAST(:course_id AS uuid)
-           AND p.lesson_id = CAST(:lesson_id AS uuid)) AS previous_at
-FROM (SELECT 1) AS one LEFT JOIN enr ON true
+SELECT count(*) AS recorded FROM (SELECT pg_notify(CAST(:channel AS text), '') FROM event) AS n
 """
 )
 
@@ -359,27 +375,49 @@ class SqlUnitOfWork:
         return bool(result.rowcount)
 
     # progress
-    async def record_completion(
-        self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID, at: datetime
+    async def find_completion(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
     ) -> Completion:
         row = (
             await self.conn.execute(
-                RECORD_COMPLETION,
-                {
-                    "learner_id": learner_id,
-                    "course_id": course_id,
-                    "lesson_id": lesson_id,
-                    "at": at,
-                },
+                FIND_COMPLETION,
+                {"learner_id": learner_id, "course_id": course_id, "lesson_id": lesson_id},
             )
         ).one()
         return Completion(
             course_version=row.course_version,
             village_code=row.village_code,
             lesson_in_version=row.in_version,
-            recorded=row.inserted_at is not None,
-            completed_at=row.inserted_at or row.previous_at,
+            recorded=False,
+            completed_at=row.completed_at,
         )
+
+    async def add_completion(self, event: LessonCompleted) -> bool:
+        """Store an online completion and its event in one statement; False if it was
+        there already or the enrollment changed meanwhile."""
+        data = to_contract(event)
+        cloud = new_event(
+            data, correlation_id=self.tx.correlation_id, causation_id=self.tx.causation_id
+        )
+        row = (
+            await self.conn.execute(
+                ADD_COMPLETION,
+                {
+                    "learner_id": event.learner_id,
+                    "course_id": event.course_id,
+                    "lesson_id": event.lesson_id,
+                    "course_version": event.course_version,
+                    "at": event.completed_at,
+                    "event_id": cloud.id,
+                    "subject": subject_of(data),
+                    "event_type": cloud.type,
+                    "payload": cloud.to_json(),
+                    "correlation_id": cloud.correlationid,
+                    "channel": NOTIFY_CHANNEL,
+                },
+            )
+        ).one()
+        return bool(row.recorded)
 
     async def lock_learner(self, learner_id: uuid.UUID) -> None:
         await self.conn.execute(
