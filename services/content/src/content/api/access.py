@@ -123,7 +123,7 @@ async def readable_version(
     if is_author(principal):
         course = await load_version(conn, course_id, version)
         if course is None:
-            raise _missing(conn, course_id, version)
+            raise _missing(version)
         return course
     enrolled = await enrolled_version(conn, principal.learner_id, course_id)
     if enrolled is None:
@@ -138,7 +138,7 @@ async def readable_version(
     return course
 
 
-def _missing(conn: AsyncConnection, course_id: uuid.UUID, version: int | None) -> Problem:
+def _missing(version: int | None) -> Problem:
     if version is None:
-        return domain_problem(UnknownCourse(str(course_id)))
+        return field_problem("course_id", "no course has this id", "unknown_course", 404)
     return field_problem("version", "this course has no such version", "unknown_version", 404)
