@@ -8,6 +8,7 @@ its own HS256 tokens with a development key that production refuses to load.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -61,6 +62,7 @@ class TokenVerifier:
         self.issuer = settings.auth_issuer
         self.audience = settings.auth_audience
         self.dev_key = settings.auth_dev_signing_key
+        self._cache: dict[str, tuple[Principal, float]] = {}
         self.jwks = (
             jwt.PyJWKClient(
                 settings.auth_jwks_url,
@@ -75,6 +77,17 @@ class TokenVerifier:
         )
 
     async def verify(self, token: str) -> Principal:
+        """Verify once, then serve the same token from a small cache until it expires."""
+        cached = self._cache.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        principal, expires_at = await self._verify(token)
+        if len(self._cache) >= 10_000:
+            self._cache.clear()
+        self._cache[token] = (principal, min(expires_at, time.time() + 300))
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             if self.jwks is not None:
                 signing_key = await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)
@@ -94,7 +107,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Problem(401, "invalid_token", f"the bearer token was refused: {exc}") from exc
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"])
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -85,7 +85,7 @@ class Consumer:
                     messages = await sub.fetch(
                         self.options.batch_size, timeout=self.options.fetch_timeout
                     )
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):  # nats-py raises either when idle
                     continue
                 await self.process(messages)
                 if loop.time() >= purge_due:
