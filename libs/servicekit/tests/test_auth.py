@@ -135,3 +135,27 @@ async def test_production_verifies_against_jwks_and_follows_key_rotation(
 
     await refused(verifier, jwt.encode(payload, DEV.auth_dev_signing_key, "HS256"))
     await refused(verifier, provider.sign(second, payload | {"aud": "other"}))
+
+
+async def test_a_verified_token_is_remembered_only_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import servicekit.auth as auth
+
+    verifier = TokenVerifier(DEV)
+    verifications = []
+    verify = verifier._verify
+
+    async def counted(token: str) -> tuple:
+        verifications.append(token)
+        return await verify(token)
+
+    monkeypatch.setattr(verifier, "_verify", counted)
+    token = mint_token(DEV, roles=["learner"], learner_id=uuid.uuid4(), ttl=timedelta(minutes=1))
+    await verifier.verify(token)
+    await verifier.verify(token)
+    assert len(verifications) == 1  # the second call was served from the cache
+    later = auth.time.time() + 120
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    await verifier.verify(token)
+    assert len(verifications) == 2  # past its expiry the token is verified afresh

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from content import usecases
-from content.api.identity import TokenCache, expiry_of
 from content.domain import commands, events
 from content.domain.errors import (
     CourseNotPublishable,
@@ -308,21 +307,3 @@ def test_a_withdrawn_learner_still_syncs_what_was_completed_before_the_withdrawa
         ("after", SyncOutcome.REJECTED, "not_enrolled"),
         ("future", SyncOutcome.REJECTED, "completed_at_in_future"),
     ]
-
-
-def test_remembered_tokens_expire_with_the_token() -> None:
-    import base64
-    import json
-
-    def token(exp: float) -> str:
-        payload = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).decode().rstrip("=")
-        return f"Bearer h.{payload}.s"
-
-    cache = TokenCache(max_tokens=2, max_age=300)
-    principal = object()
-    cache.put(token(1_000.0), principal, now=900.0)  # type: ignore[arg-type]
-    assert cache.get(token(1_000.0), now=999.0) is principal
-    assert cache.get(token(1_000.0), now=1_000.0) is None
-    cache.put(token(5_000.0), principal, now=900.0)  # type: ignore[arg-type]
-    assert cache.get(token(5_000.0), now=1_201.0) is None, "never kept past the maximum age"
-    assert expiry_of("not-a-token") == 0.0

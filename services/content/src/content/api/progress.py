@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from servicekit.auth import Principal
+from servicekit.auth import CurrentPrincipal, Principal
 from servicekit.database import Transaction
 from servicekit.observability import correlation_id_var
 from servicekit.problems import Problem
@@ -22,7 +22,6 @@ from ..domain.model import OfflineCompletion, SyncOutcome
 from ..store.repository import SqlUnitOfWork
 from ..store.tables import lesson_progress
 from .access import domain_problem, in_transaction, settings_of
-from .identity import Caller
 from .schemas import CompletedLesson, ProgressIn, ProgressOut, SyncIn, SyncItemOut, SyncOut
 
 router = APIRouter(prefix="/v1", tags=["progress"])
@@ -35,7 +34,9 @@ def learner_of(principal: Principal) -> Any:
 
 
 @router.get("/progress", response_model=ProgressOut)
-async def my_progress(course_id: uuid.UUID, principal: Caller, runtime: RuntimeDep) -> ProgressOut:
+async def my_progress(
+    course_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> ProgressOut:
     """The lessons the learner in the token has completed in a course (a device reconciles)."""
     learner_id = learner_of(principal)
     async with runtime.database.read() as conn:
@@ -69,7 +70,9 @@ async def my_progress(course_id: uuid.UUID, principal: Caller, runtime: RuntimeD
     status_code=201,
     responses={200: {"description": "already recorded; nothing changed"}},
 )
-async def complete_lesson(body: ProgressIn, principal: Caller, runtime: RuntimeDep) -> JSONResponse:
+async def complete_lesson(
+    body: ProgressIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> JSONResponse:
     """201 the first time, 200 on every repeat; lesson-completed is emitted only once."""
     learner_id = learner_of(principal)
 
@@ -97,7 +100,9 @@ async def complete_lesson(body: ProgressIn, principal: Caller, runtime: RuntimeD
 
 
 @router.post("/progress/sync", response_model=SyncOut)
-async def sync_progress(body: SyncIn, principal: Caller, runtime: RuntimeDep) -> JSONResponse:
+async def sync_progress(
+    body: SyncIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> JSONResponse:
     """Apply completions recorded offline, each client id once; a result for every item."""
     learner_id = learner_of(principal)
     cap = settings_of(runtime).sync_max_items
