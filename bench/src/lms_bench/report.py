@@ -39,32 +39,56 @@ class Results:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "size": self.size, "seed": self.seed, "ceilings": self.ceilings,
+            "size": self.size,
+            "seed": self.seed,
+            "ceilings": self.ceilings,
             "measurements": self.measurements,
-            "ratios": [{"name": r.name, "measured": r.measured, "baseline": r.baseline,
-                        "ratio": r.ratio, "goal": r.goal, "lower_is_better": r.lower_is_better,
-                        "met": r.met} for r in self.ratios],
-            "peak_memory_mb": self.peak_memory_mb, "timeline": self.timeline,
+            "ratios": [
+                {
+                    "name": r.name,
+                    "measured": r.measured,
+                    "baseline": r.baseline,
+                    "ratio": r.ratio,
+                    "goal": r.goal,
+                    "lower_is_better": r.lower_is_better,
+                    "met": r.met,
+                }
+                for r in self.ratios
+            ],
+            "peak_memory_mb": self.peak_memory_mb,
+            "timeline": self.timeline,
             "reconciliation": self.reconciliation,
         }
 
     def markdown(self) -> str:
-        lines = [f"# Benchmark ({self.size}, seed {self.seed})", "",
-                 "| measure | value | baseline (same run) | ratio | goal | met |",
-                 "|---|---|---|---|---|---|"]
+        lines = [
+            f"# Benchmark ({self.size}, seed {self.seed})",
+            "",
+            "| measure | value | baseline (same run) | ratio | goal | met |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in self.ratios:
             goal = f"<= {r.goal:g}" if r.lower_is_better else f">= {r.goal:g}"
-            lines.append(f"| {r.name} | {r.measured:,.1f}{r.unit} | {r.baseline:,.1f}{r.unit} | "
-                         f"{r.ratio:.2f} | {goal} | {'yes' if r.met else 'NO'} |")
+            lines.append(
+                f"| {r.name} | {r.measured:,.1f}{r.unit} | {r.baseline:,.1f}{r.unit} | "
+                f"{r.ratio:.2f} | {goal} | {'yes' if r.met else 'NO'} |"
+            )
         lines += ["", "| ceiling | value |", "|---|---|"]
         lines += [f"| {k} | {v:,.0f} |" for k, v in self.ceilings.items()]
         lines += ["", "| measurement | value |", "|---|---|"]
-        lines += [f"| {k} | {v if not isinstance(v, float) else round(v, 3)} |"
-                  for k, v in self.measurements.items()]
+        lines += [
+            f"| {k} | {v if not isinstance(v, float) else round(v, 3)} |"
+            for k, v in self.measurements.items()
+        ]
         lines += ["", "| service | peak RSS (MB) | under 200 MB |", "|---|---|---|"]
-        lines += [f"| {k} | {v:.0f} | {'yes' if v < 200 else 'NO'} |"
-                  for k, v in self.peak_memory_mb.items()]
-        lines += ["", f"Reconciliation: **{'exact' if self.reconciliation.get('ok') else 'MISMATCH'}**"]
+        lines += [
+            f"| {k} | {v:.0f} | {'yes' if v < 200 else 'NO'} |"
+            for k, v in self.peak_memory_mb.items()
+        ]
+        lines += [
+            "",
+            f"Reconciliation: **{'exact' if self.reconciliation.get('ok') else 'MISMATCH'}**",
+        ]
         for problem in self.reconciliation.get("problems", [])[:20]:
             lines.append(f"- {problem}")
         return "\n".join(lines) + "\n"
@@ -83,7 +107,11 @@ class Results:
 
         figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
         t = [point["t"] for point in self.timeline]
-        top.plot(t, [p.get("events_per_s", 0) for p in self.timeline], label="events applied by reporting /s")
+        top.plot(
+            t,
+            [p.get("events_per_s", 0) for p in self.timeline],
+            label="events applied by reporting /s",
+        )
         top.plot(t, [p.get("requests_per_s", 0) for p in self.timeline], label="HTTP requests /s")
         top.set_ylabel("throughput")
         top.legend(loc="upper right")
