@@ -186,7 +186,9 @@ async def http_rate(
     return len(latencies) / elapsed, latencies, errors
 
 
-async def bare_endpoint_rate(workdir: Path, port: int, seconds: float) -> float:
+async def bare_endpoint_rate(
+    workdir: Path, port: int, seconds: float, concurrency: int = 32
+) -> float:
     process = start_bare_endpoint(workdir, port)
     try:
         url = f"http://127.0.0.1:{port}/constant"
@@ -197,7 +199,9 @@ async def bare_endpoint_rate(workdir: Path, port: int, seconds: float) -> float:
                     break
                 except httpx.HTTPError:
                     await asyncio.sleep(0.05)
-        rate, _, errors = await http_rate(lambda client, _i: client.post(url), seconds=seconds)
+        rate, _, errors = await http_rate(
+            lambda client, _i: client.post(url), seconds=seconds, concurrency=concurrency
+        )
         assert errors == 0
         return rate
     finally:

@@ -224,6 +224,13 @@ def test(ctx: typer.Context) -> None:
             raise typer.Exit(result.returncode)
 
 
+try:
+    from lms_bench.cli import app as bench_app
+except ModuleNotFoundError:  # the benchmark is a development tool, absent from the image
+    bench_app = None
+if bench_app is not None:
+    app.add_typer(bench_app, name="bench", help="National rollout benchmark (see README)")
+
 for _name in SERVICES:
     _module = service_cli(_name)
     if _module is not None:

@@ -1,0 +1,218 @@
+"""One benchmark run: the system and its raw baselines, side by side, then reconciliation."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import nats
+from rich.console import Console
+
+from lms_cli.services import SERVICES
+from lms_cli.stack import LocalStack
+from servicekit.servers import ensure_database
+from servicekit.topology import STREAM
+
+from . import ceilings
+from .driver import Driver
+from .memory import PeakMemory
+from .reconcile import reconcile
+from .report import Ratio, Results
+from .workload import make_plan, summary
+
+console = Console()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def consumers_settled(js: Any) -> bool:
+    for name in ("enrollment", "content", "assessment", "notification", "reporting"):
+        info = await js.consumer_info(STREAM, name)
+        if (info.num_pending or 0) + (info.num_ack_pending or 0):
+            return False
+    return True
+
+
+async def wait_until(probe: Any, timeout: float = 600, interval: float = 0.1) -> float:
+    started = time.perf_counter()
+    while not await probe():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError("the system did not settle in time")
+        await asyncio.sleep(interval)
+    return time.perf_counter() - started
+
+
+async def event_rate(js: Any, subject: str) -> tuple[int, float]:
+    """How many events on ``subject`` and how fast they were stored (first to last)."""
+    sub = await js.subscribe(subject, ordered_consumer=True)
+    info = await js.stream_info(STREAM, subjects_filter=subject)
+    expected = sum((info.state.subjects or {}).values()) if info.state.subjects else 0
+    first = last = None
+    for _ in range(expected):
+        message = await sub.next_msg(timeout=10)
+        stamp = message.metadata.timestamp
+        first = first or stamp
+        last = stamp
+    await sub.unsubscribe()
+    if not first or not last or expected < 2:
+        return expected, 0.0
+    return expected, expected / max((last - first).total_seconds(), 1e-3)
+
+
+async def benchmark(size: str, seed: int, out: Path) -> Results:
+    plan = make_plan(size, seed)
+    results = Results(size=size, seed=seed)
+    results.measurements["workload"] = summary(plan)
+    ports = {name: free_port() for name in SERVICES}
+    stack = LocalStack(ports=ports, external=False)
+    await asyncio.to_thread(stack.__enter__)
+    try:
+        with PeakMemory(stack.processes) as memory:
+            nc = await nats.connect(stack.nats_url, user="admin", password=stack.passwords["admin"])
+            js = nc.jetstream()
+            driver = Driver(plan, stack.urls)
+            try:
+                await measure(results, plan, stack, nc, js, driver, out)
+            finally:
+                await driver.close()
+                await nc.close()
+        results.peak_memory_mb = memory.peaks
+    finally:
+        await asyncio.to_thread(stack.__exit__, None, None, None)
+    results.write(out)
+    return results
+
+
+async def measure(
+    results: Results, plan: Any, stack: LocalStack, nc: Any, js: Any, driver: Driver, out: Path
+) -> None:
+    events = max(2000, min(plan.lesson_events(), 50_000))
+    console.print("[bold]raw ceilings")
+    results.ceilings |= await ceilings.jetstream_publish_and_consume(nc, events)
+    bench_db = await ensure_database(stack.server_url, "bench_inserts")
+    results.ceilings["postgres_batched_inserts_per_s"] = await ceilings.postgres_batched_inserts(
+        bench_db, max(len(plan.learners), 10_000)
+    )
+    bare_seconds = 5.0 if plan.size.learners < 5000 else 15.0
+    out.mkdir(parents=True, exist_ok=True)
+    results.ceilings["bare_fastapi_requests_per_s"] = await ceilings.bare_endpoint_rate(
+        out, free_port(), bare_seconds, concurrency=plan.size.concurrency
+    )
+
+    console.print("[bold]course, registration, bulk enrollment")
+    await driver.create_course()
+    await driver.register()
+    bulk_seconds = await driver.bulk_enroll()
+    drained = await wait_until(lambda: consumers_settled(js))
+    results.measurements["bulk_enrollment_s"] = bulk_seconds
+    enrolled, relay_rate = await event_rate(js, "lms.enrollment.enrolled.v1.>")
+    results.measurements["enrolled_events"] = enrolled
+    bulk_rate = len(plan.learners) / bulk_seconds
+    largest = max(plan.provinces, key=lambda p: plan.expected_totals(p)["registered"])
+    early_latency = await driver.report_latency(largest)
+
+    console.print("[bold]pre-tests and online lessons (end to end)")
+    await driver.pre_tests()
+    await wait_until(lambda: consumers_settled(js))
+    started = time.perf_counter()
+    progress_rate, progress_requests = await driver.online_lessons()
+    await wait_until(lambda: consumers_settled(js))
+    e2e_seconds = time.perf_counter() - started
+    online_events = sum(len(x.lessons_online) for x in plan.learners)
+    e2e_rate = online_events / e2e_seconds
+    results.measurements |= {
+        "progress_requests": progress_requests,
+        "online_lesson_events": online_events,
+        "e2e_seconds": e2e_seconds,
+        "drain_after_bulk_s": drained,
+    }
+    latencies = sorted(lat for _, lat in driver.timeline.samples)
+    if latencies:
+        results.measurements |= {
+            "http_p50_ms": latencies[len(latencies) // 2] * 1000,
+            "http_p95_ms": latencies[int(len(latencies) * 0.95)] * 1000,
+            "http_p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        }
+
+    console.print("[bold]offline syncs and post-tests with reporting stopped, then its catch-up")
+    await asyncio.to_thread(stack.stop, "reporting")
+    await driver.offline_syncs()
+    await driver.post_tests()
+
+    async def others_settled() -> bool:
+        for name in ("enrollment", "content", "assessment", "notification"):
+            info = await js.consumer_info(STREAM, name)
+            if (info.num_pending or 0) + (info.num_ack_pending or 0):
+                return False
+        return True
+
+    await wait_until(others_settled)
+    backlog = (await js.consumer_info(STREAM, "reporting")).num_pending or 0
+    await asyncio.to_thread(stack.start, "reporting")
+    catch_up = await wait_until(lambda: consumers_settled(js), interval=0.05)
+    reporting_rate = backlog / catch_up if backlog else 0.0
+    results.measurements |= {"reporting_backlog": backlog, "reporting_catch_up_s": catch_up}
+
+    await asyncio.sleep(0)
+    late_latency = await driver.report_latency(largest)
+    results.measurements |= {
+        "region_report_ms_early": early_latency * 1000,
+        "region_report_ms_end": late_latency * 1000,
+        "region_report_region": largest,
+    }
+
+    results.ratios = [
+        Ratio(
+            "end-to-end events/s vs raw JetStream publish+consume",
+            e2e_rate,
+            results.ceilings["jetstream_publish_and_consume_per_s"],
+            0.5,
+        ),
+        Ratio(
+            "outbox relay vs raw JetStream publish",
+            relay_rate,
+            results.ceilings["jetstream_publish_per_s"],
+            0.5,
+        ),
+        Ratio(
+            "POST /v1/progress vs bare FastAPI endpoint",
+            progress_rate,
+            results.ceilings["bare_fastapi_requests_per_s"],
+            0.4,
+        ),
+        Ratio(
+            "reporting consumer vs raw JetStream consume",
+            reporting_rate,
+            results.ceilings["jetstream_consume_per_s"],
+            0.5,
+        ),
+        Ratio(
+            "bulk enrollment (events included) vs plain batched INSERTs",
+            bulk_rate,
+            results.ceilings["postgres_batched_inserts_per_s"],
+            0.25,
+        ),
+        Ratio(
+            "region report latency at the end vs after enrollment",
+            late_latency * 1000,
+            early_latency * 1000,
+            1.5,
+            lower_is_better=True,
+            unit=" ms",
+        ),
+    ]
+    results.timeline = driver.timeline.buckets([])
+
+    console.print("[bold]reconciliation")
+    results.reconciliation = await reconcile(driver)
+    if latencies:
+        results.measurements["http_requests"] = len(latencies)
+        results.measurements["http_mean_ms"] = statistics.fmean(latencies) * 1000
