@@ -1,0 +1,76 @@
+"""The container image keeps its promises, read from deploy/Dockerfile (no Docker engine is
+needed): a pinned base, a multi-stage build whose final stage has no build tools, the lock file
+honoured, a non-root user, and a build context without local state."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+BASE_IMAGE = "python:3.11.7-slim-bookworm"
+
+
+def instructions() -> list[str]:
+    """Dockerfile instructions, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def stages() -> list[list[str]]:
+    found: list[list[str]] = []
+    for line in instructions():
+        if line.upper().startswith("FROM "):
+            found.append([])
+        if found:
+            found[-1].append(line)
+    return found
+
+
+def test_build_is_multi_stage_on_a_pinned_base() -> None:
+    froms = [stage[0].split() for stage in stages()]
+    assert len(froms) >= 2
+    for words in froms:
+        assert words[1] == BASE_IMAGE, "every stage starts from the pinned base"
+        assert len(words) == 4 and words[2].upper() == "AS"
+
+
+def test_builder_installs_the_pinned_uv_and_honours_the_lock() -> None:
+    builder = stages()[0]
+    assert any("pip install uv==0.13.8" in line for line in builder)
+    syncs = [sync for line in builder for sync in re.findall(r"uv sync[^&;]*", line)]
+    assert syncs and all(
+        "--frozen" in s and "--no-dev" in s and "--all-packages" in s for s in syncs
+    )
+    assert any("--no-install-workspace" not in s for s in syncs), (
+        "the workspace itself is installed"
+    )
+
+
+def test_final_stage_runs_lms_as_a_non_root_user_without_build_tools() -> None:
+    final = stages()[-1]
+    users = [line.split()[1] for line in final if line.upper().startswith("USER ")]
+    assert users, "the final stage sets a USER"
+    assert users[-1].split(":")[0] not in ("root", "0")
+    text = " ".join(final)
+    for tool in ("apt-get", "apk ", "gcc", "build-essential", "pip install", "uv sync"):
+        assert tool not in text, f"{tool} in the final stage"
+    assert re.search(r"COPY --from=builder\S* /app /app", text), (
+        "sources and .venv from the builder"
+    )
+    assert 'ENTRYPOINT ["lms"]' in final
+
+
+def test_build_context_leaves_out_local_state() -> None:
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", ".tools", ".git", ".lms", "bench-results"} <= ignored
+    assert "uv.lock" not in ignored and "pyproject.toml" not in ignored
