@@ -52,6 +52,7 @@ CONSUMED: dict[str, tuple[type[EventData], ...]] = {
         LearnerContactChanged,
         Enrolled,
         Withdrawn,
+        LessonCompleted,
         Passed,
         Failed,
         CourseCompleted,

@@ -128,6 +128,12 @@ def subscription(notifier: Notifier) -> Subscription:
         activity = commands.RecordActivity(data.learner_id, data.village_code, data.completed_at)
         await usecases.record_activity(activity, uow(tx))
 
+    async def on_lesson_completed(tx: Transaction, event: c.CloudEvent[Any]) -> None:
+        """Studying counts as activity: no reminder for a learner who keeps going."""
+        data: c.LessonCompleted = event.data
+        activity = commands.RecordActivity(data.learner_id, data.village_code, data.completed_at)
+        await usecases.record_activity(activity, uow(tx))
+
     async def on_certificate_issued(tx: Transaction, event: c.CloudEvent[Any]) -> None:
         data: c.CertificateIssued = event.data
         context = {
@@ -145,6 +151,7 @@ def subscription(notifier: Notifier) -> Subscription:
             c.LearnerContactChanged: on_contact_changed,
             c.Enrolled: on_enrolled,
             c.Withdrawn: on_withdrawn,
+            c.LessonCompleted: on_lesson_completed,
             c.Passed: on_graded,
             c.Failed: on_graded,
             c.CourseCompleted: on_course_completed,
