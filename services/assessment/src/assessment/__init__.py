@@ -1,0 +1,1 @@
+"""Assessment service: question banks, pre-tests, post-tests and quizzes, attempts and grades."""

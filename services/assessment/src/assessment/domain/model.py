@@ -1,0 +1,190 @@
+"""Assessments, their questions and the attempts learners make at them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from .errors import NotEnrolled, PostTestLocked
+
+
+class AssessmentKind(StrEnum):
+    PRE_TEST = "pre_test"
+    POST_TEST = "post_test"
+    QUIZ = "quiz"
+
+
+class QuestionKind(StrEnum):
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    TRUE_FALSE = "true_false"
+    SHORT_ANSWER = "short_answer"
+
+
+CHOICE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+
+
+class Match(StrEnum):
+    EXACT = "exact"
+    NORMALISED = "normalised"
+
+
+class AttemptStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    GRADED = "graded"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Option:
+    option_id: uuid.UUID
+    text: str
+    correct: bool
+
+
+@dataclass(frozen=True)
+class Question:
+    question_id: uuid.UUID
+    kind: QuestionKind
+    prompt: str
+    points: int = 1
+    options: tuple[Option, ...] = ()
+    answer: bool | None = None
+    accepted_answers: tuple[str, ...] = ()
+    match: Match = Match.NORMALISED
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """An assessment owns its question bank; each attempt draws its paper from it."""
+
+    assessment_id: uuid.UUID
+    course_id: uuid.UUID
+    kind: AssessmentKind
+    title: str
+    pass_score: float
+    max_attempts: int | None
+    time_limit_seconds: int | None
+    questions_drawn: int | None
+    shuffle_questions: bool
+    shuffle_options: bool
+    questions: tuple[Question, ...]
+    created_at: datetime
+
+    def question(self, question_id: uuid.UUID) -> Question | None:
+        return next((q for q in self.questions if q.question_id == question_id), None)
+
+
+@dataclass(frozen=True)
+class DrawnQuestion:
+    """One question on an attempt's paper, with its options in the order the learner sees."""
+
+    question_id: uuid.UUID
+    option_ids: tuple[uuid.UUID, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    question_id: uuid.UUID
+    option_ids: tuple[uuid.UUID, ...] | None = None
+    value: bool | None = None
+    text: str | None = None
+
+
+@dataclass
+class Attempt:
+    attempt_id: uuid.UUID
+    assessment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    village_code: str
+    attempt_number: int
+    seed: int
+    paper: tuple[DrawnQuestion, ...]
+    started_at: datetime
+    expires_at: datetime | None
+    status: AttemptStatus = AttemptStatus.IN_PROGRESS
+    answers: tuple[Answer, ...] = ()
+    points: float | None = None
+    max_points: float | None = None
+    score: float | None = None
+    passed: bool | None = None
+    graded_at: datetime | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        """May still be resumed: in progress and its time not yet up."""
+        return self.status == AttemptStatus.IN_PROGRESS and (
+            self.expires_at is None or now <= self.expires_at
+        )
+
+    def is_late(self, now: datetime, grace: timedelta) -> bool:
+        """Past its time limit by more than the grace allowed for slow networks."""
+        return self.expires_at is not None and now > self.expires_at + grace
+
+    def record_grade(
+        self,
+        answers: tuple[Answer, ...],
+        points: float,
+        max_points: float,
+        pass_score: float,
+        now: datetime,
+    ) -> None:
+        self.answers = answers
+        self.points, self.max_points = points, max_points
+        self.score = score_of(points, max_points)
+        self.passed = self.score >= pass_score
+        self.status = AttemptStatus.GRADED
+        self.graded_at = now
+
+    def expire(self, max_points: float, now: datetime) -> None:
+        """Time ran out: whatever was (or was not) sent counts as zero."""
+        self.answers = ()
+        self.points, self.max_points = 0.0, max_points
+        self.score, self.passed = 0.0, False
+        self.status = AttemptStatus.EXPIRED
+        self.graded_at = now
+
+
+def score_of(points: float, max_points: float) -> float:
+    return round(100.0 * points / max_points, 2) if max_points > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class CourseVersion:
+    course_id: uuid.UUID
+    version: int
+    required_lesson_ids: frozenset[uuid.UUID]
+
+
+@dataclass(frozen=True)
+class LearnerEnrollment:
+    """What this service knows of a learner in a course, learnt from events."""
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_version: int
+    village_code: str
+    completed_lesson_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+    def with_lessons(self, lesson_ids: frozenset[uuid.UUID]) -> LearnerEnrollment:
+        return replace(self, completed_lesson_ids=lesson_ids)
+
+    def require_open(self, kind: AssessmentKind, course: CourseVersion | None) -> None:
+        """Pre-tests and quizzes open at enrollment; the post-test after every required lesson
+        of the learner's own course version."""
+        if kind != AssessmentKind.POST_TEST:
+            return
+        if course is None:
+            raise PostTestLocked(None)
+        missing = course.required_lesson_ids - self.completed_lesson_ids
+        if missing:
+            raise PostTestLocked(len(missing))
+
+
+def require_enrolled(enrollment: LearnerEnrollment | None) -> LearnerEnrollment:
+    if enrollment is None:
+        raise NotEnrolled("you are not enrolled in this assessment's course")
+    return enrollment

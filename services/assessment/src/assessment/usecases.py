@@ -1,0 +1,165 @@
+"""Use cases of the assessment service. Each takes a command and a unit of work.
+
+What handles what:
+
+| command                | use case                | emits                                     |
+|------------------------|-------------------------|-------------------------------------------|
+| CreateAssessment       | create_assessment       |                                           |
+| StartAttempt           | start_attempt           | Graded (an earlier attempt that ran out)  |
+| SubmitAttempt          | submit_attempt          | Graded (once per attempt)                 |
+| (time passing)         | expire_overdue          | Graded (zero, for abandoned attempts)     |
+| RecordCoursePublished  | record_course_published |                                           |
+| RecordEnrolled         | record_enrolled         |                                           |
+| RecordWithdrawn        | record_withdrawn        |                                           |
+| RecordLessonCompleted  | record_lesson_completed |                                           |
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from .domain import commands, events
+from .domain.authoring import build_assessment
+from .domain.drawing import draw
+from .domain.errors import MaxAttemptsReached, UnknownAssessment, UnknownAttempt
+from .domain.grading import check_answers, grade, max_points
+from .domain.model import (
+    Assessment,
+    AssessmentKind,
+    Attempt,
+    AttemptStatus,
+    CourseVersion,
+    LearnerEnrollment,
+    require_enrolled,
+)
+
+
+class UnitOfWork(Protocol):
+    def publish(self, event: events.DomainEvent) -> None: ...
+    async def add_assessment(self, assessment: Assessment) -> None: ...
+    async def get_assessment(self, assessment_id: uuid.UUID) -> Assessment | None: ...
+    async def active_enrollment(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, *, lock: bool = False
+    ) -> LearnerEnrollment | None: ...
+    async def course_version(self, course_id: uuid.UUID, version: int) -> CourseVersion | None: ...
+    async def attempts_of(
+        self, learner_id: uuid.UUID, assessment_id: uuid.UUID
+    ) -> list[Attempt]: ...
+    async def get_attempt(self, attempt_id: uuid.UUID, *, lock: bool = False) -> Attempt | None: ...
+    async def add_attempt(self, attempt: Attempt) -> None: ...
+    async def save_attempt(self, attempt: Attempt) -> None: ...
+    async def overdue_attempts(self, expired_before: datetime, limit: int) -> list[Attempt]: ...
+    async def add_course_version(self, course: CourseVersion) -> None: ...
+    async def save_enrollment(self, cmd: commands.RecordEnrolled) -> None: ...
+    async def withdraw_enrollment(self, cmd: commands.RecordWithdrawn) -> None: ...
+    async def add_lesson_completion(self, cmd: commands.RecordLessonCompleted) -> None: ...
+
+
+async def create_assessment(
+    cmd: commands.CreateAssessment, uow: UnitOfWork, now: datetime
+) -> Assessment:
+    assessment = build_assessment(cmd, uuid.uuid4(), now)
+    await uow.add_assessment(assessment)
+    return assessment
+
+
+async def start_attempt(
+    cmd: commands.StartAttempt, uow: UnitOfWork, now: datetime, seed: int
+) -> tuple[Attempt, bool]:
+    """A new attempt (True), or the one still in progress (False): starting twice never burns
+    an attempt nor re-draws the paper."""
+    assessment = await _assessment(uow, cmd.assessment_id)
+    enrollment = require_enrolled(
+        await uow.active_enrollment(cmd.learner_id, assessment.course_id, lock=True)
+    )
+    course = None
+    if assessment.kind == AssessmentKind.POST_TEST:
+        course = await uow.course_version(enrollment.course_id, enrollment.course_version)
+    enrollment.require_open(assessment.kind, course)
+    attempts = await uow.attempts_of(cmd.learner_id, assessment.assessment_id)
+    current = next((a for a in attempts if a.status == AttemptStatus.IN_PROGRESS), None)
+    if current is not None and current.is_open(now):
+        return current, False
+    if assessment.max_attempts is not None and len(attempts) >= assessment.max_attempts:
+        raise MaxAttemptsReached(assessment.max_attempts)
+    if current is not None:
+        await _expire(current, assessment, uow, now)
+    paper = draw(assessment, seed)
+    limit = assessment.time_limit_seconds
+    attempt = Attempt(
+        attempt_id=uuid.uuid4(),
+        assessment_id=assessment.assessment_id,
+        learner_id=cmd.learner_id,
+        course_id=assessment.course_id,
+        village_code=enrollment.village_code,
+        attempt_number=len(attempts) + 1,
+        seed=seed,
+        paper=paper,
+        started_at=now,
+        expires_at=now + timedelta(seconds=limit) if limit is not None else None,
+    )
+    await uow.add_attempt(attempt)
+    return attempt, True
+
+
+async def submit_attempt(
+    cmd: commands.SubmitAttempt, uow: UnitOfWork, now: datetime, grace: timedelta
+) -> Attempt:
+    """Grade once. A repeat gets the first result whatever it sends; a submission later than
+    the time limit plus ``grace`` is not graded and the attempt counts as zero (expired)."""
+    attempt = await uow.get_attempt(cmd.attempt_id, lock=True)
+    if attempt is None or attempt.learner_id != cmd.learner_id:
+        raise UnknownAttempt(str(cmd.attempt_id))
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        return attempt
+    assessment = await _assessment(uow, attempt.assessment_id)
+    if attempt.is_late(now, grace):
+        await _expire(attempt, assessment, uow, now)
+        return attempt
+    answers = check_answers(assessment, attempt.paper, cmd.answers)
+    points, possible = grade(assessment, attempt.paper, answers)
+    attempt.record_grade(answers, points, possible, assessment.pass_score, now)
+    await uow.save_attempt(attempt)
+    uow.publish(events.Graded(attempt, assessment))
+    return attempt
+
+
+async def expire_overdue(uow: UnitOfWork, now: datetime, grace: timedelta, limit: int = 500) -> int:
+    """Close attempts whose time (and grace) ran out without a submission, as zero."""
+    overdue = await uow.overdue_attempts(now - grace, limit)
+    for attempt in overdue:
+        await _expire(attempt, await _assessment(uow, attempt.assessment_id), uow, now)
+    return len(overdue)
+
+
+async def _expire(attempt: Attempt, assessment: Assessment, uow: UnitOfWork, now: datetime) -> None:
+    attempt.expire(max_points(assessment, attempt.paper), now)
+    await uow.save_attempt(attempt)
+    uow.publish(events.Graded(attempt, assessment))
+
+
+async def _assessment(uow: UnitOfWork, assessment_id: uuid.UUID) -> Assessment:
+    assessment = await uow.get_assessment(assessment_id)
+    if assessment is None:
+        raise UnknownAssessment(str(assessment_id))
+    return assessment
+
+
+async def record_course_published(cmd: commands.RecordCoursePublished, uow: UnitOfWork) -> None:
+    await uow.add_course_version(
+        CourseVersion(cmd.course_id, cmd.version, frozenset(cmd.required_lesson_ids))
+    )
+
+
+async def record_enrolled(cmd: commands.RecordEnrolled, uow: UnitOfWork) -> None:
+    await uow.save_enrollment(cmd)
+
+
+async def record_withdrawn(cmd: commands.RecordWithdrawn, uow: UnitOfWork) -> None:
+    await uow.withdraw_enrollment(cmd)
+
+
+async def record_lesson_completed(cmd: commands.RecordLessonCompleted, uow: UnitOfWork) -> None:
+    await uow.add_lesson_completion(cmd)
