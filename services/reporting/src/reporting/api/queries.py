@@ -1,0 +1,131 @@
+"""Read queries: a region's totals and its children's, from a handful of rollup rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, cast, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..store.tables import COUNTERS, NO_COURSE, enrollments, learners, regions, rollups
+
+LEVELS = ["national", "province", "regency", "district", "village"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    course_id: uuid.UUID | None = None
+    cohort: str | None = None
+    position: str | None = None
+
+
+def _conditions(filters: Filters) -> list[Any]:
+    conditions = []
+    no_course = rollups.c.course_id == uuid.UUID(NO_COURSE)
+    if filters.course_id is not None:
+        conditions.append(or_(rollups.c.course_id == filters.course_id, no_course))
+    if filters.cohort is not None:
+        conditions.append(or_(rollups.c.cohort == filters.cohort, no_course))
+    if filters.position is not None:
+        conditions.append(rollups.c.position == filters.position)
+    return conditions
+
+
+def totals_of(row: Any, active: int) -> dict[str, Any]:
+    values = {name: (getattr(row, name) or 0) if row is not None else 0 for name in COUNTERS}
+
+    def average(total: str, count: str) -> float | None:
+        return round(values[total] / values[count], 2) if values[count] else None
+
+    return {
+        "registered": int(values["registered"]),
+        "enrolled": int(values["enrolled"]),
+        "active": active,
+        "withdrawn": int(values["withdrawn"]),
+        "completed": int(values["completed"]),
+        "passed": int(values["passed"]),
+        "certified": int(values["certified"]),
+        "avg_pre_test": average("pre_test_sum", "pre_test_count"),
+        "avg_post_test": average("post_test_sum", "post_test_count"),
+        "avg_improvement": average("improvement_sum", "improvement_count"),
+    }
+
+
+async def region(conn: AsyncConnection, code: str) -> Any:
+    return (await conn.execute(select(regions).where(regions.c.code == code))).first()
+
+
+async def rollup_sums(conn: AsyncConnection, codes: list[str], filters: Filters) -> dict[str, Any]:
+    query = (
+        select(rollups.c.region_code, *(func.sum(rollups.c[n]).label(n) for n in COUNTERS))
+        .where(rollups.c.region_code.in_(codes), *_conditions(filters))
+        .group_by(rollups.c.region_code)
+    )
+    return {row.region_code: row for row in await conn.execute(query)}
+
+
+async def active_counts(
+    conn: AsyncConnection, parent: str, width: int, filters: Filters, days: int
+) -> dict[str, int]:
+    """Learners with activity in the last ``days``, grouped by the child region code."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    prefix = func.left(learners.c.village_code, width) if width else cast(literal(""), String)
+    query = (
+        select(prefix.label("code"), func.count().label("n"))
+        .where(learners.c.village_code.startswith(parent), learners.c.last_activity_at >= since)
+        .group_by("code")
+    )
+    if filters.position is not None:
+        query = query.where(learners.c.position == filters.position)
+    if filters.course_id is not None or filters.cohort is not None:
+        conditions = [enrollments.c.learner_id == learners.c.learner_id, enrollments.c.enrolled]
+        if filters.course_id is not None:
+            conditions.append(enrollments.c.course_id == filters.course_id)
+        if filters.cohort is not None:
+            conditions.append(enrollments.c.cohort == filters.cohort)
+        query = query.where(select(enrollments.c.learner_id).where(and_(*conditions)).exists())
+    return {row.code: int(row.n) for row in await conn.execute(query)}
+
+
+def region_out(row: Any) -> dict[str, Any]:
+    return {"code": row.code or "national", "name": row.name, "level": LEVELS[row.level]}
+
+
+async def region_report(
+    conn: AsyncConnection, code: str, filters: Filters, days: int
+) -> dict[str, Any] | None:
+    """The region's totals and each child's, children with no learners included."""
+    this = await region(conn, code)
+    if this is None:
+        return None
+    children = list(
+        await conn.execute(
+            select(regions).where(regions.c.parent_code == code).order_by(regions.c.code)
+        )
+    )
+    sums = await rollup_sums(conn, [code, *(c.code for c in children)], filters)
+    child_width = len(children[0].code) if children else 0
+    active_children = (
+        await active_counts(conn, code, child_width, filters, days) if children else {}
+    )
+    active_here = (await active_counts(conn, code, 0, filters, days)).get("", 0)
+    return {
+        "region": region_out(this),
+        "filters": {
+            "course_id": str(filters.course_id) if filters.course_id else None,
+            "cohort": filters.cohort,
+            "position": filters.position,
+            "active_days": days,
+        },
+        "totals": totals_of(sums.get(code), active_here),
+        "children": [
+            {
+                "region": region_out(child),
+                "totals": totals_of(sums.get(child.code), active_children.get(child.code, 0)),
+            }
+            for child in children
+        ],
+    }

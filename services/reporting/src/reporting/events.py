@@ -1,0 +1,19 @@
+"""The reporting service's one subscription: every event it receives, applied in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import lms_contracts as c
+from servicekit.consumer import Subscription
+from servicekit.database import Transaction
+
+from .projections.apply import apply_events
+
+
+async def project(tx: Transaction, events: Sequence[c.CloudEvent[Any]]) -> None:
+    await apply_events(tx.conn, events)
+
+
+SUBSCRIPTION = Subscription(batch_handler=project)

@@ -1,0 +1,117 @@
+"""The reporting database: read models built from events, and the region tree."""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+
+from servicekit.tables import plumbing_tables
+
+metadata = MetaData()
+outbox, inbox, idempotency_keys = plumbing_tables(metadata)
+NO_COURSE = "00000000-0000-0000-0000-000000000000"
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", String(13), primary_key=True),  # "" is the nation
+    Column("name", Text, nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("parent_code", String(13)),
+    Index("regions_parent", "parent_code", "code"),
+)
+
+learners = Table(
+    "learners",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("full_name", Text),
+    Column("village_code", String(13)),
+    Column("position", String(40)),
+    Column("registered", Boolean, nullable=False, server_default=text("false")),
+    Column("last_activity_at", DateTime(timezone=True)),
+    Index("learners_village_activity", "village_code", "last_activity_at"),
+)
+
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("enrollment_id", UUID(as_uuid=True)),
+    Column("course_version", Integer),
+    Column("course_title", Text),
+    Column("cohort", Text, nullable=False, server_default=""),
+    Column("village_code", String(13)),
+    Column("position", String(40)),
+    Column("enrolled", Boolean, nullable=False, server_default=text("false")),
+    Column("withdrawn", Boolean, nullable=False, server_default=text("false")),
+    Column("lessons_done", Integer, nullable=False, server_default=text("0")),
+    Column("pre_test_score", Float),
+    Column("pre_test_attempt", Integer),
+    Column("post_test_score", Float),
+    Column("passed", Boolean, nullable=False, server_default=text("false")),
+    Column("completed", Boolean, nullable=False, server_default=text("false")),
+    Column("certified", Boolean, nullable=False, server_default=text("false")),
+    Column("enrolled_at", DateTime(timezone=True)),
+    Column("last_activity_at", DateTime(timezone=True)),
+    Index("enrollments_course", "course_id"),
+)
+
+lessons_done = Table(
+    "lessons_done",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("lesson_id", UUID(as_uuid=True), primary_key=True),
+)
+
+courses = Table(
+    "courses",
+    metadata,
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("code", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("lessons", Integer, nullable=False),
+    Column("required_lessons", Integer, nullable=False),
+)
+
+# Counters per region (every level, "" = national), course (NO_COURSE for course-independent
+# counts such as registrations), cohort and position; a report sums a handful of rows.
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("region_code", String(13), primary_key=True),
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("cohort", Text, primary_key=True),
+    Column("position", String(40), primary_key=True),
+    Column("registered", Integer, nullable=False, server_default=text("0")),
+    Column("enrolled", Integer, nullable=False, server_default=text("0")),
+    Column("withdrawn", Integer, nullable=False, server_default=text("0")),
+    Column("completed", Integer, nullable=False, server_default=text("0")),
+    Column("passed", Integer, nullable=False, server_default=text("0")),
+    Column("certified", Integer, nullable=False, server_default=text("0")),
+    Column("pre_test_sum", Float, nullable=False, server_default=text("0")),
+    Column("pre_test_count", Integer, nullable=False, server_default=text("0")),
+    Column("post_test_sum", Float, nullable=False, server_default=text("0")),
+    Column("post_test_count", Integer, nullable=False, server_default=text("0")),
+    Column("improvement_sum", Float, nullable=False, server_default=text("0")),
+    Column("improvement_count", Integer, nullable=False, server_default=text("0")),
+)
+COUNTERS = [
+    c.name
+    for c in rollups.columns
+    if c.name not in ("region_code", "course_id", "cohort", "position")
+]
