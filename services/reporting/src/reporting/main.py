@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from servicekit.service import ServiceDefinition, create_app
 
+from .api.exports import router as exports_router
 from .api.routes import router
 from .events import SUBSCRIPTION
 from .settings import ReportingSettings as Settings
@@ -22,7 +23,7 @@ def definition() -> ServiceDefinition:
         name=NAME,
         title="LMS Pamong Desa: reporting",
         metadata=metadata,
-        routers=[router],
+        routers=[router, exports_router],
         subscription=SUBSCRIPTION,
         produces=False,
     )

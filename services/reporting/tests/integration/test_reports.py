@@ -240,3 +240,52 @@ async def test_inactive_learners_and_learner_report(
     assert (
         await reporting.client.get(f"/v1/reports/learners/{busy}", headers=other)
     ).status_code == 404
+
+
+async def test_exports_open_as_csv_and_xlsx_and_the_dashboard_loads_nothing_from_outside(
+    reporting: RunningService, jetstream: JetStreamContext
+) -> None:
+    import csv
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    course = uuid.uuid4()
+    await publish_all(
+        jetstream,
+        [c.new_event(d) for i in range(4) for d in learner_story(i, course, [uuid.uuid4()])],
+    )
+    admin = reporting.auth("admin")
+    await eventually(
+        lambda: reporting.client.get("/v1/reports/regions/74", headers=admin),
+        lambda r: r.json()["totals"]["enrolled"] == 3,
+    )
+    exported = await reporting.client.get("/v1/reports/regions/74/export?format=csv", headers=admin)
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["Kode Wilayah", "Nama Wilayah", "Tingkat", "Terdaftar"]
+    assert rows[1][:4] == ["74", "Sulawesi Tenggara", "Provinsi", "3"]
+    assert len(rows) == 2 + 17
+    workbook = await reporting.client.get(
+        "/v1/reports/regions/74/export?format=xlsx", headers=admin
+    )
+    sheet = load_workbook(io.BytesIO(workbook.content)).active
+    assert sheet["A1"].value == "Kode Wilayah" and sheet["D2"].value == 3
+    assert (
+        await reporting.client.get("/v1/reports/regions/74/export?format=pdf", headers=admin)
+    ).status_code == 422
+
+    token = reporting.token("supervisor", region_code="74")
+    page = await reporting.client.get(f"/dashboard/regions/74?token={token}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<svg" in page.text and "Sulawesi Tenggara" in page.text
+    assert f'href="/dashboard/regions/74.01?token={token}"' in page.text
+    assert not re.search(r'(src|href)="(https?:)?//', page.text), (
+        "no resource from outside the service"
+    )
+    assert (
+        await reporting.client.get(
+            "/dashboard/regions/32", headers={"Authorization": f"Bearer {token}"}
+        )
+    ).status_code == 403

@@ -1,0 +1,196 @@
+"""Region reports as CSV and XLSX with Indonesian headers, and the monitoring page."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from servicekit.auth import Principal, Role, TokenVerifier, current_principal
+from servicekit.problems import Problem
+from servicekit.ratelimit import RateLimit
+from servicekit.service import RuntimeDep
+
+from . import queries
+from .routes import RegionCode, active_days, report, require_scope
+
+router = APIRouter(tags=["exports"])
+export_limit = RateLimit("export", per_minute=12, burst=4)
+
+HEADERS = [
+    ("code", "Kode Wilayah"),
+    ("name", "Nama Wilayah"),
+    ("level", "Tingkat"),
+    ("registered", "Terdaftar"),
+    ("enrolled", "Peserta"),
+    ("active", "Aktif"),
+    ("completed", "Lulus Pelatihan"),
+    ("passed", "Lulus Post-test"),
+    ("certified", "Bersertifikat"),
+    ("avg_pre_test", "Rata-rata Pre-test"),
+    ("avg_post_test", "Rata-rata Post-test"),
+    ("avg_improvement", "Rata-rata Peningkatan"),
+]
+LEVEL_NAMES = {
+    "national": "Nasional",
+    "province": "Provinsi",
+    "regency": "Kabupaten/Kota",
+    "district": "Kecamatan",
+    "village": "Desa/Kelurahan",
+}
+
+
+def table_rows(found: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for entry in [found, *found["children"]]:
+        region, totals = entry["region"], entry["totals"]
+        values = {
+            "code": region["code"],
+            "name": region["name"],
+            "level": LEVEL_NAMES[region["level"]],
+        }
+        values |= totals
+        rows.append([values[key] if values[key] is not None else "" for key, _ in HEADERS])
+    return rows
+
+
+@router.get("/v1/reports/regions/{code}/export", dependencies=[Depends(export_limit)])
+async def export_region(
+    code: RegionCode,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(current_principal)],
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+    course_id: uuid.UUID | None = None,
+    cohort: Annotated[str | None, Query(max_length=64)] = None,
+    position: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """The region and its children as a spreadsheet (first row: the region itself)."""
+    require_scope(principal, code)
+    found = await report(
+        runtime, code, queries.Filters(course_id, cohort, position), active_days(runtime, None)
+    )
+    rows = table_rows(found)
+    filename = f"laporan-{code.replace('.', '')}"
+    if format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([title for _, title in HEADERS])
+        writer.writerows(rows)
+        return Response(
+            buffer.getvalue().encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Laporan"
+    sheet.append([title for _, title in HEADERS])
+    for row in rows:
+        sheet.append(row)
+    output = io.BytesIO()
+    book.save(output)
+    return Response(
+        output.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+    )
+
+
+async def page_principal(request: Request, token: str | None = None) -> Principal:
+    """Browsers can pass the token as ``?token=`` on the first visit; links carry it on."""
+    if token and "authorization" not in request.headers:
+        verifier: TokenVerifier = request.app.state.token_verifier
+        return await verifier.verify(token)
+    return await current_principal(request)
+
+
+@router.get("/dashboard/regions/{code}", response_class=HTMLResponse)
+@router.get("/dashboard/national", response_class=HTMLResponse)
+async def dashboard(
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, Depends(page_principal)],
+    code: str = "",
+    token: str | None = None,
+) -> HTMLResponse:
+    """Monitoring page: completion and improvement by child region, with drill-down links."""
+    if code:
+        require_scope(principal, code)
+    elif not principal.has(Role.ADMIN):
+        raise Problem(403, "forbidden", "the national page needs the admin role")
+    found = await report(runtime, code, queries.Filters(), active_days(runtime, None))
+    return HTMLResponse(render_page(found, token))
+
+
+def _bar_chart(children: list[dict[str, Any]]) -> str:
+    width, row_height, label_width = 720, 22, 200
+    bars = []
+    for i, child in enumerate(children[:60]):
+        totals = child["totals"]
+        rate = totals["completed"] / totals["enrolled"] if totals["enrolled"] else 0.0
+        improvement = max(0.0, min(100.0, totals["avg_improvement"] or 0.0)) / 100
+        y = i * row_height
+        name = html.escape(child["region"]["name"])
+        bars.append(
+            f'<text x="0" y="{y + 15}" font-size="12">{name}</text>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{rate * (width - label_width - 60):.1f}" '
+            f'height="8" fill="#2e7d32"><title>penyelesaian {rate:.0%}</title></rect>'
+            f'<rect x="{label_width}" y="{y + 12}" width="{improvement * (width - label_width - 60):.1f}" '
+            f'height="8" fill="#1565c0"><title>peningkatan {improvement * 100:.1f} poin</title></rect>'
+            f'<text x="{width - 55}" y="{y + 15}" font-size="11">{rate:.0%}</text>'
+        )
+    height = max(row_height, len(bars) * row_height)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="Penyelesaian dan peningkatan per wilayah">{"".join(bars)}</svg>'
+    )
+
+
+def render_page(found: dict[str, Any], token: str | None) -> str:
+    region, totals = found["region"], found["totals"]
+    suffix = f"?token={html.escape(token)}" if token else ""
+    rows = []
+    for child in found["children"]:
+        c, t = child["region"], child["totals"]
+        link = f"/dashboard/regions/{c['code']}{suffix}" if c["level"] != "village" else ""
+        name = f'<a href="{link}">{html.escape(c["name"])}</a>' if link else html.escape(c["name"])
+        rows.append(
+            f"<tr><td>{c['code']}</td><td>{name}</td><td>{t['registered']}</td>"
+            f"<td>{t['enrolled']}</td><td>{t['active']}</td><td>{t['completed']}</td>"
+            f"<td>{t['certified']}</td><td>{t['avg_improvement'] if t['avg_improvement'] is not None else '-'}</td></tr>"
+        )
+    title = html.escape(region["name"])
+    return f"""<!doctype html>
+<html lang="id"><head><meta charset="utf-8"><title>Pemantauan {title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
+table {{ border-collapse: collapse; margin-top: 1rem; }} td, th {{ border: 1px solid #ccc; padding: .25rem .5rem; }}
+th {{ background: #f0f0f0; }} .kpi {{ display: inline-block; margin-right: 1.5rem; }}
+.kpi b {{ display: block; font-size: 1.4rem; }} .legend span {{ margin-right: 1rem; }}
+</style></head><body>
+<h1>Pemantauan Pelatihan Aparatur Desa: {title}</h1>
+<p>{LEVEL_NAMES[region["level"]]} {region["code"] if region["code"] != "national" else ""}</p>
+<div>
+<span class="kpi">Terdaftar<b>{totals["registered"]}</b></span>
+<span class="kpi">Peserta<b>{totals["enrolled"]}</b></span>
+<span class="kpi">Aktif {found["filters"]["active_days"]} hari<b>{totals["active"]}</b></span>
+<span class="kpi">Lulus<b>{totals["completed"]}</b></span>
+<span class="kpi">Bersertifikat<b>{totals["certified"]}</b></span>
+<span class="kpi">Peningkatan rata-rata<b>{totals["avg_improvement"] if totals["avg_improvement"] is not None else "-"}</b></span>
+</div>
+<h2>Penyelesaian dan peningkatan per wilayah</h2>
+<p class="legend"><span style="color:#2e7d32">&#9632; penyelesaian</span><span style="color:#1565c0">&#9632; peningkatan nilai</span></p>
+{_bar_chart(found["children"])}
+<table><thead><tr><th>Kode</th><th>Wilayah</th><th>Terdaftar</th><th>Peserta</th><th>Aktif</th>
+<th>Lulus</th><th>Bersertifikat</th><th>Peningkatan</th></tr></thead><tbody>
+{"".join(rows)}
+</tbody></table>
+</body></html>"""
