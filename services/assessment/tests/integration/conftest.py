@@ -131,16 +131,17 @@ def lesson_completed(
 
 async def enroll(
     service: RunningService, js: JetStreamContext, course_id: uuid.UUID, assessment_id: str
-) -> tuple[uuid.UUID, dict[str, str]]:
+) -> tuple[uuid.UUID, dict[str, str], c.Enrolled]:
     """A learner enrolled through a real enrolled event, once the service has learnt it."""
     learner_id = uuid.uuid4()
-    await publish(js, enrolled(learner_id, course_id))
+    event = enrolled(learner_id, course_id)
+    await publish(js, event)
     me = service.auth("learner", learner_id=learner_id)
     await eventually(
         lambda: service.client.get(f"/v1/assessments/{assessment_id}", headers=me),
         lambda r: r.status_code == 200,
     )
-    return learner_id, me
+    return learner_id, me, event
 
 
 async def start(service: RunningService, assessment_id: str, me: dict[str, str]) -> dict:

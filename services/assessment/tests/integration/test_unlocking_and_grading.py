@@ -2,10 +2,12 @@
 key in anything a learner receives."""
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from nats.js import JetStreamContext
 
+import lms_contracts as c
 from servicekit.testing.services import RunningService
 from servicekit.testing.waiting import eventually
 
@@ -41,7 +43,9 @@ async def test_post_test_opens_after_the_required_lessons_and_a_pass_is_publishe
     assert refused.status_code == 403 and refused.json()["code"] == "not_enrolled"
 
     await publish(jetstream, course_published(course_id, lessons))
-    learner_id, me = await enroll(assessment, jetstream, course_id, pre["assessment_id"])
+    learner_id, me, enrollment = await enroll(
+        assessment, jetstream, course_id, pre["assessment_id"]
+    )
 
     pre_attempt = await start(assessment, pre["assessment_id"], me)
     locked = await assessment.client.post(
@@ -114,3 +118,21 @@ async def test_post_test_opens_after_the_required_lessons_and_a_pass_is_publishe
         seen = await assessment.client.get(path, headers=me)
         assert seen.status_code == 200, seen.text
         assert_no_key(seen)
+
+    await publish(
+        jetstream,
+        c.Withdrawn(
+            enrollment_id=enrollment.enrollment_id,
+            learner_id=learner_id,
+            course_id=course_id,
+            course_title=enrollment.course_title,
+            village_code=TOWUA,
+            withdrawn_at=datetime.now(UTC),
+        ),
+    )
+    await eventually(
+        lambda: assessment.client.post(
+            f"/v1/assessments/{pre['assessment_id']}/attempts", headers=me
+        ),
+        lambda r: r.status_code == 403 and r.json()["code"] == "not_enrolled",
+    )

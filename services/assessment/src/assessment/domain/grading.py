@@ -2,7 +2,8 @@
 
 Single choice and true/false score when right; multiple choice scores only when exactly the
 correct set is chosen (no partial credit, so ticking every box never pays); short answers
-match one accepted answer exactly or after normalising (case, accents, punctuation, spaces).
+match one accepted answer exactly (ends trimmed) or after normalising, which ignores case,
+accents, punctuation and spacing.
 An unanswered question scores zero.
 """
 
@@ -16,14 +17,15 @@ from collections.abc import Iterable
 from .errors import InvalidField
 from .model import CHOICE_KINDS, Answer, Assessment, DrawnQuestion, Match, Question, QuestionKind
 
-_NOT_WORD = re.compile(r"[^\w]+")
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 
 
 def normalise(text: str) -> str:
-    """'  Kepala-Desa! ' and 'kepala desa' are the same answer; so are 'é' and 'e'."""
+    """The comparison key: '  Kepala-Desa! ', 'kepala desa' and 'KEPALADESA' are one answer,
+    and so are 'é' and 'e'."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(_NOT_WORD.sub(" ", plain).replace("_", " ").split())
+    return _NOT_LETTER_OR_DIGIT.sub("", plain)
 
 
 def is_correct(question: Question, answer: Answer | None) -> bool:
