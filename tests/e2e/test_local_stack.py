@@ -1,0 +1,71 @@
+"""`lms up` on this machine: everything starts with demo data, and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+
+from lms_cli.services import SERVICES
+from servicekit.auth import mint_token
+from servicekit.settings import ServiceSettings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+def wait_until(condition, timeout: float, process: subprocess.Popen[bytes]) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"lms up exited early with {process.returncode}"
+        assert time.monotonic() < deadline, "lms up did not come up in time"
+        time.sleep(0.25)
+
+
+def ready(urls: list[str]) -> bool:
+    try:
+        return all(httpx.get(f"{url}/readyz", timeout=1).status_code == 200 for url in urls)
+    except httpx.HTTPError:
+        return False
+
+
+def test_lms_up_starts_everything_with_demo_data_and_ctrl_c_stops_it_all(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base_port = 18000 + os.getpid() % 1000 * 5
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
+    log = (tmp_path / "up.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lms_cli.main", "up", "--base-port", str(base_port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    urls = [f"http://127.0.0.1:{base_port + i}" for i in range(len(SERVICES))]
+    try:
+        wait_until(lambda: "Press Ctrl-C" in (tmp_path / "up.log").read_text(), 180, process)
+        assert ready(urls)
+        admin = {"Authorization": "Bearer " + mint_token(ServiceSettings(), roles=["admin"])}
+        learners = httpx.get(f"{urls[0]}/v1/learners?region_code=74", headers=admin).json()
+        assert len(learners["items"]) >= 5
+        assert all(item["village_code"].startswith("74.") for item in learners["items"])
+        catalog = httpx.get(f"{urls[0]}/v1/catalog", headers=admin).json()
+        assert {course["title"] for course in catalog} >= {"Pengelolaan Keuangan Desa"}
+        children = list(psutil.Process(process.pid).children(recursive=True))
+        assert len(children) >= len(SERVICES)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(90)
+    output = (tmp_path / "up.log").read_text()
+    assert process.returncode == 0, output[-3000:]
+    leftovers = [
+        p
+        for p in psutil.process_iter(attrs=["cmdline"])
+        if f"lms-run-{process.pid}-" in " ".join(p.info["cmdline"] or [])
+    ]
+    assert leftovers == []
+    assert all(not child.is_running() for child in children)
+    assert not ready(urls[:1])

@@ -1,0 +1,251 @@
+"""The walking skeleton across five service processes on real NATS and PostgreSQL:
+register -> enroll -> complete every lesson -> pass the post-test -> completed, counted,
+and notified."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from lms_cli.services import SERVICES
+from lms_cli.stack import LocalStack
+from servicekit.auth import mint_token
+from servicekit.settings import ServiceSettings
+from servicekit.testing.waiting import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+TOWUA = "74.01.01.2006"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Stack:
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.urls = urls
+        self.settings = ServiceSettings()
+
+    def auth(
+        self, *roles: str, learner_id: str | None = None, region: str | None = None
+    ) -> dict[str, str]:
+        token = mint_token(
+            self.settings,
+            roles=list(roles),
+            learner_id=uuid.UUID(learner_id) if learner_id else None,
+            region_code=region,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    """The five services as processes, NATS with its users, a PostgreSQL of their own."""
+    ports = {name: free_port() for name in SERVICES}
+    with LocalStack(ports=ports, external=False) as local:
+        yield Stack(local.urls)
+        processes = list(local.processes.values())
+    assert all(process.poll() is not None for process in processes)
+
+
+def ok(response: httpx.Response, status: int | None = None) -> Any:
+    assert response.status_code < 400 if status is None else response.status_code == status, (
+        f"{response.request.method} {response.request.url} -> {response.status_code}: {response.text}"
+    )
+    return response.json()
+
+
+async def answer_key(
+    http: httpx.AsyncClient, stack: Stack, assessment_id: str, questions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    full = ok(
+        await http.get(
+            f"{stack.urls['assessment']}/v1/assessments/{assessment_id}",
+            headers=stack.auth("instructor"),
+        )
+    )
+    keyed = {q["question_id"]: q for q in full["questions"]}
+    answers = []
+    for question in questions:
+        key = keyed[question["question_id"]]
+        if key["kind"] == "true_false":
+            answers.append({"question_id": question["question_id"], "value": key["answer"]})
+        elif key["kind"] == "short_answer":
+            answers.append(
+                {"question_id": question["question_id"], "text": key["accepted_answers"][0]}
+            )
+        else:
+            correct = {o["text"] for o in key["options"] if o["correct"]}
+            answers.append(
+                {
+                    "question_id": question["question_id"],
+                    "option_ids": [
+                        o["option_id"] for o in question["options"] if o["text"] in correct
+                    ],
+                }
+            )
+    return answers
+
+
+async def test_a_learner_in_towua_completes_a_course_and_everyone_sees_it(stack: Stack) -> None:
+    urls = stack.urls
+    async with httpx.AsyncClient(timeout=15) as http:
+        instructor, admin = stack.auth("instructor"), stack.auth("admin")
+        course = ok(
+            await http.post(
+                f"{urls['content']}/v1/courses",
+                headers=instructor,
+                json={
+                    "code": "KEU-01",
+                    "title": "Pengelolaan Keuangan Desa",
+                    "modules": [
+                        {
+                            "title": "APBDes",
+                            "lessons": [
+                                {
+                                    "title": "Siklus APBDes",
+                                    "kind": "text",
+                                    "body": "Perencanaan ...",
+                                    "required": True,
+                                },
+                                {
+                                    "title": "Video APBDes",
+                                    "kind": "video",
+                                    "url": "https://video.example.id/1",
+                                    "duration_seconds": 300,
+                                    "required": True,
+                                },
+                            ],
+                        }
+                    ],
+                },
+            ),
+            201,
+        )
+        course_id = course["course_id"]
+        lesson_ids = [
+            lesson["lesson_id"] for module in course["modules"] for lesson in module["lessons"]
+        ]
+        ok(await http.post(f"{urls['content']}/v1/courses/{course_id}/publish", headers=instructor))
+        post_test = ok(
+            await http.post(
+                f"{urls['assessment']}/v1/assessments",
+                headers=instructor,
+                json={
+                    "course_id": course_id,
+                    "kind": "post_test",
+                    "title": "Post-test",
+                    "pass_score": 70,
+                    "max_attempts": 2,
+                    "time_limit_seconds": 600,
+                    "shuffle_questions": True,
+                    "shuffle_options": True,
+                    "questions": [
+                        {
+                            "kind": "single_choice",
+                            "prompt": "Siapa menetapkan APBDes?",
+                            "options": [
+                                {"text": "Kepala desa bersama BPD", "correct": True},
+                                {"text": "Camat", "correct": False},
+                            ],
+                        },
+                        {
+                            "kind": "true_false",
+                            "prompt": "APBDes ditetapkan dengan peraturan desa.",
+                            "answer": True,
+                        },
+                    ],
+                },
+            ),
+            201,
+        )
+
+        await eventually(
+            lambda: http.get(f"{urls['enrollment']}/v1/catalog", headers=admin),
+            lambda r: any(c["course_id"] == course_id for c in r.json()),
+        )
+        learner = ok(
+            await http.post(
+                f"{urls['enrollment']}/v1/learners",
+                headers=admin,
+                json={
+                    "full_name": "Wa Ode Sitti",
+                    "position": "sekretaris_desa",
+                    "village_code": TOWUA,
+                },
+            ),
+            201,
+        )
+        learner_id = learner["learner_id"]
+        me = stack.auth("learner", learner_id=learner_id)
+        enrollment = ok(
+            await http.post(
+                f"{urls['enrollment']}/v1/enrollments",
+                headers=me,
+                json={"learner_id": learner_id, "course_id": course_id},
+            ),
+            201,
+        )
+
+        for lesson_id in lesson_ids:
+            await eventually(
+                lambda lesson_id=lesson_id: http.post(
+                    f"{urls['content']}/v1/progress",
+                    headers=me,
+                    json={"course_id": course_id, "lesson_id": lesson_id},
+                ),
+                lambda r: r.status_code in (200, 201),
+            )
+
+        attempt = (
+            await eventually(
+                lambda: http.post(
+                    f"{urls['assessment']}/v1/assessments/{post_test['assessment_id']}/attempts",
+                    headers=me,
+                ),
+                lambda r: r.status_code == 201,
+            )
+        ).json()
+        assert "correct" not in str(attempt) and "accepted_answers" not in str(attempt)
+        answers = await answer_key(http, stack, post_test["assessment_id"], attempt["questions"])
+        result = ok(
+            await http.post(
+                f"{urls['assessment']}/v1/attempts/{attempt['attempt_id']}/submit",
+                headers=me,
+                json={"answers": answers},
+            )
+        )
+        assert result["passed"] is True and result["score"] == 100
+
+        done = await eventually(
+            lambda: http.get(
+                f"{urls['enrollment']}/v1/enrollments/{enrollment['enrollment_id']}", headers=me
+            ),
+            lambda r: r.json()["status"] == "completed",
+            timeout=30,
+        )
+        assert done.json()["post_test_score"] == 100
+
+        report = await eventually(
+            lambda: http.get(f"{urls['reporting']}/v1/reports/regions/74", headers=admin),
+            lambda r: r.status_code == 200 and r.json()["totals"]["completed"] == 1,
+            timeout=30,
+        )
+        kolaka = next(
+            child for child in report.json()["children"] if child["region"]["code"] == "74.01"
+        )
+        assert kolaka["totals"]["completed"] == 1
+
+        inbox = await eventually(
+            lambda: http.get(f"{urls['notification']}/v1/inbox", headers=me),
+            lambda r: r.status_code == 200 and len(r.json()["items"]) >= 1,
+            timeout=30,
+        )
+        assert inbox.json()["unread_count"] >= 1
