@@ -7,7 +7,8 @@ from fastapi import FastAPI
 
 from servicekit.service import ServiceDefinition, create_app
 
-from .api.routes import router
+from .api.assessments import router as assessments_router
+from .api.attempts import router as attempts_router
 from .clock import Clock, system_clock
 from .events.inbound import SUBSCRIPTION
 from .expiry import expiry_worker
@@ -26,7 +27,7 @@ def definition(settings: Settings | None = None, clock: Clock = system_clock) ->
         name=NAME,
         title="LMS Pamong Desa: assessment",
         metadata=metadata,
-        routers=[router],
+        routers=[assessments_router, attempts_router],
         subscription=SUBSCRIPTION,
         workers=[expiry_worker(clock)] if run_sweeper else [],
     )

@@ -150,7 +150,13 @@ async def test_drawn_papers_and_bad_requests_get_clear_problems(
         assert response.headers["content-type"] == "application/problem+json"
         assert field in [e["field"] for e in response.json()["errors"]]
 
-    pre = await create_assessment(assessment, body)
+    keyed = assessment.auth("instructor") | {"Idempotency-Key": "bank-pre-1"}
+    created = [
+        await assessment.client.post("/v1/assessments", json=body, headers=keyed) for _ in range(2)
+    ]
+    assert [r.status_code for r in created] == [201, 201]
+    assert created[0].json() == created[1].json()
+    pre = created[0].json()
     _, me, _ = await enroll(assessment, jetstream, course_id, pre["assessment_id"])
     paper = await start(assessment, pre["assessment_id"], me)
     assert len(paper["questions"]) == 2

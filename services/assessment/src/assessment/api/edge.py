@@ -26,7 +26,7 @@ from ..domain.errors import (
 )
 from ..domain.model import Assessment, Attempt, AttemptStatus, QuestionKind
 from ..settings import AssessmentSettings
-from ..store.repository import SqlUnitOfWork
+from ..store.repository import AssessmentCache, SqlUnitOfWork
 from .schemas import (
     AssessmentOut,
     AssessmentSummary,
@@ -48,6 +48,20 @@ def now_of(request: Request) -> datetime:
 
 def grace_of(runtime: RuntimeDep) -> timedelta:
     return timedelta(seconds=cast(AssessmentSettings, runtime.settings).submit_grace_seconds)
+
+
+def cache_of(runtime: RuntimeDep) -> AssessmentCache:
+    cache = runtime.extras.get("assessments")
+    if cache is None:
+        cache = runtime.extras["assessments"] = AssessmentCache()
+    return cast(AssessmentCache, cache)
+
+
+def cursor_id(position: dict[str, Any]) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(position.get("id")))
+    except ValueError as exc:
+        raise field_problem("cursor", "not a cursor returned by this API") from exc
 
 
 def learner_of(principal: Principal) -> uuid.UUID:
@@ -89,7 +103,7 @@ async def in_transaction(
                 stored = await runtime.idempotency.replay(tx.conn, scope, key, request_fingerprint)
                 if stored is not None:
                     return JSONResponse(stored[1], status_code=stored[0])
-            uow = SqlUnitOfWork(tx, created_by)
+            uow = SqlUnitOfWork(tx, created_by, cache_of(runtime))
             status, result = await work(uow)
             await uow.flush_events()
             if key is not None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -14,20 +14,20 @@ from servicekit.database import Transaction
 from ..domain import commands
 from ..domain.events import DomainEvent
 from ..domain.model import (
-    Answer,
     Assessment,
-    AssessmentKind,
     Attempt,
     AttemptStatus,
     CourseVersion,
-    DrawnQuestion,
     LearnerEnrollment,
-    Match,
-    Option,
-    Question,
-    QuestionKind,
 )
 from ..events.outbound import to_contract
+from .rows import (
+    assessment_values,
+    attempt_from_row,
+    attempt_values,
+    load_assessment,
+    question_values,
+)
 from .tables import (
     assessments,
     attempts,
@@ -38,11 +38,35 @@ from .tables import (
 )
 
 
+class AssessmentCache:
+    """Assessments never change once created, so a process keeps the ones learners are taking
+    instead of reading the bank again for every attempt started and submitted."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self.entries: OrderedDict[uuid.UUID, Assessment] = OrderedDict()
+
+    def get(self, assessment_id: uuid.UUID) -> Assessment | None:
+        found = self.entries.get(assessment_id)
+        if found is not None:
+            self.entries.move_to_end(assessment_id)
+        return found
+
+    def put(self, assessment: Assessment) -> None:
+        self.entries[assessment.assessment_id] = assessment
+        self.entries.move_to_end(assessment.assessment_id)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+
 class SqlUnitOfWork:
-    def __init__(self, tx: Transaction, created_by: str = "") -> None:
+    def __init__(
+        self, tx: Transaction, created_by: str = "", cache: AssessmentCache | None = None
+    ) -> None:
         self.tx = tx
         self.conn = tx.conn
         self.created_by = created_by
+        self.cache = cache or AssessmentCache(size=50)
         self.events: list[DomainEvent] = []
 
     def publish(self, event: DomainEvent) -> None:
@@ -68,7 +92,12 @@ class SqlUnitOfWork:
         )
 
     async def get_assessment(self, assessment_id: uuid.UUID) -> Assessment | None:
-        return await load_assessment(self.conn, assessment_id)
+        assessment = self.cache.get(assessment_id)
+        if assessment is None:
+            assessment = await load_assessment(self.conn, assessment_id)
+            if assessment is not None:
+                self.cache.put(assessment)
+        return assessment
 
     # attempts
     async def attempts_of(self, learner_id: uuid.UUID, assessment_id: uuid.UUID) -> list[Attempt]:
@@ -208,154 +237,3 @@ class SqlUnitOfWork:
             )
             .on_conflict_do_nothing()
         )
-
-
-async def load_assessment(conn: Any, assessment_id: uuid.UUID) -> Assessment | None:
-    row = (
-        await conn.execute(select(assessments).where(assessments.c.assessment_id == assessment_id))
-    ).first()
-    if row is None:
-        return None
-    bank = await conn.execute(
-        select(questions)
-        .where(questions.c.assessment_id == assessment_id)
-        .order_by(questions.c.position)
-    )
-    return assessment_from_rows(row, list(bank))
-
-
-def assessment_from_rows(row: Any, bank: list[Any]) -> Assessment:
-    return Assessment(
-        assessment_id=row.assessment_id,
-        course_id=row.course_id,
-        kind=AssessmentKind(row.kind),
-        title=row.title,
-        pass_score=row.pass_score,
-        max_attempts=row.max_attempts,
-        time_limit_seconds=row.time_limit_seconds,
-        questions_drawn=row.questions_drawn,
-        shuffle_questions=row.shuffle_questions,
-        shuffle_options=row.shuffle_options,
-        questions=tuple(question_from_row(q) for q in bank),
-        created_at=row.created_at,
-    )
-
-
-def question_from_row(row: Any) -> Question:
-    return Question(
-        question_id=row.question_id,
-        kind=QuestionKind(row.kind),
-        prompt=row.prompt,
-        points=row.points,
-        options=tuple(
-            Option(uuid.UUID(o["option_id"]), o["text"], o["correct"]) for o in row.options
-        ),
-        answer=row.answer,
-        accepted_answers=tuple(row.accepted_answers),
-        match=Match(row.match) if row.match else Match.NORMALISED,
-    )
-
-
-def assessment_values(assessment: Assessment) -> dict[str, Any]:
-    return {
-        "assessment_id": assessment.assessment_id,
-        "course_id": assessment.course_id,
-        "kind": assessment.kind.value,
-        "title": assessment.title,
-        "pass_score": assessment.pass_score,
-        "max_attempts": assessment.max_attempts,
-        "time_limit_seconds": assessment.time_limit_seconds,
-        "questions_drawn": assessment.questions_drawn,
-        "shuffle_questions": assessment.shuffle_questions,
-        "shuffle_options": assessment.shuffle_options,
-        "created_at": assessment.created_at,
-    }
-
-
-def question_values(assessment_id: uuid.UUID, position: int, question: Question) -> dict[str, Any]:
-    return {
-        "question_id": question.question_id,
-        "assessment_id": assessment_id,
-        "position": position,
-        "kind": question.kind.value,
-        "prompt": question.prompt,
-        "points": question.points,
-        "options": [
-            {"option_id": str(o.option_id), "text": o.text, "correct": o.correct}
-            for o in question.options
-        ],
-        "answer": question.answer,
-        "accepted_answers": list(question.accepted_answers),
-        "match": question.match.value if question.kind == QuestionKind.SHORT_ANSWER else None,
-    }
-
-
-def attempt_from_row(row: Any) -> Attempt:
-    return Attempt(
-        attempt_id=row.attempt_id,
-        assessment_id=row.assessment_id,
-        learner_id=row.learner_id,
-        course_id=row.course_id,
-        village_code=row.village_code,
-        attempt_number=row.attempt_number,
-        seed=row.seed,
-        paper=tuple(
-            DrawnQuestion(uuid.UUID(d["question_id"]), tuple(uuid.UUID(o) for o in d["option_ids"]))
-            for d in row.paper
-        ),
-        started_at=row.started_at,
-        expires_at=row.expires_at,
-        status=AttemptStatus(row.status),
-        answers=tuple(_answer_from_json(a) for a in row.answers or ()),
-        points=row.points,
-        max_points=row.max_points,
-        score=row.score,
-        passed=row.passed,
-        graded_at=row.graded_at,
-    )
-
-
-def attempt_values(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "attempt_id": attempt.attempt_id,
-        "assessment_id": attempt.assessment_id,
-        "learner_id": attempt.learner_id,
-        "course_id": attempt.course_id,
-        "village_code": attempt.village_code,
-        "attempt_number": attempt.attempt_number,
-        "seed": attempt.seed,
-        "paper": [
-            {"question_id": str(d.question_id), "option_ids": [str(o) for o in d.option_ids]}
-            for d in attempt.paper
-        ],
-        "started_at": attempt.started_at,
-        "expires_at": attempt.expires_at,
-        "status": attempt.status.value,
-        "answers": [_answer_to_json(a) for a in attempt.answers],
-        "points": attempt.points,
-        "max_points": attempt.max_points,
-        "score": attempt.score,
-        "passed": attempt.passed,
-        "graded_at": attempt.graded_at,
-    }
-
-
-def _answer_to_json(answer: Answer) -> dict[str, Any]:
-    body: dict[str, Any] = {"question_id": str(answer.question_id)}
-    if answer.option_ids is not None:
-        body["option_ids"] = [str(o) for o in answer.option_ids]
-    if answer.value is not None:
-        body["value"] = answer.value
-    if answer.text is not None:
-        body["text"] = answer.text
-    return body
-
-
-def _answer_from_json(body: dict[str, Any]) -> Answer:
-    option_ids = body.get("option_ids")
-    return Answer(
-        question_id=uuid.UUID(body["question_id"]),
-        option_ids=tuple(uuid.UUID(o) for o in option_ids) if option_ids is not None else None,
-        value=body.get("value"),
-        text=body.get("text"),
-    )
