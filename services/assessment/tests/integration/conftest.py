@@ -24,7 +24,10 @@ KEY_FIELDS = {"correct", "answer", "accepted_answers", "match"}
 async def assessment(
     database_url: str, nats_url: str, jetstream: JetStreamContext
 ) -> AsyncIterator[RunningService]:
-    async with running_service("assessment", database_url, nats_url) as service:
+    # the sweeper's pass is called directly where a test moves the clock
+    async with running_service(
+        "assessment", database_url, nats_url, run_expiry_sweeper=False
+    ) as service:
         yield service
 
 

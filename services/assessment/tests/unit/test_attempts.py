@@ -326,3 +326,10 @@ async def test_answers_that_do_not_fit_leave_the_attempt_open() -> None:
         await submit(uow, attempt, (Answer(uuid.uuid4(), value=True),))
     assert uow.attempts[attempt.attempt_id].status == AttemptStatus.IN_PROGRESS
     assert uow.published == []
+
+
+def test_the_expiry_sweeper_runs_unless_switched_off() -> None:
+    from assessment.main import Settings, definition
+
+    assert len(definition(Settings()).workers) == 1
+    assert definition(Settings(run_expiry_sweeper=False)).workers == []
