@@ -1,0 +1,29 @@
+"""The smoke-sized national rollout: after the run, reconciliation proves no event was lost or
+applied twice (speed is measured and reported, not asserted here)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lms_bench.run import benchmark
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+async def test_a_smoke_rollout_reconciles_exactly_and_writes_its_results(tmp_path: Path) -> None:
+    results = await benchmark("smoke", 2026, tmp_path)
+    assert results.reconciliation["problems"] == []
+    assert results.reconciliation["ok"] is True
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written["reconciliation"]["expected"] == written["reconciliation"]["shown"]
+    assert {r["name"] for r in written["ratios"]} >= {"POST /v1/progress vs bare FastAPI endpoint"}
+    assert (tmp_path / "results.md").read_text().startswith("# Benchmark (smoke")
+    assert (tmp_path / "timeline.png").read_bytes()[:4] == b"\x89PNG"
+    assert set(written["peak_memory_mb"]) == {
+        "enrollment",
+        "content",
+        "assessment",
+        "notification",
+        "reporting",
+    }
