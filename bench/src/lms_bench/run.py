@@ -17,7 +17,7 @@ from lms_cli.stack import LocalStack
 from servicekit.servers import ensure_database
 from servicekit.topology import STREAM
 
-from . import ceilings
+from . import ceilings, components
 from .driver import Driver
 from .memory import PeakMemory
 from .reconcile import reconcile
@@ -113,7 +113,7 @@ async def measure(
     bulk_seconds = await driver.bulk_enroll()
     drained = await wait_until(lambda: consumers_settled(js))
     results.measurements["bulk_enrollment_s"] = bulk_seconds
-    enrolled, relay_rate = await event_rate(js, "lms.enrollment.enrolled.v1.>")
+    enrolled, _ = await event_rate(js, "lms.enrollment.enrolled.v1.>")
     results.measurements["enrolled_events"] = enrolled
     bulk_rate = len(plan.learners) / bulk_seconds
     largest = max(plan.provinces, key=lambda p: plan.expected_totals(p)["registered"])
@@ -169,6 +169,15 @@ async def measure(
         "region_report_region": largest,
     }
 
+    console.print("[bold]components alone: outbox relay, reporting consumer replaying the run")
+    relay_rate = await components.relay_rate(stack.server_url, js, events)
+    replay_rate, replayed = await components.reporting_consumer_rate(stack.server_url, js)
+    results.measurements |= {
+        "relay_backlog": events,
+        "reporting_replay_events": replayed,
+        "reporting_catch_up_rate_per_s": reporting_rate,
+    }
+
     results.ratios = [
         Ratio(
             "end-to-end events/s vs raw JetStream publish+consume",
@@ -189,8 +198,8 @@ async def measure(
             0.4,
         ),
         Ratio(
-            "reporting consumer vs raw JetStream consume",
-            reporting_rate,
+            "reporting consumer (replaying the run) vs raw JetStream consume",
+            replay_rate,
             results.ceilings["jetstream_consume_per_s"],
             0.5,
         ),

@@ -1,0 +1,122 @@
+"""The system's own parts measured alone on the same machine and run: the outbox relay
+draining a backlog, and the reporting consumer catching up on every event of the run."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from lms_contracts import Enrolled, new_event
+from servicekit.consumer import Consumer, ConsumerOptions
+from servicekit.database import Database, make_engine
+from servicekit.inbox import Inbox
+from servicekit.migrations import upgrade
+from servicekit.outbox import Outbox, OutboxRelay
+from servicekit.servers import ensure_database
+from servicekit.tables import plumbing_tables
+from servicekit.topology import CONSUMED, STREAM, event_filter
+
+
+async def relay_rate(server_url: str, js: Any, events: int) -> float:
+    """Publishes per second of the outbox relay draining ``events`` committed rows."""
+    from sqlalchemy import MetaData
+
+    url = await ensure_database(server_url, f"bench_relay_{uuid.uuid4().hex[:6]}")
+    metadata = MetaData()
+    outbox_table, _, _ = plumbing_tables(metadata)
+    engine = make_engine(url, pool_size=2)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        outbox = Outbox(outbox_table)
+        now = datetime.now(UTC)
+        for start in range(0, events, 2000):
+            rows = []
+            for _ in range(min(2000, events - start)):
+                event = new_event(
+                    Enrolled(
+                        enrollment_id=uuid.uuid4(),
+                        learner_id=uuid.uuid4(),
+                        course_id=uuid.uuid4(),
+                        course_version=1,
+                        course_title="Bench",
+                        village_code="74.01.01.2006",
+                        position="kepala_desa",
+                        enrolled_at=now,
+                    )
+                )
+                # a subject no service consumes: the relay's work without side effects
+                rows.append(
+                    {
+                        "event_id": event.id,
+                        "subject": "lms.bench.relay",
+                        "event_type": event.type,
+                        "payload": event.to_json(),
+                        "correlation_id": str(event.id),
+                    }
+                )
+            async with engine.begin() as conn:
+                await conn.execute(outbox_table.insert(), rows)
+        relay = OutboxRelay(engine, js, outbox, batch_size=1000)
+        started = time.perf_counter()
+        published = 0
+        while published < events:
+            result = await relay.publish_pending()
+            if result.failed:
+                raise RuntimeError("relay publishes failed during the benchmark")
+            published += result.published
+        return events / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
+async def reporting_consumer_rate(server_url: str, js: Any) -> tuple[float, int]:
+    """Events per second of reporting's consumer replaying every event of the run."""
+    import reporting.main as reporting
+
+    url = await ensure_database(server_url, f"bench_reporting_{uuid.uuid4().hex[:6]}")
+    await asyncio.to_thread(upgrade, reporting.MIGRATIONS, url)
+    name = f"bench-reporting-{uuid.uuid4().hex[:6]}"
+    await js.add_consumer(
+        STREAM,
+        ConsumerConfig(
+            durable_name=name,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            filter_subjects=[event_filter(e) for e in CONSUMED["reporting"]],
+            max_ack_pending=20_000,
+        ),
+    )
+    total = int((await js.consumer_info(STREAM, name)).num_pending or 0)
+    definition = reporting.definition()
+    engine = make_engine(url, pool_size=2)
+    database = Database(engine, Outbox(definition.metadata.tables["outbox"]))
+    assert definition.subscription is not None
+    consumer = Consumer(
+        name,
+        js,
+        database,
+        Inbox(definition.metadata.tables["inbox"], name),
+        definition.subscription,
+        ConsumerOptions(batch_size=500, fetch_timeout=0.5),
+    )
+    started = time.perf_counter()
+    task = asyncio.create_task(consumer.run())
+    try:
+        while True:
+            info = await js.consumer_info(STREAM, name)
+            if info.ack_floor.consumer_seq >= total:
+                break
+            await asyncio.sleep(0.02)
+        elapsed = time.perf_counter() - started
+    finally:
+        consumer.stop()
+        await task
+        await js.delete_consumer(STREAM, name)
+        await engine.dispose()
+    return (total / elapsed if elapsed else 0.0), total
