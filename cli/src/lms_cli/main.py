@@ -212,9 +212,18 @@ def test(ctx: typer.Context) -> None:
     """Lint, check the architecture and run every test (extra arguments go to pytest)."""
     root = Path(__file__).resolve().parents[3]
     bin_dir = Path(sys.executable).parent
+    sources = [
+        "contracts/src",
+        "libs/servicekit/src",
+        "cli/src",
+        "bench/src",
+        *sorted(str(p.relative_to(root)) for p in root.glob("services/*/src")),
+    ]
     steps = [
         [str(bin_dir / "ruff"), "check", "."],
+        [str(bin_dir / "ruff"), "format", "--check", "."],
         [str(bin_dir / "lint-imports")],
+        [str(bin_dir / "mypy"), *sources],
         [str(bin_dir / "pytest"), *ctx.args],
     ]
     for step in steps:

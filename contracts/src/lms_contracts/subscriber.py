@@ -59,7 +59,7 @@ async def ensure_consumers(
             filter_subject=subject,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL,
-            opt_start_time=since.isoformat() if since else None,
+            opt_start_time=since,
             max_ack_pending=1000,
         )
         try:
