@@ -120,3 +120,71 @@ async def reporting_consumer_rate(server_url: str, js: Any) -> tuple[float, int]
         await js.delete_consumer(STREAM, name)
         await engine.dispose()
     return (total / elapsed if elapsed else 0.0), total
+
+
+async def bulk_enrollment_rate(server_url: str, learners: int) -> float:
+    """Learners per second of a bulk enrollment job over ``learners`` learners of a province,
+    with each enrollment's event written to the outbox in the same transaction."""
+    from sqlalchemy.engine import make_url
+
+    import enrollment.main as enrollment
+    from enrollment import jobs
+    from servicekit import regions
+
+    url = await ensure_database(server_url, f"bench_bulk_{uuid.uuid4().hex[:6]}")
+    await asyncio.to_thread(upgrade, enrollment.MIGRATIONS, url)
+    villages = sorted(regions.villages_of_province("74"))
+    now = datetime.now(UTC)
+    parsed = make_url(url)
+    query = dict(parsed.query)
+    import asyncpg
+
+    conn = await asyncpg.connect(
+        user=parsed.username,
+        database=parsed.database,
+        host=query.get("host", parsed.host),
+        port=int(str(query.get("port") or 5432)),
+    )
+    course_id = uuid.uuid4()
+    try:
+        await conn.copy_records_to_table(
+            "learners",
+            columns=[
+                "learner_id",
+                "full_name",
+                "position",
+                "village_code",
+                "registered_at",
+                "updated_at",
+            ],
+            records=[
+                (
+                    uuid.uuid4(),
+                    f"Aparatur {i}",
+                    "sekretaris_desa",
+                    villages[i % len(villages)],
+                    now,
+                    now,
+                )
+                for i in range(learners)
+            ],
+        )
+        await conn.execute(
+            "INSERT INTO courses VALUES ($1, 1, 'BULK', 'Keuangan Desa', '[]'::jsonb, $2)",
+            course_id,
+            now,
+        )
+    finally:
+        await conn.close()
+    definition = enrollment.definition()
+    engine = make_engine(url, pool_size=2)
+    database = Database(engine, Outbox(definition.metadata.tables["outbox"]))
+    try:
+        plan = jobs.BulkEnrollment(course_id, 1, "Keuangan Desa", "74", (), None)
+        async with database.transaction() as tx:
+            job_id = await jobs.create_job(tx.conn, plan, learners, "bench")
+        started = time.perf_counter()
+        await jobs.run_job(database, job_id)
+        return learners / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()

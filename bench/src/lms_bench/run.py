@@ -98,8 +98,9 @@ async def measure(
     console.print("[bold]raw ceilings")
     results.ceilings |= await ceilings.jetstream_publish_and_consume(nc, events)
     bench_db = await ensure_database(stack.server_url, "bench_inserts")
+    bulk_size = plan.size.bulk_learners
     results.ceilings["postgres_batched_inserts_per_s"] = await ceilings.postgres_batched_inserts(
-        bench_db, max(len(plan.learners), 10_000)
+        bench_db, bulk_size
     )
     bare_seconds = 5.0 if plan.size.learners < 5000 else 15.0
     out.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,6 @@ async def measure(
     results.measurements["bulk_enrollment_s"] = bulk_seconds
     enrolled, _ = await event_rate(js, "lms.enrollment.enrolled.v1.>")
     results.measurements["enrolled_events"] = enrolled
-    bulk_rate = len(plan.learners) / bulk_seconds
     largest = max(plan.provinces, key=lambda p: plan.expected_totals(p)["registered"])
     early_latency = await driver.report_latency(largest)
 
@@ -171,6 +171,8 @@ async def measure(
 
     console.print("[bold]components alone: outbox relay, reporting consumer replaying the run")
     relay_rate = await components.relay_rate(stack.server_url, js, events)
+    bulk_rate = await components.bulk_enrollment_rate(stack.server_url, bulk_size)
+    results.measurements["bulk_job_learners"] = bulk_size
     replay_rate, replayed = await components.reporting_consumer_rate(stack.server_url, js)
     results.measurements |= {
         "relay_backlog": events,

@@ -35,11 +35,14 @@ class Size:
     lessons: int
     concurrency: int
     provinces: tuple[str, ...] = ()  # empty: all 38, weighted by population
+    bulk_learners: int = 75_000  # one bulk enrollment job of this size, measured alone
 
 
 SIZES = {
-    "smoke": Size(learners=60, lessons=3, concurrency=8, provinces=("74", "73")),
-    "small": Size(learners=1_000, lessons=4, concurrency=32),
+    "smoke": Size(
+        learners=60, lessons=3, concurrency=8, provinces=("74", "73"), bulk_learners=2_000
+    ),
+    "small": Size(learners=1_000, lessons=4, concurrency=32, bulk_learners=10_000),
     "medium": Size(learners=20_000, lessons=5, concurrency=64),
     "national": Size(learners=1_000_000, lessons=20, concurrency=128),
 }
