@@ -41,11 +41,12 @@ def test_build_is_multi_stage_on_a_pinned_base() -> None:
 
 
 def test_builder_installs_the_pinned_uv_and_honours_the_lock() -> None:
+    """Only the lms command and what it needs: no development tools, benchmark or servers."""
     builder = stages()[0]
     assert any("pip install uv==0.13.8" in line for line in builder)
     syncs = [sync for line in builder for sync in re.findall(r"uv sync[^&;]*", line)]
     assert syncs and all(
-        "--frozen" in s and "--no-dev" in s and "--all-packages" in s for s in syncs
+        "--frozen" in s and "--no-dev" in s and "--package lms-cli" in s for s in syncs
     )
     assert any("--no-install-workspace" not in s for s in syncs), (
         "the workspace itself is installed"
