@@ -249,3 +249,68 @@ async def test_a_learner_in_towua_completes_a_course_and_everyone_sees_it(stack:
             timeout=30,
         )
         assert inbox.json()["unread_count"] >= 1
+
+        certificates = ok(
+            await http.get(
+                f"{urls['enrollment']}/v1/enrollments/{enrollment['enrollment_id']}", headers=me
+            )
+        )
+        await strangers_see_nothing(
+            http,
+            stack,
+            {
+                "learner_id": learner_id,
+                "enrollment_id": enrollment["enrollment_id"],
+                "attempt_id": attempt["attempt_id"],
+                "course_id": course_id,
+                "lesson_id": lesson_ids[0],
+                "message_id": inbox.json()["items"][0]["message_id"],
+            },
+        )
+        assert certificates["status"] == "completed"
+
+
+async def strangers_see_nothing(http: httpx.AsyncClient, stack: Stack, ids: dict[str, str]) -> None:
+    """Another learner, and a supervisor of another province, reach none of this learner's data."""
+    urls = stack.urls
+    other_learner = stack.auth("learner", learner_id=str(uuid.uuid4()))
+    jawa_barat = stack.auth("supervisor", region="32")
+    per_learner = [
+        ("GET", f"{urls['enrollment']}/v1/learners/{ids['learner_id']}"),
+        ("PATCH", f"{urls['enrollment']}/v1/learners/{ids['learner_id']}"),
+        ("GET", f"{urls['enrollment']}/v1/enrollments/{ids['enrollment_id']}"),
+        ("DELETE", f"{urls['enrollment']}/v1/enrollments/{ids['enrollment_id']}"),
+        ("GET", f"{urls['assessment']}/v1/attempts/{ids['attempt_id']}"),
+        ("POST", f"{urls['assessment']}/v1/attempts/{ids['attempt_id']}/submit"),
+        ("GET", f"{urls['reporting']}/v1/reports/learners/{ids['learner_id']}"),
+        ("GET", f"{urls['content']}/v1/courses/{ids['course_id']}/lessons/{ids['lesson_id']}"),
+        ("POST", f"{urls['notification']}/v1/inbox/{ids['message_id']}/read"),
+    ]
+    per_region = [
+        ("GET", f"{urls['reporting']}/v1/reports/regions/74"),
+        ("GET", f"{urls['reporting']}/v1/reports/regions/74/export?format=csv"),
+        ("GET", f"{urls['reporting']}/v1/reports/inactive?region_code=74"),
+        ("GET", f"{urls['reporting']}/v1/reports/national"),
+        ("GET", f"{urls['enrollment']}/v1/learners?region_code=74"),
+    ]
+    for headers in (other_learner, jawa_barat):
+        for method, url in per_learner + per_region:
+            body = (
+                {"answers": []}
+                if url.endswith("/submit")
+                else ({"full_name": "Orang Lain"} if method == "PATCH" else None)
+            )
+            response = await http.request(method, url, headers=headers, json=body)
+            assert response.status_code in (403, 404), (
+                method,
+                url,
+                response.status_code,
+                response.text[:200],
+            )
+            assert "Wa Ode Sitti" not in response.text and TOWUA not in response.text
+    own_region = await http.get(f"{urls['enrollment']}/v1/learners", headers=jawa_barat)
+    assert own_region.status_code == 200 and own_region.json()["items"] == []
+    mine = await http.get(f"{urls['enrollment']}/v1/enrollments", headers=other_learner)
+    assert mine.status_code == 200 and mine.json()["items"] == []
+    inbox = await http.get(f"{urls['notification']}/v1/inbox", headers=other_learner)
+    assert inbox.status_code == 200 and inbox.json()["items"] == []
