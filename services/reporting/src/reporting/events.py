@@ -9,7 +9,7 @@ import lms_contracts as c
 from servicekit.consumer import Subscription
 from servicekit.database import Transaction
 
-from .projections.apply import apply_events
+from .projections.store import apply_events
 
 
 async def project(tx: Transaction, events: Sequence[c.CloudEvent[Any]]) -> None:

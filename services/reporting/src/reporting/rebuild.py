@@ -22,10 +22,10 @@ import lms_contracts as c
 from servicekit.inbox import Inbox
 from servicekit.topology import CONSUMED, STREAM, event_filter
 
-from .projections.apply import apply_events
+from .projections.store import apply_events
 from .store.tables import metadata
 
-PROJECTIONS = ["learners", "enrollments", "lessons_done", "courses", "rollups", "inbox"]
+PROJECTIONS = ["learners", "enrollments", "courses", "rollups", "activity", "inbox"]
 SCHEMA = "rebuild"
 
 
@@ -63,6 +63,7 @@ async def replay_consumer(js: JetStreamContext) -> tuple[Any, int]:
 
 async def apply_batch(conn: AsyncConnection, messages: list[Any]) -> None:
     """The same projection code as the live consumer, on the rebuild schema."""
+    await conn.execute(text(f"SET LOCAL search_path TO {SCHEMA}, public"))
     events = [c.parse_event(m.data) for m in messages]
     unique = {e.id: e for e in events}
     fresh = await Inbox(metadata.tables["inbox"], "reporting").claim(

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, literal, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..store.tables import COUNTERS, NO_COURSE, enrollments, learners, regions, rollups
+from ..projections.model import SCALE
+from ..store.tables import COUNTERS, NO_COURSE, activity, regions, rollups
 
+NO_COURSE_ID = uuid.UUID(NO_COURSE)
 LEVELS = ["national", "province", "regency", "district", "village"]
 
 
@@ -38,7 +40,9 @@ def totals_of(row: Any, active: int) -> dict[str, Any]:
     values = {name: (getattr(row, name) or 0) if row is not None else 0 for name in COUNTERS}
 
     def average(total: str, count: str) -> float | None:
-        return round(values[total] / values[count], 2) if values[count] else None
+        return (
+            round(float(values[total]) / SCALE / int(values[count]), 2) if values[count] else None
+        )
 
     return {
         "registered": int(values["registered"]),
@@ -68,26 +72,34 @@ async def rollup_sums(conn: AsyncConnection, codes: list[str], filters: Filters)
 
 
 async def active_counts(
-    conn: AsyncConnection, parent: str, width: int, filters: Filters, days: int
+    conn: AsyncConnection, codes: list[str], filters: Filters, days: int
 ) -> dict[str, int]:
-    """Learners with activity in the last ``days``, grouped by the child region code."""
-    since = datetime.now(UTC) - timedelta(days=days)
-    prefix = func.left(learners.c.village_code, width) if width else cast(literal(""), String)
-    query = (
-        select(prefix.label("code"), func.count().label("n"))
-        .where(learners.c.village_code.startswith(parent), learners.c.last_activity_at >= since)
-        .group_by("code")
-    )
+    """Learners (or, filtered by course or cohort, enrollments) active in the last ``days``.
+
+    Sums the per-day activity buckets of the regions asked for: a few rows per region and
+    day, whatever the number of learners or events.
+    """
+    since = (datetime.now(UTC) - timedelta(days=days)).date()
+    per_enrollment = filters.course_id is not None or filters.cohort is not None
+    conditions = [
+        activity.c.region_code.in_(codes),
+        activity.c.day > since,
+        activity.c.course_id != NO_COURSE_ID
+        if per_enrollment
+        else activity.c.course_id == NO_COURSE_ID,
+    ]
+    if filters.course_id is not None:
+        conditions.append(activity.c.course_id == filters.course_id)
+    if filters.cohort is not None:
+        conditions.append(activity.c.cohort == filters.cohort)
     if filters.position is not None:
-        query = query.where(learners.c.position == filters.position)
-    if filters.course_id is not None or filters.cohort is not None:
-        conditions = [enrollments.c.learner_id == learners.c.learner_id, enrollments.c.enrolled]
-        if filters.course_id is not None:
-            conditions.append(enrollments.c.course_id == filters.course_id)
-        if filters.cohort is not None:
-            conditions.append(enrollments.c.cohort == filters.cohort)
-        query = query.where(select(enrollments.c.learner_id).where(and_(*conditions)).exists())
-    return {row.code: int(row.n) for row in await conn.execute(query)}
+        conditions.append(activity.c.position == filters.position)
+    query = (
+        select(activity.c.region_code, func.sum(activity.c.learners).label("n"))
+        .where(*conditions)
+        .group_by(activity.c.region_code)
+    )
+    return {row.region_code: int(row.n) for row in await conn.execute(query)}
 
 
 def region_out(row: Any) -> dict[str, Any]:
@@ -106,12 +118,9 @@ async def region_report(
             select(regions).where(regions.c.parent_code == code).order_by(regions.c.code)
         )
     )
-    sums = await rollup_sums(conn, [code, *(c.code for c in children)], filters)
-    child_width = len(children[0].code) if children else 0
-    active_children = (
-        await active_counts(conn, code, child_width, filters, days) if children else {}
-    )
-    active_here = (await active_counts(conn, code, 0, filters, days)).get("", 0)
+    codes = [code, *(child.code for child in children)]
+    sums = await rollup_sums(conn, codes, filters)
+    active = await active_counts(conn, codes, filters, days)
     return {
         "region": region_out(this),
         "filters": {
@@ -120,11 +129,11 @@ async def region_report(
             "position": filters.position,
             "active_days": days,
         },
-        "totals": totals_of(sums.get(code), active_here),
+        "totals": totals_of(sums.get(code), active.get(code, 0)),
         "children": [
             {
                 "region": region_out(child),
-                "totals": totals_of(sums.get(child.code), active_children.get(child.code, 0)),
+                "totals": totals_of(sums.get(child.code), active.get(child.code, 0)),
             }
             for child in children
         ],

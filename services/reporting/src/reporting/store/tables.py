@@ -1,8 +1,10 @@
 """The reporting database: read models built from events, and the region tree."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
@@ -14,13 +16,15 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from servicekit.tables import plumbing_tables
 
 metadata = MetaData()
 outbox, inbox, idempotency_keys = plumbing_tables(metadata)
 NO_COURSE = "00000000-0000-0000-0000-000000000000"
+# Codes compare byte-wise so that a region prefix is an index range (``LIKE '74.01%'``).
+RegionCodeType = String(13, collation="C")
 
 regions = Table(
     "regions",
@@ -37,9 +41,10 @@ learners = Table(
     metadata,
     Column("learner_id", UUID(as_uuid=True), primary_key=True),
     Column("full_name", Text),
-    Column("village_code", String(13)),
+    Column("village_code", RegionCodeType),
     Column("position", String(40)),
     Column("registered", Boolean, nullable=False, server_default=text("false")),
+    Column("profile_at", DateTime(timezone=True)),
     Column("last_activity_at", DateTime(timezone=True)),
     Index("learners_village_activity", "village_code", "last_activity_at"),
 )
@@ -53,10 +58,12 @@ enrollments = Table(
     Column("course_version", Integer),
     Column("course_title", Text),
     Column("cohort", Text, nullable=False, server_default=""),
-    Column("village_code", String(13)),
+    Column("village_code", RegionCodeType),
     Column("position", String(40)),
-    Column("enrolled", Boolean, nullable=False, server_default=text("false")),
+    Column("withdrawn_id", UUID(as_uuid=True)),
+    Column("withdrawn_at", DateTime(timezone=True)),
     Column("withdrawn", Boolean, nullable=False, server_default=text("false")),
+    Column("lesson_ids", ARRAY(UUID(as_uuid=True)), nullable=False, server_default="{}"),
     Column("lessons_done", Integer, nullable=False, server_default=text("0")),
     Column("pre_test_score", Float),
     Column("pre_test_attempt", Integer),
@@ -67,14 +74,7 @@ enrollments = Table(
     Column("enrolled_at", DateTime(timezone=True)),
     Column("last_activity_at", DateTime(timezone=True)),
     Index("enrollments_course", "course_id"),
-)
-
-lessons_done = Table(
-    "lessons_done",
-    metadata,
-    Column("learner_id", UUID(as_uuid=True), primary_key=True),
-    Column("course_id", UUID(as_uuid=True), primary_key=True),
-    Column("lesson_id", UUID(as_uuid=True), primary_key=True),
+    Index("enrollments_village", "village_code"),
 )
 
 courses = Table(
@@ -93,7 +93,7 @@ courses = Table(
 rollups = Table(
     "rollups",
     metadata,
-    Column("region_code", String(13), primary_key=True),
+    Column("region_code", RegionCodeType, primary_key=True),
     Column("course_id", UUID(as_uuid=True), primary_key=True),
     Column("cohort", Text, primary_key=True),
     Column("position", String(40), primary_key=True),
@@ -103,13 +103,26 @@ rollups = Table(
     Column("completed", Integer, nullable=False, server_default=text("0")),
     Column("passed", Integer, nullable=False, server_default=text("0")),
     Column("certified", Integer, nullable=False, server_default=text("0")),
-    Column("pre_test_sum", Float, nullable=False, server_default=text("0")),
+    Column("pre_test_sum", BigInteger, nullable=False, server_default=text("0")),
     Column("pre_test_count", Integer, nullable=False, server_default=text("0")),
-    Column("post_test_sum", Float, nullable=False, server_default=text("0")),
+    Column("post_test_sum", BigInteger, nullable=False, server_default=text("0")),
     Column("post_test_count", Integer, nullable=False, server_default=text("0")),
-    Column("improvement_sum", Float, nullable=False, server_default=text("0")),
+    Column("improvement_sum", BigInteger, nullable=False, server_default=text("0")),
     Column("improvement_count", Integer, nullable=False, server_default=text("0")),
 )
+# Learners (course NO_COURSE) and enrollments whose last activity fell on each day, per region
+# and dimensions: "active in the last N days" sums N days of a few rows, not the learners.
+activity = Table(
+    "activity",
+    metadata,
+    Column("region_code", RegionCodeType, primary_key=True),
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("cohort", Text, primary_key=True),
+    Column("position", String(40), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("learners", Integer, nullable=False, server_default=text("0")),
+)
+
 COUNTERS = [
     c.name
     for c in rollups.columns
