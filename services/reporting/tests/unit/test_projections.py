@@ -1,0 +1,213 @@
+"""The projection rules in memory: exact, order-tolerant rollup deltas from row transitions."""
+
+import itertools
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import lms_contracts as c
+from reporting.projections.apply import Changes
+from reporting.projections.model import NO_COURSE, Deltas, EnrollmentRow, LearnerRow
+
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+TOWUA, WUNDULAKO = "74.01.01.2006", "74.01.01.2007"
+COURSE = uuid.uuid4()
+
+
+class Store:
+    """Rows and rollups kept between batches, as the database keeps them."""
+
+    def __init__(self) -> None:
+        self.learners: dict[uuid.UUID, LearnerRow] = {}
+        self.enrollments: dict[tuple[uuid.UUID, uuid.UUID], EnrollmentRow] = {}
+        self.rollups: dict[tuple, dict[str, int]] = {}
+        self.activity: dict[tuple, int] = {}
+
+    def apply(self, events: list[c.CloudEvent]) -> Deltas:
+        changes = Changes(self.learners.values(), self.enrollments.values()).apply(events)
+        deltas = changes.deltas()
+        self.learners, self.enrollments = changes.learners, changes.enrollments
+        for key, counters in deltas.rollups.items():
+            bucket = self.rollups.setdefault(key, {})
+            for name, value in counters.items():
+                bucket[name] = bucket.get(name, 0) + value
+        for key, n in deltas.activity.items():
+            self.activity[key] = self.activity.get(key, 0) + n
+        return deltas
+
+    def count(self, region: str, name: str, course: uuid.UUID = COURSE) -> int:
+        return sum(
+            counters.get(name, 0)
+            for (code, course_id, _, _), counters in self.rollups.items()
+            if code == region and course_id == course
+        )
+
+
+def story(learner: uuid.UUID, village: str = TOWUA) -> list[c.CloudEvent]:
+    enrollment = uuid.uuid4()
+    common = {"learner_id": learner, "course_id": COURSE, "village_code": village}
+    graded = common | {"attempt_id": uuid.uuid4(), "assessment_id": uuid.uuid4()}
+    data: list[c.EventData] = [
+        c.LearnerRegistered(
+            learner_id=learner,
+            full_name="Wa Ode",
+            position="kepala_desa",
+            village_code=village,
+            registered_at=T0,
+        ),
+        c.Enrolled(
+            **common,
+            enrollment_id=enrollment,
+            course_version=1,
+            course_title="Keuangan Desa",
+            position="kepala_desa",
+            cohort="Angkatan 1",
+            enrolled_at=T0,
+        ),
+        c.Failed(
+            **graded,
+            assessment_kind="pre_test",
+            score=40,
+            pass_score=70,
+            attempt_number=1,
+            graded_at=T0 + timedelta(hours=1),
+        ),
+        c.LessonCompleted(
+            **common,
+            course_version=1,
+            lesson_id=uuid.uuid4(),
+            completed_at=T0 + timedelta(hours=2),
+            recorded_at=T0 + timedelta(hours=2),
+        ),
+        c.Passed(
+            **graded | {"attempt_id": uuid.uuid4()},
+            assessment_kind="post_test",
+            score=85.5,
+            pass_score=70,
+            attempt_number=1,
+            graded_at=T0 + timedelta(days=1),
+        ),
+        c.CourseCompleted(
+            **common,
+            enrollment_id=enrollment,
+            course_version=1,
+            score=85.5,
+            completed_at=T0 + timedelta(days=1),
+        ),
+        c.CertificateIssued(
+            **common,
+            enrollment_id=enrollment,
+            certificate_id=uuid.uuid4(),
+            verification_code="ABC",
+            course_title="Keuangan Desa",
+            score=85.5,
+            issued_at=T0 + timedelta(days=1),
+        ),
+    ]
+    return [c.new_event(d) for d in data]
+
+
+def final_rollups(events: list[c.CloudEvent], batch: int) -> Store:
+    store = Store()
+    for start in range(0, len(events), batch):
+        store.apply(events[start : start + batch])
+    return store
+
+
+def nonzero(rollups: dict[tuple, dict[str, int]]) -> dict[tuple, dict[str, int]]:
+    kept = {k: {n: x for n, x in v.items() if x} for k, v in rollups.items()}
+    return {k: v for k, v in kept.items() if v}
+
+
+def test_any_order_and_any_batching_gives_the_same_rollups() -> None:
+    events = story(uuid.uuid4()) + story(uuid.uuid4(), WUNDULAKO)
+    expected = final_rollups(events, len(events))
+    for seed, batch in itertools.product(range(8), (1, 3, 14)):
+        shuffled = random.Random(seed).sample(events, len(events))
+        store = final_rollups(shuffled, batch)
+        assert nonzero(store.rollups) == nonzero(expected.rollups)
+        assert {k: n for k, n in store.activity.items() if n} == {
+            k: n for k, n in expected.activity.items() if n
+        }
+    for region in ("", "74", "74.01", "74.01.01"):
+        assert expected.count(region, "completed") == 2
+        assert expected.count(region, "certified") == 2
+        assert expected.count(region, "improvement_sum") == 2 * (8550 - 4000)
+        assert expected.count(region, "registered", NO_COURSE) == 2
+    assert expected.count(TOWUA, "enrolled") == 1
+
+
+def test_no_counter_ever_goes_negative_whatever_arrives_first() -> None:
+    events = story(uuid.uuid4())
+    for seed in range(20):
+        store = Store()
+        for event in random.Random(seed).sample(events, len(events)):
+            store.apply([event])
+            assert all(v >= 0 for counters in store.rollups.values() for v in counters.values())
+            assert all(n >= 0 for n in store.activity.values())
+
+
+def test_a_completion_before_its_enrollment_is_counted_once_the_enrollment_arrives() -> None:
+    events = story(uuid.uuid4())
+    enrolled = events[1]
+    store = Store()
+    store.apply([e for e in events if e is not enrolled])
+    assert store.count("", "completed") == 0
+    store.apply([enrolled])
+    assert store.count("", "completed") == 1 and store.count("", "enrolled") == 1
+
+
+def test_a_learner_who_moves_village_takes_their_counts_along_and_stale_updates_lose() -> None:
+    learner = uuid.uuid4()
+    store = Store()
+    store.apply(story(learner))
+    moved = c.LearnerUpdated(
+        learner_id=learner,
+        full_name="Wa Ode",
+        position="sekretaris_desa",
+        village_code="74.02.01.2006",
+        previous_village_code=TOWUA,
+        updated_at=T0 + timedelta(days=2),
+    )
+    stale = moved.model_copy(
+        update={"village_code": WUNDULAKO, "updated_at": T0 + timedelta(days=1)}
+    )
+    store.apply([c.new_event(moved), c.new_event(stale)])
+    assert store.count("74.01", "completed") == 0
+    assert store.count("74.02", "completed") == 1
+    assert store.count("74.02", "registered", NO_COURSE) == 1
+    assert store.count("74", "registered", NO_COURSE) == 1
+    assert store.learners[learner].position == "sekretaris_desa"
+
+
+def test_withdrawal_and_re_enrollment_count_by_their_times_not_their_arrival() -> None:
+    learner = uuid.uuid4()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    common = {"learner_id": learner, "course_id": COURSE, "village_code": TOWUA}
+    enrolled = {"course_version": 1, "course_title": "K", "position": "kepala_desa"}
+    events = [
+        c.new_event(c.Enrolled(**common, **enrolled, enrollment_id=first, enrolled_at=T0)),
+        c.new_event(
+            c.Withdrawn(
+                **common, enrollment_id=first, course_title="K", withdrawn_at=T0 + timedelta(1)
+            )
+        ),
+        c.new_event(
+            c.Enrolled(**common, **enrolled, enrollment_id=second, enrolled_at=T0 + timedelta(2))
+        ),
+    ]
+    for order in itertools.permutations(events):
+        store = final_rollups(list(order), 1)
+        assert (store.count("", "enrolled"), store.count("", "withdrawn")) == (1, 0)
+    store = final_rollups(events[:2][::-1], 1)
+    assert (store.count("", "enrolled"), store.count("", "withdrawn")) == (0, 1)
+
+
+def test_active_learners_sit_in_the_bucket_of_their_last_active_day() -> None:
+    learner = uuid.uuid4()
+    store = Store()
+    store.apply(story(learner))
+    days = {key[4] for key, n in store.activity.items() if n and key[0] == ""}
+    assert days == {(T0 + timedelta(days=1)).date()}
+    national = {key[1]: n for key, n in store.activity.items() if n and key[0] == ""}
+    assert national == {NO_COURSE: 1, COURSE: 1}
