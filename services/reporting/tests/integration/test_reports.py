@@ -290,9 +290,11 @@ async def test_exports_open_as_csv_and_xlsx_and_the_dashboard_loads_nothing_from
     ).status_code == 403
 
 
-async def test_rebuild_by_replay_equals_the_live_numbers_and_the_live_consumer_carries_on(
+async def test_rebuild_by_replay_repairs_the_projections_to_the_live_numbers_and_carries_on(
     reporting: RunningService, jetstream: JetStreamContext
 ) -> None:
+    from sqlalchemy import text
+
     from reporting.rebuild import rebuild
 
     course, lessons = uuid.uuid4(), [uuid.uuid4(), uuid.uuid4()]
@@ -307,6 +309,10 @@ async def test_rebuild_by_replay_equals_the_live_numbers_and_the_live_consumer_c
         f"/v1/reports/regions/74.01.01?course_id={course}",
     ]
     live = [(await reporting.client.get(p, headers=admin)).json() for p in paths]
+    async with reporting.runtime.database.transaction() as tx:  # a projection bug, say
+        await tx.conn.execute(text("UPDATE rollups SET completed = completed + 100"))
+        await tx.conn.execute(text("DELETE FROM activity"))
+    assert (await reporting.client.get(paths[0], headers=admin)).json() != live[0]
     progress: list[tuple[int, int]] = []
 
     replayed = await rebuild(
