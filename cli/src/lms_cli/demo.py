@@ -12,6 +12,7 @@ from servicekit.auth import mint_token
 from servicekit.settings import ServiceSettings
 
 console = Console()
+COHORT = "Angkatan 1 2026"
 
 COURSES: list[dict[str, Any]] = [
     {
@@ -157,6 +158,18 @@ def load_demo(urls: dict[str, str], settings: ServiceSettings) -> None:
                     )
                 )
         _wait_for_catalog(http, urls["enrollment"], set(course_ids))
+        for course_id in course_ids:
+            _ok(
+                http.post(
+                    f"{urls['enrollment']}/v1/cohorts",
+                    json={
+                        "course_id": course_id,
+                        "name": COHORT,
+                        "enrollment_opens_at": "2026-01-01T00:00:00+07:00",
+                        "enrollment_closes_at": "2027-12-31T23:59:59+07:00",
+                    },
+                )
+            )
         for name, position, village, phone in LEARNERS:
             body = {"full_name": name, "position": position, "village_code": village}
             if phone:
@@ -172,7 +185,7 @@ def load_demo(urls: dict[str, str], settings: ServiceSettings) -> None:
                     json={
                         "learner_id": learner["learner_id"],
                         "course_id": course_ids[0],
-                        "cohort": "Angkatan 1 2026",
+                        "cohort": COHORT,
                     },
                 )
             )

@@ -21,8 +21,14 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from .domain import commands, events
-from .domain.errors import AlreadyEnrolled, UnknownCourse, UnknownLearner
-from .domain.model import CourseVersion, Enrollment, EnrollmentStatus, Learner
+from .domain.errors import (
+    AlreadyEnrolled,
+    EnrollmentWindowClosed,
+    UnknownCohort,
+    UnknownCourse,
+    UnknownLearner,
+)
+from .domain.model import Cohort, CourseVersion, Enrollment, EnrollmentStatus, Learner
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -34,6 +40,7 @@ class UnitOfWork(Protocol):
     async def add_learner(self, learner: Learner, now: datetime) -> None: ...
     async def save_learner(self, learner: Learner, now: datetime) -> None: ...
     async def latest_course(self, course_id: uuid.UUID) -> CourseVersion | None: ...
+    async def get_cohort(self, course_id: uuid.UUID, name: str) -> Cohort | None: ...
     async def course(self, course_id: uuid.UUID, version: int) -> CourseVersion | None: ...
     async def add_course(
         self, course: CourseVersion, code: str, published_at: datetime
@@ -128,6 +135,12 @@ async def enroll_learner(cmd: commands.EnrollLearner, uow: UnitOfWork) -> Enroll
     course = await uow.latest_course(cmd.course_id)
     if course is None:
         raise UnknownCourse(str(cmd.course_id))
+    if cmd.cohort is not None:
+        cohort = await uow.get_cohort(cmd.course_id, cmd.cohort)
+        if cohort is None:
+            raise UnknownCohort(f"course has no cohort named {cmd.cohort!r}")
+        if not cohort.is_open(now()):
+            raise EnrollmentWindowClosed(f"enrollment in {cmd.cohort!r} is not open now")
     existing = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
     if existing is not None:
         raise AlreadyEnrolled(existing.enrollment_id)

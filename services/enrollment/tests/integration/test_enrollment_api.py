@@ -240,3 +240,62 @@ async def test_lessons_and_post_test_in_any_order_complete_once_with_a_certifica
     assert (
         await enrollment.client.get(f"/v1/certificates/{code}/pdf", headers=stranger)
     ).status_code == 404
+
+
+async def test_cohorts_take_enrollments_only_within_their_window(
+    enrollment: RunningService, jetstream: JetStreamContext
+) -> None:
+    from datetime import timedelta
+
+    course = await published_course(jetstream, enrollment)
+    learner = await register(enrollment)
+    instructor = enrollment.auth("instructor")
+    now = datetime.now(UTC)
+    for name, opens, closes in (
+        ("Angkatan 1", now - timedelta(days=60), now - timedelta(days=30)),
+        ("Angkatan 2", now - timedelta(days=1), now + timedelta(days=30)),
+    ):
+        created = await enrollment.client.post(
+            "/v1/cohorts",
+            headers=instructor,
+            json={
+                "course_id": str(course.course_id),
+                "name": name,
+                "enrollment_opens_at": opens.isoformat(),
+                "enrollment_closes_at": closes.isoformat(),
+            },
+        )
+        assert created.status_code == 201, created.text
+    again = await enrollment.client.post(
+        "/v1/cohorts",
+        headers=instructor,
+        json={"course_id": str(course.course_id), "name": "Angkatan 2"},
+    )
+    assert again.status_code == 409
+    backwards = await enrollment.client.post(
+        "/v1/cohorts",
+        headers=instructor,
+        json={
+            "course_id": str(course.course_id),
+            "name": "X",
+            "enrollment_opens_at": now.isoformat(),
+            "enrollment_closes_at": (now - timedelta(days=1)).isoformat(),
+        },
+    )
+    assert [e["field"] for e in backwards.json()["errors"]] == ["enrollment_closes_at"]
+    body = {"learner_id": learner["learner_id"], "course_id": str(course.course_id)}
+    admin = enrollment.auth("admin")
+    closed = await enrollment.client.post(
+        "/v1/enrollments", headers=admin, json=body | {"cohort": "Angkatan 1"}
+    )
+    assert closed.status_code == 409 and closed.json()["code"] == "enrollment_window_closed"
+    unknown = await enrollment.client.post(
+        "/v1/enrollments", headers=admin, json=body | {"cohort": "Angkatan 7"}
+    )
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "cohort"
+    opened = await enrollment.client.post(
+        "/v1/enrollments", headers=admin, json=body | {"cohort": "Angkatan 2"}
+    )
+    assert opened.status_code == 201 and opened.json()["cohort"] == "Angkatan 2"
+    listed = await enrollment.client.get(f"/v1/cohorts?course_id={course.course_id}", headers=admin)
+    assert [c["name"] for c in listed.json()] == ["Angkatan 1", "Angkatan 2"]

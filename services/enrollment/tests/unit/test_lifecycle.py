@@ -7,8 +7,21 @@ import pytest
 
 from enrollment import usecases
 from enrollment.domain import commands, events
-from enrollment.domain.errors import AlreadyEnrolled, EnrollmentClosed, UnknownCourse
-from enrollment.domain.model import CourseVersion, Enrollment, EnrollmentStatus, Learner, Position
+from enrollment.domain.errors import (
+    AlreadyEnrolled,
+    EnrollmentClosed,
+    EnrollmentWindowClosed,
+    UnknownCohort,
+    UnknownCourse,
+)
+from enrollment.domain.model import (
+    Cohort,
+    CourseVersion,
+    Enrollment,
+    EnrollmentStatus,
+    Learner,
+    Position,
+)
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -22,6 +35,7 @@ class FakeUnitOfWork:
         self.passes: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
         self.certificates: list[str] = []
         self.published: list[events.DomainEvent] = []
+        self.cohorts: dict[tuple[uuid.UUID, str], Cohort] = {}
 
     def publish(self, event: events.DomainEvent) -> None:
         self.published.append(event)
@@ -44,6 +58,9 @@ class FakeUnitOfWork:
     async def latest_course(self, course_id):
         versions = [c for (cid, _), c in self.courses.items() if cid == course_id]
         return max(versions, key=lambda c: c.version, default=None)
+
+    async def get_cohort(self, course_id, name):
+        return self.cohorts.get((course_id, name))
 
     async def course(self, course_id, version):
         return self.courses.get((course_id, version))
@@ -218,3 +235,32 @@ def test_domain_positions_match_the_contract_positions() -> None:
     import lms_contracts
 
     assert {p.value for p in Position} == {p.value for p in lms_contracts.Position}
+
+
+async def test_a_cohort_accepts_enrollments_only_within_its_window() -> None:
+    from datetime import timedelta
+
+    uow = FakeUnitOfWork()
+    await usecases.record_course_published(published(), uow)
+    learner = await usecases.register_learner(
+        commands.RegisterLearner("Wa Ode", Position.KEPALA_DESA, "74.01.01.2006"), uow
+    )
+    today = datetime.now(UTC)
+    uow.cohorts[(COURSE_ID, "Angkatan 1")] = Cohort(
+        COURSE_ID, "Angkatan 1", today - timedelta(days=30), today - timedelta(days=1)
+    )
+    uow.cohorts[(COURSE_ID, "Angkatan 2")] = Cohort(
+        COURSE_ID, "Angkatan 2", today - timedelta(days=1), today + timedelta(days=30)
+    )
+    with pytest.raises(EnrollmentWindowClosed):
+        await usecases.enroll_learner(
+            commands.EnrollLearner(learner.learner_id, COURSE_ID, "Angkatan 1"), uow
+        )
+    with pytest.raises(UnknownCohort):
+        await usecases.enroll_learner(
+            commands.EnrollLearner(learner.learner_id, COURSE_ID, "Angkatan 9"), uow
+        )
+    enrolled = await usecases.enroll_learner(
+        commands.EnrollLearner(learner.learner_id, COURSE_ID, "Angkatan 2"), uow
+    )
+    assert enrolled.cohort == "Angkatan 2"

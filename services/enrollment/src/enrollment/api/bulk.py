@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -82,9 +83,22 @@ async def bulk_enroll(
     principal.require(Role.ADMIN)
     cap = cast(EnrollmentSettings, runtime.settings).bulk_max_learners
     async with runtime.database.transaction() as tx:
-        course = await SqlUnitOfWork(tx).latest_course(body.course_id)
+        uow = SqlUnitOfWork(tx)
+        course = await uow.latest_course(body.course_id)
         if course is None:
             raise field_problem("course_id", "no published course has this id", "unknown_course")
+        if body.cohort is not None:
+            cohort = await uow.get_cohort(body.course_id, body.cohort)
+            if cohort is None:
+                raise field_problem(
+                    "cohort", "the course has no cohort with this name", "unknown_cohort"
+                )
+            if not cohort.is_open(datetime.now(UTC)):
+                raise Problem(
+                    409,
+                    "enrollment_window_closed",
+                    f"enrollment in {body.cohort!r} is not open now",
+                )
         bulk = jobs.BulkEnrollment(
             course.course_id,
             course.version,

@@ -11,6 +11,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.idempotency import fingerprint
@@ -24,16 +25,20 @@ from ..domain.errors import (
     AlreadyEnrolled,
     DomainError,
     EnrollmentClosed,
+    EnrollmentWindowClosed,
+    UnknownCohort,
     UnknownCourse,
     UnknownLearner,
 )
 from ..domain.model import EnrollmentStatus, Learner, Position
 from ..settings import EnrollmentSettings
 from ..store.repository import SqlUnitOfWork, learner_from_row
-from ..store.tables import certificates, courses, enrollments, learners, lesson_completions
+from ..store.tables import certificates, cohorts, courses, enrollments, learners, lesson_completions
 from .certificate_pdf import render_certificate
 from .schemas import (
     CertificateOut,
+    CohortIn,
+    CohortOut,
     CourseOut,
     EnrollmentIn,
     EnrollmentOut,
@@ -57,6 +62,10 @@ def domain_problem(exc: DomainError) -> Problem:
         return field_problem("course_id", "no published course has this id", "unknown_course")
     if isinstance(exc, UnknownLearner):
         return field_problem("learner_id", "no learner has this id", "unknown_learner")
+    if isinstance(exc, UnknownCohort):
+        return field_problem("cohort", str(exc), "unknown_cohort")
+    if isinstance(exc, EnrollmentWindowClosed):
+        return Problem(409, "enrollment_window_closed", str(exc))
     if isinstance(exc, EnrollmentClosed):
         return Problem(409, "enrollment_closed", str(exc))
     return Problem(409, "conflict", str(exc))
@@ -403,6 +412,47 @@ async def withdraw(
         return 200, enrollment_out(row).model_dump(mode="json")
 
     return await idempotent(runtime, None, "", None, work)
+
+
+@router.post("/cohorts", status_code=201, response_model=CohortOut)
+async def create_cohort(
+    body: CohortIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> CohortOut:
+    """An intake (angkatan) of a published course, with its enrollment window."""
+    principal.require(Role.ADMIN, Role.INSTRUCTOR)
+    async with runtime.database.transaction() as tx:
+        if await SqlUnitOfWork(tx).latest_course(body.course_id) is None:
+            raise field_problem("course_id", "no published course has this id", "unknown_course")
+        inserted = await tx.conn.execute(
+            pg_insert(cohorts)
+            .values(**body.model_dump(), created_at=func.now())
+            .on_conflict_do_nothing()
+            .returning(cohorts.c.name)
+        )
+        if inserted.first() is None:
+            raise Problem(409, "cohort_exists", f"course already has a cohort named {body.name!r}")
+    return CohortOut(**body.model_dump())
+
+
+@router.get("/cohorts", response_model=list[CohortOut])
+async def list_cohorts(
+    course_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> list[CohortOut]:
+    async with runtime.database.read() as conn:
+        rows = await conn.execute(
+            select(cohorts)
+            .where(cohorts.c.course_id == course_id)
+            .order_by(cohorts.c.enrollment_opens_at.nulls_first(), cohorts.c.name)
+        )
+        return [
+            CohortOut(
+                course_id=r.course_id,
+                name=r.name,
+                enrollment_opens_at=r.enrollment_opens_at,
+                enrollment_closes_at=r.enrollment_closes_at,
+            )
+            for r in rows
+        ]
 
 
 @router.get("/catalog", response_model=list[CourseOut])

@@ -9,7 +9,15 @@ from typing import Annotated
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from servicekit import regions
 
@@ -117,6 +125,30 @@ class CertificateOut(BaseModel):
     issued_at: datetime
     score: float
     valid: bool
+
+
+class CohortIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    course_id: uuid.UUID
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    enrollment_opens_at: AwareDatetime | None = None
+    enrollment_closes_at: AwareDatetime | None = None
+
+    @field_validator("enrollment_closes_at")
+    @classmethod
+    def _after_opening(cls, closes: datetime | None, info: ValidationInfo) -> datetime | None:
+        opens = info.data.get("enrollment_opens_at")
+        if closes is not None and opens is not None and closes <= opens:
+            raise ValueError("must be after enrollment_opens_at")
+        return closes
+
+
+class CohortOut(BaseModel):
+    course_id: uuid.UUID
+    name: str
+    enrollment_opens_at: datetime | None
+    enrollment_closes_at: datetime | None
 
 
 class CourseOut(BaseModel):

@@ -22,3 +22,11 @@ class UnknownCourse(DomainError):
 
 class UnknownLearner(DomainError):
     pass
+
+
+class UnknownCohort(DomainError):
+    pass
+
+
+class EnrollmentWindowClosed(DomainError):
+    pass

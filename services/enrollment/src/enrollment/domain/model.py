@@ -46,6 +46,21 @@ class Learner:
 
 
 @dataclass(frozen=True)
+class Cohort:
+    """An intake (angkatan) of a course, open for enrollment within its window."""
+
+    course_id: uuid.UUID
+    name: str
+    enrollment_opens_at: datetime | None = None
+    enrollment_closes_at: datetime | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        if self.enrollment_opens_at is not None and now < self.enrollment_opens_at:
+            return False
+        return self.enrollment_closes_at is None or now <= self.enrollment_closes_at
+
+
+@dataclass(frozen=True)
 class CourseVersion:
     course_id: uuid.UUID
     version: int

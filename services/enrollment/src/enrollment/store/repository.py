@@ -14,10 +14,11 @@ from servicekit.database import Transaction
 
 from ..domain.errors import AlreadyEnrolled
 from ..domain.events import DomainEvent
-from ..domain.model import CourseVersion, Enrollment, EnrollmentStatus, Learner, Position
+from ..domain.model import Cohort, CourseVersion, Enrollment, EnrollmentStatus, Learner, Position
 from ..events.outbound import to_contract
 from .tables import (
     certificates,
+    cohorts,
     courses,
     enrollments,
     learners,
@@ -121,6 +122,18 @@ class SqlUnitOfWork:
                 published_at=published_at,
             )
             .on_conflict_do_nothing()
+        )
+
+    async def get_cohort(self, course_id: uuid.UUID, name: str) -> Cohort | None:
+        row = (
+            await self.conn.execute(
+                select(cohorts).where(cohorts.c.course_id == course_id, cohorts.c.name == name)
+            )
+        ).first()
+        return (
+            Cohort(row.course_id, row.name, row.enrollment_opens_at, row.enrollment_closes_at)
+            if row
+            else None
         )
 
     # enrollments

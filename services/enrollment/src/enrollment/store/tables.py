@@ -111,6 +111,16 @@ certificates = Table(
     Column("revoked", Boolean, nullable=False, server_default=text("false")),
 )
 
+cohorts = Table(
+    "cohorts",
+    metadata,
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("enrollment_opens_at", DateTime(timezone=True)),
+    Column("enrollment_closes_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 jobs = Table(
     "jobs",
     metadata,
