@@ -87,6 +87,7 @@ def downgrade() -> None:
         "improvement_sum",
         existing_type=sa.BigInteger(),
         type_=sa.DOUBLE_PRECISION(precision=53),
+        postgresql_using="improvement_sum / 100.0",
         existing_nullable=False,
         existing_server_default=sa.text("0"),
     )
@@ -95,6 +96,7 @@ def downgrade() -> None:
         "post_test_sum",
         existing_type=sa.BigInteger(),
         type_=sa.DOUBLE_PRECISION(precision=53),
+        postgresql_using="post_test_sum / 100.0",
         existing_nullable=False,
         existing_server_default=sa.text("0"),
     )
@@ -103,6 +105,7 @@ def downgrade() -> None:
         "pre_test_sum",
         existing_type=sa.BigInteger(),
         type_=sa.DOUBLE_PRECISION(precision=53),
+        postgresql_using="pre_test_sum / 100.0",
         existing_nullable=False,
         existing_server_default=sa.text("0"),
     )
