@@ -283,8 +283,9 @@ class Driver:
             if not cursor:
                 return
 
-    async def bulk_enroll(self) -> float:
+    async def bulk_enroll(self, course_id: str | None = None) -> float:
         """Every province's learners by a bulk job; seconds until every job completed."""
+        course_id = course_id or self.course_id
         started = time.perf_counter()
         jobs = []
         for province in self.plan.provinces:
@@ -295,7 +296,7 @@ class Driver:
                         "POST",
                         f"{self.urls['enrollment']}/v1/enrollments/bulk",
                         headers=admin,
-                        json={"course_id": self.course_id, "region_code": province},
+                        json={"course_id": course_id, "region_code": province},
                     )
                 ).json()
             )
@@ -426,6 +427,51 @@ class Driver:
                 await self.take(learner, self.post_test_id, 3 if learner.post_test_passes else 0)
 
         await self.each(self.plan.learners, one)
+
+    async def speed_course(self, lessons: int = 50) -> tuple[str, list[str]]:
+        """A second published course with many lessons, for the progress endpoint burst."""
+        instructor = self.auth("instructor", subject="bench-instructor")
+        course = (
+            await self.call(
+                "POST",
+                f"{self.urls['content']}/v1/courses",
+                headers=instructor,
+                json={
+                    "code": f"SPEED-{uuid.uuid4().hex[:6]}",
+                    "title": "Pelayanan Publik di Desa",
+                    "modules": [
+                        {
+                            "title": "Modul",
+                            "lessons": [
+                                {
+                                    "title": f"Pelajaran {i + 1}",
+                                    "kind": "text",
+                                    "body": "Materi",
+                                    "required": True,
+                                }
+                                for i in range(lessons)
+                            ],
+                        }
+                    ],
+                },
+            )
+        ).json()
+        await self.call(
+            "POST",
+            f"{self.urls['content']}/v1/courses/{course['course_id']}/publish",
+            headers=instructor,
+        )
+        admin = self.auth("admin", subject="bench-admin")
+        for _ in range(600):
+            catalog = (
+                await self.call("GET", f"{self.urls['enrollment']}/v1/catalog", headers=admin)
+            ).json()
+            if any(c["course_id"] == course["course_id"] for c in catalog):
+                break
+            await asyncio.sleep(0.05)
+        return course["course_id"], [
+            x["lesson_id"] for m in course["modules"] for x in m["lessons"]
+        ]
 
     # observing -------------------------------------------------------------------------------
     async def region_report(self, code: str) -> dict[str, Any]:
