@@ -113,7 +113,8 @@ def secured_nats(workdir: Path, regions: list[str]) -> tuple[NatsServer, dict[st
 def provision(
     server_url: str, nats_url: str, nats_admin: tuple[str, str] | None = None
 ) -> dict[str, str]:
-    """One database and role per service, migrated; the topology applied; regions loaded."""
+    """One database and role per service, migrated (reporting's migrations load the region
+    tree); the topology applied."""
     from servicekit.service import connect_nats
     from servicekit.topology import TopologySettings, apply_topology
 
@@ -132,10 +133,6 @@ def provision(
 
     asyncio.run(topology())
     console.print("  JetStream topology applied")
-    from .regions import load_region_list
-
-    if load_region_list(urls["reporting"]):
-        console.print("  region list loaded into reporting")
     return urls
 
 
