@@ -122,9 +122,12 @@ async def reporting_consumer_rate(server_url: str, js: Any) -> tuple[float, int]
     return (total / elapsed if elapsed else 0.0), total
 
 
-async def bulk_enrollment_rate(server_url: str, learners: int) -> float:
-    """Learners per second of a bulk enrollment job over ``learners`` learners of a province,
-    with each enrollment's event written to the outbox in the same transaction."""
+async def bulk_enrollment_rate(server_url: str, learners: int) -> tuple[float, float]:
+    """(bulk, plain): learners per second of a bulk enrollment job over ``learners`` learners of
+    a province, each enrollment's event written to the outbox in the same transaction; and rows
+    per second of plain batched INSERTs of as many enrollment rows into a table shaped like
+    ``enrollments`` (same columns and indexes), in the same database."""
+    import asyncpg
     from sqlalchemy.engine import make_url
 
     import enrollment.main as enrollment
@@ -137,8 +140,6 @@ async def bulk_enrollment_rate(server_url: str, learners: int) -> float:
     now = datetime.now(UTC)
     parsed = make_url(url)
     query = dict(parsed.query)
-    import asyncpg
-
     conn = await asyncpg.connect(
         user=parsed.username,
         database=parsed.database,
@@ -174,6 +175,20 @@ async def bulk_enrollment_rate(server_url: str, learners: int) -> float:
             course_id,
             now,
         )
+        await conn.execute("CREATE TABLE plain_enrollments (LIKE enrollments INCLUDING ALL)")
+        rows = [
+            (uuid.uuid4(), uuid.uuid4(), course_id, 1, "Keuangan Desa", None, "enrolled", now)
+            for _ in range(learners)
+        ]
+        started = time.perf_counter()
+        for start in range(0, learners, 1000):
+            async with conn.transaction():
+                await conn.executemany(
+                    "INSERT INTO plain_enrollments (enrollment_id, learner_id, course_id, course_version, "
+                    "course_title, cohort, status, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    rows[start : start + 1000],
+                )
+        plain = learners / (time.perf_counter() - started)
     finally:
         await conn.close()
     definition = enrollment.definition()
@@ -185,6 +200,6 @@ async def bulk_enrollment_rate(server_url: str, learners: int) -> float:
             job_id = await jobs.create_job(tx.conn, plan, learners, "bench")
         started = time.perf_counter()
         await jobs.run_job(database, job_id)
-        return learners / (time.perf_counter() - started)
+        return learners / (time.perf_counter() - started), plain
     finally:
         await engine.dispose()

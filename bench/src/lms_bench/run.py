@@ -202,7 +202,8 @@ async def measure(
 
     console.print("[bold]components alone: outbox relay, reporting consumer replaying the run")
     relay_rate = await components.relay_rate(stack.server_url, js, events)
-    bulk_rate = await components.bulk_enrollment_rate(stack.server_url, bulk_size)
+    bulk_rate, plain_rate = await components.bulk_enrollment_rate(stack.server_url, bulk_size)
+    results.ceilings["postgres_batched_inserts_enrollment_rows_per_s"] = plain_rate
     results.measurements["bulk_job_learners"] = bulk_size
     replay_rate, replayed = await components.reporting_consumer_rate(stack.server_url, js)
     results.measurements |= {
@@ -241,9 +242,9 @@ async def measure(
             0.5,
         ),
         Ratio(
-            "bulk enrollment (events included) vs plain batched INSERTs",
+            "bulk enrollment (events included) vs plain batched INSERTs of the same rows",
             bulk_rate,
-            results.ceilings["postgres_batched_inserts_per_s"],
+            plain_rate,
             0.25,
         ),
         Ratio(

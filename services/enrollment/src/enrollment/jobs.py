@@ -17,17 +17,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.database import Database
+from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.service import Runtime
 
-from .domain import events
-from .domain.model import Enrollment, EnrollmentStatus, Learner, Position
-from .events.outbound import to_contract
-from .store.tables import enrollments, jobs, learners
+from .domain.model import Position
+from .events.outbound import BULK_ENROLL_CHUNK
+from .store.tables import jobs, learners
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -138,9 +137,9 @@ async def claim_job(database: Database, lease: timedelta = LEASE) -> uuid.UUID |
 
 
 async def run_chunk(
-    database: Database, job_id: uuid.UUID, chunk: int = 2000, lease: timedelta = LEASE
+    database: Database, job_id: uuid.UUID, chunk: int = 10000, lease: timedelta = LEASE
 ) -> bool:
-    """Enroll the next chunk; True when the job is finished."""
+    """Enroll the next chunk (and write their events) in one statement; True when finished."""
     async with database.transaction() as tx:
         conn = tx.conn
         job = (
@@ -150,82 +149,41 @@ async def run_chunk(
             return True
         bulk = BulkEnrollment.from_params(job.params)
         cursor = job.cursor or {"v": "", "id": ZERO}
-        rows = (
+        now = datetime.now(UTC)
+        result = (
             await conn.execute(
-                select(learners)
-                .where(
-                    _matching(bulk),
-                    tuple_(learners.c.village_code, learners.c.learner_id)
-                    > (cursor["v"], uuid.UUID(cursor["id"])),
-                )
-                .order_by(learners.c.village_code, learners.c.learner_id)
-                .limit(chunk)
+                text(BULK_ENROLL_CHUNK),
+                {
+                    "prefix": bulk.region_code + "%",
+                    "positions": [p.value for p in bulk.positions],
+                    "after_village": cursor["v"],
+                    "after_learner": cursor["id"],
+                    "chunk": chunk,
+                    "course_id": str(bulk.course_id),
+                    "course_version": bulk.course_version,
+                    "course_title": bulk.course_title,
+                    "cohort": bulk.cohort,
+                    "now": now,
+                    "now_text": now.isoformat(),
+                },
             )
-        ).all()
-        if not rows:
+        ).one()
+        if result.picked == 0:
             await conn.execute(
                 update(jobs)
                 .where(jobs.c.job_id == job_id)
                 .values(state=JobState.COMPLETED, lease_until=None, updated_at=func.now())
             )
             return True
-        now = datetime.now(UTC)
-        planned = {
-            row.learner_id: Enrollment(
-                enrollment_id=uuid.uuid4(),
-                learner_id=row.learner_id,
-                course_id=bulk.course_id,
-                course_version=bulk.course_version,
-                course_title=bulk.course_title,
-                status=EnrollmentStatus.ENROLLED,
-                enrolled_at=now,
-                cohort=bulk.cohort,
-            )
-            for row in rows
-        }
-        inserted = set(
-            (
-                await conn.execute(
-                    insert(enrollments)
-                    .values(
-                        [
-                            {
-                                "enrollment_id": e.enrollment_id,
-                                "learner_id": e.learner_id,
-                                "course_id": e.course_id,
-                                "course_version": e.course_version,
-                                "course_title": e.course_title,
-                                "cohort": e.cohort,
-                                "status": e.status.value,
-                                "enrolled_at": e.enrolled_at,
-                            }
-                            for e in planned.values()
-                        ]
-                    )
-                    .on_conflict_do_nothing(
-                        index_elements=["learner_id", "course_id"],
-                        index_where=text("status <> 'withdrawn'"),
-                    )
-                    .returning(enrollments.c.learner_id)
-                )
-            ).scalars()
-        )
-        contract_events = []
-        for row in rows:
-            if row.learner_id in inserted:
-                learner = Learner(
-                    row.learner_id, row.full_name, Position(row.position), row.village_code
-                )
-                contract_events += to_contract(events.Enrolled(planned[row.learner_id], learner))
-        await database.outbox.add_many(conn, contract_events)
-        last = rows[-1]
+        if result.enrolled:
+            await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         await conn.execute(
             update(jobs)
             .where(jobs.c.job_id == job_id)
             .values(
-                done=jobs.c.done + len(inserted),
-                skipped=jobs.c.skipped + len(rows) - len(inserted),
-                cursor={"v": last.village_code, "id": str(last.learner_id)},
+                done=jobs.c.done + result.enrolled,
+                skipped=jobs.c.skipped + result.picked - result.enrolled,
+                cursor={"v": result.last_village, "id": str(result.last_learner)},
                 lease_until=func.now() + lease,
                 updated_at=func.now(),
             )

@@ -213,3 +213,61 @@ async def test_the_bulk_command_enrolls_a_region_with_a_progress_bar(
     again = await asyncio.to_thread(CliRunner().invoke, app, args, env=env)
     assert f"completed: 0 enrolled, {in_kolaka} already enrolled" in again.output
     assert await enrolled_count(enrollment) == (in_kolaka, in_kolaka)
+
+
+async def test_bulk_events_match_contract(
+    enrollment: RunningService, jetstream: JetStreamContext
+) -> None:
+    """The events bulk jobs write in SQL are the same contract events as the Python path's."""
+    from sqlalchemy import select as sql_select
+
+    from enrollment.domain import events
+    from enrollment.domain.model import Enrollment, EnrollmentStatus, Learner, Position
+    from enrollment.events.outbound import to_contract
+
+    course_id = await a_course(jetstream, enrollment)
+    await register_many(enrollment, 3)
+    admin = enrollment.auth("admin")
+    job = (
+        await enrollment.client.post(
+            "/v1/enrollments/bulk",
+            headers=admin,
+            json={"course_id": str(course_id), "region_code": "74.01"},
+        )
+    ).json()
+    await eventually(
+        lambda: enrollment.client.get(f"/v1/jobs/{job['job_id']}", headers=admin),
+        lambda r: r.json()["state"] == "completed",
+    )
+    async with enrollment.runtime.database.read() as conn:
+        row = (
+            await conn.execute(
+                sql_select(outbox.c.subject, outbox.c.payload).where(
+                    outbox.c.event_type == "lms.enrollment.enrolled.v1"
+                )
+            )
+        ).first()
+    from_sql = c.parse_event(bytes(row.payload))
+    data = from_sql.data
+    assert isinstance(data, c.Enrolled)
+    assert row.subject == c.subject_of(data)
+    twin = to_contract(
+        events.Enrolled(
+            Enrollment(
+                data.enrollment_id,
+                data.learner_id,
+                data.course_id,
+                data.course_version,
+                data.course_title,
+                EnrollmentStatus.ENROLLED,
+                data.enrolled_at,
+                data.cohort,
+            ),
+            Learner(data.learner_id, "x", Position(data.position.value), data.village_code),
+        )
+    )[0]
+    assert data == twin
+    python_event = c.new_event(twin, event_id=from_sql.id, time=from_sql.time)
+    assert from_sql.model_dump(exclude={"correlationid"}) == python_event.model_dump(
+        exclude={"correlationid"}
+    )

@@ -127,3 +127,51 @@ def _(event: e.CertificateIssued) -> list[c.EventData]:
             issued_at=event.issued_at,
         )
     ]
+
+
+# Bulk enrollment writes its enrollments and their `enrolled` events in one set-based statement
+# per chunk, so the envelope and payload are built by PostgreSQL here, beside their Python
+# twin above; a test checks both produce the same contract (`test_bulk_events_match_contract`).
+ENROLLED_TYPE = c.Enrolled.event_type
+BULK_ENROLL_CHUNK = f"""
+WITH picked AS (
+    SELECT learner_id, position, village_code FROM learners
+    WHERE village_code LIKE :prefix AND (cardinality(CAST(:positions AS text[])) = 0
+                                         OR position = ANY(CAST(:positions AS text[])))
+      AND (village_code, learner_id) > (:after_village, CAST(:after_learner AS uuid))
+    ORDER BY village_code, learner_id
+    LIMIT :chunk
+), inserted AS (
+    INSERT INTO enrollments (enrollment_id, learner_id, course_id, course_version, course_title,
+                             cohort, status, enrolled_at)
+    SELECT gen_random_uuid(), learner_id, CAST(:course_id AS uuid), :course_version, :course_title,
+           :cohort, 'enrolled', :now
+    FROM picked
+    ON CONFLICT (learner_id, course_id) WHERE status <> 'withdrawn' DO NOTHING
+    RETURNING enrollment_id, learner_id
+), events AS (
+    SELECT gen_random_uuid() AS event_id, i.enrollment_id, p.learner_id, p.position, p.village_code
+    FROM inserted i JOIN picked p USING (learner_id)
+), published AS (
+    INSERT INTO outbox (event_id, subject, event_type, payload, correlation_id)
+    SELECT event_id, '{ENROLLED_TYPE}.' || village_code, '{ENROLLED_TYPE}',
+           convert_to(json_build_object(
+               'id', event_id, 'source', '/lms/enrollment', 'type', '{ENROLLED_TYPE}',
+               'specversion', '1.0', 'time', CAST(:now_text AS text), 'datacontenttype', 'application/json',
+               'minorversion', {c.Enrolled.minor_version}, 'correlationid', CAST(event_id AS text),
+               'data', json_build_object(
+                   'enrollment_id', enrollment_id, 'learner_id', learner_id,
+                   'course_id', CAST(:course_id AS uuid), 'course_version', CAST(:course_version AS integer),
+                   'course_title', CAST(:course_title AS text), 'village_code', village_code, 'position', position,
+                   'cohort', CAST(:cohort AS text), 'enrolled_at', CAST(:now_text AS text)))::text, 'UTF8'),
+           CAST(event_id AS text)
+    FROM events
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM picked) AS picked,
+       (SELECT count(*) FROM published) AS enrolled,
+       last.village_code AS last_village, last.learner_id AS last_learner
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (SELECT village_code, learner_id FROM picked
+                   ORDER BY village_code DESC, learner_id DESC LIMIT 1) AS last ON true
+"""
