@@ -483,7 +483,10 @@ class Driver:
             )
         ).json()
 
-    async def report_latency(self, code: str, samples: int = 20) -> float:
+    async def report_latency(self, code: str, samples: int = 100) -> float:
+        """Median latency of a region report, after a few warm-up requests."""
+        for _ in range(10):
+            await self.region_report(code)
         timings = []
         for _ in range(samples):
             began = time.perf_counter()
