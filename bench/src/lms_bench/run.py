@@ -41,6 +41,33 @@ async def consumers_settled(js: Any) -> bool:
     return True
 
 
+async def outbox_backlog(url: str) -> float:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=5) as client:
+        text = (await client.get(f"{url}/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("lms_outbox_backlog "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def settled(js: Any, urls: dict[str, str]) -> Any:
+    """Nothing left anywhere: no unpublished outbox row, no unacknowledged message, twice in a
+    row (a consumer's own events reach the outbox before it acknowledges what caused them)."""
+
+    async def probe() -> bool:
+        for _ in range(2):
+            for name in ("enrollment", "content", "assessment"):
+                if await outbox_backlog(urls[name]):
+                    return False
+            if not await consumers_settled(js):
+                return False
+        return True
+
+    return probe
+
+
 async def wait_until(probe: Any, timeout: float = 600, interval: float = 0.1) -> float:
     started = time.perf_counter()
     while not await probe():
@@ -67,12 +94,25 @@ async def event_rate(js: Any, subject: str) -> tuple[int, float]:
     return expected, expected / max((last - first).total_seconds(), 1e-3)
 
 
+async def sample_reporting(js: Any, driver: Driver, applied: list[tuple[float, int]]) -> None:
+    """Every half second: how many events the reporting consumer has applied so far."""
+    while True:
+        try:
+            info = await js.consumer_info(STREAM, "reporting")
+            applied.append(
+                (time.perf_counter() - driver.timeline.started, int(info.ack_floor.consumer_seq))
+            )
+        except Exception:  # the chart is best effort; the measurements do not depend on it
+            pass
+        await asyncio.sleep(0.5)
+
+
 async def progress_burst(driver: Driver, stack: LocalStack, js: Any, seconds: float) -> float:
     """Requests per second of POST /v1/progress, each a first completion, like the bare
     endpoint's run: same client, same concurrency, the other services stopped."""
     course_id, lessons = await driver.speed_course()
     await driver.bulk_enroll(course_id)
-    await wait_until(lambda: consumers_settled(js))
+    await wait_until(settled(js, stack.urls))
     for name in ("enrollment", "assessment", "notification", "reporting"):
         await asyncio.to_thread(stack.stop, name)
     learners = [x for x in driver.plan.learners if x.learner_id]
@@ -123,6 +163,8 @@ async def measure(
     results: Results, plan: Any, stack: LocalStack, nc: Any, js: Any, driver: Driver, out: Path
 ) -> None:
     events = max(2000, min(plan.lesson_events(), 50_000))
+    applied: list[tuple[float, int]] = []
+    sampler = asyncio.create_task(sample_reporting(js, driver, applied))
     console.print("[bold]raw ceilings")
     results.ceilings |= await ceilings.jetstream_publish_and_consume(nc, events)
     bench_db = await ensure_database(stack.server_url, "bench_inserts")
@@ -140,7 +182,7 @@ async def measure(
     await driver.create_course()
     await driver.register()
     bulk_seconds = await driver.bulk_enroll()
-    drained = await wait_until(lambda: consumers_settled(js))
+    drained = await wait_until(settled(js, stack.urls))
     results.measurements["bulk_enrollment_s"] = bulk_seconds
     enrolled, _ = await event_rate(js, "lms.enrollment.enrolled.v1.>")
     results.measurements["enrolled_events"] = enrolled
@@ -149,10 +191,10 @@ async def measure(
 
     console.print("[bold]pre-tests and online lessons (end to end)")
     await driver.pre_tests()
-    await wait_until(lambda: consumers_settled(js))
+    await wait_until(settled(js, stack.urls))
     started = time.perf_counter()
     progress_rate, progress_requests = await driver.online_lessons()
-    await wait_until(lambda: consumers_settled(js))
+    await wait_until(settled(js, stack.urls))
     e2e_seconds = time.perf_counter() - started
     online_events = sum(len(x.lessons_online) for x in plan.learners)
     e2e_rate = online_events / e2e_seconds
@@ -176,16 +218,20 @@ async def measure(
     await driver.post_tests()
 
     async def others_settled() -> bool:
-        for name in ("enrollment", "content", "assessment", "notification"):
-            info = await js.consumer_info(STREAM, name)
-            if (info.num_pending or 0) + (info.num_ack_pending or 0):
-                return False
+        for _ in range(2):
+            for name in ("enrollment", "content", "assessment"):
+                if await outbox_backlog(stack.urls[name]):
+                    return False
+            for name in ("enrollment", "content", "assessment", "notification"):
+                info = await js.consumer_info(STREAM, name)
+                if (info.num_pending or 0) + (info.num_ack_pending or 0):
+                    return False
         return True
 
     await wait_until(others_settled)
     backlog = (await js.consumer_info(STREAM, "reporting")).num_pending or 0
     await asyncio.to_thread(stack.start, "reporting")
-    catch_up = await wait_until(lambda: consumers_settled(js), interval=0.05)
+    catch_up = await wait_until(settled(js, stack.urls), interval=0.05)
     reporting_rate = backlog / catch_up if backlog else 0.0
     results.measurements |= {"reporting_backlog": backlog, "reporting_catch_up_s": catch_up}
 
@@ -256,7 +302,8 @@ async def measure(
             unit=" ms",
         ),
     ]
-    results.timeline = driver.timeline.buckets([])
+    sampler.cancel()
+    results.timeline = driver.timeline.buckets(applied)
 
     if latencies:
         results.measurements["http_requests"] = len(latencies)
