@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .database import Database, Transaction
 from .problems import Problem
 
 
@@ -71,3 +74,27 @@ class IdempotencyStore:
                 created_at=func.now(),
             )
         )
+
+
+async def idempotent_transaction(
+    database: Database,
+    store: IdempotencyStore,
+    work: Callable[[Transaction], Awaitable[tuple[int, Any]]],
+    *,
+    key: str | None,
+    scope: str,
+    body: Any,
+) -> JSONResponse:
+    """Run ``work`` (which answers a status and a JSON body) in one transaction; under an
+    ``Idempotency-Key``, a repeat of the same request gets the first answer, and requests
+    sharing a key wait for each other."""
+    request_fingerprint = fingerprint(body)
+    async with database.transaction() as tx:
+        if key is not None:
+            stored = await store.replay(tx.conn, scope, key, request_fingerprint)
+            if stored is not None:
+                return JSONResponse(stored[1], status_code=stored[0])
+        status, result = await work(tx)
+        if key is not None:
+            await store.remember(tx.conn, scope, key, request_fingerprint, status, result)
+    return JSONResponse(result, status_code=status)

@@ -11,7 +11,8 @@ from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import Principal, Role
-from servicekit.idempotency import fingerprint
+from servicekit.database import Transaction
+from servicekit.idempotency import idempotent_transaction
 from servicekit.problems import Problem, field_problem
 from servicekit.service import RuntimeDep
 
@@ -96,23 +97,19 @@ async def in_transaction(
     created_by: str = "",
 ) -> JSONResponse:
     """Run ``work`` and its events in one transaction; with a key, repeats get the first answer."""
-    request_fingerprint = fingerprint(body)
+
+    async def in_unit_of_work(tx: Transaction) -> tuple[int, Any]:
+        uow = SqlUnitOfWork(tx, created_by, cache_of(runtime))
+        answer = await work(uow)
+        await uow.flush_events()
+        return answer
+
     try:
-        async with runtime.database.transaction() as tx:
-            if key is not None:
-                stored = await runtime.idempotency.replay(tx.conn, scope, key, request_fingerprint)
-                if stored is not None:
-                    return JSONResponse(stored[1], status_code=stored[0])
-            uow = SqlUnitOfWork(tx, created_by, cache_of(runtime))
-            status, result = await work(uow)
-            await uow.flush_events()
-            if key is not None:
-                await runtime.idempotency.remember(
-                    tx.conn, scope, key, request_fingerprint, status, result
-                )
+        return await idempotent_transaction(
+            runtime.database, runtime.idempotency, in_unit_of_work, key=key, scope=scope, body=body
+        )
     except DomainError as exc:
         raise domain_problem(exc) from exc
-    return JSONResponse(result, status_code=status)
 
 
 def shown_status(attempt: Attempt, now: datetime, grace: timedelta) -> AttemptStatus:

@@ -14,7 +14,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
-from servicekit.idempotency import fingerprint
+from servicekit.database import Transaction
+from servicekit.idempotency import idempotent_transaction
 from servicekit.pagination import Page, decode_cursor, encode_cursor
 from servicekit.problems import Problem, field_problem
 from servicekit.service import RuntimeDep
@@ -114,24 +115,20 @@ async def idempotent(
     body: Any,
     work: Callable[[SqlUnitOfWork], Awaitable[tuple[int, Any]]],
 ) -> JSONResponse:
-    """Run ``work`` in one transaction; with a key, answer repeats with the first answer."""
-    request_fingerprint = fingerprint(body)
+    """Run ``work`` and its events in one transaction; with a key, repeats get the first answer."""
+
+    async def in_unit_of_work(tx: Transaction) -> tuple[int, Any]:
+        uow = SqlUnitOfWork(tx)
+        answer = await work(uow)
+        await uow.flush_events()
+        return answer
+
     try:
-        async with runtime.database.transaction() as tx:
-            if key is not None:
-                stored = await runtime.idempotency.replay(tx.conn, scope, key, request_fingerprint)
-                if stored is not None:
-                    return JSONResponse(stored[1], status_code=stored[0])
-            uow = SqlUnitOfWork(tx)
-            status, result = await work(uow)
-            await uow.flush_events()
-            if key is not None:
-                await runtime.idempotency.remember(
-                    tx.conn, scope, key, request_fingerprint, status, result
-                )
+        return await idempotent_transaction(
+            runtime.database, runtime.idempotency, in_unit_of_work, key=key, scope=scope, body=body
+        )
     except DomainError as exc:
         raise domain_problem(exc) from exc
-    return JSONResponse(result, status_code=status)
 
 
 @router.post("/learners", status_code=201, response_model=LearnerOut)
