@@ -222,45 +222,49 @@ class LocalStack:
         self._cleanup.close()
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
+    # Ctrl-C and SIGTERM stop everything at any moment, also where SIGINT was ignored
+    # (a shell starts background jobs that way).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     ports = {name: base_port + offset for offset, name in enumerate(SERVICES)}
-    with LocalStack(host=host, ports=ports) as stack:
-        settings = ServiceSettings()
-        admin = mint_token(settings, roles=["admin"], subject="dev-admin")
-        if demo:
-            from .demo import load_demo
-
-            load_demo(stack.urls, settings)
-        for name, url in stack.urls.items():
-            console.print(f"  [green]{name:<13}[/] {url}  (docs: {url}/docs)")
-        console.print(f"\n[bold]Admin token[/] (12 h):\n{admin}\n")
-        if stack.passwords:
-            console.print(
-                f"[bold]NATS users[/] (operations): NATS_USER=admin "
-                f"NATS_PASSWORD={stack.passwords['admin']}\n"
-                f"  regional system for Sulawesi Tenggara: python -m lms_contracts.subscriber "
-                f"--url {stack.nats_url} --user region-74 --password {stack.passwords['region-74']} "
-                f"--region 74"
-            )
-        console.print(f"Logs: {stack.log_dir}.  Press Ctrl-C to stop everything.")
-        _wait_for_signal(stack.processes)
-        console.print("stopping...")
-
-
-def _wait_for_signal(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    stop = False
-
-    def request_stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, request_stop)
     try:
-        while not stop:
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    console.print(f"[red]{name} exited with {process.returncode}[/]")
-                    return
-            time.sleep(0.5)
+        with LocalStack(host=host, ports=ports) as stack:
+            settings = ServiceSettings()
+            admin = mint_token(settings, roles=["admin"], subject="dev-admin")
+            if demo:
+                from .demo import load_demo
+
+                load_demo(stack.urls, settings)
+            for name, url in stack.urls.items():
+                console.print(f"  [green]{name:<13}[/] {url}  (docs: {url}/docs)")
+            console.print("\n[bold]Admin token[/] (12 h):")
+            print(admin, flush=True)  # one line, never wrapped, so it can be copied
+            if stack.passwords:
+                console.print("[bold]NATS users[/] for operations and a regional system:")
+                print(
+                    f"NATS_URL={stack.nats_url} NATS_USER=admin NATS_PASSWORD={stack.passwords['admin']}"
+                )
+                print(
+                    f"python -m lms_contracts.subscriber --url {stack.nats_url} --user region-74 "
+                    f"--password {stack.passwords['region-74']} --region 74",
+                    flush=True,
+                )
+            console.print(f"Logs: {stack.log_dir}.  Press Ctrl-C to stop everything.")
+            _wait_for_exit(stack.processes)
     except KeyboardInterrupt:
-        return
+        console.print("stopped")
+
+
+def _wait_for_exit(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Return when a service exits on its own; Ctrl-C or SIGTERM interrupt the wait."""
+    while True:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                console.print(f"[red]{name} exited with {process.returncode}; stopping[/]")
+                return
+        time.sleep(0.5)

