@@ -15,33 +15,14 @@ from typing import Any
 
 import httpx
 
+from lms_cli.demo import QUESTIONS as DEMO_QUESTIONS
 from servicekit.auth import mint_token
 from servicekit.settings import ServiceSettings
 
 from .workload import Plan, PlannedLearner
 
-QUESTIONS = [
-    {
-        "kind": "single_choice",
-        "prompt": "Siapa yang menetapkan APBDes?",
-        "options": [
-            {"text": "Kepala desa bersama BPD", "correct": True},
-            {"text": "Camat", "correct": False},
-            {"text": "Bupati", "correct": False},
-        ],
-    },
-    {
-        "kind": "true_false",
-        "prompt": "Laporan realisasi APBDes disampaikan setiap semester.",
-        "answer": True,
-    },
-    {
-        "kind": "short_answer",
-        "prompt": "Singkatan anggaran pendapatan dan belanja desa?",
-        "accepted_answers": ["APBDes"],
-        "match": "normalised",
-    },
-]
+# the demo course's pre- and post-test: a single-choice, a true/false and a short answer
+QUESTIONS = DEMO_QUESTIONS["KEU-DESA-01"]
 
 
 class Timeline:

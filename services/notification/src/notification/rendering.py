@@ -8,39 +8,16 @@ as its alternative part.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
+
+from servicekit.indonesian import tanggal
 
 from .domain.model import Channel, Kind, Rendered
 
 TEMPLATES = Path(__file__).parent / "templates"
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-
-
-def tanggal(value: date | datetime | None, zone: str = "Asia/Jakarta") -> str:
-    """A date as Indonesians write it: 17 Agustus 2026."""
-    if value is None:
-        return "-"
-    if isinstance(value, datetime):
-        value = value.astimezone(ZoneInfo(zone)).date()
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def nilai(value: float | None) -> str:
