@@ -44,6 +44,26 @@ class Outbox:
     def __init__(self, table: Table) -> None:
         self.table = table
 
+    @staticmethod
+    def row(
+        data: EventData,
+        *,
+        subject: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> tuple[CloudEvent[Any], dict[str, Any]]:
+        """The envelope of ``data`` and its outbox row, for callers writing their own SQL."""
+        event = new_event(
+            data, subject=subject, correlation_id=correlation_id, causation_id=causation_id
+        )
+        return event, {
+            "event_id": event.id,
+            "subject": subject_of(data),
+            "event_type": event.type,
+            "payload": event.to_json(),
+            "correlation_id": event.correlationid,
+        }
+
     async def add(
         self,
         conn: AsyncConnection,
@@ -53,39 +73,12 @@ class Outbox:
         correlation_id: str | None = None,
         causation_id: str | None = None,
     ) -> CloudEvent[Any]:
-        event = new_event(
+        event, values = self.row(
             data, subject=subject, correlation_id=correlation_id, causation_id=causation_id
         )
-        await conn.execute(
-            self.table.insert().values(
-                event_id=event.id,
-                subject=subject_of(data),
-                event_type=event.type,
-                payload=event.to_json(),
-                correlation_id=event.correlationid,
-            )
-        )
+        await conn.execute(self.table.insert().values(**values))
         await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         return event
-
-    async def add_many(self, conn: AsyncConnection, items: list[EventData]) -> None:
-        """Bulk variant for batch jobs: one INSERT for many events."""
-        if not items:
-            return
-        rows = []
-        for data in items:
-            event = new_event(data)
-            rows.append(
-                {
-                    "event_id": event.id,
-                    "subject": subject_of(data),
-                    "event_type": event.type,
-                    "payload": event.to_json(),
-                    "correlation_id": event.correlationid,
-                }
-            )
-        await conn.execute(self.table.insert(), rows)
-        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
     async def republish_since(self, conn: AsyncConnection, window: timedelta) -> int:
         """Mark a recent window unsent again, e.g. after an unclean broker restart."""

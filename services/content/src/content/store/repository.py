@@ -13,7 +13,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lms_contracts import new_event, subject_of
 from servicekit.database import Transaction
 from servicekit.outbox import NOTIFY_CHANNEL
 
@@ -395,9 +394,10 @@ class SqlUnitOfWork:
     async def add_completion(self, event: LessonCompleted) -> bool:
         """Store an online completion and its event in one statement; False if it was
         there already or the enrollment changed meanwhile."""
-        data = to_contract(event)
-        cloud = new_event(
-            data, correlation_id=self.tx.correlation_id, causation_id=self.tx.causation_id
+        _, outbox_values = self.tx.outbox.row(
+            to_contract(event),
+            correlation_id=self.tx.correlation_id,
+            causation_id=self.tx.causation_id,
         )
         row = (
             await self.conn.execute(
@@ -408,11 +408,7 @@ class SqlUnitOfWork:
                     "lesson_id": event.lesson_id,
                     "course_version": event.course_version,
                     "at": event.completed_at,
-                    "event_id": cloud.id,
-                    "subject": subject_of(data),
-                    "event_type": cloud.type,
-                    "payload": cloud.to_json(),
-                    "correlation_id": cloud.correlationid,
+                    **outbox_values,
                     "channel": NOTIFY_CHANNEL,
                 },
             )
