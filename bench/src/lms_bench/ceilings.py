@@ -18,6 +18,7 @@ import nats
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
 from lms_contracts import LessonCompleted, new_event
+from servicekit.servers import connect_asyncpg
 
 BENCH_STREAM = "BENCH"
 
@@ -84,18 +85,7 @@ async def jetstream_publish_and_consume(
 
 async def postgres_batched_inserts(database_url: str, rows: int, batch: int = 1000) -> float:
     """Plain batched INSERTs (executemany) of enrollment-shaped rows: rows per second."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
-    query = dict(url.query)
-    conn = await asyncpg.connect(
-        user=url.username,
-        password=url.password,
-        database=url.database,
-        host=query.get("host", url.host),
-        port=int(str(query.get("port") or url.port or 5432)),
-    )
+    conn = await connect_asyncpg(database_url)
     try:
         await conn.execute("DROP TABLE IF EXISTS bench_inserts")
         await conn.execute(

@@ -17,7 +17,7 @@ from servicekit.database import Database, make_engine
 from servicekit.inbox import Inbox
 from servicekit.migrations import upgrade
 from servicekit.outbox import Outbox, OutboxRelay
-from servicekit.servers import ensure_database
+from servicekit.servers import connect_asyncpg, ensure_database
 from servicekit.tables import plumbing_tables
 from servicekit.topology import CONSUMED, STREAM, event_filter
 
@@ -127,9 +127,6 @@ async def bulk_enrollment_rate(server_url: str, learners: int) -> tuple[float, f
     a province, each enrollment's event written to the outbox in the same transaction; and rows
     per second of plain batched INSERTs of as many enrollment rows into a table shaped like
     ``enrollments`` (same columns and indexes), in the same database."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
     import enrollment.main as enrollment
     from enrollment import jobs
     from servicekit import regions
@@ -138,14 +135,7 @@ async def bulk_enrollment_rate(server_url: str, learners: int) -> tuple[float, f
     await asyncio.to_thread(upgrade, enrollment.MIGRATIONS, url)
     villages = sorted(regions.villages_of_province("74"))
     now = datetime.now(UTC)
-    parsed = make_url(url)
-    query = dict(parsed.query)
-    conn = await asyncpg.connect(
-        user=parsed.username,
-        database=parsed.database,
-        host=query.get("host", parsed.host),
-        port=int(str(query.get("port") or 5432)),
-    )
+    conn = await connect_asyncpg(url)
     course_id = uuid.uuid4()
     try:
         await conn.copy_records_to_table(

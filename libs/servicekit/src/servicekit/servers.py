@@ -19,6 +19,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psutil
@@ -179,11 +180,26 @@ def database_url_for(server_url: str, database: str, user: str | None = None) ->
     return url.render_as_string(hide_password=False)
 
 
+async def connect_asyncpg(database_url: str) -> Any:
+    """A plain asyncpg connection to the database a SQLAlchemy URL names (TCP or socket)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    query = dict(url.query)
+    return await asyncpg.connect(
+        user=url.username,
+        password=url.password,
+        database=url.database or "postgres",
+        host=query.get("host", url.host),
+        port=int(str(query.get("port") or url.port or 5432)),
+    )
+
+
 async def ensure_database(
     server_url: str, name: str, *, owner: str | None = None, drop_first: bool = False
 ) -> str:
     """Create role ``owner`` and database ``name`` if missing; return the owner's URL."""
-    import asyncpg
     from sqlalchemy.engine import make_url
 
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or (
@@ -191,14 +207,7 @@ async def ensure_database(
     ):
         raise ValueError(f"unsafe database or role name: {name!r} {owner!r}")
     url = make_url(server_url)
-    query = dict(url.query)
-    conn = await asyncpg.connect(
-        user=url.username,
-        password=url.password,
-        database=url.database or "postgres",
-        host=query.get("host", url.host),
-        port=int(str(query.get("port") or url.port or 5432)),
-    )
+    conn = await connect_asyncpg(server_url)
     try:
         if drop_first:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
