@@ -8,11 +8,13 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from nats.js import JetStreamContext
 from rich.console import Console
 from rich.table import Table
 
@@ -21,6 +23,7 @@ from servicekit.settings import ServiceSettings
 
 from .services import SERVICES, service_cli, service_main
 
+T = TypeVar("T")
 app = typer.Typer(help="LMS Pamong Desa", no_args_is_help=True, add_completion=False)
 console = Console()
 ServiceName = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
@@ -71,10 +74,18 @@ topology_app = typer.Typer(help="JetStream topology", no_args_is_help=True)
 app.add_typer(topology_app, name="topology")
 
 
-async def _connect() -> object:
+def on_jetstream(action: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+    """Connect with the environment's NATS settings, run ``action``, disconnect."""
     from servicekit.service import connect_nats
 
-    return await connect_nats(ServiceSettings(), "lms-cli")
+    async def run() -> T:
+        nc = await connect_nats(ServiceSettings(), "lms-cli")
+        try:
+            return await action(nc.jetstream())
+        finally:
+            await nc.close()
+
+    return asyncio.run(run())
 
 
 @topology_app.command("apply")
@@ -84,14 +95,8 @@ def topology_apply(
     """Create or update the LMS and LMS_DLQ streams and every durable consumer (idempotent)."""
     from servicekit.topology import TopologySettings, apply_topology
 
-    async def run() -> dict[str, str]:
-        nc = await _connect()
-        try:
-            return await apply_topology(nc.jetstream(), TopologySettings(replicas=replicas))  # type: ignore[attr-defined]
-        finally:
-            await nc.close()  # type: ignore[attr-defined]
-
-    for name, outcome in asyncio.run(run()).items():
+    applied = on_jetstream(lambda js: apply_topology(js, TopologySettings(replicas=replicas)))
+    for name, outcome in applied.items():
         console.print(f"{outcome:>8} {name}")
 
 
@@ -104,15 +109,8 @@ def dead_letters_list(consumer: Annotated[str | None, typer.Option()] = None) ->
     """List dead letters, oldest first."""
     from servicekit.deadletters import list_dead_letters
 
-    async def run() -> list:
-        nc = await _connect()
-        try:
-            return await list_dead_letters(nc.jetstream(), consumer)  # type: ignore[attr-defined]
-        finally:
-            await nc.close()  # type: ignore[attr-defined]
-
     table = Table("sequence", "consumer", "subject", "deliveries", "error")
-    for letter in asyncio.run(run()):
+    for letter in on_jetstream(lambda js: list_dead_letters(js, consumer)):
         table.add_row(
             str(letter.sequence),
             letter.consumer,
@@ -128,15 +126,8 @@ def dead_letters_replay(sequence: int) -> None:
     """Send a dead letter back to its consumer (only that one) and remove it."""
     from servicekit.deadletters import replay_dead_letter
 
-    async def run() -> object:
-        nc = await _connect()
-        try:
-            return await replay_dead_letter(nc.jetstream(), sequence)  # type: ignore[attr-defined]
-        finally:
-            await nc.close()  # type: ignore[attr-defined]
-
-    letter = asyncio.run(run())
-    console.print(f"replayed {sequence} to {letter.consumer}")  # type: ignore[attr-defined]
+    letter = on_jetstream(lambda js: replay_dead_letter(js, sequence))
+    console.print(f"replayed {sequence} to {letter.consumer}")
 
 
 outbox_app = typer.Typer(help="Transactional outbox", no_args_is_help=True)

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import nats
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -215,10 +216,7 @@ def operations_router() -> APIRouter:
         connected = runtime.nats is not None and runtime.nats.is_connected
         checks["nats"] = "ok" if connected else "unreachable"
         if all(v == "ok" for v in checks.values()):
-            return Response(
-                content=f'{{"status":"ready","checks":{_json(checks)}}}',
-                media_type="application/json",
-            )
+            return JSONResponse({"status": "ready", "checks": checks})
         return problem_response(503, "not_ready", "dependencies unreachable", checks=checks)
 
     @router.get("/metrics")
@@ -230,12 +228,6 @@ def operations_router() -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
-
-
-def _json(value: dict[str, str]) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 class RequestContext:
