@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.database import Database
@@ -25,8 +25,8 @@ from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.service import Runtime
 
 from .domain.model import Position
-from .events.outbound import BULK_ENROLL_CHUNK
-from .store.tables import jobs, learners
+from .events.outbound import BULK_ENROLL_CHUNK, BULK_LEARNERS
+from .store.tables import jobs
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -63,6 +63,9 @@ class BulkEnrollment:
             "cohort": self.cohort,
         }
 
+    def learner_filter(self) -> dict[str, Any]:
+        return {"prefix": self.region_code + "%", "positions": [p.value for p in self.positions]}
+
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> BulkEnrollment:
         return cls(
@@ -75,19 +78,11 @@ class BulkEnrollment:
         )
 
 
-def _matching(bulk: BulkEnrollment) -> Any:
-    condition = learners.c.village_code.startswith(bulk.region_code)
-    if bulk.positions:
-        condition = and_(condition, learners.c.position.in_([p.value for p in bulk.positions]))
-    return condition
-
-
 async def count_matching(conn: AsyncConnection, bulk: BulkEnrollment) -> int:
-    return int(
-        (
-            await conn.execute(select(func.count()).select_from(learners).where(_matching(bulk)))
-        ).scalar_one()
+    total = await conn.execute(
+        text(f"SELECT count(*) FROM learners WHERE {BULK_LEARNERS}"), bulk.learner_filter()
     )
+    return int(total.scalar_one())
 
 
 async def create_job(
@@ -153,9 +148,8 @@ async def run_chunk(
         result = (
             await conn.execute(
                 text(BULK_ENROLL_CHUNK),
-                {
-                    "prefix": bulk.region_code + "%",
-                    "positions": [p.value for p in bulk.positions],
+                bulk.learner_filter()
+                | {
                     "after_village": cursor["v"],
                     "after_learner": cursor["id"],
                     "chunk": chunk,
