@@ -1,6 +1,6 @@
 """Event contracts of LMS Pamong Desa: CloudEvents 1.0 envelopes and versioned payloads."""
 
-from .envelope import CloudEvent, EventData, envelope_attributes, new_event
+from .envelope import CloudEvent, EventData, new_event
 from .registry import EVENT_TYPES, MalformedEvent, UnknownEventType, parse_event, subject_of
 from .subjects import (
     InvalidRegionCode,
@@ -47,7 +47,6 @@ __all__ = [
     "Position",
     "UnknownEventType",
     "Withdrawn",
-    "envelope_attributes",
     "format_region_code",
     "format_village_code",
     "new_event",

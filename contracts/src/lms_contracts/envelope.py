@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -85,8 +85,3 @@ def new_event(
         causationid=causation_id,
         data=data,
     )
-
-
-def envelope_attributes(event: CloudEvent[Any]) -> dict[str, Any]:
-    """The envelope without its payload, for logs."""
-    return event.model_dump(exclude={"data"}, exclude_none=True, mode="json")

@@ -156,10 +156,6 @@ class LocalPostgres:
         assert self.host is not None, "server not started"
         return f"postgresql+asyncpg://{user}@/{database}?host={quote(self.host)}&port={self.port}"
 
-    @property
-    def pid(self) -> int | None:
-        return self._server.get_pid() if self._server is not None else None  # type: ignore[attr-defined]
-
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()  # type: ignore[attr-defined]
@@ -196,9 +192,7 @@ async def connect_asyncpg(database_url: str) -> Any:
     )
 
 
-async def ensure_database(
-    server_url: str, name: str, *, owner: str | None = None, drop_first: bool = False
-) -> str:
+async def ensure_database(server_url: str, name: str, *, owner: str | None = None) -> str:
     """Create role ``owner`` and database ``name`` if missing; return the owner's URL."""
     from sqlalchemy.engine import make_url
 
@@ -209,8 +203,6 @@ async def ensure_database(
     url = make_url(server_url)
     conn = await connect_asyncpg(server_url)
     try:
-        if drop_first:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if owner and not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname=$1", owner):
             # On an external server the service roles share the admin's password (local use).
             password = " PASSWORD '" + url.password.replace("'", "''") + "'" if url.password else ""

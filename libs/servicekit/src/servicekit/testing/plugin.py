@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -106,10 +106,11 @@ def nats_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if _containers_wanted():  # pragma: no cover - needs Docker
         from testcontainers.core.container import DockerContainer
 
-        with ExitStack() as stack:
-            container = stack.enter_context(
-                DockerContainer("nats:2.12-alpine").with_command("-js").with_exposed_ports(4222)
-            )
+        with (
+            DockerContainer("nats:2.12-alpine")
+            .with_command("-js")
+            .with_exposed_ports(4222) as container
+        ):
             yield f"nats://{container.get_container_host_ip()}:{container.get_exposed_port(4222)}"
         return
     server: NatsServer = request.getfixturevalue("nats_server")
