@@ -1,7 +1,8 @@
 """The durable pull consumer every service runs.
 
-A fetched batch is applied in one database transaction together with its inbox rows, then
-acknowledged. If the batch fails, each message is retried alone so that one bad message
+The consumer reads the whole stream; messages on subjects the service does not consume are
+acknowledged unparsed. A fetched batch is applied in one database transaction together with
+its inbox rows, then acknowledged. If the batch fails, each message is retried alone so that one bad message
 cannot hold the others back: it is nak'ed with a growing delay, and once it has used up its
 deliveries (or cannot be parsed at all) it is copied to the dead-letter stream and
 terminated, and the consumer moves on.
@@ -40,6 +41,9 @@ class Subscription:
 
     handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
     batch_handler: BatchHandler | None = None
+    # False when applying an event again changes nothing by itself (a projection whose every
+    # rule is a maximum, a flag or a set): the consumer then keeps no inbox rows for it.
+    needs_inbox: bool = True
 
     def handler_for(self, event: CloudEvent[Any]) -> Handler | None:
         return self.handlers.get(type(event.data))
@@ -63,8 +67,10 @@ class Consumer:
         inbox: Inbox,
         subscription: Subscription,
         options: ConsumerOptions | None = None,
+        wanted: Callable[[str], bool] | None = None,
     ) -> None:
         self.name = name
+        self.wanted = wanted
         self.js = js
         self.database = database
         self.inbox = inbox
@@ -76,32 +82,65 @@ class Consumer:
         self._stopping = True
 
     async def run(self) -> None:
+        """Fetch and parse the next batch while the current one is being applied."""
         sub = await self.js.pull_subscribe_bind(durable=self.name, stream=STREAM)
         loop = asyncio.get_running_loop()
         purge_due = loop.time() + 60
+        ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]] | None = None
         try:
+            ahead = asyncio.create_task(self._next_batch(sub))
             while not self._stopping:
-                try:
-                    messages = await sub.fetch(
-                        self.options.batch_size, timeout=self.options.fetch_timeout
-                    )
-                except (NatsTimeout, TimeoutError):  # nats-py raises either when idle
-                    continue
-                await self.process(messages)
+                batch = await ahead
+                ahead = asyncio.create_task(self._next_batch(sub))
+                await self.apply_batch(batch)
                 if loop.time() >= purge_due:
                     purge_due = loop.time() + 600
                     async with self.database.transaction() as tx:
                         await self.inbox.purge(tx.conn, self.options.inbox_retention)
         finally:
+            if ahead is not None:
+                await self._return(ahead)
             await sub.unsubscribe()
 
+    async def _next_batch(self, sub: Any) -> list[tuple[Msg, CloudEvent[Any]]]:
+        try:
+            messages = await sub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout)
+        except (NatsTimeout, TimeoutError):  # nats-py raises either when idle
+            return []
+        return await self.prepare(messages)
+
+    async def _return(self, ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]]) -> None:
+        """On the way out, hand a batch fetched ahead back for prompt redelivery."""
+        try:
+            batch = await ahead
+        except (Exception, asyncio.CancelledError):
+            return
+        for msg, _ in batch:
+            await msg.nak()
+
     async def process(self, messages: Sequence[Msg]) -> None:
+        await self.apply_batch(await self.prepare(messages))
+
+    async def prepare(self, messages: Sequence[Msg]) -> list[tuple[Msg, CloudEvent[Any]]]:
+        """Acknowledge what this service does not consume, dead-letter what cannot be parsed,
+        and return the rest parsed."""
         parsed: list[tuple[Msg, CloudEvent[Any]]] = []
+        skipped: list[Msg] = []
         for msg in messages:
+            if self.wanted is not None and not self.wanted(msg.subject):
+                skipped.append(msg)
+                continue
             try:
                 parsed.append((msg, parse_event(msg.data)))
             except (MalformedEvent, UnknownEventType) as exc:
                 await self._dead_letter(msg, exc)
+        if skipped:
+            EVENTS_CONSUMED.labels(self.name, "skipped").inc(len(skipped))
+            for msg in skipped:
+                await msg.ack()
+        return parsed
+
+    async def apply_batch(self, parsed: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
         if not parsed:
             return
         try:
@@ -115,7 +154,8 @@ class Consumer:
                 await self._process_one(msg, event)
             return
         EVENTS_CONSUMED.labels(self.name, "applied").inc(len(parsed))
-        await asyncio.gather(*(msg.ack() for msg, _ in parsed))
+        for msg, _ in parsed:
+            await msg.ack()  # buffered by the client: no round trip each
 
     async def _process_one(self, msg: Msg, event: CloudEvent[Any]) -> None:
         try:
@@ -131,8 +171,10 @@ class Consumer:
         for event in events:
             unique.setdefault(event.id, event)
         async with self.database.transaction() as tx:
-            fresh = await self.inbox.claim(tx.conn, [(e.id, e.type) for e in unique.values()])
-            todo = [e for e in unique.values() if e.id in fresh]
+            todo = list(unique.values())
+            if self.subscription.needs_inbox:
+                fresh = await self.inbox.claim(tx.conn, [(e.id, e.type) for e in todo])
+                todo = [e for e in todo if e.id in fresh]
             if self.subscription.batch_handler is not None and todo:
                 await self.subscription.batch_handler(tx, todo)
             for event in todo:

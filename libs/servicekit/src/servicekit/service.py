@@ -8,6 +8,7 @@ workers, and stops them in reverse order (finishing the in-flight batch) on shut
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import uuid
@@ -35,6 +36,7 @@ from .observability import HTTP_REQUESTS, OUTBOX_BACKLOG, configure_logging, cor
 from .outbox import Outbox, OutboxRelay
 from .problems import install_problem_handlers, problem_response
 from .settings import ServiceSettings
+from .topology import interests
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,7 @@ def _start_background(runtime: Runtime) -> None:
                 retry_delays=settings.consumer_retry_delays,
                 inbox_retention=timedelta(days=settings.inbox_retention_days),
             ),
+            wanted=interests(definition.name),
         )
         runtime.extras["consumer"] = consumer
         runtime.stoppers.append(consumer.stop)
@@ -152,6 +155,15 @@ def _start_background(runtime: Runtime) -> None:
                 supervise(worker.__name__, lambda w=worker: w(runtime), stopping)  # type: ignore[misc]
             )
         )
+
+
+def tune_garbage_collector(young_threshold: int = 10_000) -> None:
+    """Leave what startup loaded (modules, reference data) out of every later collection, and
+    collect young objects less often: a consumer batch allocates thousands of short-lived
+    objects, and with the defaults the collector took as long as parsing them."""
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young_threshold, gc.get_threshold()[0]), middle, old)
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -169,6 +181,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
         runtime.nats = await connect_nats(settings, definition.name)
         runtime.js = runtime.nats.jetstream()
         app.state.runtime = runtime
+        tune_garbage_collector()
         _start_background(runtime)
         log.info("%s started", definition.name)
         try:

@@ -1,0 +1,52 @@
+"""Each service applies exactly the events the wiring table gives it, read off the whole stream."""
+
+import uuid
+from datetime import UTC, datetime
+
+import lms_contracts as c
+from servicekit.topology import (
+    CONSUMED,
+    SubjectFilter,
+    TopologySettings,
+    consumer_config,
+    interests,
+    replay_subject,
+)
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+CONTACT = c.LearnerContactChanged(
+    learner_id=uuid.uuid4(), full_name="Wa Ode", village_code="74.01.01.2006", changed_at=NOW
+)
+COMPLETED = c.LessonCompleted(
+    learner_id=uuid.uuid4(),
+    course_id=uuid.uuid4(),
+    course_version=1,
+    lesson_id=uuid.uuid4(),
+    village_code="74.01.01.2006",
+    completed_at=NOW,
+    recorded_at=NOW,
+)
+
+
+def test_nats_wildcards_match_as_the_server_matches_them() -> None:
+    match = SubjectFilter(["lms.a.*.v1", "lms.b.>"])
+    assert match("lms.a.x.v1") and match("lms.b.x") and match("lms.b.x.y.z")
+    assert not match("lms.a.x.v1.extra") and not match("lms.a.x") and not match("lms.b")
+    assert not match("lms.c.x.v1")
+
+
+def test_every_service_takes_its_own_event_types_and_replays_only() -> None:
+    for service, consumed in CONSUMED.items():
+        wanted = interests(service)
+        assert wanted is not None
+        assert wanted(replay_subject(service))
+        assert not wanted(replay_subject("someone-else"))
+        for event in (CONTACT, COMPLETED):
+            assert wanted(c.subject_of(event)) == (type(event) in consumed), (service, event)
+    assert interests("a-consumer-nobody-wired") is None
+
+
+def test_service_consumers_read_the_whole_stream() -> None:
+    for service in CONSUMED:
+        config = consumer_config(service, TopologySettings())
+        assert not config.filter_subjects and not config.filter_subject
