@@ -117,6 +117,18 @@ def test_unknown_types_and_broken_messages_raise_clear_errors() -> None:
         parse_event(raw)
 
 
+def test_a_message_whose_first_type_key_is_not_the_envelopes_still_parses_right() -> None:
+    event = new_event(enrolled())
+    raw = json.loads(event.to_json())
+    raw["data"]["type"] = "lms.content.course-published.v1"  # a future payload field
+    data_first = {"data": raw.pop("data"), **raw}
+    parsed = parse_event(json.dumps(data_first).encode())
+    assert isinstance(parsed.data, Enrolled) and parsed.id == event.id
+    del data_first["data"]["learner_id"]
+    with pytest.raises(MalformedEvent, match="learner_id"):
+        parse_event(json.dumps(data_first).encode())
+
+
 def test_regional_events_never_carry_contact_details() -> None:
     forbidden = {"phone", "email", "nik", "national_id"}
     for event in EVENTS:

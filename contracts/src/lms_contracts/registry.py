@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,6 +13,11 @@ from .subjects import subject_for
 from .v1 import EVENTS
 
 EVENT_TYPES: dict[str, type[EventData]] = {event.event_type: event for event in EVENTS}
+ENVELOPES: dict[bytes, type[CloudEvent[Any]]] = {
+    name.encode(): CloudEvent[event]  # type: ignore[valid-type]
+    for name, event in EVENT_TYPES.items()
+}
+_TYPE = re.compile(rb'"type"\s*:\s*"([^"\\]+)"')
 
 
 class UnknownEventType(ValueError):
@@ -24,6 +30,10 @@ class MalformedEvent(ValueError):
 
 def parse_event(message: bytes | str | dict[str, Any]) -> CloudEvent[EventData]:
     """Parse a structured-mode CloudEvent into an envelope holding its typed payload."""
+    if isinstance(message, bytes):
+        parsed = _parse_fast(message)
+        if parsed is not None:
+            return parsed
     try:
         raw = json.loads(message) if isinstance(message, bytes | str) else message
     except json.JSONDecodeError as exc:
@@ -38,6 +48,20 @@ def parse_event(message: bytes | str | dict[str, Any]) -> CloudEvent[EventData]:
         return CloudEvent[data_class].model_validate(raw)  # type: ignore[valid-type]
     except ValidationError as exc:
         raise MalformedEvent(str(exc)) from exc
+
+
+def _parse_fast(message: bytes) -> CloudEvent[EventData] | None:
+    """Validate straight from the bytes when the first ``type`` names a known event; None
+    (the careful path decides) for anything else, so errors are reported the same way."""
+    found = _TYPE.search(message)
+    envelope = ENVELOPES.get(found.group(1)) if found else None
+    if found is None or envelope is None:
+        return None
+    try:
+        event = envelope.model_validate_json(message)
+    except ValidationError:
+        return None
+    return event if event.type.encode() == found.group(1) else None
 
 
 def subject_of(data: EventData) -> str:
