@@ -1,4 +1,9 @@
-"""The reporting service's one subscription: every event it receives, applied in batches."""
+"""The reporting service's one subscription: every event it receives, applied in batches.
+
+Applying an event twice changes nothing (every projection rule keeps a maximum, a flag, a set
+or the newest value, and rollups move by row differences), so no inbox is kept: a duplicate
+costs the same as any event and counts nothing.
+"""
 
 from __future__ import annotations
 
@@ -16,4 +21,4 @@ async def project(tx: Transaction, events: Sequence[c.CloudEvent[Any]]) -> None:
     await apply_events(tx.conn, events)
 
 
-SUBSCRIPTION = Subscription(batch_handler=project)
+SUBSCRIPTION = Subscription(batch_handler=project, needs_inbox=False)

@@ -3,8 +3,9 @@
 The replay writes into schema ``rebuild`` (same tables, its own inbox) while the live consumer
 keeps serving and updating the current tables. Once the replay has caught up, one transaction
 locks the live tables (the live consumer waits a moment), applies the last few events, and
-swaps the rebuilt tables in by moving them between schemas. The rebuilt inbox comes along, so
-the live consumer skips whatever the replay already applied and carries on from there.
+swaps the rebuilt tables in by moving them between schemas. Events the live consumer applies
+again after the switch change nothing (the projection is idempotent), so it carries on from
+wherever it is.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import lms_contracts as c
-from servicekit.inbox import Inbox
-from servicekit.topology import CONSUMED, STREAM, event_filter
+from servicekit.topology import STREAM, interests
 
 from .projections.store import apply_events
 from .store.tables import metadata
 
-PROJECTIONS = ["learners", "enrollments", "courses", "rollups", "activity", "inbox"]
+PROJECTIONS = ["learners", "enrollments", "courses", "rollups", "activity"]
 SCHEMA = "rebuild"
+WANTED = interests("reporting")
 
 
 def projection_metadata() -> MetaData:
@@ -51,7 +52,6 @@ async def replay_consumer(js: JetStreamContext) -> tuple[Any, int]:
             name=name,
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.NONE,
-            filter_subjects=[event_filter(e) for e in CONSUMED["reporting"]],
             inactive_threshold=300,
             max_waiting=1,
         ),
@@ -64,12 +64,8 @@ async def replay_consumer(js: JetStreamContext) -> tuple[Any, int]:
 async def apply_batch(conn: AsyncConnection, messages: list[Any]) -> None:
     """The same projection code as the live consumer, on the rebuild schema."""
     await conn.execute(text(f"SET LOCAL search_path TO {SCHEMA}, public"))
-    events = [c.parse_event(m.data) for m in messages]
-    unique = {e.id: e for e in events}
-    fresh = await Inbox(metadata.tables["inbox"], "reporting").claim(
-        conn, [(e.id, e.type) for e in unique.values()]
-    )
-    await apply_events(conn, [e for e in unique.values() if e.id in fresh])
+    events = [c.parse_event(m.data) for m in messages if WANTED is None or WANTED(m.subject)]
+    await apply_events(conn, list({e.id: e for e in events}.values()))
 
 
 async def fetch(subscription: Any, batch: int = 1000) -> list[Any]:

@@ -3,4 +3,4 @@ from servicekit.settings import ServiceSettings
 
 class ReportingSettings(ServiceSettings):
     active_days: int = 14
-    consumer_batch_size: int = 500
+    consumer_batch_size: int = 2000

@@ -137,6 +137,10 @@ async def test_duplicated_and_shuffled_events_give_exact_counts_that_sum_across_
     course, lessons = uuid.uuid4(), [uuid.uuid4(), uuid.uuid4()]
     envelopes = [c.new_event(data) for i in range(12) for data in learner_story(i, course, lessons)]
     shuffled = envelopes + random.Random(7).sample(envelopes, 20)  # duplicates under new msg ids
+    contact = c.LearnerContactChanged(  # on the stream, not for reporting: skipped unread
+        learner_id=uuid.uuid4(), full_name="A0", village_code=VILLAGES[0], changed_at=NOW
+    )
+    shuffled.append(c.new_event(contact))
     random.Random(3).shuffle(shuffled)
     for event in shuffled:
         await jetstream.publish(
@@ -170,6 +174,20 @@ async def test_duplicated_and_shuffled_events_give_exact_counts_that_sum_across_
     towua = next(v for v in kolaka["children"] if v["region"]["code"] == "74.01.01.2006")
     assert towua["region"]["name"] == "Towua"
     assert towua["totals"]["registered"] == 3
+    # Nation to village, with and without a course filter: children add up to their parent,
+    # "active" included (buckets down to regencies, rows counted below).
+    counted = ("registered", "enrolled", "completed", "certified", "active")
+    for query in ("", f"?course_id={course}"):
+        for code in ("national", "74", "74.01", "74.01.01"):
+            path = "/v1/reports/national" if code == "national" else f"/v1/reports/regions/{code}"
+            report = (await reporting.client.get(path + query, headers=admin)).json()
+            for key in counted:
+                children = sum(child["totals"][key] for child in report["children"])
+                assert children == report["totals"][key], (code, query, key)
+        village = (
+            await reporting.client.get("/v1/reports/regions/74.01.01.2006" + query, headers=admin)
+        ).json()
+        assert village["totals"]["active"] == 3
 
 
 async def test_filters_and_scopes_of_region_reports(

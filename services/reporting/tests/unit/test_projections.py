@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import lms_contracts as c
 from reporting.projections.apply import Changes
-from reporting.projections.model import NO_COURSE, Deltas, EnrollmentRow, LearnerRow
+from reporting.projections.model import COUNTERS, NO_COURSE, Deltas, EnrollmentRow, LearnerRow
+from reporting.store import tables
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 TOWUA, WUNDULAKO = "74.01.01.2006", "74.01.01.2007"
@@ -27,11 +28,11 @@ class Store:
         changes = Changes(self.learners.values(), self.enrollments.values()).apply(events)
         deltas = changes.deltas()
         self.learners, self.enrollments = changes.learners, changes.enrollments
-        for key, counters in deltas.rollups.items():
+        for key, counters in deltas.changed_rollups():
             bucket = self.rollups.setdefault(key, {})
-            for name, value in counters.items():
+            for name, value in zip(COUNTERS, counters, strict=True):
                 bucket[name] = bucket.get(name, 0) + value
-        for key, n in deltas.activity.items():
+        for key, n in deltas.changed_activity():
             self.activity[key] = self.activity.get(key, 0) + n
         return deltas
 
@@ -137,6 +138,18 @@ def test_any_order_and_any_batching_gives_the_same_rollups() -> None:
     assert expected.count(TOWUA, "enrolled") == 1
 
 
+def test_every_event_applied_twice_counts_once_without_an_inbox() -> None:
+    events = story(uuid.uuid4()) + story(uuid.uuid4(), WUNDULAKO)
+    expected = final_rollups(events, len(events))
+    for seed, batch in itertools.product(range(6), (1, 4, 28)):
+        doubled = random.Random(seed).sample(events * 2, 2 * len(events))
+        store = final_rollups(doubled, batch)
+        assert nonzero(store.rollups) == nonzero(expected.rollups)
+        assert {k: n for k, n in store.activity.items() if n} == {
+            k: n for k, n in expected.activity.items() if n
+        }
+
+
 def test_no_counter_ever_goes_negative_whatever_arrives_first() -> None:
     events = story(uuid.uuid4())
     for seed in range(20):
@@ -211,3 +224,10 @@ def test_active_learners_sit_in_the_bucket_of_their_last_active_day() -> None:
     assert days == {(T0 + timedelta(days=1)).date()}
     national = {key[1]: n for key, n in store.activity.items() if n and key[0] == ""}
     assert national == {NO_COURSE: 1, COURSE: 1}
+
+
+def test_activity_buckets_stop_at_the_regency_and_counters_match_the_table() -> None:
+    store = Store()
+    store.apply(story(uuid.uuid4()))
+    assert {key[0] for key, n in store.activity.items() if n} == {"", "74", "74.01"}
+    assert tuple(tables.COUNTERS) == COUNTERS

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..projections.model import SCALE
-from ..store.tables import COUNTERS, NO_COURSE, activity, regions, rollups
+from ..projections.model import ACTIVITY_PREFIXES, SCALE
+from ..store.tables import COUNTERS, NO_COURSE, activity, enrollments, learners, regions, rollups
 
 NO_COURSE_ID = uuid.UUID(NO_COURSE)
 LEVELS = ["national", "province", "regency", "district", "village"]
@@ -72,20 +72,33 @@ async def rollup_sums(conn: AsyncConnection, codes: list[str], filters: Filters)
 
 
 async def active_counts(
-    conn: AsyncConnection, codes: list[str], filters: Filters, days: int
+    conn: AsyncConnection, parent: str, codes: list[str], filters: Filters, days: int
 ) -> dict[str, int]:
     """Learners (or, filtered by course or cohort, enrollments) active in the last ``days``.
 
-    Sums the per-day activity buckets of the regions asked for: a few rows per region and
-    day, whatever the number of learners or events.
+    Nation, provinces and regencies sum their per-day activity buckets: a few rows per region
+    and day, whatever the number of learners or events. Districts and villages count their
+    own learners' rows (tens to a few hundred, found by the village code index); both give
+    the same numbers, so children still add up to their parent.
     """
     since = (datetime.now(UTC) - timedelta(days=days)).date()
-    per_enrollment = filters.course_id is not None or filters.cohort is not None
+    bucketed = [code for code in codes if len(code) in ACTIVITY_PREFIXES]
+    counted: dict[str, int] = {}
+    if bucketed:
+        counted |= await _bucket_counts(conn, bucketed, filters, since)
+    for length in sorted({len(code) for code in codes if len(code) not in ACTIVITY_PREFIXES}):
+        counted |= await _row_counts(conn, parent, length, filters, since)
+    return counted
+
+
+async def _bucket_counts(
+    conn: AsyncConnection, codes: list[str], filters: Filters, since: date
+) -> dict[str, int]:
     conditions = [
         activity.c.region_code.in_(codes),
         activity.c.day > since,
         activity.c.course_id != NO_COURSE_ID
-        if per_enrollment
+        if _per_enrollment(filters)
         else activity.c.course_id == NO_COURSE_ID,
     ]
     if filters.course_id is not None:
@@ -100,6 +113,37 @@ async def active_counts(
         .group_by(activity.c.region_code)
     )
     return {row.region_code: int(row.n) for row in await conn.execute(query)}
+
+
+async def _row_counts(
+    conn: AsyncConnection, prefix: str, length: int, filters: Filters, since: date
+) -> dict[str, int]:
+    """Active rows under ``prefix``, per region code of ``length`` (a day counts from 00:00 UTC,
+    as the buckets do)."""
+    from_ = datetime.combine(since + timedelta(days=1), time.min, UTC)
+    table = enrollments if _per_enrollment(filters) else learners
+    conditions = [
+        table.c.village_code >= prefix,
+        table.c.village_code < prefix + "\x7f",  # every code below the prefix (collation C)
+        table.c.last_activity_at >= from_,
+    ]
+    if table is enrollments:
+        conditions += [enrollments.c.enrollment_id.is_not(None), ~enrollments.c.withdrawn]
+        if filters.course_id is not None:
+            conditions.append(enrollments.c.course_id == filters.course_id)
+        if filters.cohort is not None:
+            conditions.append(enrollments.c.cohort == filters.cohort)
+    else:
+        conditions.append(learners.c.registered)
+    if filters.position is not None:
+        conditions.append(table.c.position == filters.position)
+    code = func.left(table.c.village_code, length)
+    query = select(code.label("code"), func.count().label("n")).where(*conditions).group_by(code)
+    return {row.code: int(row.n) for row in await conn.execute(query)}
+
+
+def _per_enrollment(filters: Filters) -> bool:
+    return filters.course_id is not None or filters.cohort is not None
 
 
 def region_out(row: Any) -> dict[str, Any]:
@@ -120,7 +164,7 @@ async def region_report(
     )
     codes = [code, *(child.code for child in children)]
     sums = await rollup_sums(conn, codes, filters)
-    active = await active_counts(conn, codes, filters, days)
+    active = await active_counts(conn, code, codes, filters, days)
     return {
         "region": region_out(this),
         "filters": {

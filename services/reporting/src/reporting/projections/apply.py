@@ -39,7 +39,7 @@ LEARNER_EVENTS = (c.LearnerRegistered, c.LearnerUpdated)
 
 
 def learner_ids_of(events: Iterable[c.CloudEvent[Any]]) -> list[uuid.UUID]:
-    return sorted(
+    return list(
         {
             e.data.learner_id
             for e in events
@@ -131,6 +131,5 @@ class Changes:
         for row in self.rows():
             before, after = self._before.get(id(row)), row.contribution()
             if before != after:
-                deltas.add(before, -1)
-                deltas.add(after, +1)
+                deltas.move(before, after)
         return deltas

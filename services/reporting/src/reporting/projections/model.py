@@ -16,11 +16,33 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 NO_COURSE = uuid.UUID(int=0)
 Key = tuple[str, uuid.UUID, str, str]  # region_code, course_id, cohort, position
 ActivityKey = tuple[str, uuid.UUID, str, str, date]
-Counters = dict[str, int]
+# The rollup counters, in the order a contribution lists them.
+COUNTERS = (
+    "registered",
+    "enrolled",
+    "withdrawn",
+    "completed",
+    "passed",
+    "certified",
+    "pre_test_sum",
+    "pre_test_count",
+    "post_test_sum",
+    "post_test_count",
+    "improvement_sum",
+    "improvement_count",
+)
+Counters = tuple[int, ...]
+REGISTERED: Counters = (1,) + (0,) * (len(COUNTERS) - 1)
+WITHDRAWN: Counters = (0, 0, 1) + (0,) * (len(COUNTERS) - 3)
+# Activity buckets are kept for the levels whose reports sum many learners (nation, province,
+# regency: code prefixes of these lengths); district and village reports count their few
+# learners' rows instead, which keeps a batch from touching a bucket per village it saw.
+ACTIVITY_PREFIXES = (0, 2, 5)
 
 # Scores are kept as sums of hundredths of a point: integers add and subtract exactly, so a
 # rollup never drifts and a rebuild gives the very same numbers.
@@ -44,8 +66,7 @@ def later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b)
 
 
-@dataclass
-class Contribution:
+class Contribution(NamedTuple):
     key: Key
     counters: Counters
     active_on: date | None
@@ -80,7 +101,7 @@ class LearnerRow:
         if not self.registered or not self.village_code:
             return None
         key = (self.village_code, NO_COURSE, "", self.position or "")
-        return Contribution(key, {"registered": 1}, _day(self.last_activity_at))
+        return Contribution(key, REGISTERED, _day(self.last_activity_at))
 
 
 @dataclass
@@ -157,22 +178,25 @@ class EnrollmentRow:
             return None
         key = (self.village_code, self.course_id, self.cohort, self.position or "")
         if self.withdrawn:
-            return Contribution(key, {"withdrawn": 1}, None)
-        counters: Counters = {
-            "enrolled": 1,
-            "completed": int(self.completed),
-            "passed": int(self.passed),
-            "certified": int(self.certified),
-        }
-        if self.pre_test_score is not None:
-            counters |= {"pre_test_sum": points(self.pre_test_score), "pre_test_count": 1}
-        if self.post_test_score is not None:
-            counters |= {"post_test_sum": points(self.post_test_score), "post_test_count": 1}
-        if self.pre_test_score is not None and self.post_test_score is not None:
-            counters |= {
-                "improvement_sum": points(self.post_test_score) - points(self.pre_test_score),
-                "improvement_count": 1,
-            }
+            return Contribution(key, WITHDRAWN, None)
+        pre, post = self.pre_test_score, self.post_test_score
+        pre_points = points(pre) if pre is not None else 0
+        post_points = points(post) if post is not None else 0
+        both = pre is not None and post is not None
+        counters = (
+            0,
+            1,
+            0,
+            int(self.completed),
+            int(self.passed),
+            int(self.certified),
+            pre_points,
+            int(pre is not None),
+            post_points,
+            int(post is not None),
+            post_points - pre_points if both else 0,
+            int(both),
+        )
         return Contribution(key, counters, _day(self.last_activity_at))
 
 
@@ -180,29 +204,72 @@ def _day(moment: datetime | None) -> date | None:
     return moment.date() if moment is not None else None
 
 
-@dataclass
 class Deltas:
-    """Rollup and activity changes of one batch, aggregated per key before writing."""
+    """Rollup and activity changes of one batch.
 
-    rollups: dict[Key, Counters] = field(default_factory=dict)
-    activity: dict[ActivityKey, int] = field(default_factory=dict)
+    Contributions are summed per village key first; each distinct key is then spread to its
+    region levels once, so the work grows with the keys a batch touches, not its rows.
+    """
+
+    def __init__(self) -> None:
+        self._counters: dict[Key, list[int]] = {}
+        self._active: dict[tuple[Key, date], int] = {}
 
     def add(self, contribution: Contribution | None, sign: int) -> None:
         if contribution is None:
             return
-        village, course, cohort, position = contribution.key
-        for region in region_levels(village):
-            bucket = self.rollups.setdefault((region, course, cohort, position), {})
-            for name, value in contribution.counters.items():
-                bucket[name] = bucket.get(name, 0) + sign * value
-            if contribution.active_on is not None:
-                day_key = (region, course, cohort, position, contribution.active_on)
-                self.activity[day_key] = self.activity.get(day_key, 0) + sign
+        key, counters, active_on = contribution
+        total = self._counters.get(key)
+        if total is None:
+            self._counters[key] = [sign * value for value in counters]
+        else:
+            for i, value in enumerate(counters):
+                if value:
+                    total[i] += sign * value
+        if active_on is not None:
+            day_key = (key, active_on)
+            self._active[day_key] = self._active.get(day_key, 0) + sign
+
+    def move(self, before: Contribution | None, after: Contribution | None) -> None:
+        """A row's contribution changed from ``before`` to ``after``."""
+        if (
+            before is not None
+            and after is not None
+            and before.key == after.key
+            and before.counters == after.counters
+        ):
+            if before.active_on != after.active_on:  # most events: only the day moves
+                for day, sign in ((before.active_on, -1), (after.active_on, 1)):
+                    if day is not None:
+                        day_key = (before.key, day)
+                        self._active[day_key] = self._active.get(day_key, 0) + sign
+            return
+        self.add(before, -1)
+        self.add(after, +1)
 
     def changed_rollups(self) -> list[tuple[Key, Counters]]:
-        return sorted(
-            (key, counters) for key, counters in self.rollups.items() if any(counters.values())
-        )
+        """Counter changes per region at every level."""
+        spread: dict[Key, list[int]] = {}
+        for (village, course, cohort, position), counters in self._counters.items():
+            if not any(counters):
+                continue
+            for region in region_levels(village):
+                key = (region, course, cohort, position)
+                total = spread.get(key)
+                if total is None:
+                    spread[key] = list(counters)
+                else:
+                    for i, value in enumerate(counters):
+                        total[i] += value
+        return [(key, tuple(values)) for key, values in spread.items() if any(values)]
 
     def changed_activity(self) -> list[tuple[ActivityKey, int]]:
-        return sorted((key, n) for key, n in self.activity.items() if n)
+        """Bucket changes per nation, province and regency."""
+        spread: dict[ActivityKey, int] = {}
+        for ((village, course, cohort, position), day), n in self._active.items():
+            if not n:
+                continue
+            for length in ACTIVITY_PREFIXES:
+                key = (village[:length], course, cohort, position, day)
+                spread[key] = spread.get(key, 0) + n
+        return [(key, n) for key, n in spread.items() if n]

@@ -1,14 +1,14 @@
 """Load and save a batch's rows with a handful of statements on the driver connection.
 
 A batch costs the same few statements whatever its size: learner rows are created if missing
-and locked (so consumer replicas never interleave on a learner), their enrollments read, and
-the changed rows and rollup deltas written back as arrays. Rollups are incremented, never
-recomputed, and in key order so that concurrent batches cannot deadlock.
+and locked in id order (so consumer replicas never interleave on a learner), their enrollments
+read, and the changed rows and rollup deltas written back as arrays. Rollups are incremented,
+never recomputed, and in key order (sorted by the database) so that concurrent batches cannot
+deadlock.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import lms_contracts as c
 
-from ..store.tables import COUNTERS
 from .apply import Changes, learner_ids_of
-from .model import Deltas, EnrollmentRow, LearnerRow
+from .model import COUNTERS, Deltas, EnrollmentRow, LearnerRow
 
 LEARNER_COLUMNS = (
     "learner_id uuid, full_name text, village_code text, position text, registered boolean, "
@@ -35,16 +34,26 @@ ENROLLMENT_COLUMNS = (
 )
 
 
-def _names(columns: str) -> list[str]:
-    return [part.split()[0] for part in columns.split(", ")]
+def _columns(columns: str) -> list[tuple[str, str]]:
+    return [(name, kind) for name, kind in (part.split(maxsplit=1) for part in columns.split(", "))]
 
 
-def _set(names: list[str], skip: int) -> str:
-    return ", ".join(f"{n} = r.{n}" for n in names[skip:])
+def _unnest(columns: list[tuple[str, str]]) -> str:
+    """Rows passed as one array per column; a uuid[] column travels as its text form."""
+    arrays = ", ".join(
+        f"${i}::{'text' if kind == 'uuid[]' else kind}[]" for i, (_, kind) in enumerate(columns, 1)
+    )
+    return f"unnest({arrays}) AS r({', '.join(name for name, _ in columns)})"
 
 
-LEARNER_NAMES = _names(LEARNER_COLUMNS)
-ENROLLMENT_NAMES = _names(ENROLLMENT_COLUMNS)
+def _select(columns: list[tuple[str, str]]) -> str:
+    return ", ".join(f"r.{n}::uuid[]" if kind == "uuid[]" else f"r.{n}" for n, kind in columns)
+
+
+LEARNER_TYPES = _columns(LEARNER_COLUMNS)
+ENROLLMENT_TYPES = _columns(ENROLLMENT_COLUMNS)
+LEARNER_NAMES = [name for name, _ in LEARNER_TYPES]
+ENROLLMENT_NAMES = [name for name, _ in ENROLLMENT_TYPES]
 LOCK_LEARNERS = (
     "INSERT INTO learners (learner_id) SELECT unnest($1::uuid[]) ORDER BY 1 "
     "ON CONFLICT (learner_id) DO NOTHING"
@@ -58,26 +67,28 @@ SELECT_ENROLLMENTS = (
     "FROM enrollments WHERE learner_id = ANY($1::uuid[])"
 )
 SAVE_LEARNERS = (
-    f"UPDATE learners l SET {_set(LEARNER_NAMES, 1)} "
-    f"FROM jsonb_to_recordset($1::jsonb) AS r({LEARNER_COLUMNS}) WHERE l.learner_id = r.learner_id"
+    "UPDATE learners l SET "
+    + ", ".join(f"{n} = r.{n}" for n in LEARNER_NAMES[1:])
+    + f" FROM {_unnest(LEARNER_TYPES)} WHERE l.learner_id = r.learner_id"
 )
 SAVE_ENROLLMENTS = (
     f"INSERT INTO enrollments ({', '.join(ENROLLMENT_NAMES)}) "
-    f"SELECT * FROM jsonb_to_recordset($1::jsonb) AS r({ENROLLMENT_COLUMNS}) "
-    f"ON CONFLICT (learner_id, course_id) DO UPDATE SET "
+    f"SELECT {_select(ENROLLMENT_TYPES)} FROM {_unnest(ENROLLMENT_TYPES)} "
+    "ON CONFLICT (learner_id, course_id) DO UPDATE SET "
     + ", ".join(f"{n} = excluded.{n}" for n in ENROLLMENT_NAMES[2:])
 )
 ADD_ROLLUPS = (
     f"INSERT INTO rollups (region_code, course_id, cohort, position, {', '.join(COUNTERS)}) "
     "SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], "
     + ", ".join(f"${i + 5}::bigint[]" for i in range(len(COUNTERS)))
-    + ") ON CONFLICT (region_code, course_id, cohort, position) DO UPDATE SET "
+    + ") ORDER BY 1, 2, 3, 4 ON CONFLICT (region_code, course_id, cohort, position) DO UPDATE SET "
     + ", ".join(f"{n} = rollups.{n} + excluded.{n}" for n in COUNTERS)
 )
 ADD_ACTIVITY = (
     "INSERT INTO activity (region_code, course_id, cohort, position, day, learners) "
     "SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::date[], "
-    "$6::integer[]) ON CONFLICT (region_code, course_id, cohort, position, day) "
+    "$6::integer[]) ORDER BY 1, 2, 3, 4, 5 "
+    "ON CONFLICT (region_code, course_id, cohort, position, day) "
     "DO UPDATE SET learners = activity.learners + excluded.learners"
 )
 SAVE_COURSE = (
@@ -107,9 +118,9 @@ async def apply_events(conn: AsyncConnection, events: Sequence[c.CloudEvent[Any]
     changes = Changes(learners, enrollments).apply(events)
     deltas = changes.deltas()
     if changes.learners:
-        await driver.execute(SAVE_LEARNERS, _json(_learner_rows(changes)))
+        await driver.execute(SAVE_LEARNERS, *_learner_columns(changes))
     if changes.enrollments:
-        await driver.execute(SAVE_ENROLLMENTS, _json(_enrollment_rows(changes)))
+        await driver.execute(SAVE_ENROLLMENTS, *_enrollment_columns(changes))
     await _add_rollups(driver, deltas)
     for data in changes.published:
         await driver.execute(
@@ -123,33 +134,32 @@ async def apply_events(conn: AsyncConnection, events: Sequence[c.CloudEvent[Any]
         )
 
 
-def _learner_rows(changes: Changes) -> list[dict[str, Any]]:
+def _learner_columns(changes: Changes) -> list[list[Any]]:
+    rows = list(changes.learners.values())
+    return [[getattr(row, name) for row in rows] for name in LEARNER_NAMES]
+
+
+def _enrollment_columns(changes: Changes) -> list[list[Any]]:
+    rows = list(changes.enrollments.values())
     return [
-        {name: getattr(row, name) for name in LEARNER_NAMES}
-        for row in sorted(changes.learners.values(), key=lambda r: r.learner_id)
+        [_uuid_array(row.lesson_ids) for row in rows]
+        if name == "lesson_ids"
+        else [getattr(row, name) for row in rows]
+        for name in ENROLLMENT_NAMES
     ]
 
 
-def _enrollment_rows(changes: Changes) -> list[dict[str, Any]]:
-    rows = sorted(changes.enrollments.values(), key=lambda r: (r.learner_id, r.course_id))
-    return [{name: getattr(row, name) for name in ENROLLMENT_NAMES} for row in rows]
-
-
-def _json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=_plain)
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value.isoformat()  # datetimes
+def _uuid_array(ids: list[uuid.UUID]) -> str:
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 async def _add_rollups(driver: Any, deltas: Deltas) -> None:
     changed = deltas.changed_rollups()
     if changed:
         keys = [key for key, _ in changed]
-        columns = [[counters.get(name, 0) for _, counters in changed] for name in COUNTERS]
+        columns = [
+            list(column) for column in zip(*(counters for _, counters in changed), strict=True)
+        ]
         await driver.execute(ADD_ROLLUPS, *zip(*keys, strict=True), *columns)
     activity = deltas.changed_activity()
     if activity:

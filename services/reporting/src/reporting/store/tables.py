@@ -75,6 +75,7 @@ enrollments = Table(
     Column("last_activity_at", DateTime(timezone=True)),
     Index("enrollments_course", "course_id"),
     Index("enrollments_village", "village_code"),
+    postgresql_with={"fillfactor": 80},  # room to update a row in place
 )
 
 courses = Table(
@@ -109,9 +110,11 @@ rollups = Table(
     Column("post_test_count", Integer, nullable=False, server_default=text("0")),
     Column("improvement_sum", BigInteger, nullable=False, server_default=text("0")),
     Column("improvement_count", Integer, nullable=False, server_default=text("0")),
+    postgresql_with={"fillfactor": 70},  # counters are updated in place (HOT)
 )
-# Learners (course NO_COURSE) and enrollments whose last activity fell on each day, per region
-# and dimensions: "active in the last N days" sums N days of a few rows, not the learners.
+# Learners (course NO_COURSE) and enrollments whose last activity fell on each day, per nation,
+# province and regency and dimensions: "active in the last N days" sums N days of a few rows,
+# not the learners. Districts and villages count their learners' rows instead.
 activity = Table(
     "activity",
     metadata,
@@ -121,6 +124,8 @@ activity = Table(
     Column("position", String(40), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("learners", Integer, nullable=False, server_default=text("0")),
+    Index("activity_recent", "region_code", "day"),  # a window's days, however long the history
+    postgresql_with={"fillfactor": 70},
 )
 
 COUNTERS = [

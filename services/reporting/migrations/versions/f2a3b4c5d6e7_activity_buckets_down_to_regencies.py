@@ -1,0 +1,52 @@
+"""activity buckets down to regencies; room for in-place counter updates
+
+District and village reports now count their own learners' rows for "active in the last N
+days", so their per-day buckets go, and the buckets of a region's recent days are found by
+their own index however long the history. Rollup, bucket and enrollment pages keep free space
+so that incrementing a counter can update the row in place (a HOT update) instead of adding
+index entries.
+
+Revision ID: f2a3b4c5d6e7
+Revises: e1f0a2b3c4d5
+Create Date: 2026-11-29 06:40:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "f2a3b4c5d6e7"
+down_revision: str | None = "e1f0a2b3c4d5"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+FILLFACTORS = {"rollups": 70, "activity": 70, "enrollments": 80}
+
+
+def upgrade() -> None:
+    op.execute("DELETE FROM activity WHERE length(region_code) > 5")
+    op.create_index("activity_recent", "activity", ["region_code", "day"])
+    for table, fillfactor in FILLFACTORS.items():
+        op.execute(f"ALTER TABLE {table} SET (fillfactor = {fillfactor})")
+
+
+def downgrade() -> None:
+    op.drop_index("activity_recent", "activity")
+    for table in FILLFACTORS:
+        op.execute(f"ALTER TABLE {table} RESET (fillfactor)")
+    # Rebuild the district and village buckets from the rows they summarise.
+    for length in (8, 13):
+        op.execute(
+            "INSERT INTO activity (region_code, course_id, cohort, position, day, learners) "
+            f"SELECT left(village_code, {length}), '00000000-0000-0000-0000-000000000000', '', "
+            "coalesce(position, ''), (last_activity_at AT TIME ZONE 'UTC')::date, count(*) "
+            "FROM learners WHERE registered AND village_code IS NOT NULL "
+            "AND last_activity_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+        )
+        op.execute(
+            "INSERT INTO activity (region_code, course_id, cohort, position, day, learners) "
+            f"SELECT left(village_code, {length}), course_id, cohort, coalesce(position, ''), "
+            "(last_activity_at AT TIME ZONE 'UTC')::date, count(*) FROM enrollments "
+            "WHERE enrollment_id IS NOT NULL AND NOT withdrawn AND village_code IS NOT NULL "
+            "AND last_activity_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+        )
