@@ -19,7 +19,7 @@ from servicekit.migrations import upgrade
 from servicekit.outbox import Outbox, OutboxRelay
 from servicekit.servers import connect_asyncpg, ensure_database
 from servicekit.tables import plumbing_tables
-from servicekit.topology import CONSUMED, STREAM, event_filter
+from servicekit.topology import STREAM, interests
 
 
 async def relay_rate(server_url: str, js: Any, events: int) -> float:
@@ -88,7 +88,6 @@ async def reporting_consumer_rate(server_url: str, js: Any) -> tuple[float, int]
             durable_name=name,
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
-            filter_subjects=[event_filter(e) for e in CONSUMED["reporting"]],
             max_ack_pending=20_000,
         ),
     )
@@ -103,7 +102,8 @@ async def reporting_consumer_rate(server_url: str, js: Any) -> tuple[float, int]
         database,
         Inbox(definition.metadata.tables["inbox"], name),
         definition.subscription,
-        ConsumerOptions(batch_size=500, fetch_timeout=0.5),
+        ConsumerOptions(batch_size=2000, fetch_timeout=0.5),
+        wanted=interests("reporting"),
     )
     started = time.perf_counter()
     task = asyncio.create_task(consumer.run())
