@@ -4,7 +4,9 @@ A batch costs the same few statements whatever its size: learner rows are create
 and locked in id order (so consumer replicas never interleave on a learner), their enrollments
 read, and the changed rows and rollup deltas written back as arrays. Rollups are incremented,
 never recomputed, and in key order (sorted by the database) so that concurrent batches cannot
-deadlock.
+deadlock. Rows are looked up by joining the id array (``IN (SELECT unnest(...))``): a prepared
+``= ANY($1)`` falls back to a generic plan that compares every row of the table with every id
+of the batch, a cost that grows with the table.
 """
 
 from __future__ import annotations
@@ -59,12 +61,13 @@ LOCK_LEARNERS = (
     "ON CONFLICT (learner_id) DO NOTHING"
 )
 SELECT_LEARNERS = (
-    f"SELECT {', '.join(LEARNER_NAMES)} FROM learners WHERE learner_id = ANY($1::uuid[]) "
+    f"SELECT {', '.join(LEARNER_NAMES)} FROM learners "
+    "WHERE learner_id IN (SELECT unnest($1::uuid[])) "
     "ORDER BY learner_id FOR UPDATE"
 )
 SELECT_ENROLLMENTS = (
     f"SELECT {', '.join(n for n in ENROLLMENT_NAMES if n not in ('lessons_done', 'withdrawn'))} "
-    "FROM enrollments WHERE learner_id = ANY($1::uuid[])"
+    "FROM enrollments WHERE learner_id IN (SELECT unnest($1::uuid[]))"
 )
 SAVE_LEARNERS = (
     "UPDATE learners l SET "
