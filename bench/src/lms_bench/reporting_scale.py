@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -424,6 +425,7 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
     finally:
         broker.stop()
         postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the stream alone is gigabytes at full size
     consumer_rate = consumed / seconds if seconds else 0.0
     results.ceilings = {
         "jetstream_publish_core_per_s": publish_rate,
