@@ -27,3 +27,17 @@ async def test_a_smoke_rollout_reconciles_exactly_and_writes_its_results(tmp_pat
         "notification",
         "reporting",
     }
+
+
+async def test_reporting_at_scale_projects_exactly_what_was_published(tmp_path: Path) -> None:
+    from lms_bench.reporting_scale import Scale, run
+
+    results = await run(Scale(learners=400, lessons=3))
+    assert results.reconciliation["ok"] is True, results.reconciliation
+    assert results.measurements["events_published"] == 1 + 2 * 400 + 400 * 3
+    assert set(results.latency_ms) == {"national", "province", "regency", "district", "village"}
+    assert [r.name.split(" (")[0] for r in results.ratios] == [
+        "reporting consumer vs raw JetStream consume",
+        "region report latency at 100% vs 1% of lessons",
+    ]
+    assert all(r.measured > 0 and r.baseline > 0 for r in results.ratios)
