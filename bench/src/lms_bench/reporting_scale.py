@@ -79,6 +79,13 @@ class ScaleResults:
                 f"| {r.name} | {r.measured:,.1f} | {r.baseline:,.1f} | {r.ratio:.2f} | {goal} | "
                 f"{'yes' if r.met else 'no'} |"
             )
+        first = self.measurements.get("reporting_consumer_per_s_first_tenth", 0.0)
+        last = self.measurements.get("reporting_consumer_per_s_last_tenth", 0.0)
+        lines += [
+            "",
+            f"Consumer over the catch-up: {first:,.0f}/s in its first tenth, {last:,.0f}/s in "
+            "its last (a batch costs the same however many events came before it).",
+        ]
         lines += ["", "| region report | at 1% (ms) | at 100% (ms) |", "|---|---|---|"]
         for level, times in self.latency_ms.items():
             lines.append(f"| {level} | {times['early']:.1f} | {times['late']:.1f} |")
@@ -296,19 +303,36 @@ async def raw_consume_rate(js: Any, start_sequence: int, count: int) -> float:
     return rate
 
 
-async def catch_up(js: Any, consumer: Consumer, total_label: str) -> tuple[int, float]:
-    """Run the reporting consumer until nothing is pending; messages and seconds."""
+@dataclass
+class CatchUp:
+    backlog: int
+    seconds: float
+    samples: list[tuple[float, int]]  # (seconds since start, messages done)
+
+    def rate_between(self, start: float, stop: float) -> float:
+        """Messages per second while the catch-up went from ``start`` to ``stop`` of the
+        backlog (fractions): equal early and late rates mean a batch costs the same however
+        many events came before it."""
+        first = next(s for s in self.samples if s[1] >= start * self.backlog)
+        last = next(s for s in self.samples if s[1] >= stop * self.backlog)
+        return (last[1] - first[1]) / (last[0] - first[0]) if last[0] > first[0] else 0.0
+
+
+async def catch_up(js: Any, consumer: Consumer, total_label: str) -> CatchUp:
+    """Run the reporting consumer until nothing is pending."""
     info = await js.consumer_info(STREAM, "reporting")
     backlog = int(info.num_pending or 0)
     started = time.perf_counter()
     task = asyncio.create_task(consumer.run())
     logged = started
+    samples = [(0.0, 0)]
     with Progress(console=console, transient=True) as bar:
         progress = bar.add_task(total_label, total=backlog)
         while True:
             info = await js.consumer_info(STREAM, "reporting")
             left = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
             bar.update(progress, completed=backlog - left)
+            samples.append((time.perf_counter() - started, backlog - left))
             if left == 0:
                 break
             if not console.is_terminal and time.perf_counter() - logged > 60:
@@ -323,7 +347,7 @@ async def catch_up(js: Any, consumer: Consumer, total_label: str) -> tuple[int, 
     seconds = time.perf_counter() - started
     consumer.stop()
     await task
-    return backlog, seconds
+    return CatchUp(backlog, seconds, samples)
 
 
 async def report_latencies(
@@ -417,7 +441,8 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
         publish_rate = late / (time.perf_counter() - published)
         console.print("[bold]raw consume over the same messages")
         raw_rate = await raw_consume_rate(js, first_late, min(late, 300_000))
-        consumed, seconds = await catch_up(js, consumer(), "projecting the other 99%")
+        caught_up = await catch_up(js, consumer(), "projecting the other 99%")
+        consumed, seconds = caught_up.backlog, caught_up.seconds
         late_ms = await report_latencies(engine, codes, pop.course)
         results.reconciliation = await reconcile(engine, pop, scale)
         await engine.dispose()
@@ -436,6 +461,8 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
         "events_projected_in_catch_up": consumed,
         "catch_up_s": seconds,
         "reporting_consumer_per_s": consumer_rate,
+        "reporting_consumer_per_s_first_tenth": caught_up.rate_between(0.0, 0.1),
+        "reporting_consumer_per_s_last_tenth": caught_up.rate_between(0.9, 1.0),
         "region_codes": codes,
     }
     results.latency_ms = {
