@@ -14,13 +14,11 @@ import asyncio
 import random
 import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -35,7 +33,13 @@ from servicekit.inbox import Inbox
 from servicekit.migrations import upgrade
 from servicekit.outbox import Outbox
 from servicekit.regions import all_villages
-from servicekit.servers import LocalPostgres, NatsServer, ensure_database
+from servicekit.servers import (
+    LocalPostgres,
+    NatsServer,
+    ensure_database,
+    new_run_dir,
+    stop_leftovers,
+)
 from servicekit.service import tune_garbage_collector
 from servicekit.topology import STREAM, apply_topology, interests
 
@@ -393,7 +397,8 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
     import reporting.main as reporting
 
     results = ScaleResults(scale)
-    work = Path(tempfile.mkdtemp(prefix="lms-bench-reporting-"))
+    stop_leftovers()
+    work = new_run_dir("bench-reporting")  # a killed run's servers are stopped by the next
     broker, postgres = NatsServer(work / "nats"), LocalPostgres(work / "postgres")
     nats_url, server_url = broker.start(), postgres.start()
     tune_garbage_collector()
