@@ -44,6 +44,10 @@ DLQ_STREAM = "LMS_DLQ"
 DLQ_SUBJECT_PREFIX = "lmsdlq"
 REPLAY_SUBJECT_PREFIX = "lms.replay"
 DAY = 24 * 3600.0
+# Deliveries the server still makes after a consumer's own limit (``max_deliver``), at which
+# the consumer moves a message to the dead-letter stream: if that move fails, the message is
+# delivered again and the move retried, instead of being left unacknowledged for good.
+DEAD_LETTER_ATTEMPTS = 3
 
 # What each service consumes: the one table that wires services to events.
 CONSUMED: dict[str, tuple[type[EventData], ...]] = {
@@ -162,7 +166,7 @@ def consumer_config(service: str, settings: TopologySettings) -> ConsumerConfig:
         ),
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
-        max_deliver=settings.max_deliver,
+        max_deliver=settings.max_deliver + DEAD_LETTER_ATTEMPTS,
         backoff=list(settings.ack_wait_backoff[: settings.max_deliver - 1]),
         ack_wait=settings.ack_wait_backoff[0],
         max_ack_pending=settings.max_ack_pending,
