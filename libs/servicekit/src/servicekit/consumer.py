@@ -1,11 +1,12 @@
 """The durable pull consumer every service runs.
 
 The consumer reads the whole stream; messages on subjects the service does not consume are
-acknowledged unparsed. A fetched batch is applied in one database transaction together with
-its inbox rows, then acknowledged. If the batch fails, each message is retried alone so that one bad message
-cannot hold the others back: it is nak'ed with a growing delay, and once it has used up its
-deliveries (or cannot be parsed at all) it is copied to the dead-letter stream and
-terminated, and the consumer moves on.
+acknowledged unparsed (ADR 5). A fetched batch is applied in one database transaction
+together with its inbox rows, then acknowledged, while the next batch is fetched and parsed.
+If the batch fails, each message is retried alone so that one bad message cannot hold the
+others back: it is nak'ed with a growing delay, and once it has used up its deliveries (or
+cannot be parsed at all) it is copied to the dead-letter stream and terminated, and the
+consumer moves on.
 """
 
 from __future__ import annotations
@@ -117,9 +118,6 @@ class Consumer:
             return
         for msg, _ in batch:
             await msg.nak()
-
-    async def process(self, messages: Sequence[Msg]) -> None:
-        await self.apply_batch(await self.prepare(messages))
 
     async def prepare(self, messages: Sequence[Msg]) -> list[tuple[Msg, CloudEvent[Any]]]:
         """Acknowledge what this service does not consume, dead-letter what cannot be parsed,
