@@ -93,6 +93,13 @@ class ScaleResults:
         lines += ["", "| region report | at 1% (ms) | at 100% (ms) |", "|---|---|---|"]
         for level, times in self.latency_ms.items():
             lines.append(f"| {level} | {times['early']:.1f} | {times['late']:.1f} |")
+        lines += [
+            "",
+            "| learners to coach, first page | at 1% (ms) | at 100% (ms) |",
+            "|---|---|---|",
+        ]
+        for level, times in self.measurements.get("inactive_list_ms", {}).items():
+            lines.append(f"| {level} | {times['early']:.1f} | {times['late']:.1f} |")
         lines += ["", f"reconciliation: {self.reconciliation}"]
         return "\n".join(lines)
 
@@ -377,6 +384,25 @@ async def report_latencies(
     return times
 
 
+async def inactive_latencies(engine: Any, codes: dict[str, str]) -> dict[str, float]:
+    """Per level below the nation, median milliseconds of the first page (50) of learners to
+    coach (the query behind ``GET /v1/reports/inactive``)."""
+    from reporting.api.queries import inactive_learners
+
+    times: dict[str, float] = {}
+    async with engine.connect() as conn:
+        for level, code in codes.items():
+            if not code:
+                continue
+            samples = []
+            for _ in range(LATENCY_REPEATS):
+                started = time.perf_counter()
+                await inactive_learners(conn, code, DAYS_ACTIVE, 51)
+                samples.append(time.perf_counter() - started)
+            times[level] = statistics.median(samples) * 1000
+    return times
+
+
 def level_codes(pop: Population) -> dict[str, str]:
     """A region per level, on the path to the village with the most learners' province."""
     by_province: dict[str, int] = {}
@@ -436,6 +462,7 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
         await catch_up(js, consumer(), "projecting the first 1%")
         codes = level_codes(pop)
         early_ms = await report_latencies(engine, codes, pop.course)
+        early_inactive = await inactive_latencies(engine, codes)
 
         console.print("[bold]publishing the other 99%")
         first_late = (await js.stream_info(STREAM)).state.last_seq + 1
@@ -449,6 +476,7 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
         caught_up = await catch_up(js, consumer(), "projecting the other 99%")
         consumed, seconds = caught_up.backlog, caught_up.seconds
         late_ms = await report_latencies(engine, codes, pop.course)
+        late_inactive = await inactive_latencies(engine, codes)
         results.reconciliation = await reconcile(engine, pop, scale)
         await engine.dispose()
         await nc.close()
@@ -469,6 +497,10 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
         "reporting_consumer_per_s_first_tenth": caught_up.rate_between(0.0, 0.1),
         "reporting_consumer_per_s_last_tenth": caught_up.rate_between(0.9, 1.0),
         "region_codes": codes,
+        "inactive_list_ms": {
+            level: {"early": early_inactive[level], "late": late_inactive[level]}
+            for level in early_inactive
+        },
     }
     results.latency_ms = {
         level: {"early": early_ms[level], "late": late_ms[level]} for level in codes

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..projections.model import ACTIVITY_PREFIXES, SCALE
@@ -182,3 +182,28 @@ async def region_report(
             for child in children
         ],
     }
+
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # never active sorts first
+
+
+async def inactive_learners(
+    conn: AsyncConnection,
+    region_code: str,
+    days: int,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[Any]:
+    """Registered learners under ``region_code`` with no activity for ``days``, longest
+    inactive first, ``limit`` rows after the cursor ``after`` (last activity, learner id)."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    last = func.coalesce(learners.c.last_activity_at, NEVER)
+    query = (
+        select(learners, last.label("last"))
+        .where(learners.c.registered, learners.c.village_code.startswith(region_code), last < since)
+        .order_by(last, learners.c.learner_id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(tuple_(last, learners.c.learner_id) > after)
+    return list(await conn.execute(query))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.pagination import decode_cursor, encode_cursor
@@ -19,7 +19,6 @@ from ..store.tables import courses, enrollments, learners
 from . import queries
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 RegionCode = Annotated[
     str,
     Path(
@@ -182,22 +181,15 @@ async def inactive_learners(
 ) -> dict[str, Any]:
     """Learners to coach: registered in the region, no activity for ``days`` (oldest first)."""
     require_scope(principal, region_code)
-    since = datetime.now(UTC) - timedelta(days=days)
-    last = func.coalesce(learners.c.last_activity_at, NEVER)  # never active comes first
-    query = (
-        select(learners, last.label("last"))
-        .where(learners.c.registered, learners.c.village_code.startswith(region_code), last < since)
-        .order_by(last, learners.c.learner_id)
-        .limit(limit + 1)
-    )
     after = decode_cursor(cursor)
-    if after:
-        query = query.where(
-            tuple_(last, learners.c.learner_id)
-            > (datetime.fromisoformat(after["at"]), uuid.UUID(after["id"]))
-        )
     async with runtime.database.read() as conn:
-        rows = list(await conn.execute(query))
+        rows = await queries.inactive_learners(
+            conn,
+            region_code,
+            days,
+            limit + 1,
+            (datetime.fromisoformat(after["at"]), uuid.UUID(after["id"])) if after else None,
+        )
     items = [
         {
             "learner_id": str(r.learner_id),
