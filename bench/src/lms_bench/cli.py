@@ -64,17 +64,7 @@ def reporting_at_scale(
                 "ceilings": results.ceilings,
                 "measurements": results.measurements,
                 "latency_ms": results.latency_ms,
-                "ratios": [
-                    {
-                        "name": r.name,
-                        "measured": r.measured,
-                        "baseline": r.baseline,
-                        "ratio": r.ratio,
-                        "goal": r.goal,
-                        "met": r.met,
-                    }
-                    for r in results.ratios
-                ],
+                "ratios": [r.to_json() for r in results.ratios],
                 "reconciliation": results.reconciliation,
             },
             indent=2,

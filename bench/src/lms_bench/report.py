@@ -25,6 +25,17 @@ class Ratio:
     def met(self) -> bool:
         return self.ratio <= self.goal if self.lower_is_better else self.ratio >= self.goal
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "measured": self.measured,
+            "baseline": self.baseline,
+            "ratio": self.ratio,
+            "goal": self.goal,
+            "lower_is_better": self.lower_is_better,
+            "met": self.met,
+        }
+
 
 @dataclass
 class Results:
@@ -43,18 +54,7 @@ class Results:
             "seed": self.seed,
             "ceilings": self.ceilings,
             "measurements": self.measurements,
-            "ratios": [
-                {
-                    "name": r.name,
-                    "measured": r.measured,
-                    "baseline": r.baseline,
-                    "ratio": r.ratio,
-                    "goal": r.goal,
-                    "lower_is_better": r.lower_is_better,
-                    "met": r.met,
-                }
-                for r in self.ratios
-            ],
+            "ratios": [r.to_json() for r in self.ratios],
             "peak_memory_mb": self.peak_memory_mb,
             "timeline": self.timeline,
             "reconciliation": self.reconciliation,
