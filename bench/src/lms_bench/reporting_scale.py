@@ -36,6 +36,7 @@ from servicekit.regions import all_villages
 from servicekit.servers import (
     LocalPostgres,
     NatsServer,
+    connect_asyncpg,
     ensure_database,
     new_run_dir,
     stop_leftovers,
@@ -47,6 +48,9 @@ from .report import Ratio
 
 console = Console()
 DAYS_ACTIVE = 14
+# The write settings of deploy/k8s/base/postgres.yaml that apply without a restart (this
+# PostgreSQL build compresses with pglz, not lz4).
+POSTGRES_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min", "wal_compression": "on"}
 LATENCY_REPEATS = 7
 
 
@@ -432,6 +436,7 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
         nc = await nats.connect(nats_url)
         js = nc.jetstream()
         await apply_topology(js)
+        await configure(server_url, POSTGRES_SETTINGS)
         url = await ensure_database(server_url, "reporting")
         await asyncio.to_thread(upgrade, reporting.MIGRATIONS, url)
         definition = reporting.definition()
@@ -523,6 +528,16 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
         ),
     ]
     return results
+
+
+async def configure(server_url: str, settings: dict[str, str]) -> None:
+    conn = await connect_asyncpg(server_url)
+    try:
+        for name, value in settings.items():
+            await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
 
 
 async def reconcile(engine: Any, pop: Population, scale: Scale) -> dict[str, Any]:

@@ -4,7 +4,8 @@ District and village reports now count their own learners' rows for "active in t
 days", so their per-day buckets go, and the buckets of a region's recent days are found by
 their own index however long the history. Rollup, bucket and enrollment pages keep free space
 so that incrementing a counter can update the row in place (a HOT update) instead of adding
-index entries.
+index entries. For the same reason learners are indexed by village alone: with the last
+activity in the index, every lesson completed added an entry to both of the table's indexes.
 
 Revision ID: f2a3b4c5d6e7
 Revises: e1f0a2b3c4d5
@@ -20,17 +21,21 @@ down_revision: str | None = "e1f0a2b3c4d5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-FILLFACTORS = {"rollups": 70, "activity": 70, "enrollments": 80}
+FILLFACTORS = {"rollups": 70, "activity": 70, "enrollments": 80, "learners": 80}
 
 
 def upgrade() -> None:
     op.execute("DELETE FROM activity WHERE length(region_code) > 5")
     op.create_index("activity_recent", "activity", ["region_code", "day"])
+    op.drop_index("learners_village_activity", "learners")
+    op.create_index("learners_village", "learners", ["village_code"])
     for table, fillfactor in FILLFACTORS.items():
         op.execute(f"ALTER TABLE {table} SET (fillfactor = {fillfactor})")
 
 
 def downgrade() -> None:
+    op.drop_index("learners_village", "learners")
+    op.create_index("learners_village_activity", "learners", ["village_code", "last_activity_at"])
     op.drop_index("activity_recent", "activity")
     for table in FILLFACTORS:
         op.execute(f"ALTER TABLE {table} RESET (fillfactor)")

@@ -57,10 +57,18 @@ class Changes:
         self.learners = {row.learner_id: row for row in learners}
         self.enrollments = {(row.learner_id, row.course_id): row for row in enrollments}
         self._before = {id(row): row.contribution() for row in self.rows()}
+        self._loaded = {id(row): row.state() for row in self.rows()}
         self.published: list[c.CoursePublished] = []
 
     def rows(self) -> list[LearnerRow | EnrollmentRow]:
         return [*self.learners.values(), *self.enrollments.values()]
+
+    def changed_learners(self) -> list[LearnerRow]:
+        """Learner rows to write: new, or different from what was loaded."""
+        return [r for r in self.learners.values() if self._loaded.get(id(r)) != r.state()]
+
+    def changed_enrollments(self) -> list[EnrollmentRow]:
+        return [r for r in self.enrollments.values() if self._loaded.get(id(r)) != r.state()]
 
     def learner(self, learner_id: uuid.UUID) -> LearnerRow:
         return self.learners.setdefault(learner_id, LearnerRow(learner_id))

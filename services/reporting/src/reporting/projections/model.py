@@ -97,6 +97,17 @@ class LearnerRow:
             self.village_code = village_code
             self.position = position or self.position
 
+    def state(self) -> tuple[object, ...]:
+        """What is stored of the row: equal states need no write."""
+        return (
+            self.full_name,
+            self.village_code,
+            self.position,
+            self.registered,
+            self.profile_at,
+            self.last_activity_at,
+        )
+
     def contribution(self) -> Contribution | None:
         if not self.registered or not self.village_code:
             return None
@@ -172,6 +183,29 @@ class EnrollmentRow:
     def grade_post_test(self, score: float, passed: bool) -> None:
         self.post_test_score = max(score, self.post_test_score or 0.0)
         self.passed = self.passed or passed
+
+    def state(self) -> tuple[object, ...]:
+        """What is stored of the row (lesson ids only ever grow, so their count stands for
+        them): equal states need no write."""
+        return (
+            self.enrollment_id,
+            self.course_version,
+            self.course_title,
+            self.cohort,
+            self.village_code,
+            self.position,
+            self.enrolled_at,
+            self.withdrawn_id,
+            self.withdrawn_at,
+            len(self.lesson_ids),
+            self.pre_test_score,
+            self.pre_test_attempt,
+            self.post_test_score,
+            self.passed,
+            self.completed,
+            self.certified,
+            self.last_activity_at,
+        )
 
     def contribution(self) -> Contribution | None:
         if not self.enrolled or not self.village_code:

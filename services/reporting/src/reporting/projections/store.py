@@ -120,10 +120,11 @@ async def apply_events(conn: AsyncConnection, events: Sequence[c.CloudEvent[Any]
         ]
     changes = Changes(learners, enrollments).apply(events)
     deltas = changes.deltas()
-    if changes.learners:
-        await driver.execute(SAVE_LEARNERS, *_learner_columns(changes))
-    if changes.enrollments:
-        await driver.execute(SAVE_ENROLLMENTS, *_enrollment_columns(changes))
+    learner_rows, enrollment_rows = changes.changed_learners(), changes.changed_enrollments()
+    if learner_rows:
+        await driver.execute(SAVE_LEARNERS, *_column_lists(learner_rows, LEARNER_NAMES))
+    if enrollment_rows:
+        await driver.execute(SAVE_ENROLLMENTS, *_column_lists(enrollment_rows, ENROLLMENT_NAMES))
     await _add_rollups(driver, deltas)
     for data in changes.published:
         await driver.execute(
@@ -137,18 +138,13 @@ async def apply_events(conn: AsyncConnection, events: Sequence[c.CloudEvent[Any]
         )
 
 
-def _learner_columns(changes: Changes) -> list[list[Any]]:
-    rows = list(changes.learners.values())
-    return [[getattr(row, name) for row in rows] for name in LEARNER_NAMES]
-
-
-def _enrollment_columns(changes: Changes) -> list[list[Any]]:
-    rows = list(changes.enrollments.values())
+def _column_lists(rows: Sequence[LearnerRow | EnrollmentRow], names: list[str]) -> list[list[Any]]:
+    """One list per column, as ``unnest`` takes them (uuid[] columns as their text form)."""
     return [
-        [_uuid_array(row.lesson_ids) for row in rows]
+        [_uuid_array(getattr(row, name)) for row in rows]
         if name == "lesson_ids"
         else [getattr(row, name) for row in rows]
-        for name in ENROLLMENT_NAMES
+        for name in names
     ]
 
 
