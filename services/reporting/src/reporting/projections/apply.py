@@ -14,6 +14,10 @@
 
 The rows come loaded from the store; :class:`Changes` applies a batch to them in memory and
 says how the rollups change. No database code here.
+
+Every rule is idempotent (a flag that only turns on, a maximum or first attempt, a set, the
+newest by its own timestamp), which is why the consumer keeps no inbox (ADR 6): a rule that
+is not, a count of events say, needs the inbox back or the seen ids in its row.
 """
 
 from __future__ import annotations
