@@ -38,6 +38,6 @@ async def test_reporting_at_scale_projects_exactly_what_was_published(tmp_path: 
     assert set(results.latency_ms) == {"national", "province", "regency", "district", "village"}
     assert [r.name.split(" (")[0] for r in results.ratios] == [
         "reporting consumer vs raw JetStream consume",
-        "region report latency at 100% vs 1% of lessons",
+        "region report latency at 100% vs 1% of lessons, vacuumed",
     ]
     assert all(r.measured > 0 and r.baseline > 0 for r in results.ratios)
