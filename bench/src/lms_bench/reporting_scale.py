@@ -222,16 +222,15 @@ def setup_events(pop: Population, writer: EventWriter) -> Iterator[tuple[str, by
     yield c.subject_of(course), c.new_event(course).to_json()
     at = _iso(pop.now - timedelta(days=35))
     for learner, village, position in zip(pop.learners, pop.villages, pop.positions, strict=True):
-        subject = f"{c.LearnerRegistered.event_type}.{village}"
         yield (
-            subject,
+            c.subject_for(c.LearnerRegistered.event_type, village),
             writer.write(
                 writer.registered, learner=learner, village=village, position=position, at=at
             ),
         )
     for learner, village, position in zip(pop.learners, pop.villages, pop.positions, strict=True):
         yield (
-            f"{c.Enrolled.event_type}.{village}",
+            c.subject_for(c.Enrolled.event_type, village),
             writer.write(
                 writer.enrolled,
                 learner=learner,
@@ -258,7 +257,7 @@ def lesson_events(
         village = pop.villages[learner_index]
         at = pop.now - timedelta(seconds=(index * 7919) % window)
         yield (
-            f"{c.LessonCompleted.event_type}.{village}",
+            c.subject_for(c.LessonCompleted.event_type, village),
             writer.write(
                 writer.lesson,
                 learner=pop.learners[learner_index],

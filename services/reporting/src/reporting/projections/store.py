@@ -122,9 +122,9 @@ async def apply_events(conn: AsyncConnection, events: Sequence[c.CloudEvent[Any]
     deltas = changes.deltas()
     learner_rows, enrollment_rows = changes.changed_learners(), changes.changed_enrollments()
     if learner_rows:
-        await driver.execute(SAVE_LEARNERS, *_column_lists(learner_rows, LEARNER_NAMES))
+        await driver.execute(SAVE_LEARNERS, *_column_lists(learner_rows, LEARNER_TYPES))
     if enrollment_rows:
-        await driver.execute(SAVE_ENROLLMENTS, *_column_lists(enrollment_rows, ENROLLMENT_NAMES))
+        await driver.execute(SAVE_ENROLLMENTS, *_column_lists(enrollment_rows, ENROLLMENT_TYPES))
     await _add_rollups(driver, deltas)
     for data in changes.published:
         await driver.execute(
@@ -138,13 +138,15 @@ async def apply_events(conn: AsyncConnection, events: Sequence[c.CloudEvent[Any]
         )
 
 
-def _column_lists(rows: Sequence[LearnerRow | EnrollmentRow], names: list[str]) -> list[list[Any]]:
-    """One list per column, as ``unnest`` takes them (uuid[] columns as their text form)."""
+def _column_lists(
+    rows: Sequence[LearnerRow | EnrollmentRow], columns: list[tuple[str, str]]
+) -> list[list[Any]]:
+    """One list per column, as ``_unnest`` takes them (uuid[] columns as their text form)."""
     return [
         [_uuid_array(getattr(row, name)) for row in rows]
-        if name == "lesson_ids"
+        if kind == "uuid[]"
         else [getattr(row, name) for row in rows]
-        for name in names
+        for name, kind in columns
     ]
 
 
