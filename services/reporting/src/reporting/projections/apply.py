@@ -7,13 +7,16 @@
 | enrolled                 | place if no profile yet     | newest enrollment, cohort           |
 | withdrawn                | -                           | newest withdrawal                   |
 | lesson-completed         | last activity               | lesson counted once, last activity  |
+|                          | (set-based in SQL: ``lessons.py``)                                 |
 | passed / failed          | last activity               | pre-test first attempt, post-test best, passed |
 | course-completed         | last activity               | completed                           |
 | certificate-issued       | -                           | certified                           |
 | course-published         | (course versions, written apart)                                  |
 
 The rows come loaded from the store; :class:`Changes` applies a batch to them in memory and
-says how the rollups change. No database code here.
+says how the rollups change. No database code here. Lesson completions, nearly every event at
+national scale and never a change to a rollup counter, are applied by one SQL statement
+instead (``lessons.py``, ADR 7).
 
 Every rule is idempotent (a flag that only turns on, a maximum or first attempt, a set, the
 newest by its own timestamp), which is why the consumer keeps no inbox (ADR 6): a rule that
@@ -33,7 +36,6 @@ from .model import Deltas, EnrollmentRow, LearnerRow, later
 ENROLLMENT_EVENTS = (
     c.Enrolled,
     c.Withdrawn,
-    c.LessonCompleted,
     c.Passed,
     c.Failed,
     c.CourseCompleted,
@@ -111,10 +113,6 @@ class Changes:
         elif isinstance(data, c.Withdrawn):
             learner.assume_place(data.village_code, None)
             row.withdraw(data.enrollment_id, data.withdrawn_at)
-        elif isinstance(data, c.LessonCompleted):
-            row.complete_lesson(data.lesson_id)
-            row.course_version = row.course_version or data.course_version
-            when = data.completed_at
         elif isinstance(data, c.Passed | c.Failed):
             when = data.graded_at
             if data.assessment_kind == c.AssessmentKind.PRE_TEST:

@@ -14,8 +14,8 @@ Plain Python: no database, broker or web imports.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 NO_COURSE = uuid.UUID(int=0)
@@ -112,7 +112,7 @@ class LearnerRow:
         if not self.registered or not self.village_code:
             return None
         key = (self.village_code, NO_COURSE, "", self.position or "")
-        return Contribution(key, REGISTERED, _day(self.last_activity_at))
+        return Contribution(key, REGISTERED, day_of(self.last_activity_at))
 
 
 @dataclass
@@ -128,7 +128,6 @@ class EnrollmentRow:
     enrolled_at: datetime | None = None
     withdrawn_id: uuid.UUID | None = None
     withdrawn_at: datetime | None = None
-    lesson_ids: list[uuid.UUID] = field(default_factory=list)
     pre_test_score: float | None = None
     pre_test_attempt: int | None = None
     post_test_score: float | None = None
@@ -146,20 +145,6 @@ class EnrollmentRow:
         """Withdrawn from the current enrollment (a later re-enrollment clears it)."""
         return self.enrolled and self.withdrawn_id == self.enrollment_id
 
-    @property
-    def lessons_done(self) -> int:
-        return len(self.lesson_ids)
-
-    @property
-    def status(self) -> str:
-        if self.withdrawn:
-            return "withdrawn"
-        if self.completed:
-            return "completed"
-        if self.lesson_ids or self.post_test_score is not None:
-            return "in_progress"
-        return "enrolled" if self.enrolled else "unknown"
-
     def enroll(self, enrollment_id: uuid.UUID, at: datetime, cohort: str | None) -> bool:
         """Take the newest enrollment of this learner in this course; False if older."""
         if self.enrolled_at is not None and at < self.enrolled_at:
@@ -171,10 +156,6 @@ class EnrollmentRow:
         if self.withdrawn_at is None or at >= self.withdrawn_at:
             self.withdrawn_id, self.withdrawn_at = enrollment_id, at
 
-    def complete_lesson(self, lesson_id: uuid.UUID) -> None:
-        if lesson_id not in self.lesson_ids:
-            self.lesson_ids.append(lesson_id)
-
     def grade_pre_test(self, score: float, attempt_number: int) -> None:
         """The first attempt is the baseline the improvement is measured from."""
         if self.pre_test_attempt is None or attempt_number < self.pre_test_attempt:
@@ -185,8 +166,8 @@ class EnrollmentRow:
         self.passed = self.passed or passed
 
     def state(self) -> tuple[object, ...]:
-        """What is stored of the row (lesson ids only ever grow, so their count stands for
-        them): equal states need no write."""
+        """What is stored of the row (its lessons are kept by the database alone, see
+        ``lessons.py``): equal states need no write."""
         return (
             self.enrollment_id,
             self.course_version,
@@ -197,7 +178,6 @@ class EnrollmentRow:
             self.enrolled_at,
             self.withdrawn_id,
             self.withdrawn_at,
-            len(self.lesson_ids),
             self.pre_test_score,
             self.pre_test_attempt,
             self.post_test_score,
@@ -231,11 +211,14 @@ class EnrollmentRow:
             post_points - pre_points if both else 0,
             int(both),
         )
-        return Contribution(key, counters, _day(self.last_activity_at))
+        return Contribution(key, counters, day_of(self.last_activity_at))
 
 
-def _day(moment: datetime | None) -> date | None:
-    return moment.date() if moment is not None else None
+def day_of(moment: datetime | None) -> date | None:
+    """The UTC day, whatever offset the event carried: the database reads it back in UTC."""
+    if moment is None:
+        return None
+    return (moment.astimezone(UTC) if moment.tzinfo is not None else moment).date()
 
 
 class Deltas:

@@ -1,8 +1,10 @@
 """Load and save a batch's rows with a handful of statements on the driver connection.
 
-A batch costs the same few statements whatever its size: learner rows are created if missing
-and locked in id order (so consumer replicas never interleave on a learner), their enrollments
-read, and the changed rows and rollup deltas written back as arrays. Rollups are incremented,
+A batch costs the same few statements whatever its size: the learner rows of every event are
+created if missing and locked in id order (so consumer replicas never interleave on a learner),
+the rows the non-lesson events change are read, changed in memory and written back as arrays
+with the rollup deltas, and the lesson completions are applied by one statement of their own
+(``lessons.py``). Rollups are incremented,
 never recomputed, and in key order (sorted by the database) so that concurrent batches cannot
 deadlock. Rows are looked up by joining the id array (``IN (SELECT unnest(...))``): a prepared
 ``= ANY($1)`` falls back to a generic plan that compares every row of the table with every id
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import lms_contracts as c
 
 from .apply import Changes, learner_ids_of
+from .lessons import apply_lessons
 from .model import COUNTERS, Deltas, EnrollmentRow, LearnerRow
 
 LEARNER_COLUMNS = (
@@ -29,10 +32,9 @@ LEARNER_COLUMNS = (
 ENROLLMENT_COLUMNS = (
     "learner_id uuid, course_id uuid, enrollment_id uuid, course_version integer, "
     "course_title text, cohort text, village_code text, position text, "
-    "enrolled_at timestamptz, withdrawn_id uuid, withdrawn_at timestamptz, lesson_ids uuid[], "
-    "lessons_done integer, withdrawn boolean, pre_test_score double precision, "
-    "pre_test_attempt integer, post_test_score double precision, passed boolean, "
-    "completed boolean, certified boolean, last_activity_at timestamptz"
+    "enrolled_at timestamptz, withdrawn_id uuid, withdrawn_at timestamptz, withdrawn boolean, "
+    "pre_test_score double precision, pre_test_attempt integer, post_test_score double precision, "
+    "passed boolean, completed boolean, certified boolean, last_activity_at timestamptz"
 )
 
 
@@ -41,32 +43,27 @@ def _columns(columns: str) -> list[tuple[str, str]]:
 
 
 def _unnest(columns: list[tuple[str, str]]) -> str:
-    """Rows passed as one array per column; a uuid[] column travels as its text form."""
-    arrays = ", ".join(
-        f"${i}::{'text' if kind == 'uuid[]' else kind}[]" for i, (_, kind) in enumerate(columns, 1)
-    )
+    """Rows passed as one array per column."""
+    arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, 1))
     return f"unnest({arrays}) AS r({', '.join(name for name, _ in columns)})"
-
-
-def _select(columns: list[tuple[str, str]]) -> str:
-    return ", ".join(f"r.{n}::uuid[]" if kind == "uuid[]" else f"r.{n}" for n, kind in columns)
 
 
 LEARNER_TYPES = _columns(LEARNER_COLUMNS)
 ENROLLMENT_TYPES = _columns(ENROLLMENT_COLUMNS)
 LEARNER_NAMES = [name for name, _ in LEARNER_TYPES]
 ENROLLMENT_NAMES = [name for name, _ in ENROLLMENT_TYPES]
+# Creates the missing rows and locks the existing ones (a DO UPDATE whose condition is false
+# locks the row without writing it), in id order.
 LOCK_LEARNERS = (
     "INSERT INTO learners (learner_id) SELECT unnest($1::uuid[]) ORDER BY 1 "
-    "ON CONFLICT (learner_id) DO NOTHING"
+    "ON CONFLICT (learner_id) DO UPDATE SET learner_id = excluded.learner_id WHERE false"
 )
 SELECT_LEARNERS = (
     f"SELECT {', '.join(LEARNER_NAMES)} FROM learners "
-    "WHERE learner_id IN (SELECT unnest($1::uuid[])) "
-    "ORDER BY learner_id FOR UPDATE"
+    "WHERE learner_id IN (SELECT unnest($1::uuid[]))"
 )
 SELECT_ENROLLMENTS = (
-    f"SELECT {', '.join(n for n in ENROLLMENT_NAMES if n not in ('lessons_done', 'withdrawn'))} "
+    f"SELECT {', '.join(n for n in ENROLLMENT_NAMES if n != 'withdrawn')} "
     "FROM enrollments WHERE learner_id IN (SELECT unnest($1::uuid[]))"
 )
 SAVE_LEARNERS = (
@@ -76,7 +73,7 @@ SAVE_LEARNERS = (
 )
 SAVE_ENROLLMENTS = (
     f"INSERT INTO enrollments ({', '.join(ENROLLMENT_NAMES)}) "
-    f"SELECT {_select(ENROLLMENT_TYPES)} FROM {_unnest(ENROLLMENT_TYPES)} "
+    f"SELECT * FROM {_unnest(ENROLLMENT_TYPES)} "
     "ON CONFLICT (learner_id, course_id) DO UPDATE SET "
     + ", ".join(f"{n} = excluded.{n}" for n in ENROLLMENT_NAMES[2:])
 )
@@ -108,15 +105,26 @@ async def driver_of(conn: AsyncConnection) -> Any:
 async def apply_events(conn: AsyncConnection, events: Sequence[c.CloudEvent[Any]]) -> None:
     """Apply a batch of (new, deduplicated) events in the caller's transaction."""
     driver = await driver_of(conn)
-    learner_ids = learner_ids_of(events)
+    lessons = [e.data for e in events if isinstance(e.data, c.LessonCompleted)]
+    others = [e for e in events if not isinstance(e.data, c.LessonCompleted)]
+    learner_ids = learner_ids_of(others)
+    locked = list({*learner_ids, *(d.learner_id for d in lessons)})
+    if locked:
+        await driver.execute(LOCK_LEARNERS, locked)
+    if others:
+        await _apply_others(driver, others, learner_ids)
+    await apply_lessons(driver, lessons)
+
+
+async def _apply_others(
+    driver: Any, events: Sequence[c.CloudEvent[Any]], learner_ids: list[uuid.UUID]
+) -> None:
     learners: list[LearnerRow] = []
     enrollments: list[EnrollmentRow] = []
     if learner_ids:
-        await driver.execute(LOCK_LEARNERS, learner_ids)
         learners = [LearnerRow(**r) for r in await driver.fetch(SELECT_LEARNERS, learner_ids)]
         enrollments = [
-            EnrollmentRow(**{**r, "lesson_ids": list(r["lesson_ids"] or ())})
-            for r in await driver.fetch(SELECT_ENROLLMENTS, learner_ids)
+            EnrollmentRow(**r) for r in await driver.fetch(SELECT_ENROLLMENTS, learner_ids)
         ]
     changes = Changes(learners, enrollments).apply(events)
     deltas = changes.deltas()
@@ -141,17 +149,8 @@ async def apply_events(conn: AsyncConnection, events: Sequence[c.CloudEvent[Any]
 def _column_lists(
     rows: Sequence[LearnerRow | EnrollmentRow], columns: list[tuple[str, str]]
 ) -> list[list[Any]]:
-    """One list per column, as ``_unnest`` takes them (uuid[] columns as their text form)."""
-    return [
-        [_uuid_array(getattr(row, name)) for row in rows]
-        if kind == "uuid[]"
-        else [getattr(row, name) for row in rows]
-        for name, kind in columns
-    ]
-
-
-def _uuid_array(ids: list[uuid.UUID]) -> str:
-    return "{" + ",".join(map(str, ids)) + "}"
+    """One list per column, as ``_unnest`` takes them."""
+    return [[getattr(row, name) for row in rows] for name, _ in columns]
 
 
 async def _add_rollups(driver: Any, deltas: Deltas) -> None:
