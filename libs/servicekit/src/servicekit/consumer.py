@@ -175,6 +175,8 @@ class Consumer:
                 todo = [e for e in todo if e.id in fresh]
             if self.subscription.batch_handler is not None and todo:
                 await self.subscription.batch_handler(tx, todo)
+            if not self.subscription.handlers:
+                return
             for event in todo:
                 handler = self.subscription.handler_for(event)
                 if handler is None:

@@ -157,7 +157,7 @@ def _start_background(runtime: Runtime) -> None:
         )
 
 
-def tune_garbage_collector(young_threshold: int = 10_000) -> None:
+def tune_garbage_collector(young_threshold: int = 50_000) -> None:
     """Leave what startup loaded (modules, reference data) out of every later collection, and
     collect young objects less often: a consumer batch allocates thousands of short-lived
     objects, and with the defaults the collector took as long as parsing them."""
