@@ -193,6 +193,40 @@ async def test_consumer_applies_each_event_once_despite_duplicates(
     assert await store.applied_event_ids() == [envelope.id]
 
 
+async def test_maintenance_runs_on_schedule_and_a_failed_run_does_not_stop_the_consumer(
+    store: Store, jetstream: JetStreamContext
+) -> None:
+    runs: list[str] = []
+    second_run = asyncio.Event()
+
+    async def maintain(tx: Transaction) -> None:
+        runs.append("run")
+        if len(runs) == 1:
+            raise RuntimeError("maintenance failed")
+        second_run.set()
+
+    subscription = recording_subscription()
+    subscription.maintenance = maintain
+    consumer = Consumer(
+        "reporting",
+        jetstream,
+        store.database,
+        Inbox(inbox_table, "reporting"),
+        subscription,
+        ConsumerOptions(fetch_timeout=0.1, maintenance_every=timedelta(milliseconds=50)),
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await asyncio.wait_for(second_run.wait(), timeout=30)
+        event = lesson_completed()
+        await jetstream.publish(subject_of(event), new_event(event).to_json())
+        await eventually(store.applied_count, lambda n: n == 1)
+    finally:
+        consumer.stop()
+        await task
+    assert len(runs) >= 2
+
+
 async def consumer_pending(js: JetStreamContext, name: str) -> int:
     info = await js.consumer_info(STREAM, name)
     return int(info.num_pending or 0) + int(info.num_ack_pending or 0)

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Transaction, CloudEvent[Any]], Awaitable[None]]
 BatchHandler = Callable[[Transaction, Sequence[CloudEvent[Any]]], Awaitable[None]]
+Maintenance = Callable[[Transaction], Awaitable[None]]
 
 
 @dataclass
@@ -45,6 +46,9 @@ class Subscription:
     # False when applying an event again changes nothing by itself (a projection whose every
     # rule is a maximum, a flag or a set): the consumer then keeps no inbox rows for it.
     needs_inbox: bool = True
+    # Housekeeping of what the handlers write (dropping rows that no longer count, say), run
+    # in its own transaction on the inbox purge's schedule.
+    maintenance: Maintenance | None = None
 
     def handler_for(self, event: CloudEvent[Any]) -> Handler | None:
         return self.handlers.get(type(event.data))
@@ -57,6 +61,9 @@ class ConsumerOptions:
     retry_delays: Sequence[float] = (1.0, 5.0, 30.0, 120.0)
     fetch_timeout: float = 1.0
     inbox_retention: timedelta = timedelta(days=30)
+    # The inbox purge and the subscription's maintenance: first a minute after start (or
+    # sooner if this is shorter), then at this interval.
+    maintenance_every: timedelta = timedelta(minutes=10)
 
 
 class Consumer:
@@ -86,7 +93,8 @@ class Consumer:
         """Fetch and parse the next batch while the current one is being applied."""
         sub = await self.js.pull_subscribe_bind(durable=self.name, stream=STREAM)
         loop = asyncio.get_running_loop()
-        purge_due = loop.time() + 60
+        every = self.options.maintenance_every.total_seconds()
+        maintenance_due = loop.time() + min(60.0, every)
         ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]] | None = None
         try:
             ahead = asyncio.create_task(self._next_batch(sub))
@@ -94,14 +102,25 @@ class Consumer:
                 batch = await ahead
                 ahead = asyncio.create_task(self._next_batch(sub))
                 await self.apply_batch(batch)
-                if loop.time() >= purge_due:
-                    purge_due = loop.time() + 600
-                    async with self.database.transaction() as tx:
-                        await self.inbox.purge(tx.conn, self.options.inbox_retention)
+                if loop.time() >= maintenance_due:
+                    maintenance_due = loop.time() + every
+                    await self.maintain()
         finally:
             if ahead is not None:
                 await self._return(ahead)
             await sub.unsubscribe()
+
+    async def maintain(self) -> None:
+        """Purge the inbox and run the subscription's maintenance; a failure is logged and
+        the next run tries again, the consumer carries on."""
+        try:
+            async with self.database.transaction() as tx:
+                await self.inbox.purge(tx.conn, self.options.inbox_retention)
+            if self.subscription.maintenance is not None:
+                async with self.database.transaction() as tx:
+                    await self.subscription.maintenance(tx)
+        except Exception:
+            log.exception("consumer maintenance failed; retried at the next run")
 
     async def _next_batch(self, sub: Any) -> list[tuple[Msg, CloudEvent[Any]]]:
         try:

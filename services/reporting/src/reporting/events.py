@@ -14,11 +14,15 @@ import lms_contracts as c
 from servicekit.consumer import Subscription
 from servicekit.database import Transaction
 
-from .projections.store import apply_events
+from .projections.store import apply_events, drop_empty_buckets
 
 
 async def project(tx: Transaction, events: Sequence[c.CloudEvent[Any]]) -> None:
     await apply_events(tx.conn, events)
 
 
-SUBSCRIPTION = Subscription(batch_handler=project, needs_inbox=False)
+async def maintain(tx: Transaction) -> None:
+    await drop_empty_buckets(tx.conn)
+
+
+SUBSCRIPTION = Subscription(batch_handler=project, needs_inbox=False, maintenance=maintain)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import lms_contracts as c
 import reporting.main as reporting
 from reporting.projections.model import ACTIVITY_PREFIXES, NO_COURSE, day_of
-from reporting.projections.store import apply_events
+from reporting.projections.store import apply_events, drop_empty_buckets
 from reporting.store import tables
 from servicekit.database import make_engine
 from servicekit.migrations import upgrade
@@ -189,3 +189,36 @@ async def test_a_lesson_before_registration_and_enrollment_is_counted_once_they_
     assert buckets == buckets_from_rows(state)
     national = {key[1]: n for key, n in buckets.items() if key[0] == ""}
     assert national == {NO_COURSE: 1, COURSE: 1}
+
+
+async def test_buckets_left_empty_are_dropped_and_counting_carries_on(engine: AsyncEngine) -> None:
+    lessons = [uuid.uuid4() for _ in range(5)]
+    events = [e for i in range(8) for e in learner_events(i, lessons)]
+    await project(engine, events, 1)  # one by one: every later lesson empties a day's bucket
+    before = await snapshot(engine)
+
+    async with engine.connect() as conn:
+        empty = await conn.execute(text("SELECT count(*) FROM activity WHERE learners = 0"))
+        empty_rows = empty.scalar_one()
+    assert empty_rows > 0
+    async with engine.begin() as conn:
+        assert await drop_empty_buckets(conn) == empty_rows
+    async with engine.connect() as conn:
+        left = await conn.execute(text("SELECT count(*) FROM activity WHERE learners = 0"))
+        assert left.scalar_one() == 0
+    assert await snapshot(engine) == before  # nothing that counts went
+
+    later = [
+        c.new_event(
+            e.data.model_copy(
+                update={"lesson_id": uuid.uuid4(), "completed_at": T0 + timedelta(days=3)}
+            )
+        )
+        for e in events
+        if isinstance(e.data, c.LessonCompleted)
+    ]
+    for event in later:  # buckets emptied and dropped above are recreated as needed
+        async with engine.begin() as conn:
+            await apply_events(conn, [event])
+    after = await snapshot(engine)
+    assert {row[:5]: row[5] for row in after["activity"]} == buckets_from_rows(after)

@@ -91,6 +91,12 @@ ADD_ACTIVITY = (
     "ON CONFLICT (region_code, course_id, cohort, position, day) "
     "DO UPDATE SET learners = activity.learners + excluded.learners"
 )
+# A bucket whose learners all moved on to later days counts nothing; left in place, such rows
+# would pile up day after day. Rows a batch holds are skipped, never waited for.
+DROP_EMPTY_BUCKETS = (
+    "DELETE FROM activity WHERE ctid IN "
+    "(SELECT ctid FROM activity WHERE learners = 0 FOR UPDATE SKIP LOCKED)"
+)
 SAVE_COURSE = (
     "INSERT INTO courses (course_id, version, code, title, lessons, required_lessons) "
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
@@ -166,3 +172,10 @@ async def _add_rollups(driver: Any, deltas: Deltas) -> None:
         await driver.execute(
             ADD_ACTIVITY, *zip(*(key for key, _ in activity), strict=True), [n for _, n in activity]
         )
+
+
+async def drop_empty_buckets(conn: AsyncConnection) -> int:
+    """Delete the activity buckets that count nobody; returns how many went."""
+    driver = await driver_of(conn)
+    status: str = await driver.execute(DROP_EMPTY_BUCKETS)
+    return int(status.split()[-1])
