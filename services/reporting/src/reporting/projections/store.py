@@ -4,11 +4,11 @@ A batch costs the same few statements whatever its size: the learner rows of eve
 created if missing and locked in id order (so consumer replicas never interleave on a learner),
 the rows the non-lesson events change are read, changed in memory and written back as arrays
 with the rollup deltas, and the lesson completions are applied by one statement of their own
-(``lessons.py``). Rollups are incremented,
-never recomputed, and in key order (sorted by the database) so that concurrent batches cannot
-deadlock. Rows are looked up by joining the id array (``IN (SELECT unnest(...))``): a prepared
-``= ANY($1)`` falls back to a generic plan that compares every row of the table with every id
-of the batch, a cost that grows with the table.
+(``lessons.py``). Rollups are incremented, never recomputed, and in key order (sorted by the
+database) so that concurrent batches cannot deadlock. Rows are looked up by joining the id
+array (``IN (SELECT unnest(...))``): a prepared ``= ANY($1)`` falls back to a generic plan
+that compares every row of the table with every id of the batch, a cost that grows with the
+table.
 """
 
 from __future__ import annotations
