@@ -20,6 +20,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from lms_contracts import LessonCompleted, new_event
 from servicekit.servers import connect_asyncpg
 
+from .driver import KEEPALIVE_EXPIRY
+
 BENCH_STREAM = "BENCH"
 
 
@@ -157,7 +159,11 @@ async def http_rate(
     errors = 0
     counter = 0
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(
+        max_connections=concurrency,
+        max_keepalive_connections=concurrency,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
 
         async def worker() -> None:

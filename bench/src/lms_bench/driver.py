@@ -23,6 +23,9 @@ from .workload import Plan, PlannedLearner
 
 # the demo course's pre- and post-test: a single-choice, a true/false and a short answer
 QUESTIONS = DEMO_QUESTIONS["KEU-DESA-01"]
+# Idle connections are dropped before the services' (uvicorn's 5 s) keep-alive timeout, so a
+# request never goes out on a connection the server is closing at that moment.
+KEEPALIVE_EXPIRY = 2.0
 
 
 class Timeline:
@@ -67,6 +70,7 @@ class Driver:
             limits=httpx.Limits(
                 max_connections=plan.size.concurrency * 2,
                 max_keepalive_connections=plan.size.concurrency * 2,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
             ),
         )
         self.timeline = Timeline()

@@ -51,6 +51,10 @@ def serve(
         port=port or SERVICES[service],
         log_config=None,
         timeout_graceful_shutdown=25,
+        # Longer than the idle timeout of the proxies and clients in front (ingress, load
+        # balancers: 60 s), so the server is never the one to close a connection just as a
+        # request is sent on it.
+        timeout_keep_alive=75,
         access_log=False,
     )
 
