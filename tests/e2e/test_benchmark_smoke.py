@@ -41,3 +41,5 @@ async def test_reporting_at_scale_projects_exactly_what_was_published(tmp_path: 
         "region report latency at 100% vs 1% of lessons, vacuumed",
     ]
     assert all(r.measured > 0 and r.baseline > 0 for r in results.ratios)
+    assert results.measurements["reporting_consumer_setup_per_s"] > 0
+    assert "Over the registrations, enrollments and first 1% of lessons" in results.markdown()
