@@ -2,8 +2,7 @@
 
 The consumer reads the whole stream; messages on subjects the service does not consume are
 acknowledged unparsed (ADR 5). A fetched batch is applied in one database transaction
-together with its inbox rows while the next batch is fetched and parsed, and acknowledged once
-committed, while the next batch is applied.
+together with its inbox rows, then acknowledged, while the next batch is fetched and parsed.
 If the batch fails, each message is retried alone so that one bad message cannot hold the
 others back: it is nak'ed with a growing delay, and once it has used up its deliveries (or
 cannot be parsed at all) it is copied to the dead-letter stream and terminated, and the
@@ -91,29 +90,22 @@ class Consumer:
         self._stopping = True
 
     async def run(self) -> None:
-        """Fetch and parse the next batch while the current one is being applied, and
-        acknowledge a committed batch while the next one is being applied."""
+        """Fetch and parse the next batch while the current one is being applied."""
         sub = await self.js.pull_subscribe_bind(durable=self.name, stream=STREAM)
         loop = asyncio.get_running_loop()
         every = self.options.maintenance_every.total_seconds()
         maintenance_due = loop.time() + min(60.0, every)
         ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]] | None = None
-        acking: asyncio.Task[None] | None = None
         try:
             ahead = asyncio.create_task(self._next_batch(sub))
             while not self._stopping:
                 batch = await ahead
                 ahead = asyncio.create_task(self._next_batch(sub))
-                committed = await self._apply_batch(batch)
-                if acking is not None:
-                    await acking
-                acking = asyncio.create_task(self._ack(committed))
+                await self.apply_batch(batch)
                 if loop.time() >= maintenance_due:
                     maintenance_due = loop.time() + every
                     await self.maintain()
         finally:
-            if acking is not None:
-                await acking
             if ahead is not None:
                 await self._return(ahead)
             await sub.unsubscribe()
@@ -166,29 +158,20 @@ class Consumer:
         return parsed
 
     async def apply_batch(self, parsed: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
-        await self._ack(await self._apply_batch(parsed))
-
-    async def _apply_batch(self, parsed: Sequence[tuple[Msg, CloudEvent[Any]]]) -> list[Msg]:
-        """Apply a batch in one transaction; returns its messages once committed, for the
-        caller to acknowledge (a failed batch is retried one by one and settled here)."""
         if not parsed:
-            return []
+            return
         try:
             await self._apply([event for _, event in parsed])
         except Exception as exc:
             if len(parsed) == 1:
                 await self._failed(*parsed[0], exc)
-                return []
+                return
             log.warning("batch of %d failed, retrying one by one: %s", len(parsed), exc)
             for msg, event in parsed:
                 await self._process_one(msg, event)
-            return []
+            return
         EVENTS_CONSUMED.labels(self.name, "applied").inc(len(parsed))
-        return [msg for msg, _ in parsed]
-
-    @staticmethod
-    async def _ack(messages: Sequence[Msg]) -> None:
-        for msg in messages:
+        for msg, _ in parsed:
             await msg.ack()  # buffered by the client: no round trip each
 
     async def _process_one(self, msg: Msg, event: CloudEvent[Any]) -> None:
