@@ -17,9 +17,9 @@ database does it in place:
    for the other events.
 
 The rules match the other events' (a set, a maximum, a course version only where the
-enrollment has none yet), so the
-statement is idempotent and order-tolerant like them. Learner rows exist and are locked by
-the caller. Days are UTC days, as :func:`~reporting.projections.model.day_of` takes them.
+enrollment has none yet), so the statement is idempotent and order-tolerant like them. Learner
+rows exist and are locked by the caller. Days are UTC days, as
+:func:`~reporting.projections.model.day_of` takes them.
 """
 
 from __future__ import annotations

@@ -136,9 +136,9 @@ async def _apply_others(
     deltas = changes.deltas()
     learner_rows, enrollment_rows = changes.changed_learners(), changes.changed_enrollments()
     if learner_rows:
-        await driver.execute(SAVE_LEARNERS, *_column_lists(learner_rows, LEARNER_TYPES))
+        await driver.execute(SAVE_LEARNERS, *_column_lists(learner_rows, LEARNER_NAMES))
     if enrollment_rows:
-        await driver.execute(SAVE_ENROLLMENTS, *_column_lists(enrollment_rows, ENROLLMENT_TYPES))
+        await driver.execute(SAVE_ENROLLMENTS, *_column_lists(enrollment_rows, ENROLLMENT_NAMES))
     await _add_rollups(driver, deltas)
     for data in changes.published:
         await driver.execute(
@@ -152,11 +152,9 @@ async def _apply_others(
         )
 
 
-def _column_lists(
-    rows: Sequence[LearnerRow | EnrollmentRow], columns: list[tuple[str, str]]
-) -> list[list[Any]]:
+def _column_lists(rows: Sequence[LearnerRow | EnrollmentRow], names: list[str]) -> list[list[Any]]:
     """One list per column, as ``_unnest`` takes them."""
-    return [[getattr(row, name) for row in rows] for name, _ in columns]
+    return [[getattr(row, name) for row in rows] for name in names]
 
 
 async def _add_rollups(driver: Any, deltas: Deltas) -> None:
