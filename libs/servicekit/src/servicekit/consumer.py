@@ -2,7 +2,8 @@
 
 The consumer reads the whole stream; messages on subjects the service does not consume are
 acknowledged unparsed (ADR 5). A fetched batch is applied in one database transaction
-together with its inbox rows, then acknowledged, while the next batch is fetched and parsed.
+together with its inbox rows, then acknowledged, while the next batch is fetched (by
+:class:`~servicekit.pull.Puller`) and parsed.
 If the batch fails, each message is retried alone so that one bad message cannot hold the
 others back: it is nak'ed with a growing delay, and once it has used up its deliveries (or
 cannot be parsed at all) it is copied to the dead-letter stream and terminated, and the
@@ -20,7 +21,6 @@ from datetime import timedelta
 from typing import Any
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
 from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventType, parse_event
@@ -28,6 +28,7 @@ from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventTyp
 from .database import Database, Transaction
 from .inbox import Inbox
 from .observability import DEAD_LETTERS, EVENTS_CONSUMED, correlation_id_var, event_id_var
+from .pull import Puller
 from .topology import STREAM, dlq_subject
 
 log = logging.getLogger(__name__)
@@ -91,16 +92,18 @@ class Consumer:
 
     async def run(self) -> None:
         """Fetch and parse the next batch while the current one is being applied."""
-        sub = await self.js.pull_subscribe_bind(durable=self.name, stream=STREAM)
+        # The context's own connection and API prefix (nats-py keeps both on the context).
+        puller = Puller(self.js._nc, STREAM, self.name, self.js._prefix)
+        await puller.start()
         loop = asyncio.get_running_loop()
         every = self.options.maintenance_every.total_seconds()
         maintenance_due = loop.time() + min(60.0, every)
         ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]] | None = None
         try:
-            ahead = asyncio.create_task(self._next_batch(sub))
+            ahead = asyncio.create_task(self._next_batch(puller))
             while not self._stopping:
                 batch = await ahead
-                ahead = asyncio.create_task(self._next_batch(sub))
+                ahead = asyncio.create_task(self._next_batch(puller))
                 await self.apply_batch(batch)
                 if loop.time() >= maintenance_due:
                     maintenance_due = loop.time() + every
@@ -108,7 +111,8 @@ class Consumer:
         finally:
             if ahead is not None:
                 await self._return(ahead)
-            await sub.unsubscribe()
+            for msg in await puller.stop():
+                await msg.nak()
 
     async def maintain(self) -> None:
         """Purge the inbox and run the subscription's maintenance; a failure is logged and
@@ -122,11 +126,8 @@ class Consumer:
         except Exception:
             log.exception("consumer maintenance failed; retried at the next run")
 
-    async def _next_batch(self, sub: Any) -> list[tuple[Msg, CloudEvent[Any]]]:
-        try:
-            messages = await sub.fetch(self.options.batch_size, timeout=self.options.fetch_timeout)
-        except (NatsTimeout, TimeoutError):  # nats-py raises either when idle
-            return []
+    async def _next_batch(self, puller: Puller) -> list[tuple[Msg, CloudEvent[Any]]]:
+        messages = await puller.fetch(self.options.batch_size, self.options.fetch_timeout)
         return await self.prepare(messages)
 
     async def _return(self, ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]]) -> None:

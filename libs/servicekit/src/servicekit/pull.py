@@ -1,0 +1,117 @@
+"""Batches from a durable pull consumer, collected by a subscription callback.
+
+nats-py's ``fetch`` waits for each message of a batch through a task of its own, which costs
+more than the rest of reading and acknowledging it (about 25 µs a message against 8 here).
+:class:`Puller` sends the same pull requests (``$JS.API.CONSUMER.MSG.NEXT``) and collects the
+deliveries in a callback on one inbox subscription, so a message costs a list append. The
+messages are nats-py's own, acknowledged and nak'ed as usual.
+
+A fetch first asks for what is there now (``no_wait``). When nothing is, it asks again with
+an expiry and returns as soon as the first message arrives: what the request still delivers
+afterwards waits in a buffer for the next fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+log = logging.getLogger(__name__)
+
+STATUS = "Status"
+HEARTBEAT = "100"
+ENDED = ("404", "408")  # no messages (no_wait), request expired
+
+
+class Puller:
+    def __init__(self, nc: NATS, stream: str, durable: str, api_prefix: str = "$JS.API") -> None:
+        self.nc = nc
+        self.request_subject = f"{api_prefix}.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self._inbox = ""
+        self._sub: Subscription | None = None
+        self._buffer: deque[Msg] = deque()
+        # The live pull request: messages it may still deliver, and until when (a request
+        # lost to a reconnect never says it ended, so its expiry ends it).
+        self._owed = 0
+        self._live_until = 0.0
+        self._ended_by = ""
+        self._changed = asyncio.Event()
+
+    async def start(self) -> None:
+        self._inbox = self.nc.new_inbox()
+        self._sub = await self.nc.subscribe(self._inbox, cb=self._receive)
+
+    async def stop(self) -> list[Msg]:
+        """Unsubscribe; returns the messages delivered but not yet fetched."""
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+            self._sub = None
+        left = list(self._buffer)
+        self._buffer.clear()
+        return left
+
+    async def _receive(self, msg: Msg) -> None:
+        headers = msg.headers
+        if headers is not None and STATUS in headers and not msg.data:
+            status = headers[STATUS]
+            if status == HEARTBEAT:
+                return
+            if status not in ENDED:
+                log.warning(
+                    "pull request on %s ended: %s %s",
+                    self.request_subject,
+                    status,
+                    headers.get("Description", ""),
+                )
+            self._owed = 0
+            self._ended_by = status
+        else:
+            self._buffer.append(msg)
+            self._owed -= 1
+        self._changed.set()
+
+    def _live(self) -> bool:
+        return self._owed > 0 and asyncio.get_running_loop().time() < self._live_until
+
+    async def _request(self, batch: int, timeout: float, *, no_wait: bool) -> None:
+        request: dict[str, object] = {"batch": batch}
+        if no_wait:
+            request["no_wait"] = True
+        else:
+            request["expires"] = int(timeout * 1e9)
+        self._owed, self._ended_by = batch, ""
+        self._live_until = asyncio.get_running_loop().time() + timeout
+        self._changed.clear()
+        await self.nc.publish(self.request_subject, json.dumps(request).encode(), self._inbox)
+
+    async def _wait(self, timeout: float, *, whole: bool) -> None:
+        """Until the live request has delivered everything (``whole``) or anything, it ended,
+        or ``timeout`` passed."""
+        try:
+            async with asyncio.timeout(timeout):
+                while self._live() and (whole or not self._buffer):
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            pass
+
+    async def fetch(self, batch: int, timeout: float) -> list[Msg]:
+        """Up to ``batch`` messages; empty if none came within ``timeout`` seconds."""
+        if len(self._buffer) < batch and not self._live():
+            await self._request(batch - len(self._buffer), timeout, no_wait=True)
+            await self._wait(timeout, whole=True)
+        if not self._buffer:
+            if not self._live():
+                await self._request(batch, timeout, no_wait=False)
+            await self._wait(timeout, whole=False)
+            if not self._buffer and self._ended_by not in ("", *ENDED):
+                # A refused request (a deleted consumer, say) ends at once: do not spin.
+                await asyncio.sleep(timeout)
+        count = min(batch, len(self._buffer))
+        return [self._buffer.popleft() for _ in range(count)]
