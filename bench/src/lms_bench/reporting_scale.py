@@ -32,6 +32,7 @@ from servicekit.database import Database, make_engine
 from servicekit.inbox import Inbox
 from servicekit.migrations import upgrade
 from servicekit.outbox import Outbox
+from servicekit.pull import Puller
 from servicekit.regions import all_villages
 from servicekit.servers import (
     LocalPostgres,
@@ -94,7 +95,12 @@ class ScaleResults:
         first = self.measurements.get("reporting_consumer_per_s_first_tenth", 0.0)
         last = self.measurements.get("reporting_consumer_per_s_last_tenth", 0.0)
         setup = self.measurements.get("reporting_consumer_setup_per_s", 0.0)
+        consumer = self.measurements.get("reporting_consumer_per_s", 0.0)
+        pulled = self.ceilings.get("jetstream_consume_pull_loop_per_s", 0.0)
         lines += [
+            "",
+            f"Raw consume through the consumer's own pull loop instead of nats-py's fetch: "
+            f"{pulled:,.0f}/s; the consumer is {consumer / pulled if pulled else 0:.2f} of it.",
             "",
             f"Consumer over the catch-up: {first:,.0f}/s in its first tenth, {last:,.0f}/s in "
             "its last (a batch costs the same however many events came before it). Over the "
@@ -304,8 +310,12 @@ async def publish(nc: Any, js: Any, events: Iterator[tuple[str, bytes]], label: 
     return sent
 
 
-async def raw_consume_rate(js: Any, start_sequence: int, count: int) -> float:
-    """Plain nats-py: an unfiltered pull consumer, fetch and ack each message."""
+async def raw_consume_rate(
+    js: Any, start_sequence: int, count: int, *, pull_loop: bool = False
+) -> float:
+    """An unfiltered pull consumer that fetches and acks each message, nothing else: with
+    nats-py's ``fetch`` (the baseline of the goal), or with ``pull_loop`` the reporting
+    consumer's own :class:`~servicekit.pull.Puller`."""
     name = f"raw-{uuid.uuid4().hex[:6]}"
     await js.add_consumer(
         STREAM,
@@ -317,14 +327,18 @@ async def raw_consume_rate(js: Any, start_sequence: int, count: int) -> float:
             max_ack_pending=50_000,
         ),
     )
+    puller = Puller(js._nc, STREAM, name)
+    await puller.start()
     sub = await js.pull_subscribe_bind(durable=name, stream=STREAM)
+    fetch = puller.fetch if pull_loop else sub.fetch
     received = 0
     started = time.perf_counter()
     while received < count:
-        for message in await sub.fetch(min(2000, count - received), timeout=5):
+        for message in await fetch(min(2000, count - received), timeout=5):
             await message.ack()
             received += 1
     rate = received / (time.perf_counter() - started)
+    await puller.stop()
     await sub.unsubscribe()
     await js.delete_consumer(STREAM, name)
     return rate
@@ -490,6 +504,7 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
         publish_rate = late / (time.perf_counter() - published)
         console.print("[bold]raw consume over the same messages")
         raw_rate = await raw_consume_rate(js, first_late, min(late, 300_000))
+        pulled_rate = await raw_consume_rate(js, first_late, min(late, 300_000), pull_loop=True)
         caught_up = await catch_up(js, consumer(), "projecting the other 99%")
         consumed, seconds = caught_up.backlog, caught_up.seconds
         unvacuumed_ms = await report_latencies(engine, codes, pop.course)
@@ -507,6 +522,7 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
     results.ceilings = {
         "jetstream_publish_core_per_s": publish_rate,
         "jetstream_consume_per_s": raw_rate,
+        "jetstream_consume_pull_loop_per_s": pulled_rate,
     }
     results.measurements = {
         "events_published": sent + late,
