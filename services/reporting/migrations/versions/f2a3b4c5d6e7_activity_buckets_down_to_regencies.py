@@ -53,7 +53,7 @@ def downgrade() -> None:
     for length in (8, 13):
         op.execute(
             "INSERT INTO activity (region_code, course_id, cohort, position, day, learners) "
-            f"SELECT left(village_code, {length}), '00000000-0000-0000-0000-000000000000', '', "
+            f"SELECT left(village_code, {length}), '00000000-0000-0000-0000-000000000000'::uuid, '', "
             "coalesce(position, ''), (last_activity_at AT TIME ZONE 'UTC')::date, count(*) "
             "FROM learners WHERE registered AND village_code IS NOT NULL "
             "AND last_activity_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
