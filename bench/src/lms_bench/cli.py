@@ -45,13 +45,16 @@ def reporting_at_scale(
     out: Annotated[Path, typer.Option(help="folder for reporting-scale.json and .md")] = Path(
         "bench-results"
     ),
+    keep_database: Annotated[
+        bool, typer.Option(help="leave PostgreSQL running with the projections, to inspect")
+    ] = False,
 ) -> None:
     """Reporting alone at scale: consumer vs raw consume, report latency at 1% and 100%."""
     import json
 
     from .reporting_scale import Scale, run
 
-    results = asyncio.run(run(Scale(learners, lessons), seed))
+    results = asyncio.run(run(Scale(learners, lessons), seed, keep_database=keep_database))
     text = results.markdown()
     console.print(text)
     out.mkdir(parents=True, exist_ok=True)

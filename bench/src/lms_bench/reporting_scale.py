@@ -449,7 +449,7 @@ def level_codes(pop: Population) -> dict[str, str]:
     }
 
 
-async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
+async def run(scale: Scale, seed: int = 2026, *, keep_database: bool = False) -> ScaleResults:
     import reporting.main as reporting
 
     results = ScaleResults(scale)
@@ -516,8 +516,12 @@ async def run(scale: Scale, seed: int = 2026) -> ScaleResults:
         await nc.close()
     finally:
         broker.stop()
-        postgres.stop()
-        shutil.rmtree(work, ignore_errors=True)  # the stream alone is gigabytes at full size
+        shutil.rmtree(work / "nats", ignore_errors=True)  # gigabytes at full size
+        if keep_database:
+            console.print(f"PostgreSQL left running: {server_url} (the next run stops it)")
+        else:
+            postgres.stop()
+            shutil.rmtree(work, ignore_errors=True)
     consumer_rate = consumed / seconds if seconds else 0.0
     results.ceilings = {
         "jetstream_publish_core_per_s": publish_rate,
