@@ -1,16 +1,14 @@
 """Lesson completions applied set-based on real PostgreSQL: the same rows and buckets whatever
-the order, batching, duplication or UTC offset of the events; the district buckets a migration
-counts from the rows are the ones the consumer keeps."""
+the order, batching, duplication or UTC offset of the events."""
 
 import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +18,7 @@ from reporting.projections.model import ACTIVITY_PREFIXES, NO_COURSE, day_of
 from reporting.projections.store import apply_events, drop_empty_buckets
 from reporting.store import tables
 from servicekit.database import make_engine
-from servicekit.migrations import alembic_config, upgrade
+from servicekit.migrations import upgrade
 
 pytestmark = pytest.mark.integration
 WIB, WIT = timezone(timedelta(hours=7)), timezone(timedelta(hours=9))
@@ -224,78 +222,3 @@ async def test_buckets_left_empty_are_dropped_and_counting_carries_on(engine: As
             await apply_events(conn, [event])
     after = await snapshot(engine)
     assert {row[:5]: row[5] for row in after["activity"]} == buckets_from_rows(after)
-
-
-def district_totals(state: dict[str, Any], day: date | None = None) -> dict[tuple[str, bool], int]:
-    """Learners (False) and enrollments (True) in district buckets, per district; of one day
-    or of them all."""
-    totals: dict[tuple[str, bool], int] = {}
-    for region, course, _, _, on, n in state["activity"]:
-        if len(region) == 8 and day in (None, on):
-            key = (region, course != NO_COURSE)
-            totals[key] = totals.get(key, 0) + n
-    return totals
-
-
-async def test_the_migration_counts_district_buckets_from_the_rows_and_its_downgrade_drops_them(
-    engine: AsyncEngine, database_url: str
-) -> None:
-    lessons = [uuid.uuid4() for _ in range(5)]
-    events = [e for i in range(12) for e in learner_events(i, lessons)]
-    await project(engine, events, 5)
-    maintained = await snapshot(engine)
-    assert {row[:5]: row[5] for row in maintained["activity"]} == buckets_from_rows(maintained)
-    # Twelve learners, three per village; the enrollments counted are learners 2, 4, 8 and 10's.
-    assert district_totals(maintained) == {
-        ("74.01.01", False): 6,
-        ("74.02.01", False): 3,
-        ("94.71.01", False): 3,
-        ("74.01.01", True): 2,
-        ("74.02.01", True): 2,
-    }
-
-    config = alembic_config(reporting.MIGRATIONS, database_url)
-    await asyncio.to_thread(command.downgrade, config, "f2a3b4c5d6e7")
-    previous = await snapshot(engine)  # what the previous release kept
-    assert previous["activity"] == [row for row in maintained["activity"] if len(row[0]) != 8]
-    assert {k: v for k, v in previous.items() if k != "activity"} == {
-        k: v for k, v in maintained.items() if k != "activity"
-    }
-
-    async with engine.begin() as conn:  # a district bucket left by an earlier release goes
-        await conn.execute(
-            text(
-                "INSERT INTO activity (region_code, course_id, cohort, position, day, learners) "
-                "VALUES ('74.01.01', :course, '', 'kepala_desa', :day, -4)"
-            ),
-            {"course": NO_COURSE, "day": T0.date()},
-        )
-    await asyncio.to_thread(upgrade, reporting.MIGRATIONS, database_url)
-    assert await snapshot(engine) == maintained
-
-    # The consumer carries on from the counted buckets: everyone but learner 0 (village
-    # 74.01.01.2006) completes another lesson three days later.
-    first = events[0].data.learner_id
-    later_day = (T0 + timedelta(days=3)).date()
-    later = [
-        c.new_event(
-            e.data.model_copy(
-                update={"lesson_id": uuid.uuid4(), "completed_at": T0 + timedelta(days=3)}
-            )
-        )
-        for e in events
-        if isinstance(e.data, c.LessonCompleted) and e.data.learner_id != first
-    ]
-    for start in range(0, len(later), 4):
-        async with engine.begin() as conn:
-            await apply_events(conn, later[start : start + 4])
-    after = await snapshot(engine)
-    assert {row[:5]: row[5] for row in after["activity"]} == buckets_from_rows(after)
-    assert district_totals(after) == district_totals(maintained)
-    assert district_totals(after, later_day) == {
-        ("74.01.01", False): 5,
-        ("74.02.01", False): 3,
-        ("94.71.01", False): 3,
-        ("74.01.01", True): 2,
-        ("74.02.01", True): 2,
-    }

@@ -226,8 +226,8 @@ def test_active_learners_sit_in_the_bucket_of_their_last_active_day() -> None:
     assert national == {NO_COURSE: 1, COURSE: 1}
 
 
-def test_activity_buckets_stop_at_the_district_and_counters_match_the_table() -> None:
+def test_activity_buckets_stop_at_the_regency_and_counters_match_the_table() -> None:
     store = Store()
     store.apply(story(uuid.uuid4()))
-    assert {key[0] for key, n in store.activity.items() if n} == {"", "74", "74.01", "74.01.01"}
+    assert {key[0] for key, n in store.activity.items() if n} == {"", "74", "74.01"}
     assert tuple(tables.COUNTERS) == COUNTERS

@@ -76,10 +76,10 @@ async def active_counts(
 ) -> dict[str, int]:
     """Learners (or, filtered by course or cohort, enrollments) active in the last ``days``.
 
-    Nation, provinces, regencies and districts sum their per-day activity buckets: a few rows
-    per region and day, whatever the number of learners or events. Villages count their own
-    learners' rows (about a dozen, found by the village code index); both give the same
-    numbers, so children still add up to their parent.
+    Nation, provinces and regencies sum their per-day activity buckets: a few rows per region
+    and day, whatever the number of learners or events. Districts and villages count their
+    own learners' rows (tens to a few hundred, found by the village code index); both give
+    the same numbers, so children still add up to their parent.
     """
     since = (datetime.now(UTC) - timedelta(days=days)).date()
     bucketed = [code for code in codes if len(code) in ACTIVITY_PREFIXES]

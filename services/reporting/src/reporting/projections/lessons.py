@@ -12,7 +12,7 @@ database does it in place:
 3. an enrollment not seen yet (its lesson arrived first) is created with the lessons;
 4. learners take the later activity;
 5. every counted row whose last active day moved leaves the old day's activity bucket and
-   joins the new one, in the nation, its province, its regency and its district, as
+   joins the new one, in the nation, its province and its regency, as
    :meth:`Deltas.changed_activity <reporting.projections.model.Deltas.changed_activity>` does
    for the other events.
 

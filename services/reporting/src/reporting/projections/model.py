@@ -39,10 +39,10 @@ COUNTERS = (
 Counters = tuple[int, ...]
 REGISTERED: Counters = (1,) + (0,) * (len(COUNTERS) - 1)
 WITHDRAWN: Counters = (0, 0, 1) + (0,) * (len(COUNTERS) - 3)
-# Activity buckets are kept for the levels that sum many learners (nation, province, regency,
-# district: code prefixes of these lengths, ADR 8); villages count their dozen or so learners'
-# rows instead, which keeps a batch from touching a bucket per village it saw.
-ACTIVITY_PREFIXES = (0, 2, 5, 8)
+# Activity buckets are kept for the levels whose reports sum many learners (nation, province,
+# regency: code prefixes of these lengths); district and village reports count their few
+# learners' rows instead, which keeps a batch from touching a bucket per village it saw.
+ACTIVITY_PREFIXES = (0, 2, 5)
 
 # Scores are kept as sums of hundredths of a point: integers add and subtract exactly, so a
 # rollup never drifts and a rebuild gives the very same numbers.
@@ -281,7 +281,7 @@ class Deltas:
         return [(key, tuple(values)) for key, values in spread.items() if any(values)]
 
     def changed_activity(self) -> list[tuple[ActivityKey, int]]:
-        """Bucket changes per nation, province, regency and district."""
+        """Bucket changes per nation, province and regency."""
         spread: dict[ActivityKey, int] = {}
         for ((village, course, cohort, position), day), n in self._active.items():
             if not n:

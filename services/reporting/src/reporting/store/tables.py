@@ -117,8 +117,8 @@ rollups = Table(
     postgresql_with={"fillfactor": 70, **HOT},
 )
 # Learners (course NO_COURSE) and enrollments whose last activity fell on each day, per nation,
-# province, regency and district and dimensions: "active in the last N days" sums N days of a
-# few rows, not the learners. Villages count their learners' rows instead.
+# province and regency and dimensions: "active in the last N days" sums N days of a few rows,
+# not the learners. Districts and villages count their learners' rows instead.
 activity = Table(
     "activity",
     metadata,
