@@ -518,6 +518,7 @@ async def run(scale: Scale, seed: int = 2026, *, keep_database: bool = False) ->
         broker.stop()
         shutil.rmtree(work / "nats", ignore_errors=True)  # gigabytes at full size
         if keep_database:
+            postgres.detach()
             console.print(f"PostgreSQL left running: {server_url} (the next run stops it)")
         else:
             postgres.stop()

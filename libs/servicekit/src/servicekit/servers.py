@@ -172,6 +172,13 @@ class LocalPostgres:
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
 
+    def detach(self) -> None:
+        """Leave the server running after this process exits (to inspect its data); the
+        next :func:`stop_leftovers` stops it."""
+        if self._server is not None:
+            self._server.cleanup_mode = None  # type: ignore[attr-defined]
+            self._server = None
+
 
 def database_url_for(server_url: str, database: str, user: str | None = None) -> str:
     """The URL of ``database`` on the server ``server_url`` points at."""

@@ -184,6 +184,16 @@ async def test_duplicated_and_shuffled_events_give_exact_counts_that_sum_across_
             for key in counted:
                 children = sum(child["totals"][key] for child in report["children"])
                 assert children == report["totals"][key], (code, query, key)
+            if code in ("74.01", "74.01.01"):  # six learners in two villages of one district
+                active = {
+                    child["region"]["code"]: child["totals"]["active"]
+                    for child in report["children"]
+                    if child["totals"]["active"]
+                }
+                assert report["totals"]["active"] == 6, (code, query)
+                assert active == (
+                    {"74.01.01": 6} if code == "74.01" else {"74.01.01.2006": 3, "74.01.01.2007": 3}
+                ), (code, query)
         village = (
             await reporting.client.get("/v1/reports/regions/74.01.01.2006" + query, headers=admin)
         ).json()
