@@ -34,6 +34,8 @@ class Puller:
         self.nc = nc
         self.request_subject = f"{api_prefix}.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self._inbox = ""
+        self._requests = 0
+        self._reply = ""  # the live request's own reply subject
         self._sub: Subscription | None = None
         self._buffer: deque[Msg] = deque()
         # The live pull request: messages it may still deliver, and until when (a request
@@ -45,7 +47,7 @@ class Puller:
 
     async def start(self) -> None:
         self._inbox = self.nc.new_inbox()
-        self._sub = await self.nc.subscribe(self._inbox, cb=self._receive)
+        self._sub = await self.nc.subscribe(f"{self._inbox}.*", cb=self._receive)
 
     async def stop(self) -> list[Msg]:
         """Unsubscribe; returns the messages delivered but not yet fetched."""
@@ -57,10 +59,13 @@ class Puller:
         return left
 
     async def _receive(self, msg: Msg) -> None:
+        """Each request has a reply subject of its own, which its status messages carry: an
+        earlier request's end says nothing about the live one. (Messages carry their stream
+        subject, so they are counted against the live request whichever delivered them.)"""
         headers = msg.headers
         if headers is not None and STATUS in headers and not msg.data:
             status = headers[STATUS]
-            if status == HEARTBEAT:
+            if status == HEARTBEAT or msg.subject != self._reply:
                 return
             if status not in ENDED:
                 log.warning(
@@ -85,10 +90,12 @@ class Puller:
             request["no_wait"] = True
         else:
             request["expires"] = int(timeout * 1e9)
+        self._requests += 1
+        self._reply = f"{self._inbox}.{self._requests}"
         self._owed, self._ended_by = batch, ""
         self._live_until = asyncio.get_running_loop().time() + timeout
         self._changed.clear()
-        await self.nc.publish(self.request_subject, json.dumps(request).encode(), self._inbox)
+        await self.nc.publish(self.request_subject, json.dumps(request).encode(), self._reply)
 
     async def _wait(self, timeout: float, *, whole: bool) -> None:
         """Until the live request has delivered everything (``whole``) or anything, it ended,
