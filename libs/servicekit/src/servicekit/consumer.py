@@ -32,6 +32,8 @@ from .pull import Puller
 from .topology import STREAM, dlq_subject
 
 log = logging.getLogger(__name__)
+# Messages parsed or acknowledged between two yields to the event loop (about a millisecond).
+YIELD_EVERY = 200
 
 Handler = Callable[[Transaction, CloudEvent[Any]], Awaitable[None]]
 BatchHandler = Callable[[Transaction, Sequence[CloudEvent[Any]]], Awaitable[None]]
@@ -144,7 +146,11 @@ class Consumer:
         and return the rest parsed."""
         parsed: list[tuple[Msg, CloudEvent[Any]]] = []
         skipped: list[Msg] = []
-        for msg in messages:
+        for i, msg in enumerate(messages):
+            if i % YIELD_EVERY == YIELD_EVERY - 1:
+                # Parsing runs while the previous batch is in the database: let its replies
+                # through, so that the next statement is not held up by a whole batch's parse.
+                await asyncio.sleep(0)
             if self.wanted is not None and not self.wanted(msg.subject):
                 skipped.append(msg)
                 continue
@@ -172,7 +178,9 @@ class Consumer:
                 await self._process_one(msg, event)
             return
         EVENTS_CONSUMED.labels(self.name, "applied").inc(len(parsed))
-        for msg, _ in parsed:
+        for i, (msg, _) in enumerate(parsed):
+            if i % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # as in prepare: the next batch's fetch goes on
             await msg.ack()  # buffered by the client: no round trip each
 
     async def _process_one(self, msg: Msg, event: CloudEvent[Any]) -> None:
