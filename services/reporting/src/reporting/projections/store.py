@@ -1,8 +1,9 @@
 """Load and save a batch's rows with a handful of statements on the driver connection.
 
 A batch costs the same few statements whatever its size: the learner rows of every event are
-created if missing and locked in id order (so consumer replicas never interleave on a learner),
-the rows the non-lesson events change are read, changed in memory and written back as arrays
+created if missing and locked in id order (so consumer replicas never interleave on a learner)
+by the statement that also gives them their lessons' latest activity (``lessons.py``), the
+rows the non-lesson events change are read, changed in memory and written back as arrays
 with the rollup deltas, and the lesson completions are applied by one statement of their own
 (``lessons.py``). Rollups are incremented, never recomputed, and in key order (sorted by the
 database) so that concurrent batches cannot deadlock. Rows are looked up by joining the id
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import lms_contracts as c
 
 from .apply import Changes, learner_ids_of
-from .lessons import apply_lessons
+from .lessons import apply_lessons, lock_learners
 from .model import COUNTERS, Deltas, EnrollmentRow, LearnerRow
 
 LEARNER_COLUMNS = (
@@ -52,12 +53,6 @@ LEARNER_TYPES = _columns(LEARNER_COLUMNS)
 ENROLLMENT_TYPES = _columns(ENROLLMENT_COLUMNS)
 LEARNER_NAMES = [name for name, _ in LEARNER_TYPES]
 ENROLLMENT_NAMES = [name for name, _ in ENROLLMENT_TYPES]
-# Creates the missing rows and locks the existing ones (a DO UPDATE whose condition is false
-# locks the row without writing it), in id order.
-LOCK_LEARNERS = (
-    "INSERT INTO learners (learner_id) SELECT unnest($1::uuid[]) ORDER BY 1 "
-    "ON CONFLICT (learner_id) DO UPDATE SET learner_id = excluded.learner_id WHERE false"
-)
 SELECT_LEARNERS = (
     f"SELECT {', '.join(LEARNER_NAMES)} FROM learners "
     "WHERE learner_id IN (SELECT unnest($1::uuid[]))"
@@ -114,9 +109,7 @@ async def apply_events(conn: AsyncConnection, events: Sequence[c.CloudEvent[Any]
     lessons = [e.data for e in events if isinstance(e.data, c.LessonCompleted)]
     others = [e for e in events if not isinstance(e.data, c.LessonCompleted)]
     learner_ids = learner_ids_of(others)
-    locked = list({*learner_ids, *(d.learner_id for d in lessons)})
-    if locked:
-        await driver.execute(LOCK_LEARNERS, locked)
+    await lock_learners(driver, lessons, learner_ids)
     if others:
         await _apply_others(driver, others, learner_ids)
     await apply_lessons(driver, lessons)
