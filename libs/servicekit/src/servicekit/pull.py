@@ -8,8 +8,7 @@ messages are nats-py's own, acknowledged and nak'ed as usual.
 
 A fetch first asks for what is there now (``no_wait``). When nothing is, it asks again with
 an expiry and returns as soon as the first message arrives: what the request still delivers
-afterwards waits in a buffer for the next fetch. A fetch that returns a full batch asks for
-the next one at once, so that a backlog streams in while the batch is processed.
+afterwards waits in a buffer for the next fetch.
 """
 
 from __future__ import annotations
@@ -44,7 +43,6 @@ class Puller:
         self._owed = 0
         self._live_until = 0.0
         self._ended_by = ""
-        self._no_wait = False  # the live request answers at once (or expires, if not)
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
@@ -94,7 +92,7 @@ class Puller:
             request["expires"] = int(timeout * 1e9)
         self._requests += 1
         self._reply = f"{self._inbox}.{self._requests}"
-        self._owed, self._ended_by, self._no_wait = batch, "", no_wait
+        self._owed, self._ended_by = batch, ""
         self._live_until = asyncio.get_running_loop().time() + timeout
         self._changed.clear()
         await self.nc.publish(self.request_subject, json.dumps(request).encode(), self._reply)
@@ -112,11 +110,9 @@ class Puller:
 
     async def fetch(self, batch: int, timeout: float) -> list[Msg]:
         """Up to ``batch`` messages; empty if none came within ``timeout`` seconds."""
-        if len(self._buffer) < batch:
-            if not self._live():
-                await self._request(batch - len(self._buffer), timeout, no_wait=True)
-            # All of an immediate answer; from an open long poll, whatever is there.
-            await self._wait(timeout, whole=self._no_wait)
+        if len(self._buffer) < batch and not self._live():
+            await self._request(batch - len(self._buffer), timeout, no_wait=True)
+            await self._wait(timeout, whole=True)
         if not self._buffer:
             if not self._live():
                 await self._request(batch, timeout, no_wait=False)
@@ -125,9 +121,4 @@ class Puller:
                 # A refused request (a deleted consumer, say) ends at once: do not spin.
                 await asyncio.sleep(timeout)
         count = min(batch, len(self._buffer))
-        messages = [self._buffer.popleft() for _ in range(count)]
-        if count == batch and not self._live():
-            # A full batch: more is likely waiting. Ask for it now, so that it arrives while
-            # this one is processed (at most two batches are held).
-            await self._request(batch, timeout, no_wait=True)
-        return messages
+        return [self._buffer.popleft() for _ in range(count)]
