@@ -327,10 +327,13 @@ async def raw_consume_rate(
             max_ack_pending=50_000,
         ),
     )
-    puller = Puller(js._nc, STREAM, name)
-    await puller.start()
-    sub = await js.pull_subscribe_bind(durable=name, stream=STREAM)
-    fetch = puller.fetch if pull_loop else sub.fetch
+    if pull_loop:
+        puller = Puller(js._nc, STREAM, name)
+        await puller.start()
+        fetch, stop = puller.fetch, puller.stop
+    else:
+        sub = await js.pull_subscribe_bind(durable=name, stream=STREAM)
+        fetch, stop = sub.fetch, sub.unsubscribe
     received = 0
     started = time.perf_counter()
     while received < count:
@@ -338,8 +341,7 @@ async def raw_consume_rate(
             await message.ack()
             received += 1
     rate = received / (time.perf_counter() - started)
-    await puller.stop()
-    await sub.unsubscribe()
+    await stop()
     await js.delete_consumer(STREAM, name)
     return rate
 

@@ -83,8 +83,7 @@ learner AS (
            OR excluded.last_activity_at > learners.last_activity_at)
     RETURNING new.village_code, new.position,
               old.last_activity_at AS before, new.last_activity_at AS after,
-              old.learner_id IS NOT NULL AND new.registered AND new.village_code IS NOT NULL
-                  AS counted
+              new.registered AND new.village_code IS NOT NULL AS counted
 ),
 moved AS (
     SELECT village_code, '{NO_COURSE}'::uuid AS course_id, '' AS cohort,

@@ -1,11 +1,11 @@
 """Load and save a batch's rows with a handful of statements on the driver connection.
 
-A batch costs the same few statements whatever its size: the learner rows of every event are
-created if missing and locked in id order (so consumer replicas never interleave on a learner)
-by the statement that also gives them their lessons' latest activity (``lessons.py``), the
-rows the non-lesson events change are read, changed in memory and written back as arrays
-with the rollup deltas, and the lesson completions are applied by one statement of their own
-(``lessons.py``). Rollups are incremented, never recomputed, and in key order (sorted by the
+A batch costs the same few statements whatever its size. The learner rows of every event are
+created if missing and locked in id order (so consumer replicas never interleave on a
+learner), and take their lessons' latest activity in the same statement; the rows the
+non-lesson events change are read, changed in memory and written back as arrays with the
+rollup deltas; the lesson completions reach their enrollments by one more statement (both in
+``lessons.py``). Rollups are incremented, never recomputed, and in key order (sorted by the
 database) so that concurrent batches cannot deadlock. Rows are looked up by joining the id
 array (``IN (SELECT unnest(...))``): a prepared ``= ANY($1)`` falls back to a generic plan
 that compares every row of the table with every id of the batch, a cost that grows with the
