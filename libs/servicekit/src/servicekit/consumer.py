@@ -2,8 +2,11 @@
 
 The consumer reads the whole stream; messages on subjects the service does not consume are
 acknowledged unparsed (ADR 5). A fetched batch is applied in one database transaction
-together with its inbox rows, then acknowledged, while the next batch is fetched (by
-:class:`~servicekit.pull.Puller`) and parsed.
+together with its inbox rows while the next batch is fetched (by
+:class:`~servicekit.pull.Puller`) and parsed, and acknowledged while the next batch is applied:
+once its transaction has committed, a batch needs nothing of the database, so its
+acknowledgements (and the freeing of its messages and events) wait for the database's replies
+to the next one instead of holding it up.
 If the batch fails, each message is retried alone so that one bad message cannot hold the
 others back: it is nak'ed with a growing delay, and once it has used up its deliveries (or
 cannot be parsed at all) it is copied to the dead-letter stream and terminated, and the
@@ -93,7 +96,8 @@ class Consumer:
         self._stopping = True
 
     async def run(self) -> None:
-        """Fetch and parse the next batch while the current one is being applied."""
+        """Fetch and parse the next batch, and acknowledge the previous one, while the current
+        one is being applied."""
         # The context's own connection and API prefix (nats-py keeps both on the context).
         puller = Puller(self.js._nc, STREAM, self.name, self.js._prefix)
         await puller.start()
@@ -101,16 +105,24 @@ class Consumer:
         every = self.options.maintenance_every.total_seconds()
         maintenance_due = loop.time() + min(60.0, every)
         ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]] | None = None
+        acking: asyncio.Task[None] | None = None
         try:
             ahead = asyncio.create_task(self._next_batch(puller))
             while not self._stopping:
                 batch = await ahead
                 ahead = asyncio.create_task(self._next_batch(puller))
-                await self.apply_batch(batch)
+                applied = await self._apply_batch(batch)
+                del batch  # the acknowledging task holds the last reference: it frees them
+                if acking is not None:
+                    await acking
+                acking = asyncio.create_task(self._acknowledge(applied))
+                del applied
                 if loop.time() >= maintenance_due:
                     maintenance_due = loop.time() + every
                     await self.maintain()
         finally:
+            if acking is not None:
+                await acking
             if ahead is not None:
                 await self._return(ahead)
             for msg in await puller.stop():
@@ -165,23 +177,37 @@ class Consumer:
         return parsed
 
     async def apply_batch(self, parsed: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
+        """Apply a parsed batch and acknowledge it."""
+        await self._acknowledge(await self._apply_batch(parsed))
+
+    async def _apply_batch(
+        self, parsed: Sequence[tuple[Msg, CloudEvent[Any]]]
+    ) -> list[tuple[Msg, CloudEvent[Any]]]:
+        """Apply a parsed batch in one transaction and return it to be acknowledged; if that
+        fails, each message is applied and settled alone and nothing is returned."""
         if not parsed:
-            return
+            return []
         try:
             await self._apply([event for _, event in parsed])
         except Exception as exc:
             if len(parsed) == 1:
                 await self._failed(*parsed[0], exc)
-                return
+                return []
             log.warning("batch of %d failed, retrying one by one: %s", len(parsed), exc)
             for msg, event in parsed:
                 await self._process_one(msg, event)
-            return
+            return []
         EVENTS_CONSUMED.labels(self.name, "applied").inc(len(parsed))
-        for i, (msg, _) in enumerate(parsed):
+        return list(parsed)
+
+    async def _acknowledge(self, applied: list[tuple[Msg, CloudEvent[Any]]]) -> None:
+        """Acknowledge an applied batch, then let go of it (freeing a batch's messages and
+        events is a fair share of its cost, better spent while the database works)."""
+        for i, (msg, _) in enumerate(applied):
             if i % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)  # as in prepare: the next batch's fetch goes on
+                await asyncio.sleep(0)  # as in prepare: the database's replies go on
             await msg.ack()  # buffered by the client: no round trip each
+        applied.clear()
 
     async def _process_one(self, msg: Msg, event: CloudEvent[Any]) -> None:
         try:
