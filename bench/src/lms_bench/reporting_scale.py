@@ -6,6 +6,10 @@ course, then complete lessons in rounds; lesson times fall over the four weeks b
 so "active in the last 14 days" sees the same days at 1% as at 100%. Events go straight onto
 the LMS stream (the services that would publish them are measured elsewhere). The consumer is
 the reporting service's own, reading the real durable consumer.
+
+The database at 1% is copied before the other 99% arrive, and the reports of both states are
+timed at the end, in alternating rounds, so that a drift of the machine's speed in between
+does not count as a change of the reports.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from servicekit.regions import all_villages
 from servicekit.servers import (
     LocalPostgres,
     NatsServer,
+    connect_asyncpg,
     ensure_database,
     new_run_dir,
     stop_leftovers,
@@ -57,9 +62,12 @@ POSTGRES_SETTINGS = {
     "wal_compression": "on",
 }
 LATENCY_REPEATS = 7
-# Each latency is measured in this many rounds, a second apart, and the fastest round's median
-# kept: a round that ran while the machine was busy elsewhere says nothing about the query.
-LATENCY_ROUNDS = 3
+# The 1% state is kept as a copy of the database, and the reports of both states are timed at
+# the end in alternating rounds: this machine's speed drifts by up to twice over minutes, which
+# timing the two states twenty minutes apart would put into the ratio. Of each state the
+# fastest round counts.
+LATENCY_ROUNDS = 5
+EARLY_DATABASE = "reporting_at_1pct"
 
 
 @dataclass
@@ -396,60 +404,89 @@ async def catch_up(js: Any, consumer: Consumer, total_label: str) -> CatchUp:
     return CatchUp(backlog, seconds, samples)
 
 
-async def report_latencies(
-    engine: Any, codes: dict[str, str], course: uuid.UUID
-) -> dict[str, float]:
+async def report_latencies(conn: Any, codes: dict[str, str], course: uuid.UUID) -> dict[str, float]:
     """Per level, the milliseconds of the region report query without filters plus those with
-    a course filter (the query behind ``GET /v1/reports/regions/{code}``): of each, the median
-    of a round of repeats, the fastest of the rounds."""
+    a course filter (the query behind ``GET /v1/reports/regions/{code}``), each the median of
+    ``LATENCY_REPEATS``."""
     from reporting.api.queries import Filters, region_report
 
     times: dict[str, float] = {}
-    async with engine.connect() as conn:
-        for level, code in codes.items():
-            total = 0.0
-            for filters in (Filters(), Filters(course_id=course)):
+    for level, code in codes.items():
+        total = 0.0
+        for filters in (Filters(), Filters(course_id=course)):
 
-                async def query(code: str = code, filters: Filters = filters) -> None:
-                    report = await region_report(conn, code, filters, DAYS_ACTIVE)
-                    assert report is not None, code
+            async def query(code: str = code, filters: Filters = filters) -> None:
+                report = await region_report(conn, code, filters, DAYS_ACTIVE)
+                assert report is not None, code
 
-                total += await _fastest_round(query)
-            times[level] = total * 1000
+            total += await _median(query)
+        times[level] = total * 1000
     return times
 
 
-async def _fastest_round(query: Callable[[], Awaitable[None]]) -> float:
-    """Seconds: the median of each round of ``LATENCY_REPEATS``, the least of the rounds."""
-    rounds = []
-    for round_ in range(LATENCY_ROUNDS):
-        if round_:
-            await asyncio.sleep(1.0)  # a pause between rounds, not a synchronisation
-        samples = []
-        for _ in range(LATENCY_REPEATS):
-            started = time.perf_counter()
-            await query()
-            samples.append(time.perf_counter() - started)
-        rounds.append(statistics.median(samples))
-    return min(rounds)
-
-
-async def inactive_latencies(engine: Any, codes: dict[str, str]) -> dict[str, float]:
+async def inactive_latencies(conn: Any, codes: dict[str, str]) -> dict[str, float]:
     """Per level below the nation, milliseconds of the first page (50) of learners to coach
-    (the query behind ``GET /v1/reports/inactive``), measured as the region report is."""
+    (the query behind ``GET /v1/reports/inactive``), the median of ``LATENCY_REPEATS``."""
     from reporting.api.queries import inactive_learners
 
     times: dict[str, float] = {}
-    async with engine.connect() as conn:
-        for level, code in codes.items():
-            if not code:
-                continue
+    for level, code in codes.items():
+        if not code:
+            continue
 
-            async def query(code: str = code) -> None:
-                await inactive_learners(conn, code, DAYS_ACTIVE, 51)
+        async def query(code: str = code) -> None:
+            await inactive_learners(conn, code, DAYS_ACTIVE, 51)
 
-            times[level] = await _fastest_round(query) * 1000
+        times[level] = await _median(query) * 1000
     return times
+
+
+async def _median(query: Callable[[], Awaitable[None]]) -> float:
+    samples = []
+    for _ in range(LATENCY_REPEATS):
+        started = time.perf_counter()
+        await query()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+async def compare_latencies(
+    engines: dict[str, Any], codes: dict[str, str], course: uuid.UUID, rounds: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``{database: {"reports" | "inactive": {level: ms}}}``: the states are timed in
+    alternating rounds (each round in the other order), and of each the fastest round kept."""
+    best: dict[str, dict[str, dict[str, float]]] = {
+        name: {"reports": {}, "inactive": {}} for name in engines
+    }
+    names = list(engines)
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            async with engines[name].connect() as conn:
+                measured = {
+                    "reports": await report_latencies(conn, codes, course),
+                    "inactive": await inactive_latencies(conn, codes),
+                }
+            for kind, times in measured.items():
+                for level, ms in times.items():
+                    best[name][kind][level] = min(ms, best[name][kind].get(level, ms))
+    return best
+
+
+async def snapshot(server_url: str, url: str, engine: Any) -> str:
+    """A copy of the reporting database as it is now (its consumer stopped); returns its
+    URL."""
+    from sqlalchemy.engine import make_url
+
+    await engine.dispose()  # a template database must have no other connection
+    conn = await connect_asyncpg(server_url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {EARLY_DATABASE}")
+        await conn.execute(
+            f"CREATE DATABASE {EARLY_DATABASE} TEMPLATE {make_url(url).database} STRATEGY FILE_COPY"
+        )
+    finally:
+        await conn.close()
+    return make_url(url).set(database=EARLY_DATABASE).render_as_string(hide_password=False)
 
 
 def level_codes(pop: Population) -> dict[str, str]:
@@ -511,8 +548,7 @@ async def run(scale: Scale, seed: int = 2026, *, keep_database: bool = False) ->
         setup = await catch_up(js, consumer(), "projecting the first 1%")
         codes = level_codes(pop)
         await vacuum(engine)
-        early_ms = await report_latencies(engine, codes, pop.course)
-        early_inactive = await inactive_latencies(engine, codes)
+        early_url = await snapshot(server_url, url, engine)
 
         console.print("[bold]publishing the other 99%")
         first_late = (await js.stream_info(STREAM)).state.last_seq + 1
@@ -526,10 +562,17 @@ async def run(scale: Scale, seed: int = 2026, *, keep_database: bool = False) ->
         pulled_rate = await raw_consume_rate(js, first_late, min(late, 300_000), pull_loop=True)
         caught_up = await catch_up(js, consumer(), "projecting the other 99%")
         consumed, seconds = caught_up.backlog, caught_up.seconds
-        unvacuumed_ms = await report_latencies(engine, codes, pop.course)
+        unvacuumed = await compare_latencies({"late": engine}, codes, pop.course, 1)
         await vacuum(engine)
-        late_ms = await report_latencies(engine, codes, pop.course)
-        late_inactive = await inactive_latencies(engine, codes)
+        console.print("[bold]timing the reports at 1% and at 100%, alternately")
+        early_engine = make_engine(early_url, pool_size=1)
+        timed = await compare_latencies(
+            {"early": early_engine, "late": engine}, codes, pop.course, LATENCY_ROUNDS
+        )
+        await early_engine.dispose()
+        early_ms, late_ms = timed["early"]["reports"], timed["late"]["reports"]
+        unvacuumed_ms = unvacuumed["late"]["reports"]
+        early_inactive, late_inactive = timed["early"]["inactive"], timed["late"]["inactive"]
         results.reconciliation = await reconcile(engine, pop, scale)
         await engine.dispose()
         await nc.close()
