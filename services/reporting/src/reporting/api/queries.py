@@ -122,10 +122,10 @@ async def _row_counts(
     as the buckets do).
 
     Every counted row of the region is grouped, active or not, and the activity is a filter
-    of the count: the work is the region's learners (each row on a page of its own), the
-    same whatever share of them was active, so a report does not slow down as a rollout
-    proceeds (ADR 8)."""
-    from_ = datetime.combine(since + timedelta(days=1), time.min, UTC)
+    of the count, so the work is the region's learners whatever share of them was active
+    (ADR 8). Enrollments are counted from their village code index alone, which carries what
+    the count reads: visiting their rows, rewritten with every lesson done, made a regency's
+    report up to 1.5 times slower at the end of a national rollout than at its start."""
     table = enrollments if _per_enrollment(filters) else learners
     conditions = [
         table.c.village_code >= prefix,
@@ -137,12 +137,16 @@ async def _row_counts(
             conditions.append(enrollments.c.course_id == filters.course_id)
         if filters.cohort is not None:
             conditions.append(enrollments.c.cohort == filters.cohort)
+        is_active = enrollments.c.last_active_on > since
     else:
         conditions.append(learners.c.registered)
+        is_active = learners.c.last_activity_at >= datetime.combine(
+            since + timedelta(days=1), time.min, UTC
+        )
     if filters.position is not None:
         conditions.append(table.c.position == filters.position)
     code = func.left(table.c.village_code, length)
-    active = func.count().filter(table.c.last_activity_at >= from_)
+    active = func.count().filter(is_active)
     query = select(code.label("code"), active.label("n")).where(*conditions).group_by(code)
     return {row.code: int(row.n) for row in await conn.execute(query)}
 

@@ -4,6 +4,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -28,6 +29,16 @@ NO_COURSE = "00000000-0000-0000-0000-000000000000"
 HOT = {"autovacuum_vacuum_scale_factor": 0.02, "autovacuum_analyze_scale_factor": 0.02}
 # Codes compare byte-wise so that a region prefix is an index range (``LIKE '74.01%'``).
 RegionCodeType = String(13, collation="C")
+ACTIVE_ON = "(last_activity_at AT TIME ZONE 'UTC')::date"
+# What counting a region's active enrollments reads, covered by its village code index.
+ACTIVITY_COUNTED = [
+    "course_id",
+    "cohort",
+    "position",
+    "enrollment_id",
+    "withdrawn",
+    "last_active_on",
+]
 
 regions = Table(
     "regions",
@@ -77,8 +88,13 @@ enrollments = Table(
     Column("certified", Boolean, nullable=False, server_default=text("false")),
     Column("enrolled_at", DateTime(timezone=True)),
     Column("last_activity_at", DateTime(timezone=True)),
+    # The UTC day of the last activity, as the activity buckets count it: a district's or
+    # village's active enrollments are counted from the index below alone (ADR 8). It changes
+    # once a day at most, so the activity of a day's further lessons still updates the row in
+    # place (HOT).
+    Column("last_active_on", Date, Computed(ACTIVE_ON, persisted=True)),
     Index("enrollments_course", "course_id"),
-    Index("enrollments_village", "village_code"),
+    Index("enrollments_village_activity", "village_code", postgresql_include=ACTIVITY_COUNTED),
     postgresql_with={"fillfactor": 80, **HOT},
 )
 
