@@ -93,7 +93,9 @@ enrollments = Table(
     # once a day at most, so the activity of a day's further lessons still updates the row in
     # place (HOT).
     Column("last_active_on", Date, Computed(ACTIVE_ON, persisted=True)),
-    Index("enrollments_course", "course_id"),
+    # No index on the course alone: no query reads enrollments by course (a course's report
+    # sums buckets and rollups), and each index is one more entry for an update that cannot
+    # stay in place.
     Index("enrollments_village_activity", "village_code", postgresql_include=ACTIVITY_COUNTED),
     postgresql_with={"fillfactor": 80, **HOT},
 )
