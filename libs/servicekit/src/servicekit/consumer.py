@@ -176,10 +176,6 @@ class Consumer:
                 await msg.ack()
         return parsed
 
-    async def apply_batch(self, parsed: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
-        """Apply a parsed batch and acknowledge it."""
-        await self._acknowledge(await self._apply_batch(parsed))
-
     async def _apply_batch(
         self, parsed: Sequence[tuple[Msg, CloudEvent[Any]]]
     ) -> list[tuple[Msg, CloudEvent[Any]]]:
