@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from lms_contracts import CoursePublished, regional_filter, split_region_code
 
-from .topology import CONSUMED, DLQ_SUBJECT_PREFIX, STREAM
+from .registry import SERVICES, service
+from .topology import DLQ_SUBJECT_PREFIX, STREAM
 
 ADMIN = "admin"
-PRODUCERS = ("enrollment", "content", "assessment")
 CATALOG_SUBJECT = CoursePublished.event_type
 
 
@@ -56,13 +56,15 @@ def _consumer_api(consumer: str) -> list[str]:
     ]
 
 
-def service_user(service: str, password: str) -> NatsUser:
-    publish = ["$JS.API.INFO", f"$JS.API.STREAM.INFO.{STREAM}", f"{DLQ_SUBJECT_PREFIX}.{service}"]
-    if service in PRODUCERS:
-        publish.append(f"lms.{service}.>")
-    if service in CONSUMED:
-        publish += _consumer_api(service)
-    return NatsUser(service, password, tuple(publish), (f"{inbox_prefix(service)}.>",))
+def service_user(name: str, password: str) -> NatsUser:
+    """What the registry says the service does: publish its own events, read its durable
+    consumer, dead-letter to its own subject."""
+    spec = service(name)
+    publish = ["$JS.API.INFO", f"$JS.API.STREAM.INFO.{STREAM}", f"{DLQ_SUBJECT_PREFIX}.{name}"]
+    publish += spec.publish_subjects
+    if spec.consumes:
+        publish += _consumer_api(name)
+    return NatsUser(name, password, tuple(publish), (f"{inbox_prefix(name)}.>",))
 
 
 def regional_user(region_code: str, password: str) -> NatsUser:
@@ -86,13 +88,13 @@ def admin_user(password: str) -> NatsUser:
 
 def all_users(passwords: Mapping[str, str], regions: Sequence[str] = ()) -> list[NatsUser]:
     users = [admin_user(passwords[ADMIN])]
-    users += [service_user(s, passwords[s]) for s in (*PRODUCERS, "notification", "reporting")]
+    users += [service_user(s.name, passwords[s.name]) for s in SERVICES]
     users += [regional_user(r, passwords[regional_user_name(r)]) for r in regions]
     return users
 
 
 def generate_passwords(regions: Sequence[str] = ()) -> dict[str, str]:
-    names = [ADMIN, *PRODUCERS, "notification", "reporting", *map(regional_user_name, regions)]
+    names = [ADMIN, *(s.name for s in SERVICES), *map(regional_user_name, regions)]
     return {name: secrets.token_urlsafe(24) for name in names}
 
 

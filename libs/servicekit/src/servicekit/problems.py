@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -45,6 +47,55 @@ def field_problem(
     )
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """How one kind of domain error is answered: status, problem code and, where one field of
+    the request is to blame, its name (else the error's own ``field`` attribute, if it has
+    one). ``detail`` replaces the error's message (to say less than it knows, say); ``extra``
+    adds members to the problem."""
+
+    status: int
+    code: str
+    field: str | None = None
+    detail: str | None = None
+    extra: Callable[[Any], dict[str, Any]] | None = None
+
+    def problem(self, exc: Exception) -> Problem:
+        field = self.field or getattr(exc, "field", None)
+        message = self.detail or getattr(exc, "message", None) or str(exc)
+        extra = self.extra(exc) if self.extra else {}
+        if field:
+            return Problem(
+                self.status,
+                self.code,
+                f"{field}: {message}",
+                errors=[{"field": field, "message": message}],
+                **extra,
+            )
+        return Problem(self.status, self.code, message, **extra)
+
+
+CONFLICT = Refusal(409, "conflict")
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """A service's table from its domain errors to problems: the one place that says how a
+    refusal of the domain reaches a client. The most specific class listed wins; an error of
+    the service's ``base`` class that is not listed is a 409 conflict."""
+
+    base: type[Exception]
+    table: Mapping[type[Exception], Refusal]
+    default: Refusal = CONFLICT
+
+    def problem(self, exc: Exception) -> Problem:
+        for cls in type(exc).__mro__:
+            refusal = self.table.get(cls)
+            if refusal is not None:
+                return refusal.problem(exc)
+        return self.default.problem(exc)
+
+
 def problem_response(
     status: int, code: str, detail: str, instance: str | None = None, **extra: Any
 ) -> JSONResponse:
@@ -67,18 +118,31 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(p) for p in location)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def _answer(request: Request, exc: Problem) -> JSONResponse:
+    return problem_response(
+        exc.status,
+        exc.code,
+        exc.detail,
+        request.url.path,
+        errors=exc.errors,
+        headers=exc.headers,
+        **exc.extra,
+    )
+
+
+def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> None:
+    """Every error a client can cause becomes a problem; with ``refusals``, so does every
+    error of the service's domain, wherever in the HTTP edge it is raised."""
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(
-            exc.status,
-            exc.code,
-            exc.detail,
-            request.url.path,
-            errors=exc.errors,
-            headers=exc.headers,
-            **exc.extra,
-        )
+        return _answer(request, exc)
+
+    if refusals is not None:
+
+        @app.exception_handler(refusals.base)
+        async def _refused(request: Request, exc: Exception) -> JSONResponse:
+            return _answer(request, refusals.problem(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

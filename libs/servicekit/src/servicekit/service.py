@@ -1,4 +1,10 @@
-"""Composition of a service process: settings -> engine -> broker -> app.
+"""Composition of a service process: settings and dependencies -> definition -> app.
+
+Every service's ``main.py`` has the same shape: ``definition(settings, deps)`` says what the
+service is (its registry entry, tables, routes, use cases and their refusals, its inbound
+table or projection, its workers) and ``app(settings=None, deps=None)`` builds it, with
+``deps`` (clock, senders, stores, caches) made by ``dependencies(settings)`` unless a test
+passes its own.
 
 Nothing happens at import time: ``create_app`` builds the FastAPI app and its lifespan starts
 the database engine, the NATS connection, the outbox relay, the consumer and any background
@@ -11,75 +17,166 @@ import asyncio
 import gc
 import logging
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any, Generic, TypeVar
 
 import nats
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Request
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lms_contracts import CloudEvent, EventData
 
 from .auth import TokenVerifier
+from .clock import Clock, system_clock
 from .consumer import Consumer, ConsumerOptions, Subscription
-from .database import Database, make_engine
+from .database import Database, Transaction, make_engine
 from .idempotency import IdempotencyStore
 from .inbox import Inbox
-from .observability import HTTP_REQUESTS, OUTBOX_BACKLOG, configure_logging, correlation_id_var
+from .middleware import RequestContext
+from .observability import configure_logging
+from .operations import operations_router
 from .outbox import Outbox, OutboxRelay
-from .problems import install_problem_handlers, problem_response
+from .problems import Refusals, install_problem_handlers
+from .registry import ServiceSpec
+from .runner import Outbound, Runner, UnitOfWork, UseCase, no_events
 from .settings import ServiceSettings
 from .topology import interests
 
 log = logging.getLogger(__name__)
 
-Worker = Callable[["Runtime"], Awaitable[None]]
+S = TypeVar("S", bound=ServiceSettings)
+D = TypeVar("D", bound="Dependencies")
+
+Worker = Callable[["Runtime[Any, Any]"], Awaitable[None]]
+# An inbound event -> the command(s) it asks of the service (none: nothing to do).
+Translator = Callable[[CloudEvent[Any]], Any]
+BatchHandler = Callable[[Transaction, Sequence[CloudEvent[Any]]], Awaitable[None]]
+Maintenance = Callable[[Transaction], Awaitable[None]]
 
 
 @dataclass
-class ServiceDefinition:
-    name: str
-    title: str
+class Dependencies:
+    """What a service's code needs besides its settings, built in ``main.py`` (services
+    subclass it for their senders, stores and caches): one clock per process."""
+
+    clock: Clock = system_clock
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A consumer that applies whole batches (reporting): ``rules`` is its table from event
+    type to what applying it does, ``apply`` applies a batch of them."""
+
+    rules: Mapping[type[EventData], Any]
+    apply: BatchHandler
+    maintenance: Maintenance | None = None
+    # False when applying an event again changes nothing by itself (ADR 6)
+    needs_inbox: bool = False
+
+
+class SubscriptionMismatch(RuntimeError):
+    """A service's inbound table and its registered subscriptions differ: it refuses to
+    start rather than skip, or be sent, events nobody wired."""
+
+
+@dataclass
+class ServiceDefinition(Generic[S, D]):
+    spec: ServiceSpec
+    settings: S
+    deps: D
     metadata: MetaData
     routers: Sequence[APIRouter] = ()
-    subscription: Subscription | None = None
+    # use cases: command type -> use case, run by the runner on a unit of work
+    handlers: Mapping[type[Any], UseCase[Any]] = field(default_factory=dict)
+    unit_of_work: Callable[[Transaction], UnitOfWork] = UnitOfWork
+    outbound: Outbound = no_events
+    refusals: Refusals | None = None
+    # inbound events: event type -> the command(s) it becomes; or a batch projection
+    inbound: Mapping[type[EventData], Translator] = field(default_factory=dict)
+    projection: Projection | None = None
     workers: Sequence[Worker] = ()
-    produces: bool = True
     max_body_bytes: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        handled = set(self.projection.rules) if self.projection else set(self.inbound)
+        registered = set(self.spec.consumes)
+        if handled != registered:
+            missing = sorted(e.event_type for e in registered - handled)
+            extra = sorted(e.event_type for e in handled - registered)
+            raise SubscriptionMismatch(
+                f"{self.spec.name}: inbound table differs from the registry "
+                f"(registered but not handled: {missing}; handled but not registered: {extra})"
+            )
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def subscription(self, runner: Runner[Any]) -> Subscription | None:
+        """The consumer's view of the inbound table: each event's commands, run by the
+        runner in the batch's transaction."""
+        if self.projection is not None:
+            return Subscription(
+                batch_handler=self.projection.apply,
+                needs_inbox=self.projection.needs_inbox,
+                maintenance=self.projection.maintenance,
+            )
+        if not self.inbound:
+            return None
+
+        def handler(translate: Translator) -> Callable[[Transaction, CloudEvent[Any]], Any]:
+            async def handle(tx: Transaction, event: CloudEvent[Any]) -> None:
+                commands = translate(event)
+                if commands is None:
+                    return
+                if not isinstance(commands, list | tuple):
+                    commands = (commands,)
+                if commands:
+                    await runner.apply(tx, *commands)
+
+            return handle
+
+        return Subscription(handlers={t: handler(f) for t, f in self.inbound.items()})
 
 
 @dataclass
-class Runtime:
-    definition: ServiceDefinition
-    settings: ServiceSettings
+class Runtime(Generic[S, D]):
+    definition: ServiceDefinition[S, D]
     database: Database
-    idempotency: IdempotencyStore
+    runner: Runner[Any]
     nats: NatsClient | None = None
     js: JetStreamContext | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     worker_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stoppers: list[Callable[[], None]] = field(default_factory=list)
 
+    @property
+    def settings(self) -> S:
+        return self.definition.settings
 
-def get_runtime(request: Request) -> Runtime:
+    @property
+    def deps(self) -> D:
+        return self.definition.deps
+
+    @property
+    def clock(self) -> Clock:
+        return self.definition.deps.clock
+
+
+def get_runtime(request: Request) -> Runtime[Any, Any]:
+    """For a service's own typed alias: ``Annotated[Runtime[MySettings, MyDeps],
+    Depends(get_runtime)]``."""
     return request.app.state.runtime
 
 
-def get_database(request: Request) -> Database:
-    return get_runtime(request).database
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
+def get_runner(request: Request) -> Runner[Any]:
+    return get_runtime(request).runner
 
 
 async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
@@ -114,13 +211,13 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]], stopping: asy
         delay = min(delay * 2, 30)
 
 
-def _start_background(runtime: Runtime) -> None:
+def _start_background(runtime: Runtime[Any, Any]) -> None:
     """Relay and consumer stop cleanly (finishing their batch); workers are cancelled, which
     rolls back whatever transaction they had open."""
     stopping = runtime.stopping
     definition, settings = runtime.definition, runtime.settings
     assert runtime.js is not None
-    if definition.produces and settings.run_relay:
+    if definition.spec.produces and settings.run_relay:
         relay = OutboxRelay(
             runtime.database.engine,
             runtime.js,
@@ -130,14 +227,15 @@ def _start_background(runtime: Runtime) -> None:
         )
         runtime.stoppers.append(relay.stop)
         runtime.tasks.append(asyncio.create_task(supervise("outbox relay", relay.run, stopping)))
-    if definition.subscription is not None and settings.run_consumers:
+    subscription = definition.subscription(runtime.runner)
+    if subscription is not None and settings.run_consumers:
         inbox_table = definition.metadata.tables["inbox"]
         consumer = Consumer(
             definition.name,
             runtime.js,
             runtime.database,
             Inbox(inbox_table, definition.name),
-            definition.subscription,
+            subscription,
             ConsumerOptions(
                 batch_size=settings.consumer_batch_size,
                 max_deliver=settings.consumer_max_deliver,
@@ -146,7 +244,6 @@ def _start_background(runtime: Runtime) -> None:
             ),
             wanted=interests(definition.name),
         )
-        runtime.extras["consumer"] = consumer
         runtime.stoppers.append(consumer.stop)
         runtime.tasks.append(asyncio.create_task(supervise("consumer", consumer.run, stopping)))
     for worker in definition.workers:
@@ -166,18 +263,22 @@ def tune_garbage_collector(young_threshold: int = 50_000) -> None:
     gc.set_threshold(max(young_threshold, gc.get_threshold()[0]), middle, old)
 
 
-def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
+    settings = definition.settings
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(definition.name, settings.log_level)
         engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
-        outbox = Outbox(definition.metadata.tables["outbox"])
-        runtime = Runtime(
-            definition,
-            settings,
-            Database(engine, outbox),
+        database = Database(engine, Outbox(definition.metadata.tables["outbox"]))
+        runner: Runner[Any] = Runner(
+            database,
             IdempotencyStore(definition.metadata.tables["idempotency_keys"]),
+            definition.unit_of_work,
+            definition.handlers,
+            definition.outbound,
         )
+        runtime: Runtime[S, D] = Runtime(definition, database, runner)
         runtime.nats = await connect_nats(settings, definition.name)
         runtime.js = runtime.nats.jetstream()
         app.state.runtime = runtime
@@ -201,91 +302,11 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings) -> Fast
             await engine.dispose()
             log.info("%s stopped", definition.name)
 
-    app = FastAPI(title=definition.title, version="1", lifespan=lifespan)
+    app = FastAPI(title=definition.spec.title, version="1", lifespan=lifespan)
     app.state.token_verifier = TokenVerifier(settings)
-    install_problem_handlers(app)
+    install_problem_handlers(app, definition.refusals)
     app.include_router(operations_router())
     for router in definition.routers:
         app.include_router(router)
     app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)
     return app
-
-
-def operations_router() -> APIRouter:
-    router = APIRouter(tags=["operations"])
-
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/readyz")
-    async def readyz(runtime: RuntimeDep) -> Response:
-        checks: dict[str, str] = {}
-        try:
-            await asyncio.wait_for(runtime.database.ping(), 2)
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        connected = runtime.nats is not None and runtime.nats.is_connected
-        checks["nats"] = "ok" if connected else "unreachable"
-        if all(v == "ok" for v in checks.values()):
-            return JSONResponse({"status": "ready", "checks": checks})
-        return problem_response(503, "not_ready", "dependencies unreachable", checks=checks)
-
-    @router.get("/metrics")
-    async def metrics(runtime: RuntimeDep) -> Response:
-        if runtime.definition.produces:
-            with suppress(Exception):
-                async with runtime.database.read() as conn:
-                    OUTBOX_BACKLOG.set(await runtime.database.outbox.backlog(conn))
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return router
-
-
-class RequestContext:
-    """Correlation id, request metrics and a body size cap, as plain ASGI middleware."""
-
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        correlation_id = (headers.get(b"x-correlation-id") or b"").decode()[:100] or str(
-            uuid.uuid4()
-        )
-        token = correlation_id_var.set(correlation_id)
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await problem_response(
-                413, "payload_too_large", f"request body exceeds {self.max_body_bytes} bytes"
-            )(scope, receive, send)
-            correlation_id_var.reset(token)
-            return
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_context(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (b"x-correlation-id", correlation_id.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_context)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], path, str(status)).observe(
-                time.perf_counter() - started
-            )
-            correlation_id_var.reset(token)

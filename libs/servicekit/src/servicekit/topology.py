@@ -23,21 +23,10 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
-from lms_contracts import (
-    EVENT_TYPES,
-    CertificateIssued,
-    CourseCompleted,
-    CoursePublished,
-    Enrolled,
-    EventData,
-    Failed,
-    LearnerContactChanged,
-    LearnerRegistered,
-    LearnerUpdated,
-    LessonCompleted,
-    Passed,
-    Withdrawn,
-)
+from lms_contracts import EventData
+
+from .registry import consumers
+from .registry import service as registered
 
 STREAM = "LMS"
 DLQ_STREAM = "LMS_DLQ"
@@ -48,26 +37,6 @@ DAY = 24 * 3600.0
 # the consumer moves a message to the dead-letter stream: if that move fails, the message is
 # delivered again and the move retried, instead of being left unacknowledged for good.
 DEAD_LETTER_ATTEMPTS = 3
-
-# What each service consumes: the one table that wires services to events.
-CONSUMED: dict[str, tuple[type[EventData], ...]] = {
-    "enrollment": (CoursePublished, LessonCompleted, Passed),
-    "content": (Enrolled, Withdrawn),
-    "assessment": (CoursePublished, Enrolled, Withdrawn, LessonCompleted),
-    "notification": (
-        LearnerRegistered,
-        LearnerUpdated,
-        LearnerContactChanged,
-        Enrolled,
-        Withdrawn,
-        LessonCompleted,
-        Passed,
-        Failed,
-        CourseCompleted,
-        CertificateIssued,
-    ),
-    "reporting": tuple(e for e in EVENT_TYPES.values() if e is not LearnerContactChanged),
-}
 
 
 @dataclass(frozen=True)
@@ -94,7 +63,7 @@ def dlq_subject(consumer: str) -> str:
 
 
 def filter_subjects(service: str) -> list[str]:
-    return [*(event_filter(e) for e in CONSUMED[service]), replay_subject(service)]
+    return [*(event_filter(e) for e in registered(service).consumes), replay_subject(service)]
 
 
 class SubjectFilter:
@@ -126,7 +95,8 @@ def _matches(pattern: list[str], tokens: list[str]) -> bool:
 def interests(service: str) -> SubjectFilter | None:
     """What ``service``'s consumer applies: its event types and its own replay subject (None,
     everything, for a consumer the table does not know)."""
-    return SubjectFilter(filter_subjects(service)) if service in CONSUMED else None
+    consuming = {spec.name for spec in consumers()}
+    return SubjectFilter(filter_subjects(service)) if service in consuming else None
 
 
 def stream_config(settings: TopologySettings) -> StreamConfig:
@@ -193,7 +163,7 @@ async def apply_topology(
         STREAM: await _apply_stream(js, stream_config(settings)),
         DLQ_STREAM: await _apply_stream(js, dlq_stream_config(settings)),
     }
-    for service in CONSUMED:
+    for service in (spec.name for spec in consumers()):
         config = consumer_config(service, settings)
         try:
             await js.consumer_info(STREAM, service)

@@ -28,7 +28,7 @@ class RunningService:
     settings: ServiceSettings
 
     @property
-    def runtime(self) -> Runtime:
+    def runtime(self) -> Runtime[Any, Any]:
         return self.app.state.runtime
 
     def token(
@@ -57,18 +57,20 @@ class RunningService:
 
 @asynccontextmanager
 async def running_service(
-    service: str, database_url: str, nats_url: str, **overrides: Any
+    service: str, database_url: str, nats_url: str, *, deps: Any = None, **overrides: Any
 ) -> AsyncIterator[RunningService]:
     """Migrate a fresh database, start the service's lifespan, and hand back a client.
 
-    Expects the JetStream topology to be applied already (the ``jetstream`` fixture does).
+    ``deps`` replaces the service's dependencies (a held clock, recording senders); settings
+    take ``overrides``. Expects the JetStream topology to be applied already (the
+    ``jetstream`` fixture does).
     """
     main = importlib.import_module(f"{service}.main")
     await asyncio.to_thread(upgrade, main.MIGRATIONS, database_url)
     settings = main.Settings(
         database_url=database_url, nats_url=nats_url, environment="test", **overrides
     )
-    app = main.app(settings)
+    app = main.app(settings, deps)
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
