@@ -3,7 +3,6 @@ wrong-audience token, except health, metrics, OpenAPI and public certificate ver
 
 from __future__ import annotations
 
-import importlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -13,7 +12,8 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from lms_cli.services import SERVICES
+from servicekit.registry import NAMES
+from servicekit.registry import service as registered
 from servicekit.settings import DEV_SIGNING_KEY, ServiceSettings
 
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/certificates/{code}"}
@@ -44,8 +44,8 @@ BAD_TOKENS = {
 
 
 def protected_routes() -> Iterator[tuple[str, str, str]]:
-    for service in SERVICES:
-        main = importlib.import_module(f"{service}.main")
+    for service in NAMES:
+        main = registered(service).main()
         app = main.app(main.Settings())
         for path, operations in app.openapi()["paths"].items():
             if path in PUBLIC:
@@ -58,7 +58,7 @@ ROUTES = list(protected_routes())
 
 
 def test_every_service_has_protected_routes() -> None:
-    assert {service for service, _, _ in ROUTES} == set(SERVICES)
+    assert {service for service, _, _ in ROUTES} == set(NAMES)
 
 
 @pytest.mark.parametrize("problem", list(BAD_TOKENS))
@@ -68,7 +68,7 @@ def test_every_service_has_protected_routes() -> None:
 def test_a_bad_token_gets_401_and_no_data(
     service: str, method: str, path: str, problem: str
 ) -> None:
-    main = importlib.import_module(f"{service}.main")
+    main = registered(service).main()
     app = main.app(main.Settings())
     app.state.runtime = None  # the request must be refused before anything is looked up
     url = re.sub(r"\{[^}]+\}", lambda m: "74" if "code" in m.group(0) else str(uuid.uuid4()), path)

@@ -6,10 +6,13 @@ import nats
 import pytest
 from typer.testing import CliRunner
 
-from lms_cli.main import app
+from lms_cli.import_rules import config, contracts
+from lms_cli.main import app, outbox_table
 from servicekit.auth import TokenVerifier
+from servicekit.registry import NAMES, producers, service
+from servicekit.registry import consumers as registered_consumers
 from servicekit.settings import ServiceSettings
-from servicekit.topology import CONSUMED, DLQ_STREAM, STREAM
+from servicekit.topology import DLQ_STREAM, STREAM
 
 runner = CliRunner()
 
@@ -34,7 +37,7 @@ def test_topology_apply_creates_then_updates_and_is_safe_to_repeat(nats_url: str
         return consumers, int(dlq or 0)
 
     consumers, dlq_age = asyncio.run(inspect())
-    assert consumers == set(CONSUMED)
+    assert consumers == {spec.name for spec in registered_consumers()}
     assert dlq_age > 0
 
 
@@ -69,3 +72,28 @@ def test_an_unknown_service_is_refused_with_the_list_of_services() -> None:
     )
     assert result.exit_code != 0
     assert "enrollment" in result.output
+
+
+def test_services_lists_every_registered_service_and_the_producers_among_them() -> None:
+    listed = runner.invoke(app, ["services"])
+    producing = runner.invoke(app, ["services", "--producing"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.split() == list(NAMES)
+    assert producing.output.split() == [spec.name for spec in producers()]
+
+
+def test_import_rules_cover_every_registered_service_and_its_domain() -> None:
+    rules = {contract.key: contract.options for contract in contracts()}
+    assert rules["services-independent"]["modules"] == NAMES
+    assert rules["plumbing-knows-no-service"]["forbidden_modules"] == NAMES
+    assert rules["domain-is-plain-python"]["source_modules"] == tuple(
+        f"{name}.domain" for name in NAMES
+    )
+    assert all(f"\n    {name}\n" in config() for name in NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_outbox_republish_finds_each_services_outbox_without_building_the_service(
+    name: str,
+) -> None:
+    assert outbox_table(service(name)).name == "outbox"

@@ -5,7 +5,10 @@ honoured, a non-root user, and a build context without local state."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
+
+from servicekit.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -75,3 +78,23 @@ def test_build_context_leaves_out_local_state() -> None:
     }
     assert {".venv", ".tools", ".git", ".lms", "bench-results"} <= ignored
     assert "uv.lock" not in ignored and "pyproject.toml" not in ignored
+
+
+def test_the_image_installs_every_service_folder_without_naming_one() -> None:
+    """Adding a service needs no edit here: the builder copies every services/*/pyproject.toml
+    and installs lms-<folder> for each folder of services/, which is exactly the registry."""
+    builder = stages()[0]
+    copies = [line for line in builder if line.upper().startswith("COPY --PARENTS ")]
+    assert any("services/*/pyproject.toml" in line.split() for line in copies)
+    syncs = [sync for line in builder for sync in re.findall(r"uv sync.*", line)]
+    package_of_each_folder = (
+        'for service in services/*/; do echo "--package lms-$(basename "$service")"'
+    )
+    assert syncs and all(package_of_each_folder in sync for sync in syncs)
+    folders = sorted(p.name for p in (ROOT / "services").iterdir() if p.is_dir())
+    assert folders == sorted(spec.name for spec in SERVICES)
+    for spec in SERVICES:
+        project = tomllib.loads((ROOT / "services" / spec.name / "pyproject.toml").read_text())
+        assert project["project"]["name"] == spec.project
+    named = [spec.name for spec in SERVICES if re.search(rf"\b{spec.name}\b", " ".join(builder))]
+    assert named == [], "the build steps name no service"

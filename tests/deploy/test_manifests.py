@@ -21,11 +21,14 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from lms_cli.generated import BLOCKS, stale
+from servicekit.registry import NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = ("dev", "prod")
 COMPONENTS = sorted(p.name for p in (K8S / "components").iterdir() if p.is_dir())
-SERVICES = ("enrollment", "content", "assessment", "notification", "reporting")
+
 # The oldest Kubernetes we support and the newest schemas kubernetes-validate ships.
 K8S_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 CUSTOM_API_GROUPS = {"postgresql.cnpg.io", "barmancloud.cnpg.io", "monitoring.coreos.com"}
@@ -109,7 +112,7 @@ def env_of(container: Obj) -> dict[str, Obj]:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_renders_every_service(overlay: str) -> None:
     names = {o["metadata"]["name"] for o in objects(overlay, "Deployment")}
-    assert names == set(SERVICES)
+    assert names == set(NAMES)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -151,6 +154,31 @@ def test_each_optional_component_renders_with_the_base(component: str, tmp_path:
     check_custom_resources(rendered)
 
 
+# ---------------------------------------------------------------- every registered service
+
+
+def test_the_base_holds_a_folder_for_every_registered_service_and_no_other() -> None:
+    base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())
+    folders = [r for r in base["resources"] if (K8S / "base" / r).is_dir() and r != "service"]
+    assert folders == list(NAMES)
+    accounts = {
+        path.parent.name: yaml.safe_load(path.read_text())
+        for path in (K8S / "base").glob("*/serviceaccount.yaml")
+    }
+    assert set(accounts) == set(NAMES)
+    for name, account in accounts.items():
+        assert account["metadata"]["name"] == name, "the ServiceAccount names its folder"
+
+
+def test_the_lists_of_services_in_the_deploy_files_are_generated_from_the_registry() -> None:
+    assert {block.path for block in BLOCKS} >= {
+        "deploy/k8s/base/kustomization.yaml",
+        "deploy/k8s/base/postgres.yaml",
+        "deploy/nats/values.yaml",
+    }
+    assert stale() == [], "a list of services is stale: run python -m lms_cli.generated"
+
+
 # ---------------------------------------------------------------- custom resources
 
 
@@ -164,12 +192,12 @@ def check_custom_resources(rendered: list[Obj] | tuple[Obj, ...]) -> None:
     assert isinstance(cluster["instances"], int) and cluster["instances"] >= 1
     assert cluster["storage"]["size"]
     roles = {r["name"]: r for r in cluster["managed"]["roles"]}
-    assert set(roles) == set(SERVICES)
+    assert set(roles) == set(NAMES)
     for name, role in roles.items():
         assert role["login"] is True and role["ensure"] == "present"
         assert role["passwordSecret"]["name"] == f"lms-db-{name}"
     databases = {d["spec"]["name"]: d["spec"] for d in by_kind.get("Database", [])}
-    assert set(databases) == set(SERVICES), "one database per service"
+    assert set(databases) == set(NAMES), "one database per service"
     for name, spec in databases.items():
         assert spec["owner"] == name and spec["cluster"]["name"] in clusters
     for backup in by_kind.get("ScheduledBackup", []):
@@ -192,7 +220,7 @@ def test_custom_resources_have_their_required_fields(overlay: str) -> None:
 
 # ---------------------------------------------------------------- every service, every overlay
 
-CASES = [(overlay, service) for overlay in OVERLAYS for service in SERVICES]
+CASES = [(overlay, service) for overlay in OVERLAYS for service in NAMES]
 
 
 @pytest.mark.parametrize(("overlay", "service"), CASES)
@@ -351,7 +379,7 @@ def test_install_phases_apply_what_the_jobs_need_before_the_jobs(overlay: str) -
         (o["kind"], o["metadata"]["name"]) for o in render(overlay) if component(o) in PLATFORM
     }
     jobs = [o for o in objects(overlay, "Job") if component(o) in JOBS]
-    assert len(jobs) == len(SERVICES) + 1
+    assert len(jobs) == len(NAMES) + 1
     for job in jobs:
         spec = pod_spec(job)
         assert ("ServiceAccount", spec["serviceAccountName"]) in platform

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 
 from servicekit.natsauth import ADMIN, admin_user, service_user
+from servicekit.registry import NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("enrollment", "content", "assessment", "notification", "reporting")
 
 
 def values() -> dict[str, Any]:
@@ -46,7 +46,7 @@ def test_prod_streams_are_replicated_on_every_server() -> None:
 
 def test_users_match_the_generated_permissions() -> None:
     users = {u["user"]: u for u in values()["config"]["merge"]["accounts"]["LMS"]["users"]}
-    expected = [admin_user("-")] + [service_user(name, "-") for name in SERVICES]
+    expected = [admin_user("-")] + [service_user(name, "-") for name in NAMES]
     assert set(users) == {u.name for u in expected}
     for user in expected:
         permissions = users[user.name]["permissions"]

@@ -12,8 +12,8 @@ import httpx
 import psutil
 import pytest
 
-from lms_cli.services import SERVICES
 from servicekit.auth import mint_token
+from servicekit.registry import NAMES as SERVICES
 from servicekit.settings import ServiceSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from lms_cli.services import SERVICES
 from lms_cli.stack import LocalStack
 from servicekit.auth import mint_token
+from servicekit.registry import NAMES as SERVICES
 from servicekit.settings import ServiceSettings
 from servicekit.testing.waiting import eventually
 

@@ -10,16 +10,38 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lms_contracts import Enrolled, new_event
-from servicekit.consumer import Consumer, ConsumerOptions
+from servicekit.clock import system_clock
+from servicekit.consumer import Consumer, ConsumerOptions, Subscription
 from servicekit.database import Database, make_engine
+from servicekit.idempotency import IdempotencyStore
 from servicekit.inbox import Inbox
 from servicekit.migrations import upgrade
 from servicekit.outbox import Outbox, OutboxRelay
+from servicekit.runner import Runner
 from servicekit.servers import connect_asyncpg, ensure_database
+from servicekit.service import ServiceDefinition
 from servicekit.tables import plumbing_tables
 from servicekit.topology import STREAM, interests
+
+
+def open_service(
+    definition: ServiceDefinition[Any, Any], engine: AsyncEngine
+) -> tuple[Database, Subscription | None]:
+    """The service's database and its consumer's subscription, as its process opens them."""
+    tables = definition.metadata.tables
+    database = Database(engine, Outbox(tables["outbox"]))
+    definition.deps.bind(database)
+    runner: Runner[Any] = Runner(
+        database,
+        IdempotencyStore(tables["idempotency_keys"]),
+        definition.unit_of_work,
+        definition.handlers,
+        definition.outbound,
+    )
+    return database, definition.subscription(runner)
 
 
 async def relay_rate(server_url: str, js: Any, events: int) -> float:
@@ -92,16 +114,17 @@ async def reporting_consumer_rate(server_url: str, js: Any) -> tuple[float, int]
         ),
     )
     total = int((await js.consumer_info(STREAM, name)).num_pending or 0)
-    definition = reporting.definition()
+    settings = reporting.Settings(database_url=url)
+    definition = reporting.definition(settings, reporting.dependencies(settings))
     engine = make_engine(url, pool_size=2)
-    database = Database(engine, Outbox(definition.metadata.tables["outbox"]))
-    assert definition.subscription is not None
+    database, subscription = open_service(definition, engine)
+    assert subscription is not None
     consumer = Consumer(
         name,
         js,
         database,
         Inbox(definition.metadata.tables["inbox"], name),
-        definition.subscription,
+        subscription,
         ConsumerOptions(batch_size=2000, fetch_timeout=0.5),
         wanted=interests("reporting"),
     )
@@ -129,6 +152,8 @@ async def bulk_enrollment_rate(server_url: str, learners: int) -> tuple[float, f
     ``enrollments`` (same columns and indexes), in the same database."""
     import enrollment.main as enrollment
     from enrollment import jobs
+    from enrollment.domain.model import BulkEnrollment
+    from enrollment.store.unit_of_work import SqlUnitOfWork
     from servicekit import regions
 
     url = await ensure_database(server_url, f"bench_bulk_{uuid.uuid4().hex[:6]}")
@@ -181,15 +206,17 @@ async def bulk_enrollment_rate(server_url: str, learners: int) -> tuple[float, f
         plain = learners / (time.perf_counter() - started)
     finally:
         await conn.close()
-    definition = enrollment.definition()
+    settings = enrollment.Settings(database_url=url)
+    definition = enrollment.definition(settings, enrollment.dependencies(settings))
     engine = make_engine(url, pool_size=2)
-    database = Database(engine, Outbox(definition.metadata.tables["outbox"]))
+    database, _ = open_service(definition, engine)
     try:
-        plan = jobs.BulkEnrollment(course_id, 1, "Keuangan Desa", "74", (), None)
+        plan = BulkEnrollment(course_id, 1, "Keuangan Desa", "74", (), None)
+        job_id = uuid.uuid4()
         async with database.transaction() as tx:
-            job_id = await jobs.create_job(tx.conn, plan, learners, "bench")
+            await SqlUnitOfWork(tx, system_clock).add_bulk_job(job_id, plan, learners, "bench")
         started = time.perf_counter()
-        await jobs.run_job(database, job_id)
+        await jobs.run_job(database, job_id, system_clock)
         return learners / (time.perf_counter() - started), plain
     finally:
         await engine.dispose()

@@ -32,10 +32,9 @@ from rich.progress import Progress
 
 import lms_contracts as c
 from servicekit.consumer import Consumer, ConsumerOptions
-from servicekit.database import Database, make_engine
+from servicekit.database import make_engine
 from servicekit.inbox import Inbox
 from servicekit.migrations import upgrade
-from servicekit.outbox import Outbox
 from servicekit.pull import Puller
 from servicekit.regions import all_villages
 from servicekit.servers import (
@@ -49,6 +48,7 @@ from servicekit.servers import (
 from servicekit.service import tune_garbage_collector
 from servicekit.topology import STREAM, apply_topology, interests
 
+from .components import open_service
 from .report import Ratio
 
 console = Console()
@@ -408,7 +408,7 @@ async def report_latencies(conn: Any, codes: dict[str, str], course: uuid.UUID) 
     """Per level, the milliseconds of the region report query without filters plus those with
     a course filter (the query behind ``GET /v1/reports/regions/{code}``), each the median of
     ``LATENCY_REPEATS``."""
-    from reporting.api.queries import Filters, region_report
+    from reporting.store.queries import Filters, region_report
 
     times: dict[str, float] = {}
     for level, code in codes.items():
@@ -416,7 +416,7 @@ async def report_latencies(conn: Any, codes: dict[str, str], course: uuid.UUID) 
         for filters in (Filters(), Filters(course_id=course)):
 
             async def query(code: str = code, filters: Filters = filters) -> None:
-                report = await region_report(conn, code, filters, DAYS_ACTIVE)
+                report = await region_report(conn, code, filters, DAYS_ACTIVE, datetime.now(UTC))
                 assert report is not None, code
 
             total += await _median(query)
@@ -427,7 +427,7 @@ async def report_latencies(conn: Any, codes: dict[str, str], course: uuid.UUID) 
 async def inactive_latencies(conn: Any, codes: dict[str, str]) -> dict[str, float]:
     """Per level below the nation, milliseconds of the first page (50) of learners to coach
     (the query behind ``GET /v1/reports/inactive``), the median of ``LATENCY_REPEATS``."""
-    from reporting.api.queries import inactive_learners
+    from reporting.store.queries import inactive_learners
 
     times: dict[str, float] = {}
     for level, code in codes.items():
@@ -435,7 +435,7 @@ async def inactive_latencies(conn: Any, codes: dict[str, str]) -> dict[str, floa
             continue
 
         async def query(code: str = code) -> None:
-            await inactive_learners(conn, code, DAYS_ACTIVE, 51)
+            await inactive_learners(conn, code, DAYS_ACTIVE, 51, datetime.now(UTC))
 
         times[level] = await _median(query) * 1000
     return times
@@ -520,20 +520,21 @@ async def run(scale: Scale, seed: int = 2026, *, keep_database: bool = False) ->
         await apply_topology(js)
         url = await ensure_database(server_url, "reporting")
         await asyncio.to_thread(upgrade, reporting.MIGRATIONS, url)
-        definition = reporting.definition()
+        settings = reporting.Settings(database_url=url)
+        definition = reporting.definition(settings, reporting.dependencies(settings))
         engine = make_engine(url, pool_size=2)
-        database = Database(engine, Outbox(definition.metadata.tables["outbox"]))
-        assert definition.subscription is not None
+        database, subscription = open_service(definition, engine)
+        assert subscription is not None
 
         def consumer() -> Consumer:
-            assert definition.subscription is not None
+            assert subscription is not None
             return Consumer(
                 "reporting",
                 js,
                 database,
                 Inbox(definition.metadata.tables["inbox"], "reporting"),
-                definition.subscription,
-                ConsumerOptions(batch_size=reporting.Settings().consumer_batch_size),
+                subscription,
+                ConsumerOptions(batch_size=settings.consumer_batch_size),
                 wanted=interests("reporting"),
             )
 

@@ -12,8 +12,8 @@ from typing import Any
 import nats
 from rich.console import Console
 
-from lms_cli.services import SERVICES
 from lms_cli.stack import LocalStack
+from servicekit.registry import NAMES, consumers, producers
 from servicekit.servers import ensure_database
 from servicekit.topology import STREAM
 
@@ -33,7 +33,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-CONSUMERS = ("enrollment", "content", "assessment", "notification", "reporting")
+CONSUMERS = tuple(spec.name for spec in consumers())
 
 
 async def consumers_settled(js: Any, consumers: tuple[str, ...] = CONSUMERS) -> bool:
@@ -62,8 +62,8 @@ def settled(js: Any, urls: dict[str, str], consumers: tuple[str, ...] = CONSUMER
 
     async def probe() -> bool:
         for _ in range(2):
-            for name in ("enrollment", "content", "assessment"):
-                if await outbox_backlog(urls[name]):
+            for spec in producers():
+                if await outbox_backlog(urls[spec.name]):
                     return False
             if not await consumers_settled(js, consumers):
                 return False
@@ -106,8 +106,9 @@ async def progress_burst(driver: Driver, stack: LocalStack, js: Any, seconds: fl
     course_id, lessons = await driver.speed_course()
     await driver.bulk_enroll(course_id)
     await wait_until(settled(js, stack.urls))
-    for name in ("enrollment", "assessment", "notification", "reporting"):
-        await asyncio.to_thread(stack.stop, name)
+    for name in NAMES:
+        if name != "content":
+            await asyncio.to_thread(stack.stop, name)
     learners = [x for x in driver.plan.learners if x.learner_id]
     pairs = [(learner, lesson) for lesson in lessons for learner in learners]
     url = f"{driver.urls['content']}/v1/progress"
@@ -132,7 +133,7 @@ async def benchmark(size: str, seed: int, out: Path) -> Results:
     plan = make_plan(size, seed)
     results = Results(size=size, seed=seed)
     results.measurements["workload"] = summary(plan)
-    ports = {name: free_port() for name in SERVICES}
+    ports = {name: free_port() for name in NAMES}
     stack = LocalStack(ports=ports, external=False)
     await asyncio.to_thread(stack.__enter__)
     try:

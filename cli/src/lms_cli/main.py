@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import re
 import subprocess
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from nats.js import JetStreamContext
@@ -19,19 +20,24 @@ from rich.console import Console
 from rich.table import Table
 
 from servicekit.auth import mint_token
+from servicekit.registry import NAMES, SERVICES, ServiceSpec, UnknownService, producers
+from servicekit.registry import service as registered
 from servicekit.settings import ServiceSettings
 
-from .services import SERVICES, service_cli, service_main
+if TYPE_CHECKING:
+    from sqlalchemy import Table as SqlTable
 
 T = TypeVar("T")
 app = typer.Typer(help="LMS Pamong Desa", no_args_is_help=True, add_completion=False)
 console = Console()
-ServiceName = Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")]
+ServiceName = Annotated[str, typer.Argument(help=f"one of: {', '.join(NAMES)}")]
 
 
-def _check_service(name: str) -> None:
-    if name not in SERVICES:
-        raise typer.BadParameter(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
+def _service(name: str) -> ServiceSpec:
+    try:
+        return registered(name)
+    except UnknownService as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @app.command()
@@ -43,12 +49,11 @@ def serve(
     """Run one service: HTTP API, outbox relay and consumer (settings from the environment)."""
     import uvicorn
 
-    _check_service(service)
-    main = service_main(service)
+    spec = _service(service)
     uvicorn.run(
-        main.app(),
+        spec.main().app(),
         host=host,
-        port=port or SERVICES[service],
+        port=port or spec.port,
         log_config=None,
         timeout_graceful_shutdown=25,
         # Longer than the idle timeout of the proxies and clients in front (ingress, load
@@ -59,19 +64,27 @@ def serve(
     )
 
 
+@app.command("services")
+def list_services(
+    producing: Annotated[bool, typer.Option(help="only those that publish events")] = False,
+) -> None:
+    """Print the registered services, one a line (for scripts: SERVICES="$(lms services)")."""
+    for spec in producers() if producing else SERVICES:
+        print(spec.name)
+
+
 @app.command()
 def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")]) -> None:
     """Apply a service's migrations to DATABASE_URL (a step of its own, before the app starts)."""
     from servicekit.migrations import upgrade
 
-    names = list(SERVICES) if service == "all" else [service]
-    for name in names:
-        _check_service(name)
+    specs = SERVICES if service == "all" else (_service(service),)
+    for spec in specs:
         url = os.environ.get("DATABASE_URL")
         if not url:
             raise typer.BadParameter("DATABASE_URL is not set")
-        upgrade(service_main(name).MIGRATIONS, url)
-        console.print(f"[green]migrated[/] {name}")
+        upgrade(spec.main().MIGRATIONS, url)
+        console.print(f"[green]migrated[/] {spec.name}")
 
 
 topology_app = typer.Typer(help="JetStream topology", no_args_is_help=True)
@@ -146,6 +159,12 @@ def _duration(text: str) -> timedelta:
     return timedelta(**{unit: int(match.group(1))})
 
 
+def outbox_table(spec: ServiceSpec) -> SqlTable:
+    """The service's outbox table, from its tables alone (no settings or dependencies)."""
+    tables = importlib.import_module(f"{spec.package}.store.tables")
+    return tables.metadata.tables["outbox"]
+
+
 @outbox_app.command("republish")
 def outbox_republish(
     service: ServiceName, since: Annotated[str, typer.Option(help="window, e.g. 15m")] = "15m"
@@ -154,13 +173,13 @@ def outbox_republish(
     from servicekit.database import make_engine
     from servicekit.outbox import Outbox
 
-    _check_service(service)
+    spec = _service(service)
     window = _duration(since)
 
     async def run() -> int:
         settings = ServiceSettings()
         engine = make_engine(settings.database_url, pool_size=1)
-        outbox = Outbox(service_main(service).definition().metadata.tables["outbox"])
+        outbox = Outbox(outbox_table(spec))
         try:
             async with engine.begin() as conn:
                 return await outbox.republish_since(conn, window)
@@ -217,7 +236,7 @@ def test(ctx: typer.Context) -> None:
     steps = [
         [str(bin_dir / "ruff"), "check", "."],
         [str(bin_dir / "ruff"), "format", "--check", "."],
-        [str(bin_dir / "lint-imports")],
+        [sys.executable, "-m", "lms_cli.import_rules"],
         [str(bin_dir / "mypy"), *sources],
         [str(bin_dir / "pytest"), *ctx.args],
     ]
@@ -235,10 +254,10 @@ except ModuleNotFoundError:  # the benchmark is a development tool, absent from 
 if bench_app is not None:
     app.add_typer(bench_app, name="bench", help="National rollout benchmark (see README)")
 
-for _name in SERVICES:
-    _module = service_cli(_name)
+for _spec in SERVICES:
+    _module = _spec.cli()
     if _module is not None:
-        app.add_typer(_module.app, name=_name, help=f"{_name} service commands")
+        app.add_typer(_module.app, name=_spec.name, help=f"{_spec.name} service commands")
 
 
 if __name__ == "__main__":

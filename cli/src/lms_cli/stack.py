@@ -1,5 +1,5 @@
 """``lms up``: real nats-server and PostgreSQL from their wheels, migrations, topology, region
-list, demo data and the five services as separate processes; Ctrl-C stops all of it."""
+list, demo data and every registered service as a separate process; Ctrl-C stops all of it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from rich.console import Console
 
 from servicekit.auth import mint_token
 from servicekit.migrations import upgrade
+from servicekit.registry import NAMES, SERVICES, service
 from servicekit.servers import (
     LocalPostgres,
     NatsServer,
@@ -27,8 +28,6 @@ from servicekit.servers import (
     stop_leftovers,
 )
 from servicekit.settings import ServiceSettings
-
-from .services import SERVICES, service_main
 
 console = Console()
 DEMO_REGIONS = ["74", "74.01"]
@@ -54,7 +53,7 @@ def start_service(
             "--host",
             host,
             "--port",
-            str(port or SERVICES[name]),
+            str(port or service(name).port),
         ],
         env=env,
         stdout=log,
@@ -119,10 +118,10 @@ def provision(
     from servicekit.topology import TopologySettings, apply_topology
 
     urls = {}
-    for name in SERVICES:
-        urls[name] = ensure_database_sync(server_url, name, owner=name)
-        upgrade(service_main(name).MIGRATIONS, urls[name])
-        console.print(f"  migrated [cyan]{name}[/]")
+    for spec in SERVICES:
+        urls[spec.name] = ensure_database_sync(server_url, spec.database, owner=spec.database)
+        upgrade(spec.main().MIGRATIONS, urls[spec.name])
+        console.print(f"  migrated [cyan]{spec.name}[/]")
 
     async def topology() -> None:
         user, password = nats_admin or (None, None)
@@ -138,7 +137,7 @@ def provision(
 
 class LocalStack:
     """NATS (with its users) and PostgreSQL from the wheels, or the external ones named by
-    ``NATS_URL`` / ``DATABASE_URL``; provisioned; the five services as separate processes."""
+    ``NATS_URL`` / ``DATABASE_URL``; provisioned; every service as a separate process."""
 
     def __init__(
         self,
@@ -149,7 +148,7 @@ class LocalStack:
         service_env: dict[str, str] | None = None,
     ) -> None:
         self.host = host
-        self.ports = ports or dict(SERVICES)
+        self.ports = ports or {spec.name: spec.port for spec in SERVICES}
         self.external = external
         self.service_env = service_env or {}
         self.run_dir = new_run_dir("stack")
@@ -188,7 +187,7 @@ class LocalStack:
             self.database_urls = provision(self.server_url, self.nats_url, self.nats_admin)
             self.log_dir.mkdir()
             cleanup.callback(stop_processes, self.processes)
-            for name in SERVICES:
+            for name in NAMES:
                 self.start(name)
             wait_ready(self.urls, self.processes, self.log_dir)
         except BaseException:
@@ -231,7 +230,7 @@ def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
     # (a shell starts background jobs that way).
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    ports = {name: base_port + offset for offset, name in enumerate(SERVICES)}
+    ports = {name: base_port + offset for offset, name in enumerate(NAMES)}
     try:
         with LocalStack(host=host, ports=ports) as stack:
             settings = ServiceSettings()

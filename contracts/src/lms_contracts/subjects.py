@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-STREAM_SUBJECTS = "lms.>"
 VILLAGE_CODE = re.compile(r"^(\d{2})\.?(\d{2})\.?(\d{2})\.?(\d{4})$")
 REGION_PREFIX = re.compile(r"^\d{2}(\.?\d{2}(\.?\d{2}(\.?\d{4})?)?)?$")
 

@@ -20,6 +20,7 @@ from lms_contracts import (
 )
 from lms_contracts.subscriber import connect, follow
 from servicekit.natsauth import ADMIN, all_users, generate_passwords, server_config
+from servicekit.registry import SERVICES
 from servicekit.servers import NatsServer
 from servicekit.testing.waiting import eventually
 from servicekit.topology import STREAM, apply_topology
@@ -98,6 +99,23 @@ async def test_a_service_publishes_its_own_events_and_reads_its_own_consumer(
     await messages[0].ack()
     await nc.close()
     assert messages[0].subject == "lms.content.lesson-completed.v1.74.01.01.2006"
+
+
+async def test_every_registered_service_logs_in_and_publishes_only_if_it_produces(
+    secured: SecuredNats,
+) -> None:
+    for spec in SERVICES:
+        nc = await secured.connect(spec.name)
+        js = nc.jetstream()
+        try:
+            if spec.produces:
+                ack = await js.publish(f"lms.{spec.name}.probe.v1", b"{}", timeout=2)
+                assert ack.stream == STREAM
+            else:
+                with pytest.raises(Exception):  # noqa: B017 - refused, then times out
+                    await js.publish(f"lms.{spec.name}.probe.v1", b"{}", timeout=1)
+        finally:
+            await nc.close()
 
 
 async def test_a_service_may_not_publish_on_another_services_subject(secured: SecuredNats) -> None:

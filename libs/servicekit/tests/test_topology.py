@@ -1,14 +1,15 @@
-"""Each service applies exactly the events the wiring table gives it, read off the whole stream."""
+"""Each service applies exactly the events the registry gives it, read off the whole stream."""
 
 import uuid
 from datetime import UTC, datetime
 
 import lms_contracts as c
+from servicekit.registry import consumers
 from servicekit.topology import (
-    CONSUMED,
     SubjectFilter,
     TopologySettings,
     consumer_config,
+    event_filter,
     interests,
     replay_subject,
 )
@@ -36,7 +37,8 @@ def test_nats_wildcards_match_as_the_server_matches_them() -> None:
 
 
 def test_every_service_takes_its_own_event_types_and_replays_only() -> None:
-    for service, consumed in CONSUMED.items():
+    for spec in consumers():
+        service, consumed = spec.name, spec.consumes
         wanted = interests(service)
         assert wanted is not None
         assert wanted(replay_subject(service))
@@ -47,6 +49,11 @@ def test_every_service_takes_its_own_event_types_and_replays_only() -> None:
 
 
 def test_service_consumers_read_the_whole_stream() -> None:
-    for service in CONSUMED:
-        config = consumer_config(service, TopologySettings())
+    for spec in consumers():
+        config = consumer_config(spec.name, TopologySettings())
         assert not config.filter_subjects and not config.filter_subject
+
+
+def test_learner_events_are_matched_in_every_village_and_course_events_exactly() -> None:
+    assert event_filter(c.LessonCompleted) == "lms.content.lesson-completed.v1.>"
+    assert event_filter(c.CoursePublished) == "lms.content.course-published.v1"

@@ -1,5 +1,5 @@
-"""What every HTTP request passes through before its route: correlation id, request metrics
-and the body size cap."""
+"""What every HTTP request passes through before its route: correlation id, request metrics,
+the body size cap, and the last-resort answer to an error nothing else handled."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .observability import HTTP_REQUESTS, correlation_id_var
-from .problems import problem_response
+from .problems import internal_error_response, problem_response
 
 
 class RequestContext:
-    """Correlation id, request metrics and a body size cap, as plain ASGI middleware."""
+    """Correlation id, request metrics and a body size cap, as plain ASGI middleware.
+
+    An error that reaches it unhandled is answered here with a 500 problem and not raised
+    further: raised, the server would close the client's connection, and the client's next
+    request on it would fail too. Only an error after the response started, whose body is
+    cut short, still closes the connection."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -36,12 +41,13 @@ class RequestContext:
             correlation_id_var.reset(token)
             return
         status = 500
+        response_started = False
         started = time.perf_counter()
 
         async def send_with_context(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -51,6 +57,11 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_context)
+        except Exception as exc:
+            if response_started:
+                raise
+            answer = internal_error_response(scope.get("path"), exc)
+            await answer(scope, receive, send_with_context)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")

@@ -28,6 +28,11 @@ RELAY_FAILURES = Counter(
     "lms_outbox_relay_failures_total", "Relay rounds that failed and backed off"
 )
 OUTBOX_BACKLOG = Gauge("lms_outbox_backlog", "Outbox rows not yet published")
+OUTBOX_OLDEST_UNSENT_AGE = Gauge(
+    "lms_outbox_oldest_unsent_age_seconds",
+    "Age of the oldest outbox row not yet acknowledged by JetStream (0 when all are sent)",
+)
+NATS_CONNECTED = Gauge("lms_nats_connected", "1 while the process is connected to NATS, else 0")
 
 
 class JsonFormatter(logging.Formatter):

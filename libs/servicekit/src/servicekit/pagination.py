@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -32,3 +33,15 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(position, dict):
         raise field_problem("cursor", "not a cursor returned by this API")
     return position
+
+
+def decode_uuid_cursor(cursor: str | None, key: str = "id") -> uuid.UUID | None:
+    """The uuid a keyset page resumes after (a cursor of ``encode_cursor({key: ...})``), or None
+    on the first page."""
+    position = decode_cursor(cursor)
+    if not position:
+        return None
+    try:
+        return uuid.UUID(str(position.get(key)))
+    except ValueError as exc:
+        raise field_problem("cursor", "not a cursor returned by this API") from exc

@@ -8,13 +8,28 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from .database import database_unavailable
+
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+# How long a client is asked to wait when the database cannot be reached: a restart or a
+# failover of PostgreSQL takes seconds.
+DATABASE_RETRY_AFTER_SECONDS = 5
+# Errors that may say the database is unreachable; database_unavailable() tells which do.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.DBAPIError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection free in time
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
 
 
 class Problem(Exception):
@@ -160,9 +175,33 @@ def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> 
         code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
         return problem_response(exc.status_code, code, str(exc.detail), request.url.path)
 
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            return database_unavailable_response(request.url.path, exc)
+        return internal_error_response(request.url.path, exc)
+
+    # Handled here, not re-raised (as an `Exception` handler's errors are, closing the
+    # client's connection): an outage of the database is a 503 the client can retry on the
+    # same connection.
+    for cls in DATABASE_ERRORS:
+        app.add_exception_handler(cls, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
-        return problem_response(
-            500, "internal_error", "an unexpected error occurred", request.url.path
-        )
+        return internal_error_response(request.url.path, exc)
+
+
+def database_unavailable_response(path: str | None, exc: BaseException) -> JSONResponse:
+    log.warning("database unavailable on %s: %r", path, exc)
+    return problem_response(
+        503,
+        "database_unavailable",
+        "the database cannot be reached at the moment; retry shortly",
+        path,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+def internal_error_response(path: str | None, exc: BaseException) -> JSONResponse:
+    log.error("unhandled error on %s", path, exc_info=exc)
+    return problem_response(500, "internal_error", "an unexpected error occurred", path)

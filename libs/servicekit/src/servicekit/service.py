@@ -48,6 +48,8 @@ from .settings import ServiceSettings
 from .topology import interests
 
 log = logging.getLogger(__name__)
+# How long a starting process waits for NATS before it serves without it.
+NATS_START_WAIT_SECONDS = 5.0
 
 S = TypeVar("S", bound=ServiceSettings)
 D = TypeVar("D", bound="Dependencies")
@@ -65,6 +67,10 @@ class Dependencies:
     subclass it for their senders, stores and caches): one clock per process."""
 
     clock: Clock = system_clock
+
+    def bind(self, database: Database) -> None:
+        """Called once the process has opened its database, before it serves anything: a
+        dependency that keeps its data there shares the service's connection pool."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +195,23 @@ async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
         inbox_prefix=f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX",
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
+        # one line per failed attempt while NATS is away, not a traceback every half second
+        error_cb=_nats_error,
+        disconnected_cb=_nats_disconnected,
+        reconnected_cb=_nats_reconnected,
     )
+
+
+async def _nats_error(exc: Exception) -> None:
+    log.warning("nats: %r", exc)
+
+
+async def _nats_disconnected() -> None:
+    log.warning("NATS connection lost; reconnecting")
+
+
+async def _nats_reconnected() -> None:
+    log.warning("NATS connection back")
 
 
 async def supervise(name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> None:
@@ -254,6 +276,19 @@ def _start_background(runtime: Runtime[Any, Any]) -> None:
         )
 
 
+async def _join_nats(runtime: Runtime[Any, Any]) -> None:
+    """Connect to NATS (the client retries until it answers), then start the relay, the
+    consumer and the workers. The app serves meanwhile: without NATS its endpoints still work
+    and the outbox keeps the events (ADR 11)."""
+    try:
+        runtime.nats = await connect_nats(runtime.settings, runtime.definition.name)
+        runtime.js = runtime.nats.jetstream()
+        _start_background(runtime)
+    except Exception:
+        log.exception("could not join NATS")
+        raise
+
+
 def tune_garbage_collector(young_threshold: int = 50_000) -> None:
     """Leave what startup loaded (modules, reference data) out of every later collection, and
     collect young objects less often: a consumer batch allocates thousands of short-lived
@@ -271,6 +306,7 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
         configure_logging(definition.name, settings.log_level)
         engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         database = Database(engine, Outbox(definition.metadata.tables["outbox"]))
+        definition.deps.bind(database)
         runner: Runner[Any] = Runner(
             database,
             IdempotencyStore(definition.metadata.tables["idempotency_keys"]),
@@ -279,15 +315,18 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
             definition.outbound,
         )
         runtime: Runtime[S, D] = Runtime(definition, database, runner)
-        runtime.nats = await connect_nats(settings, definition.name)
-        runtime.js = runtime.nats.jetstream()
         app.state.runtime = runtime
         tune_garbage_collector()
-        _start_background(runtime)
+        joining = asyncio.create_task(_join_nats(runtime))
+        try:
+            await asyncio.wait_for(asyncio.shield(joining), NATS_START_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("NATS does not answer yet: serving, and connecting in the background")
         log.info("%s started", definition.name)
         try:
             yield
         finally:
+            joining.cancel()
             runtime.stopping.set()
             for stop in runtime.stoppers:
                 stop()
@@ -297,8 +336,9 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
             _, pending = await asyncio.wait(background, timeout=20) if background else ((), ())
             for task in pending:
                 task.cancel()
-            with suppress(Exception):
-                await runtime.nats.drain()
+            if runtime.nats is not None:
+                with suppress(Exception):
+                    await runtime.nats.drain()
             await engine.dispose()
             log.info("%s stopped", definition.name)
 

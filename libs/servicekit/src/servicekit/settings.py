@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .retries import RETRIES
+
 DEV_SIGNING_KEY = "lms-dev-signing-key-not-for-production-000000"
 
 
@@ -33,12 +35,12 @@ class ServiceSettings(BaseSettings):
     auth_dev_signing_key: str | None = DEV_SIGNING_KEY
 
     consumer_batch_size: int = Field(default=200, ge=1, le=5000)
-    consumer_max_deliver: int = Field(default=5, ge=2)
-    consumer_retry_delays: list[float] = [1.0, 5.0, 30.0, 120.0]
+    # the retry policy (servicekit.retries); the topology's max_deliver must match
+    consumer_max_deliver: int = Field(default=RETRIES.max_deliver, ge=2)
+    consumer_retry_delays: list[float] = list(RETRIES.delays)
     relay_batch_size: int = Field(default=500, ge=1, le=10000)
     outbox_retention_hours: float = 72.0
     inbox_retention_days: float = 30.0
-    max_page_size: int = 200
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_dev(self) -> ServiceSettings:

@@ -27,6 +27,7 @@ from lms_contracts import EventData
 
 from .registry import consumers
 from .registry import service as registered
+from .retries import RETRIES
 
 STREAM = "LMS"
 DLQ_STREAM = "LMS_DLQ"
@@ -45,8 +46,13 @@ class TopologySettings:
     retention_days: float = 400.0
     duplicate_window_seconds: float = 120.0
     dlq_retention_days: float = 90.0
-    max_deliver: int = 5
-    ack_wait_backoff: tuple[float, ...] = (30.0, 60.0, 120.0, 300.0)
+    # the consumer's own limit (its retry policy); the server allows DEAD_LETTER_ATTEMPTS more
+    max_deliver: int = RETRIES.max_deliver
+    # Only for a consumer that went silent holding a message (its process died, its
+    # connection was lost): the server redelivers it after this long. Retries of failed
+    # messages follow the consumer's nak delays (``servicekit.retries``), never a schedule
+    # kept here.
+    ack_wait_seconds: float = 30.0
     max_ack_pending: int = 20_000
 
 
@@ -137,8 +143,8 @@ def consumer_config(service: str, settings: TopologySettings) -> ConsumerConfig:
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
         max_deliver=settings.max_deliver + DEAD_LETTER_ATTEMPTS,
-        backoff=list(settings.ack_wait_backoff[: settings.max_deliver - 1]),
-        ack_wait=settings.ack_wait_backoff[0],
+        # no `backoff`: its delays would apply on top of the consumer's nak delays
+        ack_wait=settings.ack_wait_seconds,
         max_ack_pending=settings.max_ack_pending,
         num_replicas=settings.replicas,
     )

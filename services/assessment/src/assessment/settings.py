@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from pydantic import Field
 
 from servicekit.settings import ServiceSettings
@@ -9,3 +11,7 @@ class AssessmentSettings(ServiceSettings):
     # how often abandoned attempts past their time limit are closed as zero
     expiry_sweep_seconds: float = Field(default=30.0, gt=0)
     run_expiry_sweeper: bool = True
+
+    @property
+    def submit_grace(self) -> timedelta:
+        return timedelta(seconds=self.submit_grace_seconds)

@@ -1,4 +1,5 @@
-"""Use cases of the assessment service. Each takes a command and a unit of work.
+"""Use cases of the assessment service. Each takes a command and a unit of work; time comes
+from the unit of work's clock.
 
 What handles what:
 
@@ -7,7 +8,7 @@ What handles what:
 | CreateAssessment       | create_assessment       |                                           |
 | StartAttempt           | start_attempt           | Graded (an earlier attempt that ran out)  |
 | SubmitAttempt          | submit_attempt          | Graded (once per attempt)                 |
-| (time passing)         | expire_overdue          | Graded (zero, for abandoned attempts)     |
+| ExpireOverdue          | expire_overdue          | Graded (zero, for abandoned attempts)     |
 | RecordCoursePublished  | record_course_published |                                           |
 | RecordEnrolled         | record_enrolled         |                                           |
 | RecordWithdrawn        | record_withdrawn        |                                           |
@@ -17,8 +18,12 @@ What handles what:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+from servicekit.clock import Clock
+from servicekit.runner import UseCase
 
 from .domain import commands, events
 from .domain.authoring import build_assessment
@@ -37,8 +42,10 @@ from .domain.model import (
 
 
 class UnitOfWork(Protocol):
+    clock: Clock
+
     def publish(self, event: events.DomainEvent) -> None: ...
-    async def add_assessment(self, assessment: Assessment) -> None: ...
+    async def add_assessment(self, assessment: Assessment, created_by: str) -> None: ...
     async def get_assessment(self, assessment_id: uuid.UUID) -> Assessment | None: ...
     async def active_enrollment(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, *, lock: bool = False
@@ -57,19 +64,16 @@ class UnitOfWork(Protocol):
     async def add_lesson_completion(self, cmd: commands.RecordLessonCompleted) -> None: ...
 
 
-async def create_assessment(
-    cmd: commands.CreateAssessment, uow: UnitOfWork, now: datetime
-) -> Assessment:
-    assessment = build_assessment(cmd, uuid.uuid4(), now)
-    await uow.add_assessment(assessment)
+async def create_assessment(cmd: commands.CreateAssessment, uow: UnitOfWork) -> Assessment:
+    assessment = build_assessment(cmd, uuid.uuid4(), uow.clock())
+    await uow.add_assessment(assessment, cmd.created_by)
     return assessment
 
 
-async def start_attempt(
-    cmd: commands.StartAttempt, uow: UnitOfWork, now: datetime, seed: int
-) -> tuple[Attempt, bool]:
+async def start_attempt(cmd: commands.StartAttempt, uow: UnitOfWork) -> tuple[Attempt, bool]:
     """A new attempt (True), or the one still in progress (False): starting twice never burns
     an attempt nor re-draws the paper."""
+    now = uow.clock()
     assessment = await _assessment(uow, cmd.assessment_id)
     enrollment = require_enrolled(
         await uow.active_enrollment(cmd.learner_id, assessment.course_id, lock=True)
@@ -86,7 +90,7 @@ async def start_attempt(
         raise MaxAttemptsReached(assessment.max_attempts)
     if current is not None:
         await _expire(current, assessment, uow, now)
-    paper = draw(assessment, seed)
+    paper = draw(assessment, cmd.seed)
     limit = assessment.time_limit_seconds
     attempt = Attempt(
         attempt_id=uuid.uuid4(),
@@ -95,7 +99,7 @@ async def start_attempt(
         course_id=assessment.course_id,
         village_code=enrollment.village_code,
         attempt_number=len(attempts) + 1,
-        seed=seed,
+        seed=cmd.seed,
         paper=paper,
         started_at=now,
         expires_at=now + timedelta(seconds=limit) if limit is not None else None,
@@ -104,18 +108,17 @@ async def start_attempt(
     return attempt, True
 
 
-async def submit_attempt(
-    cmd: commands.SubmitAttempt, uow: UnitOfWork, now: datetime, grace: timedelta
-) -> Attempt:
+async def submit_attempt(cmd: commands.SubmitAttempt, uow: UnitOfWork) -> Attempt:
     """Grade once. A repeat gets the first result whatever it sends; a submission later than
     the time limit plus ``grace`` is not graded and the attempt counts as zero (expired)."""
+    now = uow.clock()
     attempt = await uow.get_attempt(cmd.attempt_id, lock=True)
     if attempt is None or attempt.learner_id != cmd.learner_id:
         raise UnknownAttempt(str(cmd.attempt_id))
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return attempt
     assessment = await _assessment(uow, attempt.assessment_id)
-    if attempt.is_late(now, grace):
+    if attempt.is_late(now, cmd.grace):
         await _expire(attempt, assessment, uow, now)
         return attempt
     answers = check_answers(assessment, attempt.paper, cmd.answers)
@@ -126,9 +129,11 @@ async def submit_attempt(
     return attempt
 
 
-async def expire_overdue(uow: UnitOfWork, now: datetime, grace: timedelta, limit: int = 500) -> int:
-    """Close attempts whose time (and grace) ran out without a submission, as zero."""
-    overdue = await uow.overdue_attempts(now - grace, limit)
+async def expire_overdue(cmd: commands.ExpireOverdue, uow: UnitOfWork) -> int:
+    """Close attempts whose time (and grace) ran out without a submission, as zero; replicas
+    may run it together (each takes other overdue attempts)."""
+    now = uow.clock()
+    overdue = await uow.overdue_attempts(now - cmd.grace, cmd.limit)
     for attempt in overdue:
         await _expire(attempt, await _assessment(uow, attempt.assessment_id), uow, now)
     return len(overdue)
@@ -163,3 +168,15 @@ async def record_withdrawn(cmd: commands.RecordWithdrawn, uow: UnitOfWork) -> No
 
 async def record_lesson_completed(cmd: commands.RecordLessonCompleted, uow: UnitOfWork) -> None:
     await uow.add_lesson_completion(cmd)
+
+
+HANDLERS: Mapping[type[Any], UseCase[Any]] = {
+    commands.CreateAssessment: create_assessment,
+    commands.StartAttempt: start_attempt,
+    commands.SubmitAttempt: submit_attempt,
+    commands.ExpireOverdue: expire_overdue,
+    commands.RecordCoursePublished: record_course_published,
+    commands.RecordEnrolled: record_enrolled,
+    commands.RecordWithdrawn: record_withdrawn,
+    commands.RecordLessonCompleted: record_lesson_completed,
+}

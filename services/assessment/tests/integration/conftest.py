@@ -13,6 +13,8 @@ from nats.js import JetStreamContext
 from sqlalchemy import select
 
 import lms_contracts as c
+from assessment.dependencies import AssessmentDependencies
+from servicekit.clock import ManualClock
 from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually
 
@@ -21,12 +23,22 @@ KEY_FIELDS = {"correct", "answer", "accepted_answers", "match"}
 
 
 @pytest.fixture
+def clock() -> ManualClock:
+    """The service's clock, held still; a test moves it where time matters."""
+    return ManualClock()
+
+
+@pytest.fixture
 async def assessment(
-    database_url: str, nats_url: str, jetstream: JetStreamContext
+    database_url: str, nats_url: str, jetstream: JetStreamContext, clock: ManualClock
 ) -> AsyncIterator[RunningService]:
     # the sweeper's pass is called directly where a test moves the clock
     async with running_service(
-        "assessment", database_url, nats_url, run_expiry_sweeper=False
+        "assessment",
+        database_url,
+        nats_url,
+        deps=AssessmentDependencies(clock=clock),
+        run_expiry_sweeper=False,
     ) as service:
         yield service
 

@@ -2,6 +2,8 @@
 submits, time limits against the service's clock, limits and problems naming what is wrong."""
 
 import asyncio
+import base64
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +12,7 @@ from nats.js import JetStreamContext
 
 import lms_contracts as c
 from assessment.expiry import expire_once
+from servicekit.clock import ManualClock
 from servicekit.testing.services import RunningService
 from servicekit.testing.waiting import eventually
 
@@ -62,10 +65,9 @@ async def test_concurrent_submits_of_one_attempt_give_one_result_and_one_event(
 
 
 async def test_the_time_limit_is_enforced_by_the_service_clock_with_a_grace(
-    assessment: RunningService, jetstream: JetStreamContext
+    assessment: RunningService, jetstream: JetStreamContext, clock: ManualClock
 ) -> None:
-    now = [datetime(2026, 11, 2, 1, 0, tzinfo=UTC)]
-    assessment.app.state.clock = lambda: now[0]
+    clock.set(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
     course_id = uuid.uuid4()
     quiz = await create_assessment(
         assessment,
@@ -75,7 +77,7 @@ async def test_the_time_limit_is_enforced_by_the_service_clock_with_a_grace(
 
     first = await start(assessment, quiz["assessment_id"], me)
     assert first["expires_at"] == "2026-11-02T01:10:00Z"
-    now[0] += timedelta(seconds=600 + 30)  # the default grace of 30 s, to the second
+    clock.advance(timedelta(seconds=600 + 30))  # the default grace of 30 s, to the second
     on_time = await assessment.client.post(
         f"/v1/attempts/{first['attempt_id']}/submit",
         json={"answers": answers_from_key(quiz, first["questions"])},
@@ -84,7 +86,7 @@ async def test_the_time_limit_is_enforced_by_the_service_clock_with_a_grace(
     assert on_time.status_code == 200 and on_time.json()["score"] == 100
 
     second = await start(assessment, quiz["assessment_id"], me)
-    now[0] += timedelta(seconds=631)
+    clock.advance(timedelta(seconds=631))
     path = f"/v1/attempts/{second['attempt_id']}/submit"
     answers = {"answers": answers_from_key(quiz, second["questions"])}
     late = await assessment.client.post(path, json=answers, headers=me)
@@ -100,12 +102,12 @@ async def test_the_time_limit_is_enforced_by_the_service_clock_with_a_grace(
     assert third["attempt_number"] == 3
     abandoned = await assessment.client.get(f"/v1/attempts/{third['attempt_id']}", headers=me)
     assert abandoned.json()["status"] == "in_progress"
-    now[0] += timedelta(seconds=631)
+    clock.advance(timedelta(seconds=631))
     shown = await assessment.client.get(f"/v1/attempts/{third['attempt_id']}", headers=me)
     assert shown.json()["status"] == "expired"
-    grace = timedelta(seconds=30)
-    assert await expire_once(assessment.runtime.database, lambda: now[0], grace) == 1
-    assert await expire_once(assessment.runtime.database, lambda: now[0], grace) == 0
+    assert assessment.runtime.settings.submit_grace == timedelta(seconds=30)
+    assert await expire_once(assessment.runtime) == 1
+    assert await expire_once(assessment.runtime) == 0
 
     used_up = await assessment.client.post(
         f"/v1/assessments/{quiz['assessment_id']}/attempts", headers=me
@@ -199,3 +201,37 @@ async def test_drawn_papers_and_bad_requests_get_clear_problems(
     assert (
         await assessment.client.post(f"/v1/assessments/{uuid.uuid4()}/attempts", headers=me)
     ).status_code == 404
+
+
+async def test_lists_page_with_cursors_and_a_foreign_cursor_names_the_cursor(
+    assessment: RunningService, jetstream: JetStreamContext
+) -> None:
+    course_id = uuid.uuid4()
+    created = [
+        await create_assessment(assessment, assessment_body(course_id, "quiz")) for _ in range(3)
+    ]
+    _, me, _ = await enroll(assessment, jetstream, course_id, created[0]["assessment_id"])
+    for quiz in created:
+        await start(assessment, quiz["assessment_id"], me)
+
+    for path, filters, headers in (
+        ("/v1/assessments", {"course_id": str(course_id)}, assessment.auth("instructor")),
+        ("/v1/attempts", {}, me),
+    ):
+        first = await assessment.client.get(path, params=filters | {"limit": 2}, headers=headers)
+        assert first.status_code == 200 and len(first.json()["items"]) == 2
+        cursor = first.json()["next_cursor"]
+        rest = await assessment.client.get(
+            path, params=filters | {"limit": 2, "cursor": cursor}, headers=headers
+        )
+        assert len(rest.json()["items"]) == 1 and rest.json()["next_cursor"] is None
+        seen = [i for page in (first, rest) for i in page.json()["items"]]
+        assert len({str(i.get("attempt_id", i["assessment_id"])) for i in seen}) == 3
+
+        foreign = base64.urlsafe_b64encode(json.dumps({"id": "x"}).encode()).decode()
+        for bad in (foreign, "not-a-cursor"):
+            refused = await assessment.client.get(
+                path, params=filters | {"cursor": bad}, headers=headers
+            )
+            assert refused.status_code == 422
+            assert refused.json()["errors"][0]["field"] == "cursor"

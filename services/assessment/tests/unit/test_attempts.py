@@ -25,6 +25,7 @@ from assessment.domain.model import (
     LearnerEnrollment,
     QuestionKind,
 )
+from servicekit.clock import ManualClock
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=30)
@@ -34,6 +35,7 @@ LESSONS = (uuid.uuid4(), uuid.uuid4())
 
 class FakeUnitOfWork:
     def __init__(self) -> None:
+        self.clock = ManualClock(T0)
         self.assessments: dict[uuid.UUID, Assessment] = {}
         self.attempts: dict[uuid.UUID, Attempt] = {}
         self.enrollments: dict[uuid.UUID, dict] = {}
@@ -44,7 +46,7 @@ class FakeUnitOfWork:
     def publish(self, event: events.DomainEvent) -> None:
         self.published.append(replace(event, attempt=replace(event.attempt)))
 
-    async def add_assessment(self, assessment):
+    async def add_assessment(self, assessment, created_by):
         self.assessments[assessment.assessment_id] = assessment
 
     async def get_assessment(self, assessment_id):
@@ -153,7 +155,7 @@ COURSE = uuid.uuid4()
 
 async def world(kind: AssessmentKind = AssessmentKind.PRE_TEST, **changes: object):  # type: ignore[no-untyped-def]
     uow = FakeUnitOfWork()
-    assessment = await usecases.create_assessment(create(kind, **changes), uow, T0)
+    assessment = await usecases.create_assessment(create(kind, **changes), uow)
     learner = uuid.uuid4()
     await usecases.record_course_published(commands.RecordCoursePublished(COURSE, 1, LESSONS), uow)
     await usecases.record_enrolled(
@@ -168,18 +170,23 @@ def right_answers(assessment: Assessment) -> tuple[Answer, ...]:
 
 
 async def start(uow, assessment, learner, at=T0, seed=1):  # type: ignore[no-untyped-def]
+    uow.clock.set(at)
     return await usecases.start_attempt(
-        commands.StartAttempt(assessment.assessment_id, learner), uow, at, seed
+        commands.StartAttempt(assessment.assessment_id, learner, seed), uow
     )
 
 
 async def submit(uow, attempt, answers=(), at=T0, learner=None):  # type: ignore[no-untyped-def]
+    uow.clock.set(at)
     return await usecases.submit_attempt(
-        commands.SubmitAttempt(attempt.attempt_id, learner or attempt.learner_id, answers),
+        commands.SubmitAttempt(attempt.attempt_id, learner or attempt.learner_id, answers, GRACE),
         uow,
-        at,
-        GRACE,
     )
+
+
+async def expire_overdue(uow, at):  # type: ignore[no-untyped-def]
+    uow.clock.set(at)
+    return await usecases.expire_overdue(commands.ExpireOverdue(GRACE), uow)
 
 
 async def test_the_pre_test_opens_at_enrollment_and_strangers_are_refused() -> None:
@@ -288,7 +295,7 @@ async def test_an_untimed_attempt_never_expires() -> None:
     assert attempt.expires_at is None
     graded = await submit(uow, attempt, right_answers(assessment), at=T0 + timedelta(days=30))
     assert graded.status == AttemptStatus.GRADED
-    assert await usecases.expire_overdue(uow, T0 + timedelta(days=60), GRACE) == 0
+    assert await expire_overdue(uow, T0 + timedelta(days=60)) == 0
 
 
 async def test_starting_after_an_abandoned_attempt_ran_out_closes_it_as_zero() -> None:
@@ -304,8 +311,8 @@ async def test_the_sweeper_closes_abandoned_attempts_only_after_the_grace() -> N
     uow, assessment, learner = await world()
     attempt, _ = await start(uow, assessment, learner)
     deadline = T0 + timedelta(seconds=600)
-    assert await usecases.expire_overdue(uow, deadline + GRACE, GRACE) == 0
-    assert await usecases.expire_overdue(uow, deadline + GRACE + timedelta(seconds=1), GRACE) == 1
+    assert await expire_overdue(uow, deadline + GRACE) == 0
+    assert await expire_overdue(uow, deadline + GRACE + timedelta(seconds=1)) == 1
     assert uow.attempts[attempt.attempt_id].status == AttemptStatus.EXPIRED
     assert uow.published[0].attempt.score == 0
 
@@ -329,7 +336,9 @@ async def test_answers_that_do_not_fit_leave_the_attempt_open() -> None:
 
 
 def test_the_expiry_sweeper_runs_unless_switched_off() -> None:
+    from assessment.dependencies import AssessmentDependencies
     from assessment.main import Settings, definition
 
-    assert len(definition(Settings()).workers) == 1
-    assert definition(Settings(run_expiry_sweeper=False)).workers == []
+    deps = AssessmentDependencies(clock=ManualClock(T0))
+    assert len(definition(Settings(), deps).workers) == 1
+    assert definition(Settings(run_expiry_sweeper=False), deps).workers == []

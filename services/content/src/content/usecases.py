@@ -1,12 +1,13 @@
 """Use cases of the content service. Each takes a command and a unit of work.
 
-What handles what:
+What handles what (``HANDLERS``):
 
 | command          | use case          | emits                                   |
 |------------------|-------------------|-----------------------------------------|
 | CreateCourse     | create_course     | (none: a draft)                         |
 | ReviseCourse     | revise_course     | (none: edits a draft or starts one)     |
 | PublishCourse    | publish_course    | CoursePublished                         |
+| AttachDocument   | attach_document   | (none)                                  |
 | RecordEnrollment | record_enrollment | (none)                                  |
 | RecordWithdrawal | record_withdrawal | (none)                                  |
 | MoveLearner      | move_learner      | (none)                                  |
@@ -17,10 +18,13 @@ What handles what:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from servicekit.clock import Clock
+from servicekit.runner import UseCase
 
 from .domain import commands, events
 from .domain.errors import (
@@ -33,6 +37,7 @@ from .domain.errors import (
     VersionImmutable,
 )
 from .domain.model import (
+    Attachment,
     Completion,
     CourseVersion,
     Enrollment,
@@ -45,6 +50,8 @@ from .domain.model import (
 
 
 class UnitOfWork(Protocol):
+    clock: Clock
+
     def publish(self, event: events.DomainEvent) -> None: ...
     async def latest_version(
         self, course_id: uuid.UUID, *, lock: bool = False
@@ -57,6 +64,7 @@ class UnitOfWork(Protocol):
         self, course_id: uuid.UUID, attachment_ids: list[uuid.UUID]
     ) -> set[uuid.UUID]: ...
     async def course_exists(self, course_id: uuid.UUID) -> bool: ...
+    async def add_attachment(self, attachment: Attachment) -> None: ...
     async def record_enrollment(self, enrollment: Enrollment) -> None: ...
     async def record_withdrawal(self, cmd: commands.RecordWithdrawal) -> None: ...
     async def move_learner(
@@ -92,10 +100,6 @@ class UnitOfWork(Protocol):
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def create_course(cmd: commands.CreateCourse, uow: UnitOfWork) -> CourseVersion:
     course = CourseVersion(
         course_id=uuid.uuid4(),
@@ -106,7 +110,7 @@ async def create_course(cmd: commands.CreateCourse, uow: UnitOfWork) -> CourseVe
         modules=cmd.content.modules,
         description=cmd.content.description,
         competency_area=cmd.content.competency_area,
-        created_at=now(),
+        created_at=uow.clock(),
     )
     course.check()
     await _check_attachments(course, uow)
@@ -114,19 +118,17 @@ async def create_course(cmd: commands.CreateCourse, uow: UnitOfWork) -> CourseVe
     return course
 
 
-async def revise_course(
-    cmd: commands.ReviseCourse, uow: UnitOfWork, kept_lesson_ids: set[uuid.UUID]
-) -> CourseVersion:
-    """``kept_lesson_ids`` are the ids the author reused; they must belong to this course."""
+async def revise_course(cmd: commands.ReviseCourse, uow: UnitOfWork) -> CourseVersion:
+    """The lesson ids the author reused must belong to this course."""
     latest = await uow.latest_version(cmd.course_id, lock=True)
     if latest is None:
         raise UnknownCourse(str(cmd.course_id))
-    foreign = kept_lesson_ids - await uow.lesson_ids_of_course(cmd.course_id)
+    foreign = cmd.kept_lesson_ids - await uow.lesson_ids_of_course(cmd.course_id)
     if foreign:
         raise InvalidLesson(
             "lesson_id", f"not a lesson of this course: {sorted(map(str, foreign))[0]}"
         )
-    revision = latest.revised(cmd.content, now())
+    revision = latest.revised(cmd.content, uow.clock())
     await _check_attachments(revision, uow)
     await uow.save_version(revision)
     return revision
@@ -148,10 +150,25 @@ async def publish_course(cmd: commands.PublishCourse, uow: UnitOfWork) -> Course
         raise UnknownCourse(str(cmd.course_id))
     if latest.status == VersionStatus.PUBLISHED:
         raise VersionImmutable(f"version {latest.version} is already published; edit it first")
-    latest.publish(now())
+    latest.publish(uow.clock())
     await uow.save_version(latest)
     uow.publish(events.CoursePublished(latest))
     return latest
+
+
+async def attach_document(cmd: commands.AttachDocument, uow: UnitOfWork) -> Attachment:
+    attachment = Attachment(
+        attachment_id=uuid.uuid4(),
+        course_id=cmd.course_id,
+        filename=cmd.filename,
+        media_type=cmd.media_type,
+        size_bytes=cmd.size_bytes,
+        sha256=cmd.sha256,
+        created_by=cmd.author,
+        created_at=uow.clock(),
+    )
+    await uow.add_attachment(attachment)
+    return attachment
 
 
 async def record_enrollment(cmd: commands.RecordEnrollment, uow: UnitOfWork) -> None:
@@ -194,7 +211,7 @@ async def complete_lesson(cmd: commands.CompleteLesson, uow: UnitOfWork) -> Comp
         raise UnknownLesson(str(cmd.lesson_id))
     if found.completed_at is not None:
         return found
-    at = now()
+    at = uow.clock()
     event = events.LessonCompleted(
         learner_id=cmd.learner_id,
         course_id=cmd.course_id,
@@ -215,7 +232,7 @@ async def complete_lesson(cmd: commands.CompleteLesson, uow: UnitOfWork) -> Comp
 
 async def sync_progress(cmd: commands.SyncProgress, uow: UnitOfWork) -> list[SyncResult]:
     """Apply a batch recorded offline: each client id once, in any order, however late."""
-    at = now()
+    at = uow.clock()
     await uow.lock_learner(cmd.learner_id)
     items = list(cmd.items)
     course_ids = {item.course_id for item in items}
@@ -263,3 +280,16 @@ def _earliest_per_lesson(
         if key not in earliest or item.completed_at < earliest[key][0].completed_at:
             earliest[key] = (item, enrollment)
     return list(earliest.values())
+
+
+HANDLERS: Mapping[type[Any], UseCase[Any]] = {
+    commands.CreateCourse: create_course,
+    commands.ReviseCourse: revise_course,
+    commands.PublishCourse: publish_course,
+    commands.AttachDocument: attach_document,
+    commands.RecordEnrollment: record_enrollment,
+    commands.RecordWithdrawal: record_withdrawal,
+    commands.MoveLearner: move_learner,
+    commands.CompleteLesson: complete_lesson,
+    commands.SyncProgress: sync_progress,
+}

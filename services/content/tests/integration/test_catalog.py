@@ -1,11 +1,14 @@
 """Authoring, publishing and versions over HTTP, with course-published observed on JetStream."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nats.js import JetStreamContext
 
-from servicekit.testing.services import RunningService
+from content.dependencies import ContentDependencies
+from servicekit.clock import ManualClock
+from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually
 
 from .conftest import course_body, create_course, enroll, events_of, publish_course
@@ -122,3 +125,16 @@ async def test_only_instructors_and_admins_author_and_a_code_is_taken_once(
         "/v1/courses", json=course_body(), headers=content.auth("admin")
     )
     assert dup.status_code == 409 and dup.json()["errors"][0]["field"] == "code"
+
+
+async def test_versions_are_dated_by_the_clock_the_service_is_given(
+    database_url: str, nats_url: str, jetstream: JetStreamContext
+) -> None:
+    clock = ManualClock(datetime(2026, 11, 1, 8, tzinfo=UTC))
+    deps = ContentDependencies(clock=clock)
+    async with running_service("content", database_url, nats_url, deps=deps) as content:
+        draft = await create_course(content)
+        clock.advance(timedelta(hours=1))
+        published = await publish_course(content, draft["course_id"])
+    assert datetime.fromisoformat(draft["created_at"]) == datetime(2026, 11, 1, 8, tzinfo=UTC)
+    assert datetime.fromisoformat(published["published_at"]) == clock.now

@@ -18,6 +18,7 @@ from content.domain.errors import (
     VersionImmutable,
 )
 from content.domain.model import (
+    Attachment,
     Completion,
     CourseContent,
     CourseVersion,
@@ -30,6 +31,7 @@ from content.domain.model import (
     VersionStatus,
     plan_sync,
 )
+from servicekit.clock import ManualClock
 
 NOW = datetime(2026, 11, 1, 8, tzinfo=UTC)
 TOWUA = "74.01.01.2006"
@@ -50,6 +52,8 @@ class FakeUnitOfWork:
         self.progress: dict[tuple[uuid.UUID, uuid.UUID, uuid.UUID], datetime] = {}
         self.receipts: set[tuple[uuid.UUID, str]] = set()
         self.published: list[events.DomainEvent] = []
+        self.attachments: list[Attachment] = []
+        self.clock = ManualClock(NOW)
 
     def publish(self, event: events.DomainEvent) -> None:
         self.published.append(event)
@@ -72,6 +76,9 @@ class FakeUnitOfWork:
 
     async def missing_attachments(self, course_id, attachment_ids):
         return set(attachment_ids)
+
+    async def add_attachment(self, attachment):
+        self.attachments.append(attachment)
 
     async def course_exists(self, course_id):
         return any(c == course_id for c, _ in self.versions)
@@ -180,21 +187,26 @@ async def test_revising_a_published_version_starts_the_next_draft_and_keeps_the_
     lesson = text_lesson()
     course = await published(uow, lesson)
     draft = await usecases.revise_course(
-        commands.ReviseCourse(course.course_id, content_of(lesson, text_lesson("Baru"))),
+        commands.ReviseCourse(
+            course.course_id, content_of(lesson, text_lesson("Baru")), frozenset({lesson.lesson_id})
+        ),
         uow,
-        {lesson.lesson_id},
     )
     assert (draft.version, draft.status) == (2, VersionStatus.DRAFT)
     again = await usecases.revise_course(
-        commands.ReviseCourse(course.course_id, content_of(lesson, title="Judul baru")),
+        commands.ReviseCourse(
+            course.course_id, content_of(lesson, title="Judul baru"), frozenset({lesson.lesson_id})
+        ),
         uow,
-        {lesson.lesson_id},
     )
     assert again.version == 2 and again.title == "Judul baru"
     assert uow.versions[(course.course_id, 1)].status == VersionStatus.PUBLISHED
     with pytest.raises(InvalidLesson):
         await usecases.revise_course(
-            commands.ReviseCourse(course.course_id, content_of(text_lesson())), uow, {uuid.uuid4()}
+            commands.ReviseCourse(
+                course.course_id, content_of(text_lesson()), frozenset({uuid.uuid4()})
+            ),
+            uow,
         )
 
 
@@ -214,6 +226,21 @@ async def test_each_lesson_kind_needs_what_a_learner_takes_it_with(
             commands.CreateCourse("X", content_of(lesson), "instructor"), FakeUnitOfWork()
         )
     assert refused.value.field == field
+
+
+async def test_an_attached_document_is_recorded_at_the_services_clock_time() -> None:
+    uow = FakeUnitOfWork()
+    course_id = uuid.uuid4()
+    attachment = await usecases.attach_document(
+        commands.AttachDocument(course_id, "Perdes.pdf", "application/pdf", 10, "ab" * 32, "ins"),
+        uow,
+    )
+    assert uow.attachments == [attachment]
+    assert (attachment.course_id, attachment.created_at, attachment.created_by) == (
+        course_id,
+        NOW,
+        "ins",
+    )
 
 
 async def test_a_lesson_is_completed_once_and_its_event_carries_the_enrollments_village() -> None:
@@ -248,7 +275,7 @@ async def test_completing_explains_why_it_was_refused() -> None:
             commands.CompleteLesson(learner_id, course.course_id, uuid.uuid4()), uow
         )
     newer = await usecases.revise_course(
-        commands.ReviseCourse(course.course_id, content_of(text_lesson("Baru"))), uow, set()
+        commands.ReviseCourse(course.course_id, content_of(text_lesson("Baru"))), uow
     )
     with pytest.raises(LessonNotInVersion):
         await usecases.complete_lesson(

@@ -1,10 +1,11 @@
 """Bulk enrollment jobs: every learner of a region (and positions) into one course.
 
-A job is set-based for speed: each chunk selects the next learners after the job's cursor,
-inserts their enrollments with ``ON CONFLICT DO NOTHING`` on the one-active-enrollment index
-(so nobody is ever enrolled twice), writes their events to the outbox, and advances the cursor
-and counters, all in one transaction. A crash loses at most the chunk in flight, which is
-rolled back; the job's lease then expires and any replica resumes it from the cursor.
+A job (planned by ``usecases.start_bulk_enrollment``) is run set-based for speed: each chunk
+selects the next learners after the job's cursor, inserts their enrollments with ``ON CONFLICT
+DO NOTHING`` on the one-active-enrollment index (so nobody is ever enrolled twice), writes their
+events to the outbox, and advances the cursor and counters, all in one transaction. A crash
+loses at most the chunk in flight, which is rolled back; the job's lease then expires and any
+replica resumes it from the cursor.
 """
 
 from __future__ import annotations
@@ -13,96 +14,27 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from servicekit.clock import Clock
 from servicekit.database import Database
 from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.service import Runtime
 
-from .domain.model import Position
-from .events.outbound import BULK_ENROLL_CHUNK, BULK_LEARNERS
+from .dependencies import EnrollmentDependencies
+from .domain.model import JobState
+from .events.outbound import BULK_ENROLL_CHUNK
+from .settings import EnrollmentSettings
+from .store.queries import bulk_learner_params
+from .store.rows import bulk_from_params
 from .store.tables import jobs
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 ZERO = "00000000-0000-0000-0000-000000000000"
-
-
-def lease_from_now(lease: timedelta = LEASE) -> datetime:
-    return datetime.now(UTC) + lease
-
-
-class JobState:
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class BulkEnrollment:
-    course_id: uuid.UUID
-    course_version: int
-    course_title: str
-    region_code: str
-    positions: tuple[Position, ...]
-    cohort: str | None
-
-    def to_params(self) -> dict[str, Any]:
-        return {
-            "course_id": str(self.course_id),
-            "course_version": self.course_version,
-            "course_title": self.course_title,
-            "region_code": self.region_code,
-            "positions": [p.value for p in self.positions],
-            "cohort": self.cohort,
-        }
-
-    def learner_filter(self) -> dict[str, Any]:
-        return {"prefix": self.region_code + "%", "positions": [p.value for p in self.positions]}
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> BulkEnrollment:
-        return cls(
-            uuid.UUID(params["course_id"]),
-            params["course_version"],
-            params["course_title"],
-            params["region_code"],
-            tuple(Position(p) for p in params["positions"]),
-            params.get("cohort"),
-        )
-
-
-async def count_matching(conn: AsyncConnection, bulk: BulkEnrollment) -> int:
-    total = await conn.execute(
-        text(f"SELECT count(*) FROM learners WHERE {BULK_LEARNERS}"), bulk.learner_filter()
-    )
-    return int(total.scalar_one())
-
-
-async def create_job(
-    conn: AsyncConnection, bulk: BulkEnrollment, total: int, created_by: str
-) -> uuid.UUID:
-    job_id, now = uuid.uuid4(), datetime.now(UTC)
-    await conn.execute(
-        jobs.insert().values(
-            job_id=job_id,
-            kind="bulk_enrollment",
-            params=bulk.to_params(),
-            state=JobState.PENDING,
-            total=total,
-            created_by=created_by,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    await conn.execute(text("SELECT pg_notify('lms_jobs', '')"))
-    return job_id
 
 
 async def claim_job(database: Database, lease: timedelta = LEASE) -> uuid.UUID | None:
@@ -131,8 +63,29 @@ async def claim_job(database: Database, lease: timedelta = LEASE) -> uuid.UUID |
         ).scalar_one_or_none()
 
 
+def chunk_params(job: Any, chunk: int, now: datetime) -> dict[str, Any]:
+    """The parameters of ``BULK_ENROLL_CHUNK`` for the next ``chunk`` learners of ``job``."""
+    bulk = bulk_from_params(job.params)
+    cursor = job.cursor or {"v": "", "id": ZERO}
+    return bulk_learner_params(bulk) | {
+        "after_village": cursor["v"],
+        "after_learner": cursor["id"],
+        "chunk": chunk,
+        "course_id": str(bulk.course_id),
+        "course_version": bulk.course_version,
+        "course_title": bulk.course_title,
+        "cohort": bulk.cohort,
+        "now": now,
+        "now_text": now.isoformat(),
+    }
+
+
 async def run_chunk(
-    database: Database, job_id: uuid.UUID, chunk: int = 10000, lease: timedelta = LEASE
+    database: Database,
+    job_id: uuid.UUID,
+    clock: Clock,
+    chunk: int = 10000,
+    lease: timedelta = LEASE,
 ) -> bool:
     """Enroll the next chunk (and write their events) in one statement; True when finished."""
     async with database.transaction() as tx:
@@ -142,25 +95,8 @@ async def run_chunk(
         ).one()
         if job.state not in (JobState.RUNNING, JobState.PENDING):
             return True
-        bulk = BulkEnrollment.from_params(job.params)
-        cursor = job.cursor or {"v": "", "id": ZERO}
-        now = datetime.now(UTC)
         result = (
-            await conn.execute(
-                text(BULK_ENROLL_CHUNK),
-                bulk.learner_filter()
-                | {
-                    "after_village": cursor["v"],
-                    "after_learner": cursor["id"],
-                    "chunk": chunk,
-                    "course_id": str(bulk.course_id),
-                    "course_version": bulk.course_version,
-                    "course_title": bulk.course_title,
-                    "cohort": bulk.cohort,
-                    "now": now,
-                    "now_text": now.isoformat(),
-                },
-            )
+            await conn.execute(text(BULK_ENROLL_CHUNK), chunk_params(job, chunk, clock()))
         ).one()
         if result.picked == 0:
             await conn.execute(
@@ -186,14 +122,31 @@ async def run_chunk(
 
 
 async def run_job(
-    database: Database, job_id: uuid.UUID, on_progress: Callable[[], Any] | None = None
+    database: Database,
+    job_id: uuid.UUID,
+    clock: Clock,
+    on_progress: Callable[[], Any] | None = None,
 ) -> None:
-    while not await run_chunk(database, job_id):
+    while not await run_chunk(database, job_id, clock):
         if on_progress is not None:
             await on_progress()
 
 
-async def bulk_worker(runtime: Runtime) -> None:
+async def fail_job(database: Database, job_id: uuid.UUID, error: str) -> None:
+    async with database.transaction() as tx:
+        await tx.conn.execute(
+            update(jobs)
+            .where(jobs.c.job_id == job_id)
+            .values(
+                state=JobState.FAILED,
+                error=error[:500],
+                lease_until=None,
+                updated_at=func.now(),
+            )
+        )
+
+
+async def bulk_worker(runtime: Runtime[EnrollmentSettings, EnrollmentDependencies]) -> None:
     """Background worker of every replica: runs claimable jobs one at a time."""
     database = runtime.database
     while True:
@@ -203,17 +156,7 @@ async def bulk_worker(runtime: Runtime) -> None:
             continue
         log.info("running bulk enrollment job %s", job_id)
         try:
-            await run_job(database, job_id)
+            await run_job(database, job_id, runtime.clock)
         except Exception as exc:
             log.exception("bulk enrollment job %s failed", job_id)
-            async with database.transaction() as tx:
-                await tx.conn.execute(
-                    update(jobs)
-                    .where(jobs.c.job_id == job_id)
-                    .values(
-                        state=JobState.FAILED,
-                        error=str(exc)[:500],
-                        lease_until=None,
-                        updated_at=func.now(),
-                    )
-                )
+            await fail_job(database, job_id, str(exc))

@@ -1,4 +1,5 @@
-"""Use cases of the enrollment service. Each takes a command and a unit of work.
+"""Use cases of the enrollment service. Each takes a command and a unit of work; ``HANDLERS``
+at the end is the table the runner dispatches on.
 
 What handles what:
 
@@ -6,8 +7,11 @@ What handles what:
 |-------------------------|---------------------------|----------------------------------------------|
 | RegisterLearner         | register_learner          | LearnerRegistered (+ ContactChanged)         |
 | UpdateLearner           | update_learner            | LearnerMoved, ContactChanged                 |
+| ImportLearners          | import_learners           | as RegisterLearner and EnrollLearner         |
 | EnrollLearner           | enroll_learner            | Enrolled                                     |
 | Withdraw                | withdraw                  | Withdrawn                                    |
+| CreateCohort            | create_cohort             |                                              |
+| StartBulkEnrollment     | start_bulk_enrollment     | (Enrolled, written by the job's chunks)      |
 | RecordCoursePublished   | record_course_published   | CourseCompleted, CertificateIssued (catch-up)|
 | RecordLessonCompleted   | record_lesson_completed   | CourseCompleted, CertificateIssued           |
 | RecordPostTestPassed    | record_post_test_passed   | CourseCompleted, CertificateIssued           |
@@ -17,30 +21,45 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
 from .domain import commands, events
 from .domain.errors import (
     AlreadyEnrolled,
+    BulkJobTooLarge,
+    CohortExists,
+    DomainError,
     EnrollmentWindowClosed,
+    LearnerExists,
     UnknownCohort,
     UnknownCourse,
     UnknownLearner,
 )
-from .domain.model import Cohort, CourseVersion, Enrollment, EnrollmentStatus, Learner
+from .domain.model import (
+    BulkEnrollment,
+    Cohort,
+    CourseVersion,
+    Enrollment,
+    EnrollmentStatus,
+    Learner,
+)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 class UnitOfWork(Protocol):
     def publish(self, event: events.DomainEvent) -> None: ...
+    def now(self) -> datetime: ...
     async def get_learner(self, learner_id: uuid.UUID, *, lock: bool = False) -> Learner | None: ...
     async def find_learner_by_nik(self, nik_hash: str) -> Learner | None: ...
     async def add_learner(self, learner: Learner, now: datetime) -> None: ...
     async def save_learner(self, learner: Learner, now: datetime) -> None: ...
     async def latest_course(self, course_id: uuid.UUID) -> CourseVersion | None: ...
     async def get_cohort(self, course_id: uuid.UUID, name: str) -> Cohort | None: ...
+    async def add_cohort(self, cohort: Cohort) -> bool: ...
     async def course(self, course_id: uuid.UUID, version: int) -> CourseVersion | None: ...
     async def add_course(
         self, course: CourseVersion, code: str, published_at: datetime
@@ -70,20 +89,20 @@ class UnitOfWork(Protocol):
         learner: Learner,
         issued_at: datetime,
     ) -> None: ...
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+    async def count_bulk_learners(self, bulk: BulkEnrollment) -> int: ...
+    async def add_bulk_job(
+        self, job_id: uuid.UUID, bulk: BulkEnrollment, total: int, created_by: str
+    ) -> None: ...
 
 
 def verification_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
 
 
-async def register_learner(
-    cmd: commands.RegisterLearner, uow: UnitOfWork, nik_hash: str | None = None
-) -> Learner:
-    at = now()
+async def register_learner(cmd: commands.RegisterLearner, uow: UnitOfWork) -> Learner:
+    if cmd.nik_hash and (existing := await uow.find_learner_by_nik(cmd.nik_hash)):
+        raise LearnerExists(existing.learner_id)
+    at = uow.now()
     learner = Learner(
         learner_id=uuid.uuid4(),
         full_name=cmd.full_name.strip(),
@@ -91,7 +110,7 @@ async def register_learner(
         village_code=cmd.village_code,
         phone=cmd.phone,
         email=cmd.email,
-        nik_hash=nik_hash,
+        nik_hash=cmd.nik_hash,
         registered_at=at,
     )
     await uow.add_learner(learner, at)
@@ -105,7 +124,7 @@ async def update_learner(cmd: commands.UpdateLearner, uow: UnitOfWork) -> Learne
     learner = await uow.get_learner(cmd.learner_id, lock=True)
     if learner is None:
         raise UnknownLearner(str(cmd.learner_id))
-    at = now()
+    at = uow.now()
     previous = (learner.full_name, learner.position, learner.village_code)
     contact_before = (learner.phone, learner.email)
     previous_village = learner.village_code
@@ -135,11 +154,12 @@ async def enroll_learner(cmd: commands.EnrollLearner, uow: UnitOfWork) -> Enroll
     course = await uow.latest_course(cmd.course_id)
     if course is None:
         raise UnknownCourse(str(cmd.course_id))
+    at = uow.now()
     if cmd.cohort is not None:
         cohort = await uow.get_cohort(cmd.course_id, cmd.cohort)
         if cohort is None:
             raise UnknownCohort(f"course has no cohort named {cmd.cohort!r}")
-        if not cohort.is_open(now()):
+        if not cohort.is_open(at):
             raise EnrollmentWindowClosed(f"enrollment in {cmd.cohort!r} is not open now")
     existing = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
     if existing is not None:
@@ -151,7 +171,7 @@ async def enroll_learner(cmd: commands.EnrollLearner, uow: UnitOfWork) -> Enroll
         course_version=course.version,
         course_title=course.title,
         status=EnrollmentStatus.ENROLLED,
-        enrolled_at=now(),
+        enrolled_at=at,
         cohort=cmd.cohort,
     )
     await uow.add_enrollment(enrollment)
@@ -165,15 +185,71 @@ async def withdraw(cmd: commands.Withdraw, uow: UnitOfWork) -> Enrollment:
         raise UnknownLearner(str(cmd.enrollment_id))
     learner = await uow.get_learner(enrollment.learner_id)
     assert learner is not None
-    enrollment.withdraw(now())
+    enrollment.withdraw(uow.now())
     await uow.save_enrollment(enrollment)
     uow.publish(events.Withdrawn(enrollment, learner, cmd.reason))
     return enrollment
 
 
+@dataclass
+class Imported:
+    """What an import did: learners created and enrolled, and the rows refused a course."""
+
+    created: int = 0
+    enrolled: int = 0
+    refused: list[tuple[int, str]] = field(default_factory=list)
+
+
+async def import_learners(cmd: commands.ImportLearners, uow: UnitOfWork) -> Imported:
+    imported = Imported()
+    for row, register in cmd.rows:
+        learner = await register_learner(register, uow)
+        imported.created += 1
+        if cmd.course_id is None:
+            continue
+        try:
+            await enroll_learner(commands.EnrollLearner(learner.learner_id, cmd.course_id), uow)
+        except DomainError as exc:
+            imported.refused.append((row, str(exc)))
+        else:
+            imported.enrolled += 1
+    return imported
+
+
+async def create_cohort(cmd: commands.CreateCohort, uow: UnitOfWork) -> Cohort:
+    if await uow.latest_course(cmd.course_id) is None:
+        raise UnknownCourse(str(cmd.course_id))
+    cohort = Cohort(cmd.course_id, cmd.name, cmd.enrollment_opens_at, cmd.enrollment_closes_at)
+    if not await uow.add_cohort(cohort):
+        raise CohortExists(f"course already has a cohort named {cmd.name!r}")
+    return cohort
+
+
+async def start_bulk_enrollment(cmd: commands.StartBulkEnrollment, uow: UnitOfWork) -> uuid.UUID:
+    """Plan the job and leave it for a worker (``jobs.py``), which enrolls its learners in
+    set-based chunks."""
+    course = await uow.latest_course(cmd.course_id)
+    if course is None:
+        raise UnknownCourse(str(cmd.course_id))
+    if cmd.cohort is not None:
+        cohort = await uow.get_cohort(cmd.course_id, cmd.cohort)
+        if cohort is None:
+            raise UnknownCohort("the course has no cohort with this name")
+        if not cohort.is_open(uow.now()):
+            raise EnrollmentWindowClosed(f"enrollment in {cmd.cohort!r} is not open now")
+    bulk = BulkEnrollment(
+        course.course_id, course.version, course.title, cmd.region_code, cmd.positions, cmd.cohort
+    )
+    total = await uow.count_bulk_learners(bulk)
+    if total > cmd.max_learners:
+        raise BulkJobTooLarge(total, cmd.max_learners)
+    await uow.add_bulk_job(cmd.job_id, bulk, total, cmd.requested_by)
+    return cmd.job_id
+
+
 async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
     course = await uow.course(enrollment.course_id, enrollment.course_version)
-    at = now()
+    at = uow.now()
     if not enrollment.try_complete(course, at):
         await uow.save_enrollment(enrollment)
         return
@@ -212,3 +288,17 @@ async def record_post_test_passed(cmd: commands.RecordPostTestPassed, uow: UnitO
         return
     enrollment.record_post_test_pass(best)
     await _complete_if_done(enrollment, uow)
+
+
+HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Awaitable[Any]]] = {
+    commands.RegisterLearner: register_learner,
+    commands.UpdateLearner: update_learner,
+    commands.ImportLearners: import_learners,
+    commands.EnrollLearner: enroll_learner,
+    commands.Withdraw: withdraw,
+    commands.CreateCohort: create_cohort,
+    commands.StartBulkEnrollment: start_bulk_enrollment,
+    commands.RecordCoursePublished: record_course_published,
+    commands.RecordLessonCompleted: record_lesson_completed,
+    commands.RecordPostTestPassed: record_post_test_passed,
+}

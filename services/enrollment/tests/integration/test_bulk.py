@@ -11,8 +11,10 @@ from sqlalchemy import func, select, update
 
 import lms_contracts as c
 from enrollment import jobs
+from enrollment.domain.model import BulkEnrollment
 from enrollment.store.tables import enrollments, outbox
 from enrollment.store.tables import jobs as jobs_table
+from enrollment.store.unit_of_work import SqlUnitOfWork
 from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually
 
@@ -121,17 +123,18 @@ async def test_a_bulk_job_interrupted_mid_way_resumes_without_enrolling_anyone_t
 ) -> None:
     course_id = await a_course(jetstream, enrollment)
     await register_many(enrollment, 20)
-    database = enrollment.runtime.database
-    bulk = jobs.BulkEnrollment(course_id, 1, "Keuangan Desa", "74", (), None)
+    database, clock = enrollment.runtime.database, enrollment.runtime.clock
+    bulk = BulkEnrollment(course_id, 1, "Keuangan Desa", "74", (), None)
+    job_id = uuid.uuid4()
     async with database.transaction() as tx:
-        job_id = await jobs.create_job(tx.conn, bulk, 15, "test")
+        await SqlUnitOfWork(tx, clock).add_bulk_job(job_id, bulk, 15, "test")
         # a worker claimed it (its lease still runs), enrolled one chunk, then its process died
         await tx.conn.execute(
             update(jobs_table)
             .where(jobs_table.c.job_id == job_id)
             .values(state="running", lease_until=func.now() + jobs.LEASE)
         )
-    assert await jobs.run_chunk(database, job_id, chunk=4) is False
+    assert await jobs.run_chunk(database, job_id, clock, chunk=4) is False
     assert (await enrolled_count(enrollment))[0] == 4
     async with database.transaction() as tx:  # its lease expires
         await tx.conn.execute(

@@ -9,12 +9,16 @@ from enrollment import usecases
 from enrollment.domain import commands, events
 from enrollment.domain.errors import (
     AlreadyEnrolled,
+    BulkJobTooLarge,
+    CohortExists,
     EnrollmentClosed,
     EnrollmentWindowClosed,
+    LearnerExists,
     UnknownCohort,
     UnknownCourse,
 )
 from enrollment.domain.model import (
+    BulkEnrollment,
     Cohort,
     CourseVersion,
     Enrollment,
@@ -22,6 +26,7 @@ from enrollment.domain.model import (
     Learner,
     Position,
 )
+from servicekit.clock import ManualClock
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -36,6 +41,11 @@ class FakeUnitOfWork:
         self.certificates: list[str] = []
         self.published: list[events.DomainEvent] = []
         self.cohorts: dict[tuple[uuid.UUID, str], Cohort] = {}
+        self.jobs: dict[uuid.UUID, tuple[BulkEnrollment, int]] = {}
+        self.clock = ManualClock()
+
+    def now(self) -> datetime:
+        return self.clock()
 
     def publish(self, event: events.DomainEvent) -> None:
         self.published.append(event)
@@ -61,6 +71,13 @@ class FakeUnitOfWork:
 
     async def get_cohort(self, course_id, name):
         return self.cohorts.get((course_id, name))
+
+    async def add_cohort(self, cohort):
+        key = (cohort.course_id, cohort.name)
+        if key in self.cohorts:
+            return False
+        self.cohorts[key] = cohort
+        return True
 
     async def course(self, course_id, version):
         return self.courses.get((course_id, version))
@@ -111,6 +128,16 @@ class FakeUnitOfWork:
 
     async def add_certificate(self, certificate_id, code, enrollment, learner, issued_at):
         self.certificates.append(code)
+
+    async def count_bulk_learners(self, bulk):
+        return sum(
+            learner.village_code.startswith(bulk.region_code)
+            and (not bulk.positions or learner.position in bulk.positions)
+            for learner in self.learners.values()
+        )
+
+    async def add_bulk_job(self, job_id, bulk, total, created_by):
+        self.jobs[job_id] = (bulk, total)
 
 
 LESSONS = (uuid.uuid4(), uuid.uuid4())
@@ -264,3 +291,83 @@ async def test_a_cohort_accepts_enrollments_only_within_its_window() -> None:
         commands.EnrollLearner(learner.learner_id, COURSE_ID, "Angkatan 2"), uow
     )
     assert enrolled.cohort == "Angkatan 2"
+
+
+async def test_a_second_registration_with_the_same_nik_is_refused_naming_the_learner() -> None:
+    uow = FakeUnitOfWork()
+    first = await usecases.register_learner(
+        commands.RegisterLearner("Wa Ode", Position.KEPALA_DESA, "74.01.01.2006", nik_hash="h1"),
+        uow,
+    )
+    with pytest.raises(LearnerExists) as refused:
+        await usecases.register_learner(
+            commands.RegisterLearner(
+                "La Ode", Position.KEPALA_DESA, "74.01.01.2007", nik_hash="h1"
+            ),
+            uow,
+        )
+    assert refused.value.learner_id == first.learner_id
+    assert len(uow.learners) == 1
+
+
+async def test_a_cohort_needs_a_published_course_and_a_name_of_its_own() -> None:
+    uow = FakeUnitOfWork()
+    with pytest.raises(UnknownCourse):
+        await usecases.create_cohort(commands.CreateCohort(COURSE_ID, "Angkatan 1"), uow)
+    await usecases.record_course_published(published(), uow)
+    await usecases.create_cohort(commands.CreateCohort(COURSE_ID, "Angkatan 1"), uow)
+    with pytest.raises(CohortExists):
+        await usecases.create_cohort(commands.CreateCohort(COURSE_ID, "Angkatan 1"), uow)
+
+
+def bulk(cohort: str | None = None, cap: int = 10) -> commands.StartBulkEnrollment:
+    return commands.StartBulkEnrollment(
+        uuid.uuid4(), COURSE_ID, "74", (Position.KEPALA_DESA,), cohort, "admin", cap
+    )
+
+
+async def test_a_bulk_job_is_planned_for_the_latest_version_and_refused_past_the_cap() -> None:
+    uow = FakeUnitOfWork()
+    await usecases.record_course_published(published(1), uow)
+    await usecases.record_course_published(published(2), uow)
+    for village in ("74.01.01.2006", "74.01.01.2007", "32.01.01.1001"):
+        await usecases.register_learner(
+            commands.RegisterLearner("Wa Ode", Position.KEPALA_DESA, village), uow
+        )
+    command = bulk()
+    assert await usecases.start_bulk_enrollment(command, uow) == command.job_id
+    planned, total = uow.jobs[command.job_id]
+    assert (planned.course_version, total) == (2, 2)
+    with pytest.raises(BulkJobTooLarge):
+        await usecases.start_bulk_enrollment(bulk(cap=1), uow)
+
+
+async def test_a_bulk_job_into_a_cohort_follows_the_clock_of_the_unit_of_work() -> None:
+    from datetime import timedelta
+
+    uow = FakeUnitOfWork()
+    await usecases.record_course_published(published(), uow)
+    uow.cohorts[(COURSE_ID, "Angkatan 1")] = Cohort(
+        COURSE_ID, "Angkatan 1", NOW, NOW + timedelta(days=30)
+    )
+    uow.clock.set(NOW - timedelta(days=1))
+    with pytest.raises(EnrollmentWindowClosed):
+        await usecases.start_bulk_enrollment(bulk("Angkatan 1"), uow)
+    uow.clock.set(NOW + timedelta(days=1))
+    await usecases.start_bulk_enrollment(bulk("Angkatan 1"), uow)
+    with pytest.raises(UnknownCohort):
+        await usecases.start_bulk_enrollment(bulk("Angkatan 9"), uow)
+
+
+async def test_an_import_keeps_learners_refused_a_course_and_reports_their_rows() -> None:
+    uow = FakeUnitOfWork()
+    rows = tuple(
+        (number, commands.RegisterLearner("Wa Ode", Position.KEPALA_DESA, "74.01.01.2006"))
+        for number in (2, 3)
+    )
+    imported = await usecases.import_learners(commands.ImportLearners(rows, COURSE_ID), uow)
+    assert (imported.created, imported.enrolled) == (2, 0)
+    assert [number for number, _ in imported.refused] == [2, 3]
+    await usecases.record_course_published(published(), uow)
+    imported = await usecases.import_learners(commands.ImportLearners(rows, COURSE_ID), uow)
+    assert (imported.created, imported.enrolled, imported.refused) == (2, 2, [])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -21,15 +20,15 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from servicekit.database import Database
 from servicekit.regions import timezone_of
 from servicekit.service import Runtime
 
-from .channels import OutgoingMessage, Sender, SendFailed, senders_for
+from .channels import OutgoingMessage, SendFailed
+from .dependencies import NotificationDependencies
 from .domain.model import INTRUSIVE, Channel, DeliveryState, Recipient
 from .domain.policy import quiet_until, retry_delay
-from .notifier import Notifier
-from .store.repository import preferences_from_row
+from .settings import NotificationSettings
+from .store.queries import preferences_from_row
 from .store.tables import deliveries, learners, preferences
 
 log = logging.getLogger(__name__)
@@ -56,13 +55,14 @@ def _prefixed(row: Any, prefix: str) -> SimpleNamespace:
 
 
 class DeliveryWorker:
-    def __init__(
-        self, database: Database, notifier: Notifier, senders: dict[Channel, Sender]
-    ) -> None:
-        self.database = database
-        self.notifier = notifier
-        self.settings = notifier.settings
-        self.senders = senders
+    """Works off the deliveries of every channel that has a sender, on the runtime's clock."""
+
+    def __init__(self, runtime: Runtime[NotificationSettings, NotificationDependencies]) -> None:
+        self.database = runtime.database
+        self.settings = runtime.settings
+        self.clock = runtime.clock
+        self.senders = runtime.deps.senders
+        self.defaults = runtime.settings.default_preferences
 
     async def claim(self, channel: Channel, now: datetime) -> list[Claimed]:
         s = self.settings
@@ -107,7 +107,7 @@ class DeliveryWorker:
     def _claimed(self, row: Any, channel: Channel, now: datetime) -> Claimed:
         prefs = preferences_from_row(
             _prefixed(row, "pref_") if row.pref_learner_id is not None else None,
-            self.notifier.default_preferences,
+            self.defaults,
         )
         recipient = Recipient(
             row.learner_id, row.village_code, row.full_name, row.phone, row.email_address
@@ -129,7 +129,7 @@ class DeliveryWorker:
 
     async def run_once(self, channel: Channel) -> int:
         """Claim and work off one batch of due deliveries of a channel; returns how many."""
-        now = self.notifier.clock()
+        now = self.clock()
         claimed = await self.claim(channel, now)
         await asyncio.gather(*(self._deliver(item, now) for item in claimed))
         return len(claimed)
@@ -221,14 +221,9 @@ class DeliveryWorker:
             await sender.close()
 
 
-def delivery_worker(notifier: Notifier) -> Callable[[Runtime], Awaitable[None]]:
-    async def delivery_worker(runtime: Runtime) -> None:
-        worker = DeliveryWorker(runtime.database, notifier, senders_for(notifier.settings))
-        try:
-            await asyncio.gather(
-                *(worker.run_channel(ch, runtime.stopping) for ch in worker.senders)
-            )
-        finally:
-            await worker.close()
-
-    return delivery_worker
+async def delivery_worker(runtime: Runtime[NotificationSettings, NotificationDependencies]) -> None:
+    worker = DeliveryWorker(runtime)
+    try:
+        await asyncio.gather(*(worker.run_channel(ch, runtime.stopping) for ch in worker.senders))
+    finally:
+        await worker.close()

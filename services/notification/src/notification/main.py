@@ -2,50 +2,64 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from servicekit.clock import system_clock
+from servicekit.registry import service
 from servicekit.service import ServiceDefinition, Worker, create_app
 
+from . import usecases
 from .api.admin import router as admin_router
 from .api.inbox import router as inbox_router
 from .api.preferences import router as preferences_router
+from .api.refusals import REFUSALS
+from .channels import senders_for
 from .delivery import delivery_worker
-from .events.inbound import subscription
-from .notifier import Notifier
+from .dependencies import NotificationDependencies
+from .events.inbound import INBOUND
+from .rendering import TemplateRenderer
 from .scheduling import scheduler_worker
 from .settings import NotificationSettings as Settings
 from .store.tables import metadata
+from .store.unit_of_work import SqlUnitOfWork
 
-__all__ = ["MIGRATIONS", "NAME", "Settings", "app", "definition"]
+__all__ = ["MIGRATIONS", "NAME", "Settings", "app", "definition", "dependencies"]
 
 NAME = "notification"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def definition(
-    settings: Settings | None = None, notifier: Notifier | None = None
-) -> ServiceDefinition:
-    notifier = notifier or Notifier(settings or Settings())
-    workers: list[Worker] = []
-    if notifier.settings.run_delivery_worker:
-        workers.append(delivery_worker(notifier))
-    if notifier.settings.run_scheduler:
-        workers.append(scheduler_worker(notifier))
-    return ServiceDefinition(
-        name=NAME,
-        title="LMS Pamong Desa: notification",
-        metadata=metadata,
-        routers=[inbox_router, preferences_router, admin_router],
-        subscription=subscription(notifier),
-        workers=workers,
-        produces=False,
+def dependencies(settings: Settings) -> NotificationDependencies:
+    return NotificationDependencies(
+        clock=system_clock, renderer=TemplateRenderer(), senders=senders_for(settings)
     )
 
 
-def app(settings: Settings | None = None) -> FastAPI:
-    notifier = Notifier(settings or Settings())
-    application = create_app(definition(notifier=notifier), notifier.settings)
-    application.state.notifier = notifier
-    return application
+def definition(
+    settings: Settings, deps: NotificationDependencies
+) -> ServiceDefinition[Settings, NotificationDependencies]:
+    workers: list[Worker] = []
+    if settings.run_delivery_worker:
+        workers.append(delivery_worker)
+    if settings.run_scheduler:
+        workers.append(scheduler_worker)
+    return ServiceDefinition(
+        spec=service(NAME),
+        settings=settings,
+        deps=deps,
+        metadata=metadata,
+        routers=[inbox_router, preferences_router, admin_router],
+        handlers=usecases.handlers(settings, deps),
+        unit_of_work=partial(SqlUnitOfWork, defaults=settings.default_preferences),
+        refusals=REFUSALS,
+        inbound=INBOUND,
+        workers=workers,
+    )
+
+
+def app(settings: Settings | None = None, deps: NotificationDependencies | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_app(definition(settings, deps or dependencies(settings)))

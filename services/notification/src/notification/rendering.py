@@ -9,7 +9,7 @@ as its alternative part.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 
@@ -26,6 +26,10 @@ def nilai(value: float | None) -> str:
         return "-"
     text = f"{value:.1f}".rstrip("0").rstrip(".")
     return text.replace(".", ",")
+
+
+class Renderer(Protocol):
+    def render(self, kind: Kind, channel: Channel, context: dict[str, Any]) -> Rendered: ...
 
 
 class TemplateRenderer:

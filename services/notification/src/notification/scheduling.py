@@ -7,9 +7,9 @@ chunk. Every reminder's event id is derived from (period, learner), so even a re
 write a second reminder for the same period: at most one per learner per period, across
 restarts and replicas.
 
-Activity is known only from the events this service consumes (enrolled, passed, failed,
-course-completed): lesson-completed is not among them, so a learner who studies lessons but
-takes no test for a while can receive a reminder. See the README.
+Activity is known from the learner events this service consumes (enrolled, lesson-completed,
+passed, failed, course-completed), so a learner who keeps studying is not reminded. See the
+README.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,15 +25,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit import regions
-from servicekit.database import Database, Transaction
+from servicekit.database import Transaction
 from servicekit.service import Runtime
 
-from . import usecases
+from .dependencies import NotificationDependencies
 from .domain import commands
 from .domain.model import Kind, Notification
 from .domain.policy import digest_period, reminder_period
-from .notifier import Notifier
-from .store.repository import SqlUnitOfWork
+from .settings import NotificationSettings
 from .store.tables import enrollments, learners, preferences, schedule_runs
 
 log = logging.getLogger(__name__)
@@ -48,14 +46,17 @@ def scheduled_event_id(kind: str, period: str, key: str) -> uuid.UUID:
 
 
 class Scheduler:
-    def __init__(self, database: Database, notifier: Notifier) -> None:
-        self.database = database
-        self.notifier = notifier
-        self.settings = notifier.settings
+    """Writes its messages through the runtime's use cases, on the runtime's clock."""
+
+    def __init__(self, runtime: Runtime[NotificationSettings, NotificationDependencies]) -> None:
+        self.database = runtime.database
+        self.runner = runtime.runner
+        self.settings = runtime.settings
+        self.clock = runtime.clock
 
     async def run_once(self) -> dict[str, int]:
         """Run whatever is due now and not yet done; returns items written per run."""
-        now = self.notifier.clock()
+        now = self.clock()
         done: dict[str, int] = {}
         period = reminder_period(now, self.settings.reminder_period_days)
         if await self._claim(REMINDERS, period, now):
@@ -184,13 +185,7 @@ class Scheduler:
                 "course_titles": sorted(row.course_titles or []),
             },
         )
-        written = await usecases.notify(
-            commands.Notify(notification, row.village_code),
-            SqlUnitOfWork(tx, self.notifier.default_preferences),
-            self.notifier.renderer,
-            self.notifier.configured,
-            now,
-        )
+        written = await self.runner.apply(tx, commands.Notify(notification, row.village_code))
         return 1 if written else 0
 
     # the supervisors' digest
@@ -204,7 +199,7 @@ class Scheduler:
                 for region_code, rows in (
                     await self._inactive_by_region(tx.conn, now, width)
                 ).items():
-                    written += await self._post_digest(tx, week, region_code, rows, now)
+                    written += await self._post_digest(tx, week, region_code, rows)
             await self._finish(tx.conn, DIGEST, week, now)
             return written
 
@@ -252,7 +247,7 @@ class Scheduler:
         return grouped
 
     async def _post_digest(
-        self, tx: Transaction, week: str, region_code: str, rows: list[Any], now: datetime
+        self, tx: Transaction, week: str, region_code: str, rows: list[Any]
     ) -> int:
         region = regions.find(region_code)
         names = rows[: self.settings.digest_max_names]
@@ -272,15 +267,10 @@ class Scheduler:
                 for r in names
             ],
         }
-        fresh = await usecases.post_digest(
-            scheduled_event_id(DIGEST, week, region_code),
-            region_code,
-            context,
-            SqlUnitOfWork(tx, self.notifier.default_preferences),
-            self.notifier.renderer,
-            now,
+        digest = commands.PostDigest(
+            scheduled_event_id(DIGEST, week, region_code), region_code, context
         )
-        return 1 if fresh else 0
+        return 1 if await self.runner.apply(tx, digest) else 0
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -293,8 +283,7 @@ class Scheduler:
             await asyncio.sleep(self.settings.scheduler_poll_seconds)
 
 
-def scheduler_worker(notifier: Notifier) -> Callable[[Runtime], Awaitable[None]]:
-    async def scheduler(runtime: Runtime) -> None:
-        await Scheduler(runtime.database, notifier).run(runtime.stopping)
-
-    return scheduler
+async def scheduler_worker(
+    runtime: Runtime[NotificationSettings, NotificationDependencies],
+) -> None:
+    await Scheduler(runtime).run(runtime.stopping)

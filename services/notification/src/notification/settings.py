@@ -5,6 +5,8 @@ from pydantic import Field, model_validator
 
 from servicekit.settings import ServiceSettings
 
+from .domain.model import Preferences, QuietHours
+
 
 class NotificationSettings(ServiceSettings):
     certificate_verify_url: str = "http://127.0.0.1:8001/v1/certificates/{code}"
@@ -52,6 +54,20 @@ class NotificationSettings(ServiceSettings):
     digest_inactive_days: int = Field(default=14, ge=1)
     digest_max_names: int = Field(default=25, ge=0, le=500)
     schedule_chunk_size: int = Field(default=1000, ge=1)
+
+    @property
+    def default_preferences(self) -> Preferences:
+        """What a learner who never set preferences gets."""
+        return Preferences(
+            email=self.default_email,
+            sms=self.default_sms,
+            whatsapp=self.default_whatsapp,
+            reminders=True,
+            quiet_hours=QuietHours(self.quiet_hours_start, self.quiet_hours_end),
+        )
+
+    def verification_url(self, code: str) -> str:
+        return self.certificate_verify_url.format(code=code)
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> "NotificationSettings":

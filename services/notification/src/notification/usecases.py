@@ -1,4 +1,5 @@
-"""Use cases of the notification service. Each takes a command and a unit of work.
+"""Use cases of the notification service. Each takes a command and a unit of work; those that
+write messages also take the renderer, the channels and the clock, bound by ``handlers``.
 
 What handles what:
 
@@ -10,7 +11,13 @@ What handles what:
 | CloseEnrollment   | close_enrollment   | enrollment state (no reminders for it any more)      |
 | RecordActivity    | record_activity    | learner's last activity                              |
 | Notify            | notify             | one inbox message + one pending delivery per channel |
-| (digest rows)     | post_digest        | one inbox message for a region's supervisors         |
+| NotifyGrade       | notify_grade       | as Notify, with the title of the learnt enrollment   |
+| NotifyCertificate | notify_certificate | as Notify, with the certificate's verification link  |
+| PostDigest        | post_digest        | one inbox message for a region's supervisors         |
+| SetPreferences    | set_preferences    | a learner's preferences                              |
+| MarkRead          | mark_read          | one inbox message read                               |
+| MarkAllRead       | mark_all_read      | every unread message of an inbox read                |
+| RetryDelivery     | retry_delivery     | a delivery that failed for good, pending again       |
 
 A message is written at most once per (event id, channel): the unique keys of the inbox and
 delivery tables make a redelivered or replayed event a no-op even after the consumer's own
@@ -20,23 +27,31 @@ inbox of processed event ids has been purged.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
+from servicekit.clock import Clock
+from servicekit.runner import UseCase
+
+from .dependencies import NotificationDependencies
 from .domain import commands
+from .domain.errors import DeliveryNotFailed, DeliveryNotFound, MessageNotFound
 from .domain.model import (
     Channel,
+    InboxOwner,
     Kind,
     PlannedDelivery,
     Preferences,
     Recipient,
     Rendered,
 )
+from .rendering import Renderer
+from .settings import NotificationSettings
 
-
-class Renderer(Protocol):
-    def render(self, kind: Kind, channel: Channel, context: dict[str, Any]) -> Rendered: ...
+UNKNOWN_COURSE_TITLE = "(judul kursus tidak tersedia)"
 
 
 class UnitOfWork(Protocol):
@@ -49,8 +64,11 @@ class UnitOfWork(Protocol):
         self, enrollment_id: uuid.UUID, state: str, at: datetime
     ) -> None: ...
     async def touch_activity(self, learner_id: uuid.UUID, at: datetime) -> None: ...
+    async def course_title(self, learner_id: uuid.UUID, course_id: uuid.UUID) -> str | None: ...
     async def recipient(self, learner_id: uuid.UUID) -> Recipient | None: ...
+    async def village_code(self, learner_id: uuid.UUID) -> str | None: ...
     async def preferences(self, learner_id: uuid.UUID) -> Preferences: ...
+    async def save_preferences(self, learner_id: uuid.UUID, wanted: Preferences) -> None: ...
     async def add_inbox_message(
         self,
         event_id: uuid.UUID,
@@ -61,7 +79,11 @@ class UnitOfWork(Protocol):
         learner_id: uuid.UUID | None = None,
         region_code: str | None = None,
     ) -> bool: ...
+    async def mark_read(self, owner: InboxOwner, message_id: uuid.UUID) -> Any | None: ...
+    async def mark_all_read(self, owner: InboxOwner) -> int: ...
     async def add_delivery(self, planned: PlannedDelivery) -> bool: ...
+    async def requeue_failed(self, delivery_id: uuid.UUID) -> Any | None: ...
+    async def delivery_state(self, delivery_id: uuid.UUID) -> str | None: ...
 
 
 async def record_learner(cmd: commands.RecordLearner, uow: UnitOfWork) -> None:
@@ -108,7 +130,7 @@ async def notify(
     uow: UnitOfWork,
     renderer: Renderer,
     configured: Iterable[Channel],
-    now: datetime,
+    clock: Clock,
 ) -> list[Channel]:
     """Write the inbox message and plan the outbound deliveries; returns the new ones."""
     n = cmd.notification
@@ -118,6 +140,7 @@ async def notify(
         return []
     name = recipient.full_name if recipient and recipient.full_name else None
     context = {**n.context, "full_name": name or "Bapak/Ibu"}
+    now = clock()
     written: list[Channel] = []
     for channel in channels_for(recipient, preferences, configured):
         message = renderer.render(n.kind, channel, context)
@@ -134,15 +157,106 @@ async def notify(
     return written
 
 
-async def post_digest(
-    event_id: uuid.UUID,
-    region_code: str,
-    context: dict[str, Any],
+async def notify_grade(
+    cmd: commands.NotifyGrade,
     uow: UnitOfWork,
     renderer: Renderer,
-    now: datetime,
+    configured: Iterable[Channel],
+    clock: Clock,
+) -> list[Channel]:
+    n = cmd.notification
+    title = await uow.course_title(n.learner_id, cmd.course_id)
+    context = {**n.context, "course_title": title or UNKNOWN_COURSE_TITLE}
+    notification = commands.Notify(replace(n, context=context), cmd.village_code)
+    return await notify(notification, uow, renderer, configured, clock)
+
+
+async def notify_certificate(
+    cmd: commands.NotifyCertificate,
+    uow: UnitOfWork,
+    renderer: Renderer,
+    configured: Iterable[Channel],
+    clock: Clock,
+    verification_url: Callable[[str], str],
+) -> list[Channel]:
+    n = cmd.notification
+    code = cmd.verification_code
+    context = {**n.context, "verification_code": code, "verification_url": verification_url(code)}
+    notification = commands.Notify(replace(n, context=context), cmd.village_code)
+    return await notify(notification, uow, renderer, configured, clock)
+
+
+async def post_digest(
+    cmd: commands.PostDigest, uow: UnitOfWork, renderer: Renderer, clock: Clock
 ) -> bool:
-    message = renderer.render(Kind.DIGEST, Channel.INBOX, context)
+    message = renderer.render(Kind.DIGEST, Channel.INBOX, cmd.context)
     return await uow.add_inbox_message(
-        event_id, "notification.digest", message, now, region_code=region_code
+        cmd.event_id, "notification.digest", message, clock(), region_code=cmd.region_code
     )
+
+
+async def set_preferences(
+    cmd: commands.SetPreferences, uow: UnitOfWork
+) -> tuple[Preferences, str | None]:
+    """Returns the preferences now in force and the learner's village code (their zone)."""
+    current = await uow.preferences(cmd.learner_id)
+    village_code = await uow.village_code(cmd.learner_id)
+    wanted = Preferences(
+        email=_pick(cmd.email, current.email),
+        sms=_pick(cmd.sms, current.sms),
+        whatsapp=_pick(cmd.whatsapp, current.whatsapp),
+        reminders=_pick(cmd.reminders, current.reminders),
+        quiet_hours=cmd.quiet_hours if cmd.quiet_hours is not None else current.quiet_hours,
+    )
+    await uow.save_preferences(cmd.learner_id, wanted)
+    return wanted, village_code
+
+
+def _pick(value: bool | None, current: bool) -> bool:
+    return current if value is None else value
+
+
+async def mark_read(cmd: commands.MarkRead, uow: UnitOfWork) -> Any:
+    message = await uow.mark_read(cmd.owner, cmd.message_id)
+    if message is None:
+        raise MessageNotFound(cmd.message_id)
+    return message
+
+
+async def mark_all_read(cmd: commands.MarkAllRead, uow: UnitOfWork) -> int:
+    return await uow.mark_all_read(cmd.owner)
+
+
+async def retry_delivery(cmd: commands.RetryDelivery, uow: UnitOfWork) -> Any:
+    delivery = await uow.requeue_failed(cmd.delivery_id)
+    if delivery is not None:
+        return delivery
+    state = await uow.delivery_state(cmd.delivery_id)
+    if state is None:
+        raise DeliveryNotFound(cmd.delivery_id)
+    raise DeliveryNotFailed(cmd.delivery_id, state)
+
+
+def handlers(
+    settings: NotificationSettings, deps: NotificationDependencies
+) -> dict[type[Any], UseCase[Any]]:
+    """The one table of what handles what, with the use cases that write messages bound to
+    the templates, the channels this deployment delivers on and the clock."""
+    writing = {"renderer": deps.renderer, "configured": deps.channels, "clock": deps.clock}
+    return {
+        commands.RecordLearner: record_learner,
+        commands.RecordContact: record_contact,
+        commands.RecordEnrollment: record_enrollment,
+        commands.CloseEnrollment: close_enrollment,
+        commands.RecordActivity: record_activity,
+        commands.Notify: partial(notify, **writing),
+        commands.NotifyGrade: partial(notify_grade, **writing),
+        commands.NotifyCertificate: partial(
+            notify_certificate, verification_url=settings.verification_url, **writing
+        ),
+        commands.PostDigest: partial(post_digest, renderer=deps.renderer, clock=deps.clock),
+        commands.SetPreferences: set_preferences,
+        commands.MarkRead: mark_read,
+        commands.MarkAllRead: mark_all_read,
+        commands.RetryDelivery: retry_delivery,
+    }

@@ -8,21 +8,23 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
 
-from notification.channels import senders_for
 from notification.delivery import DeliveryWorker
+from notification.dependencies import NotificationDependencies
 from notification.domain.model import Channel
-from notification.notifier import Notifier
+from notification.main import Settings, dependencies
+from servicekit.clock import ManualClock
 from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually
 
 from .events import certificate, contact, enrolled, publish, registered
-from .servers import FakeClock, Gateway, SmtpServer, gateway_server, smtp_server
+from .servers import Gateway, SmtpServer, gateway_server, smtp_server
 
 pytestmark = pytest.mark.integration
 SECRET = "gateway-shared-secret"
@@ -52,6 +54,11 @@ def channel_settings(smtp: SmtpServer, gateway: Gateway, **overrides: Any) -> di
         "run_scheduler": False,
         **overrides,
     }
+
+
+def on_clock(clock: ManualClock, settings: dict[str, Any]) -> NotificationDependencies:
+    """The service's own senders (to the local servers) on a clock the test moves."""
+    return replace(dependencies(Settings(**settings)), clock=clock)
 
 
 async def deliveries(service: RunningService, query: str = "") -> list[dict[str, Any]]:
@@ -139,29 +146,29 @@ async def test_a_failing_channel_is_retried_with_backoff_then_recorded_while_sms
         delivery_retry_base_seconds=30,
         delivery_retry_cap_seconds=60,
     )
-    async with running_service("notification", database_url, nats_url, **settings) as service:
+    clock = ManualClock()
+    deps = on_clock(clock, settings)
+    async with running_service(
+        "notification", database_url, nats_url, deps=deps, **settings
+    ) as service:
         await learner_enrolled(jetstream)
         await eventually(lambda: deliveries(service, "?state=pending"), lambda d: len(d) == 2)
-        clock = FakeClock(datetime.now(UTC) + timedelta(seconds=1))
-        worker = DeliveryWorker(
-            service.runtime.database,
-            Notifier(service.settings, clock=clock),  # type: ignore[arg-type]
-            senders_for(service.settings),  # type: ignore[arg-type]
-        )
+        clock.advance(timedelta(seconds=1))
+        worker = DeliveryWorker(service.runtime)
 
         async def round_() -> tuple[int, int]:
             return await worker.run_once(Channel.EMAIL), await worker.run_once(Channel.SMS)
 
         assert await round_() == (1, 1)  # both fail: 451 and 503
-        clock.advance(seconds=10)
+        clock.advance(timedelta(seconds=10))
         assert await round_() == (0, 0)  # backing off
-        clock.advance(seconds=21)
+        clock.advance(timedelta(seconds=21))
         assert await round_() == (1, 1)  # e-mail fails again; SMS goes through
         [sms] = await deliveries(service, "?channel=sms")
         assert sms["state"] == "sent" and sms["attempts"] == 2
-        clock.advance(seconds=59)
+        clock.advance(timedelta(seconds=59))
         assert await round_() == (0, 0)  # second delay is 60 s (capped)
-        clock.advance(seconds=2)
+        clock.advance(timedelta(seconds=2))
         assert await round_() == (1, 0)
 
         [failed] = await deliveries(service, "?state=failed")
@@ -196,17 +203,17 @@ async def test_quiet_hours_defer_sms_to_morning_in_the_learners_zone_while_email
     gateway: Gateway,
 ) -> None:
     settings = channel_settings(smtp, gateway, run_delivery_worker=False)
-    async with running_service("notification", database_url, nats_url, **settings) as service:
+    clock = ManualClock()
+    deps = on_clock(clock, settings)
+    async with running_service(
+        "notification", database_url, nats_url, deps=deps, **settings
+    ) as service:
         learner_id = await learner_enrolled(jetstream)
         await eventually(lambda: deliveries(service, "?state=pending"), lambda d: len(d) == 2)
         # Kolaka is in WITA (UTC+8): 15:30 UTC tomorrow is 23:30 there, inside 21:00-07:00
         tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
-        clock = FakeClock(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 15, 30, tzinfo=UTC))
-        worker = DeliveryWorker(
-            service.runtime.database,
-            Notifier(service.settings, clock=clock),  # type: ignore[arg-type]
-            senders_for(service.settings),  # type: ignore[arg-type]
-        )
+        clock.set(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 15, 30, tzinfo=UTC))
+        worker = DeliveryWorker(service.runtime)
         assert await worker.run_once(Channel.EMAIL) == 1
         assert await worker.run_once(Channel.SMS) == 1
         [sms] = await deliveries(service, "?channel=sms")
@@ -215,9 +222,9 @@ async def test_quiet_hours_defer_sms_to_morning_in_the_learners_zone_while_email
         assert datetime.fromisoformat(sms["next_attempt_at"]) == morning  # 07:00 WITA
         assert len(smtp.received) == 1 and gateway.received == []
 
-        clock.now = morning - timedelta(minutes=1)
+        clock.set(morning - timedelta(minutes=1))
         assert await worker.run_once(Channel.SMS) == 0
-        clock.now = morning
+        clock.set(morning)
         assert await worker.run_once(Channel.SMS) == 1
         assert len(gateway.received) == 1
 
@@ -247,14 +254,7 @@ async def test_two_delivery_workers_on_one_database_send_each_message_once(
         for _ in range(12):
             await learner_enrolled(jetstream, email=None)
         await eventually(lambda: deliveries(service, "?state=pending"), lambda d: len(d) == 12)
-        workers = [
-            DeliveryWorker(
-                service.runtime.database,
-                Notifier(service.settings),  # type: ignore[arg-type]
-                senders_for(service.settings),  # type: ignore[arg-type]
-            )
-            for _ in range(2)
-        ]
+        workers = [DeliveryWorker(service.runtime) for _ in range(2)]
         handled = [0, 0]
         while True:
             counts = await asyncio.gather(*(w.run_once(Channel.SMS) for w in workers))

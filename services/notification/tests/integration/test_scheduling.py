@@ -11,27 +11,33 @@ import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import func, select
 
+from notification.dependencies import NotificationDependencies
 from notification.domain.policy import reminder_period
-from notification.notifier import Notifier
 from notification.scheduling import Scheduler
 from notification.store.tables import schedule_runs
+from servicekit.clock import ManualClock
 from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually
 
 from .events import enrolled, publish, registered, withdrawn
-from .servers import FakeClock
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
 async def notification(
-    database_url: str, nats_url: str, jetstream: JetStreamContext
+    database_url: str, nats_url: str, jetstream: JetStreamContext, clock: ManualClock
 ) -> AsyncIterator[RunningService]:
     async with running_service(
         "notification",
         database_url,
         nats_url,
+        deps=NotificationDependencies(clock=clock),
         run_scheduler=False,
         run_delivery_worker=False,
         reminder_inactive_days=7,
@@ -53,13 +59,13 @@ async def reminders(service: RunningService, learner_id: uuid.UUID) -> list[dict
     ]
 
 
-def scheduler(service: RunningService, clock: FakeClock) -> Scheduler:
-    notifier = Notifier(service.settings, clock=clock)  # type: ignore[arg-type]
-    return Scheduler(service.runtime.database, notifier)
+def scheduler(service: RunningService) -> Scheduler:
+    """One replica's scheduler, on the service's clock."""
+    return Scheduler(service.runtime)
 
 
 async def test_reminders_and_digests_run_once_per_period_with_two_replicas_and_restarts(
-    notification: RunningService, jetstream: JetStreamContext
+    notification: RunningService, jetstream: JetStreamContext, clock: ManualClock
 ) -> None:
     long_ago = datetime.now(UTC) - timedelta(days=10)
     *idle, busy = sorted(uuid.uuid4() for _ in range(4))
@@ -83,9 +89,9 @@ async def test_reminders_and_digests_run_once_per_period_with_two_replicas_and_r
     )
     assert opt_out.status_code == 200 and opt_out.json()["reminders"] is False
 
-    clock = FakeClock(datetime.now(UTC))
+    clock.set(datetime.now(UTC))
     first, second = await asyncio.gather(
-        scheduler(notification, clock).run_once(), scheduler(notification, clock).run_once()
+        scheduler(notification).run_once(), scheduler(notification).run_once()
     )
     ran = {**first, **second}
     assert len(ran) == 2 and sum(1 for k in ran if k.startswith("reminders/")) == 1
@@ -110,12 +116,12 @@ async def test_reminders_and_digests_run_once_per_period_with_two_replicas_and_r
     assert (await notification.client.get("/v1/inbox", headers=elsewhere)).json()["items"] == []
 
     # a restarted replica finds the period done
-    assert await scheduler(notification, clock).run_once() == {}
+    assert await scheduler(notification).run_once() == {}
     for learner_id in idle:
         assert len(await reminders(notification, learner_id)) == 1
 
     # next period: a replica died after the first chunk; another takes over from its cursor
-    clock.advance(days=7)
+    clock.advance(timedelta(days=7))
     period = reminder_period(clock.now, 7)
     async with notification.runtime.database.transaction() as tx:
         await tx.conn.execute(
@@ -128,7 +134,7 @@ async def test_reminders_and_digests_run_once_per_period_with_two_replicas_and_r
                 started_at=clock.now - timedelta(minutes=10),
             )
         )
-    resumed = await scheduler(notification, clock).run_once()
+    resumed = await scheduler(notification).run_once()
     assert resumed[f"reminders/{period}"] == 3
     assert len(await reminders(notification, idle[0])) == 1  # its chunk was done before the crash
     assert [len(await reminders(notification, i)) for i in idle[1:]] == [2, 2]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +21,10 @@ from notification.domain.model import (
     Rendered,
 )
 from notification.rendering import TemplateRenderer, nilai, tanggal
+from servicekit.clock import ManualClock
 
 NOW = datetime(2026, 8, 1, 3, 0, tzinfo=UTC)
+CLOCK = ManualClock(NOW)
 ALL = (Channel.INBOX, Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)
 
 
@@ -32,6 +34,7 @@ class FakeUnitOfWork:
     prefs: dict[uuid.UUID, Preferences] = field(default_factory=dict)
     inbox: dict[tuple[uuid.UUID, str], Rendered] = field(default_factory=dict)
     deliveries: dict[tuple[uuid.UUID, Channel], PlannedDelivery] = field(default_factory=dict)
+    course_titles: dict[tuple[uuid.UUID, uuid.UUID], str] = field(default_factory=dict)
 
     async def save_learner(
         self, learner_id: uuid.UUID, village_code: str, full_name: str | None, at: datetime
@@ -49,6 +52,9 @@ class FakeUnitOfWork:
         self, enrollment_id: uuid.UUID, state: str, at: datetime
     ) -> None: ...
     async def touch_activity(self, learner_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def course_title(self, learner_id: uuid.UUID, course_id: uuid.UUID) -> str | None:
+        return self.course_titles.get((learner_id, course_id))
 
     async def recipient(self, learner_id: uuid.UUID) -> Recipient | None:
         return self.recipients.get(learner_id)
@@ -101,7 +107,7 @@ def welcome(learner_id: uuid.UUID, kind: Kind = Kind.WELCOME) -> commands.Notify
 async def test_a_notification_goes_to_every_configured_wanted_and_reachable_channel() -> None:
     uow = FakeUnitOfWork()
     learner_id = await known_learner(uow)
-    written = await usecases.notify(welcome(learner_id), uow, TemplateRenderer(), ALL, NOW)
+    written = await usecases.notify(welcome(learner_id), uow, TemplateRenderer(), ALL, CLOCK)
     assert written == [Channel.INBOX, Channel.EMAIL, Channel.SMS]  # WhatsApp is opt-in
     email = uow.deliveries[(next(iter(uow.inbox))[0], Channel.EMAIL)].message
     assert email.html is not None and "Wa Ode" in email.text
@@ -111,30 +117,30 @@ async def test_the_same_notification_twice_writes_nothing_new() -> None:
     uow = FakeUnitOfWork()
     learner_id = await known_learner(uow)
     cmd = welcome(learner_id)
-    await usecases.notify(cmd, uow, TemplateRenderer(), ALL, NOW)
-    assert await usecases.notify(cmd, uow, TemplateRenderer(), ALL, NOW) == []
+    await usecases.notify(cmd, uow, TemplateRenderer(), ALL, CLOCK)
+    assert await usecases.notify(cmd, uow, TemplateRenderer(), ALL, CLOCK) == []
     assert len(uow.inbox) == 1 and len(uow.deliveries) == 2
 
 
 async def test_missing_contacts_unconfigured_channels_and_preferences_narrow_the_channels() -> None:
     uow = FakeUnitOfWork()
     no_phone = await known_learner(uow, phone=None)
-    assert await usecases.notify(welcome(no_phone), uow, TemplateRenderer(), ALL, NOW) == [
+    assert await usecases.notify(welcome(no_phone), uow, TemplateRenderer(), ALL, CLOCK) == [
         Channel.INBOX,
         Channel.EMAIL,
     ]
     learner_id = await known_learner(uow)
     inbox_only = (Channel.INBOX,)
-    assert await usecases.notify(welcome(learner_id), uow, TemplateRenderer(), inbox_only, NOW) == [
-        Channel.INBOX
-    ]
+    assert await usecases.notify(
+        welcome(learner_id), uow, TemplateRenderer(), inbox_only, CLOCK
+    ) == [Channel.INBOX]
     uow.prefs[learner_id] = Preferences(email=False, sms=False, whatsapp=True)
-    assert await usecases.notify(welcome(learner_id), uow, TemplateRenderer(), ALL, NOW) == [
+    assert await usecases.notify(welcome(learner_id), uow, TemplateRenderer(), ALL, CLOCK) == [
         Channel.INBOX,
         Channel.WHATSAPP,
     ]
     unknown = uuid.uuid4()
-    assert await usecases.notify(welcome(unknown), uow, TemplateRenderer(), ALL, NOW) == [
+    assert await usecases.notify(welcome(unknown), uow, TemplateRenderer(), ALL, CLOCK) == [
         Channel.INBOX
     ]
 
@@ -144,10 +150,58 @@ async def test_learners_who_opted_out_of_reminders_get_none_on_any_channel() -> 
     learner_id = await known_learner(uow)
     uow.prefs[learner_id] = Preferences(reminders=False)
     assert (
-        await usecases.notify(welcome(learner_id, Kind.REMINDER), uow, TemplateRenderer(), ALL, NOW)
+        await usecases.notify(
+            welcome(learner_id, Kind.REMINDER), uow, TemplateRenderer(), ALL, CLOCK
+        )
         == []
     )
     assert uow.inbox == {} and uow.deliveries == {}
+
+
+def graded(learner_id: uuid.UUID, course_id: uuid.UUID) -> commands.NotifyGrade:
+    context = {"score": 85.5, "pass_score": 70.0, "attempt_number": 1, "zone": "Asia/Makassar"}
+    notification = Notification(
+        uuid.uuid4(), "lms.assessment.passed.v1", Kind.PASSED, learner_id, NOW, context
+    )
+    return commands.NotifyGrade(notification, "74.01.01.2006", course_id)
+
+
+async def test_a_result_names_the_course_of_the_enrollment_learnt_earlier() -> None:
+    uow = FakeUnitOfWork()
+    learner_id, course_id = await known_learner(uow), uuid.uuid4()
+    uow.course_titles[(learner_id, course_id)] = "Keuangan Desa"
+    await usecases.notify_grade(graded(learner_id, course_id), uow, TemplateRenderer(), ALL, CLOCK)
+    [message] = uow.inbox.values()
+    assert "Keuangan Desa" in message.text and "85,5" in message.text
+
+
+async def test_a_result_for_a_course_never_learnt_says_the_title_is_unavailable() -> None:
+    uow = FakeUnitOfWork()
+    learner_id = await known_learner(uow)
+    await usecases.notify_grade(
+        graded(learner_id, uuid.uuid4()), uow, TemplateRenderer(), ALL, CLOCK
+    )
+    [message] = uow.inbox.values()
+    assert "(judul kursus tidak tersedia)" in message.text
+
+
+async def test_a_certificate_message_links_to_its_verification_page() -> None:
+    uow = FakeUnitOfWork()
+    learner_id = await known_learner(uow)
+    context = {"course_title": "Keuangan Desa", "score": 85.5, "zone": "Asia/Makassar"}
+    notification = Notification(
+        uuid.uuid4(), "lms.enrollment.certificate-issued.v1", Kind.CERTIFICATE, learner_id, NOW
+    )
+    cmd = commands.NotifyCertificate(
+        replace(notification, context=context), "74.01.01.2006", "ABCD234567"
+    )
+    written = await usecases.notify_certificate(
+        cmd, uow, TemplateRenderer(), ALL, CLOCK, "https://v.example/{}".format
+    )
+    assert written == [Channel.INBOX, Channel.EMAIL, Channel.SMS]
+    [message] = uow.inbox.values()
+    assert "https://v.example/ABCD234567" in message.text
+    assert all(d.due_at == NOW for d in uow.deliveries.values())
 
 
 CONTEXTS: dict[Kind, dict[str, Any]] = {

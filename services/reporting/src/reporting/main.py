@@ -4,30 +4,41 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from servicekit.clock import system_clock
+from servicekit.registry import service
 from servicekit.service import ServiceDefinition, create_app
 
 from .api.exports import router as exports_router
-from .api.routes import router
-from .events import SUBSCRIPTION
+from .api.refusals import REFUSALS
+from .api.reports import router as reports_router
+from .dependencies import ReportingDependencies
+from .events.inbound import PROJECTION
 from .settings import ReportingSettings as Settings
 from .store.tables import metadata
 
-__all__ = ["MIGRATIONS", "NAME", "Settings", "app", "definition"]
+__all__ = ["MIGRATIONS", "Settings", "app", "definition", "dependencies"]
 
-NAME = "reporting"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def definition() -> ServiceDefinition:
+def dependencies(settings: Settings) -> ReportingDependencies:
+    return ReportingDependencies(clock=system_clock)
+
+
+def definition(
+    settings: Settings, deps: ReportingDependencies
+) -> ServiceDefinition[Settings, ReportingDependencies]:
     return ServiceDefinition(
-        name=NAME,
-        title="LMS Pamong Desa: reporting",
+        spec=service("reporting"),
+        settings=settings,
+        deps=deps,
         metadata=metadata,
-        routers=[router, exports_router],
-        subscription=SUBSCRIPTION,
-        produces=False,
+        routers=[reports_router, exports_router],
+        refusals=REFUSALS,
+        projection=PROJECTION,
     )
 
 
-def app(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition(), settings or Settings())
+def app(settings: Settings | None = None, deps: ReportingDependencies | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_app(definition(settings, deps or dependencies(settings)))

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 import lms_contracts as c
 from servicekit.topology import STREAM, interests
 
-from .projections.store import apply_events
+from .events.inbound import project_events
 from .store.tables import metadata
 
 PROJECTIONS = ["learners", "enrollments", "courses", "rollups", "activity"]
@@ -65,7 +65,7 @@ async def apply_batch(conn: AsyncConnection, messages: list[Any]) -> None:
     """The same projection code as the live consumer, on the rebuild schema."""
     await conn.execute(text(f"SET LOCAL search_path TO {SCHEMA}, public"))
     events = [c.parse_event(m.data) for m in messages if WANTED is None or WANTED(m.subject)]
-    await apply_events(conn, list({e.id: e for e in events}.values()))
+    await project_events(conn, list({e.id: e for e in events}.values()))
 
 
 async def fetch(subscription: Any, batch: int = 1000) -> list[Any]:

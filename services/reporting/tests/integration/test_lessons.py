@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import lms_contracts as c
 import reporting.main as reporting
-from reporting.projections.model import ACTIVITY_PREFIXES, NO_COURSE, day_of
-from reporting.projections.store import apply_events, drop_empty_buckets
+from reporting.domain.model import ACTIVITY_PREFIXES, NO_COURSE, day_of
+from reporting.events.inbound import project_events
 from reporting.store import tables
+from reporting.store.projection import SqlProjectionStore
 from servicekit.database import make_engine
 from servicekit.migrations import upgrade
 
@@ -94,7 +95,7 @@ async def project(engine: AsyncEngine, events: list[c.CloudEvent[Any]], batch: i
         await conn.execute(text(f"TRUNCATE {', '.join(PROJECTIONS)}"))
     for start in range(0, len(events), batch):
         async with engine.begin() as conn:
-            await apply_events(
+            await project_events(
                 conn, list({e.id: e for e in events[start : start + batch]}.values())
             )
 
@@ -183,7 +184,7 @@ async def test_a_lesson_before_registration_and_enrollment_is_counted_once_they_
     assert state["activity"] == [] and state["rollups"] == []
     assert state["enrollments"][0]["lessons_done"] == len(lesson_events)
     async with engine.begin() as conn:
-        await apply_events(conn, others)
+        await project_events(conn, others)
     state = await snapshot(engine)
     buckets = {row[:5]: row[5] for row in state["activity"]}
     assert buckets == buckets_from_rows(state)
@@ -202,7 +203,7 @@ async def test_buckets_left_empty_are_dropped_and_counting_carries_on(engine: As
         empty_rows = empty.scalar_one()
     assert empty_rows > 0
     async with engine.begin() as conn:
-        assert await drop_empty_buckets(conn) == empty_rows
+        assert await (await SqlProjectionStore.open(conn)).drop_empty_buckets() == empty_rows
     async with engine.connect() as conn:
         left = await conn.execute(text("SELECT count(*) FROM activity WHERE learners = 0"))
         assert left.scalar_one() == 0
@@ -219,6 +220,6 @@ async def test_buckets_left_empty_are_dropped_and_counting_carries_on(engine: As
     ]
     for event in later:  # buckets emptied and dropped above are recreated as needed
         async with engine.begin() as conn:
-            await apply_events(conn, [event])
+            await project_events(conn, [event])
     after = await snapshot(engine)
     assert {row[:5]: row[5] for row in after["activity"]} == buckets_from_rows(after)

@@ -6,9 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import lms_contracts as c
-from reporting.projections.apply import Changes
-from reporting.projections.model import COUNTERS, NO_COURSE, Deltas, EnrollmentRow, LearnerRow
+from reporting.domain.changes import Changes
+from reporting.domain.model import COUNTERS, NO_COURSE, EnrollmentRow, LearnerRow
+from reporting.domain.rollups import Deltas
 from reporting.store import tables
+from reporting.usecases import apply_rules
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 TOWUA, WUNDULAKO = "74.01.01.2006", "74.01.01.2007"
@@ -25,7 +27,7 @@ class Store:
         self.activity: dict[tuple, int] = {}
 
     def apply(self, events: list[c.CloudEvent]) -> Deltas:
-        changes = Changes(self.learners.values(), self.enrollments.values()).apply(events)
+        changes = apply_rules(Changes(self.learners.values(), self.enrollments.values()), events)
         deltas = changes.deltas()
         self.learners, self.enrollments = changes.learners, changes.enrollments
         for key, counters in deltas.changed_rollups():

@@ -3,45 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.auth import CurrentPrincipal, Role
-from servicekit.pagination import Page, decode_cursor, encode_cursor
-from servicekit.service import RuntimeDep
+from servicekit.pagination import Page, decode_uuid_cursor, encode_cursor
+from servicekit.runner import Idempotency, IdempotencyKey
 
-from .. import usecases
 from ..domain import commands
-from ..domain.errors import DomainError, UnknownAssessment
+from ..domain.errors import UnknownAssessment
 from ..domain.model import Assessment, AssessmentKind
-from ..store.repository import SqlUnitOfWork
-from ..store.rows import assessment_from_rows
-from ..store.tables import assessments, enrollments, questions
-from .edge import (
-    AUTHORS,
-    IdempotencyKey,
-    cache_of,
-    cursor_id,
-    domain_problem,
-    in_transaction,
-    keyed_out,
-    learner_of,
-    now_of,
-    summary_out,
-)
-from .schemas import (
-    AssessmentIn,
-    AssessmentOut,
-    AssessmentSummary,
-)
+from ..store import queries
+from . import views
+from .dependencies import AUTHORS, ServiceRuntime, UseCases, learner_of
+from .schemas import AssessmentIn, AssessmentOut, AssessmentSummary
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
 
 
-def create_command(body: AssessmentIn) -> commands.CreateAssessment:
+def create_command(body: AssessmentIn, created_by: str) -> commands.CreateAssessment:
     return commands.CreateAssessment(
         course_id=body.course_id,
         kind=body.kind,
@@ -70,128 +54,80 @@ def create_command(body: AssessmentIn) -> commands.CreateAssessment:
             )
             for q in body.questions
         ),
+        created_by=created_by,
     )
 
 
 @router.post("/assessments", status_code=201, response_model=AssessmentOut)
 async def create_assessment(
     body: AssessmentIn,
-    request: Request,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     principal.require(*AUTHORS)
-    command, now = create_command(body), now_of(request)
-
-    async def work(uow: SqlUnitOfWork) -> tuple[int, Any]:
-        assessment = await usecases.create_assessment(command, uow, now)
-        return 201, keyed_out(assessment).model_dump(mode="json")
-
-    return await in_transaction(
-        runtime,
-        work,
-        key=idempotency_key,
-        scope=f"assessments:{principal.subject}",
-        body=body.model_dump(mode="json"),
-        created_by=principal.subject,
+    return await runner.respond(
+        create_command(body, principal.subject),
+        views.keyed_view,
+        status=201,
+        idempotency=Idempotency(
+            idempotency_key, f"assessments:{principal.subject}", body.model_dump(mode="json")
+        ),
     )
 
 
 @router.get("/assessments", response_model=Page[AssessmentSummary])
 async def list_assessments(
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
     course_id: uuid.UUID | None = None,
     kind: AssessmentKind | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AssessmentSummary]:
     """Authors, supervisors and admins see every assessment; learners those of their courses."""
-    query = select(assessments).order_by(assessments.c.assessment_id).limit(limit + 1)
-    if not principal.has(Role.INSTRUCTOR, Role.ADMIN, Role.SUPERVISOR):
-        learner_id = learner_of(principal)
-        query = query.where(
-            assessments.c.course_id.in_(
-                select(enrollments.c.course_id).where(
-                    enrollments.c.learner_id == learner_id,
-                    enrollments.c.withdrawn_at.is_(None),
-                    enrollments.c.course_version.is_not(None),
-                )
-            )
+    sees_all = principal.has(Role.INSTRUCTOR, Role.ADMIN, Role.SUPERVISOR)
+    enrolled_learner_id = None if sees_all else learner_of(principal)
+    after = decode_uuid_cursor(cursor)
+    async with runner.read() as conn:
+        rows = await queries.assessment_page(
+            conn,
+            enrolled_learner_id=enrolled_learner_id,
+            course_id=course_id,
+            kind=kind,
+            after=after,
+            limit=limit,
         )
-    if course_id:
-        query = query.where(assessments.c.course_id == course_id)
-    if kind:
-        query = query.where(assessments.c.kind == kind.value)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(assessments.c.assessment_id > cursor_id(after))
-    async with runtime.database.read() as conn:
-        rows = (await conn.execute(query)).all()
-        counts = await question_counts(conn, [r.assessment_id for r in rows[:limit]])
-    items = [
-        summary_out(assessment_from_rows(r, [])).model_copy(
-            update={"question_count": counts.get(r.assessment_id, 0)}
-        )
-        for r in rows[:limit]
-    ]
+        counts = await queries.question_counts(conn, [r.assessment_id for r in rows[:limit]])
+    items = [views.listed_summary_out(r, counts.get(r.assessment_id, 0)) for r in rows[:limit]]
     next_cursor = (
         encode_cursor({"id": str(rows[limit - 1].assessment_id)}) if len(rows) > limit else None
     )
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def question_counts(conn: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    if not ids:
-        return {}
-    rows = await conn.execute(
-        select(questions.c.assessment_id, func.count())
-        .where(questions.c.assessment_id.in_(ids))
-        .group_by(questions.c.assessment_id)
-    )
-    return {row[0]: row[1] for row in rows}
-
-
 @router.get("/assessments/{assessment_id}", response_model=AssessmentOut | AssessmentSummary)
 async def get_assessment(
-    assessment_id: uuid.UUID, request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
+    assessment_id: uuid.UUID, principal: CurrentPrincipal, runtime: ServiceRuntime
 ) -> AssessmentOut | AssessmentSummary:
     """Authors get the bank with its answer key; learners a summary with where they stand."""
-    async with runtime.database.transaction() as tx:
-        uow = SqlUnitOfWork(tx, cache=cache_of(runtime))
-        assessment = await uow.get_assessment(assessment_id)
+    async with runtime.runner.read() as conn:
+        assessment = await queries.assessment(conn, assessment_id, runtime.deps.assessment_cache)
         if assessment is None:
-            raise domain_problem(UnknownAssessment(str(assessment_id)))
+            raise UnknownAssessment(str(assessment_id))
         if principal.has(*AUTHORS):
-            return keyed_out(assessment)
+            return views.keyed_out(assessment)
         if principal.has(Role.SUPERVISOR):
-            return summary_out(assessment)
-        return await learner_summary(uow, assessment, learner_of(principal), request)
+            return views.summary_out(assessment)
+        return await learner_summary(conn, assessment, learner_of(principal), runtime.clock())
 
 
 async def learner_summary(
-    uow: SqlUnitOfWork, assessment: Assessment, learner_id: uuid.UUID, request: Request
+    conn: AsyncConnection, assessment: Assessment, learner_id: uuid.UUID, now: datetime
 ) -> AssessmentSummary:
-    enrollment = await uow.active_enrollment(learner_id, assessment.course_id)
+    enrollment = await queries.active_enrollment(conn, learner_id, assessment.course_id)
     if enrollment is None:
-        raise domain_problem(UnknownAssessment(str(assessment.assessment_id)))
-    taken = await uow.attempts_of(learner_id, assessment.assessment_id)
-    now = now_of(request)
-    reason = None
-    try:
-        course = await uow.course_version(enrollment.course_id, enrollment.course_version)
-        enrollment.require_open(assessment.kind, course)
-    except DomainError as exc:
-        reason = str(exc)
-    resumable = any(a.is_open(now) for a in taken)
-    used_up = assessment.max_attempts is not None and len(taken) >= assessment.max_attempts
-    if reason is None and not resumable and used_up:
-        reason = f"all {assessment.max_attempts} attempts are used"
-    return summary_out(assessment).model_copy(
-        update={
-            "attempts_used": len(taken),
-            "available": reason is None,
-            "unavailable_reason": reason,
-        }
-    )
+        raise UnknownAssessment(str(assessment.assessment_id))
+    taken = await queries.attempts_of(conn, learner_id, assessment.assessment_id)
+    course = await queries.course_version(conn, enrollment.course_id, enrollment.course_version)
+    return views.learner_summary_out(assessment, enrollment, course, taken, now)

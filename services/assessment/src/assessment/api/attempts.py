@@ -2,44 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
-from servicekit.pagination import Page, decode_cursor, encode_cursor
+from servicekit.pagination import Page, decode_uuid_cursor, encode_cursor
 from servicekit.problems import Problem
-from servicekit.service import RuntimeDep
 
-from .. import usecases
 from ..domain import commands
-from ..domain.model import Answer, AssessmentKind, AttemptStatus
-from ..store.repository import SqlUnitOfWork
-from ..store.rows import attempt_from_row
-from ..store.tables import assessments, attempts
-from .edge import (
-    AUTHORS,
-    attempt_out,
-    cache_of,
-    cursor_id,
-    grace_of,
-    in_transaction,
-    learner_of,
-    now_of,
-    result_out,
-    shown_status,
-)
-from .schemas import (
-    AttemptOut,
-    ResultOut,
-    SubmissionIn,
-)
+from ..domain.errors import UnknownAttempt
+from ..domain.model import Answer, Attempt, AttemptStatus
+from ..store import queries
+from . import views
+from .dependencies import AUTHORS, CurrentSettings, ServiceRuntime, UseCases, learner_of
+from .schemas import AttemptOut, ResultOut, SubmissionIn
 
 router = APIRouter(prefix="/v1", tags=["attempts"])
+
+
+def created_or_resumed(started: tuple[Attempt, bool]) -> int:
+    return 201 if started[1] else 200
 
 
 @router.post(
@@ -49,63 +36,45 @@ router = APIRouter(prefix="/v1", tags=["attempts"])
     responses={200: {"description": "the attempt already in progress, resumed"}},
 )
 async def start_attempt(
-    assessment_id: uuid.UUID, request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
+    assessment_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
 ) -> JSONResponse:
-    learner_id, now = learner_of(principal), now_of(request)
-    command = commands.StartAttempt(assessment_id, learner_id)
+    command = commands.StartAttempt(assessment_id, learner_of(principal), secrets.randbits(62))
+    return await runner.respond(command, views.paper_view, status=created_or_resumed)
 
-    async def work(uow: SqlUnitOfWork) -> tuple[int, Any]:
-        attempt, created = await usecases.start_attempt(command, uow, now, secrets.randbits(62))
-        assessment = await uow.get_assessment(assessment_id)
-        assert assessment is not None
-        body = attempt_out(attempt, assessment, attempt.status).model_dump(mode="json")
-        return (201 if created else 200), body
 
-    return await in_transaction(runtime, work)
+def answers_of(body: SubmissionIn) -> tuple[Answer, ...]:
+    return tuple(
+        Answer(
+            question_id=a.question_id,
+            option_ids=tuple(a.option_ids) if a.option_ids is not None else None,
+            value=a.value,
+            text=a.text,
+        )
+        for a in body.answers
+    )
 
 
 @router.post("/attempts/{attempt_id}/submit", response_model=ResultOut)
 async def submit_attempt(
     attempt_id: uuid.UUID,
     body: SubmissionIn,
-    request: Request,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
+    settings: CurrentSettings,
 ) -> JSONResponse:
     """Graded once; a repeat returns the first result. Too late: 409 ``attempt_expired``."""
-    learner_id, now, grace = learner_of(principal), now_of(request), grace_of(runtime)
     command = commands.SubmitAttempt(
-        attempt_id,
-        learner_id,
-        tuple(
-            Answer(
-                question_id=a.question_id,
-                option_ids=tuple(a.option_ids) if a.option_ids is not None else None,
-                value=a.value,
-                text=a.text,
-            )
-            for a in body.answers
-        ),
+        attempt_id, learner_of(principal), answers_of(body), settings.submit_grace
     )
-
-    results: list[ResultOut] = []
-
-    async def work(uow: SqlUnitOfWork) -> tuple[int, Any]:
-        attempt = await usecases.submit_attempt(command, uow, now, grace)
-        assessment = await uow.get_assessment(attempt.assessment_id)
-        assert assessment is not None
-        results.append(result_out(attempt, assessment, attempt.status))
-        return 200, results[-1].model_dump(mode="json")
-
-    response = await in_transaction(runtime, work)
-    result = results[-1]
-    if result.status == AttemptStatus.EXPIRED:
+    response = await runner.respond(command, views.result_view)
+    result = json.loads(response.body)
+    if result["status"] == AttemptStatus.EXPIRED:
         # committed as zero already: a repeat gets the same answer
         raise Problem(
             409,
             "attempt_expired",
             "the time limit of this attempt has passed; it counts as zero",
-            result=result.model_dump(mode="json"),
+            result=result,
         )
     return response
 
@@ -116,72 +85,51 @@ def may_see_attempt(principal: Principal, learner_id: uuid.UUID, village_code: s
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut)
 async def get_attempt(
-    attempt_id: uuid.UUID, request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
+    attempt_id: uuid.UUID, principal: CurrentPrincipal, runtime: ServiceRuntime
 ) -> AttemptOut:
-    async with runtime.database.transaction() as tx:
-        uow = SqlUnitOfWork(tx, cache=cache_of(runtime))
-        attempt = await uow.get_attempt(attempt_id)
+    async with runtime.runner.read() as conn:
+        attempt = await queries.attempt(conn, attempt_id)
         if attempt is None or not may_see_attempt(
             principal, attempt.learner_id, attempt.village_code
         ):
-            raise Problem(404, "attempt_not_found", "no attempt with this id is visible to you")
-        assessment = await uow.get_assessment(attempt.assessment_id)
+            raise UnknownAttempt(str(attempt_id))
+        assessment = await queries.assessment(
+            conn, attempt.assessment_id, runtime.deps.assessment_cache
+        )
     assert assessment is not None
-    status = shown_status(attempt, now_of(request), grace_of(runtime))
-    return attempt_out(attempt, assessment, status)
+    status = views.shown_status(attempt, runtime.clock(), runtime.settings.submit_grace)
+    return views.attempt_out(attempt, assessment, status)
 
 
 @router.get("/attempts", response_model=Page[ResultOut])
 async def list_attempts(
-    request: Request,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runtime: ServiceRuntime,
     assessment_id: uuid.UUID | None = None,
     learner_id: uuid.UUID | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ResultOut]:
     """Learners see their own attempts, supervisors those in their region, authors all."""
-    query = (
-        select(attempts, assessments.c.kind, assessments.c.pass_score)
-        .join(assessments, assessments.c.assessment_id == attempts.c.assessment_id)
-        .order_by(attempts.c.attempt_id)
-        .limit(limit + 1)
-    )
+    region_code, own_learner_id = None, None
     if not principal.has(*AUTHORS):
         if principal.has(Role.SUPERVISOR) and principal.region_code:
-            query = query.where(attempts.c.village_code.startswith(principal.region_code))
+            region_code = principal.region_code
         else:
-            query = query.where(attempts.c.learner_id == learner_of(principal))
-    if assessment_id:
-        query = query.where(attempts.c.assessment_id == assessment_id)
-    if learner_id:
-        query = query.where(attempts.c.learner_id == learner_id)
-    after = decode_cursor(cursor)
-    if after:
-        query = query.where(attempts.c.attempt_id > cursor_id(after))
-    async with runtime.database.read() as conn:
-        rows = (await conn.execute(query)).all()
-    now, grace = now_of(request), grace_of(runtime)
-    items = []
-    for row in rows[:limit]:
-        attempt = attempt_from_row(row)
-        items.append(
-            ResultOut(
-                attempt_id=attempt.attempt_id,
-                assessment_id=attempt.assessment_id,
-                assessment_kind=AssessmentKind(row.kind),
-                learner_id=attempt.learner_id,
-                attempt_number=attempt.attempt_number,
-                status=shown_status(attempt, now, grace),
-                score=attempt.score,
-                pass_score=row.pass_score,
-                passed=attempt.passed,
-                points=attempt.points,
-                max_points=attempt.max_points,
-                graded_at=attempt.graded_at,
-            )
+            own_learner_id = learner_of(principal)
+    after = decode_uuid_cursor(cursor)
+    async with runtime.runner.read() as conn:
+        rows = await queries.attempt_page(
+            conn,
+            region_code=region_code,
+            own_learner_id=own_learner_id,
+            assessment_id=assessment_id,
+            learner_id=learner_id,
+            after=after,
+            limit=limit,
         )
+    now, grace = runtime.clock(), runtime.settings.submit_grace
+    items = [views.listed_result_out(row, now, grace) for row in rows[:limit]]
     next_cursor = (
         encode_cursor({"id": str(rows[limit - 1].attempt_id)}) if len(rows) > limit else None
     )

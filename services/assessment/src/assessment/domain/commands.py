@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .model import Answer, AssessmentKind, Match, QuestionKind
 
@@ -38,12 +38,16 @@ class CreateAssessment:
     shuffle_questions: bool
     shuffle_options: bool
     questions: tuple[NewQuestion, ...]
+    # the author's subject, kept with the assessment
+    created_by: str = ""
 
 
 @dataclass(frozen=True)
 class StartAttempt:
     assessment_id: uuid.UUID
     learner_id: uuid.UUID
+    # draws the paper of a new attempt; a resumed attempt keeps its own
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,16 @@ class SubmitAttempt:
     attempt_id: uuid.UUID
     learner_id: uuid.UUID
     answers: tuple[Answer, ...]
+    # how late after the time limit a submission is still graded (slow village networks)
+    grace: timedelta
+
+
+@dataclass(frozen=True)
+class ExpireOverdue:
+    """Close, as zero, attempts whose time and ``grace`` ran out without a submission."""
+
+    grace: timedelta
+    limit: int = 500
 
 
 @dataclass(frozen=True)

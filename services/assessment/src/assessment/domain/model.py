@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -168,9 +168,6 @@ class LearnerEnrollment:
     course_version: int
     village_code: str
     completed_lesson_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
-
-    def with_lessons(self, lesson_ids: frozenset[uuid.UUID]) -> LearnerEnrollment:
-        return replace(self, completed_lesson_ids=lesson_ids)
 
     def require_open(self, kind: AssessmentKind, course: CourseVersion | None) -> None:
         """Pre-tests and quizzes open at enrollment; the post-test after every required lesson

@@ -5,84 +5,57 @@ from __future__ import annotations
 from typing import Any
 
 import lms_contracts as c
-from servicekit.consumer import Subscription
-from servicekit.database import Transaction
+from servicekit.service import Translator
 
-from .. import usecases
 from ..domain import commands
-from ..store.repository import SqlUnitOfWork
 
 
-async def _run(tx: Transaction, command: Any, handler: Any) -> None:
-    uow = SqlUnitOfWork(tx)
-    await handler(command, uow)
-    await uow.flush_events()
-
-
-async def on_course_published(tx: Transaction, event: c.CloudEvent[Any]) -> None:
+def course_published(event: c.CloudEvent[Any]) -> commands.RecordCoursePublished:
     data: c.CoursePublished = event.data
-    await _run(
-        tx,
-        commands.RecordCoursePublished(
-            course_id=data.course_id,
-            version=data.course_version,
-            required_lesson_ids=tuple(data.required_lesson_ids),
-        ),
-        usecases.record_course_published,
+    return commands.RecordCoursePublished(
+        course_id=data.course_id,
+        version=data.course_version,
+        required_lesson_ids=tuple(data.required_lesson_ids),
     )
 
 
-async def on_enrolled(tx: Transaction, event: c.CloudEvent[Any]) -> None:
+def enrolled(event: c.CloudEvent[Any]) -> commands.RecordEnrolled:
     data: c.Enrolled = event.data
-    await _run(
-        tx,
-        commands.RecordEnrolled(
-            enrollment_id=data.enrollment_id,
-            learner_id=data.learner_id,
-            course_id=data.course_id,
-            course_version=data.course_version,
-            village_code=data.village_code,
-            enrolled_at=data.enrolled_at,
-        ),
-        usecases.record_enrolled,
+    return commands.RecordEnrolled(
+        enrollment_id=data.enrollment_id,
+        learner_id=data.learner_id,
+        course_id=data.course_id,
+        course_version=data.course_version,
+        village_code=data.village_code,
+        enrolled_at=data.enrolled_at,
     )
 
 
-async def on_withdrawn(tx: Transaction, event: c.CloudEvent[Any]) -> None:
+def withdrawn(event: c.CloudEvent[Any]) -> commands.RecordWithdrawn:
     data: c.Withdrawn = event.data
-    await _run(
-        tx,
-        commands.RecordWithdrawn(
-            enrollment_id=data.enrollment_id,
-            learner_id=data.learner_id,
-            course_id=data.course_id,
-            village_code=data.village_code,
-            withdrawn_at=data.withdrawn_at,
-        ),
-        usecases.record_withdrawn,
+    return commands.RecordWithdrawn(
+        enrollment_id=data.enrollment_id,
+        learner_id=data.learner_id,
+        course_id=data.course_id,
+        village_code=data.village_code,
+        withdrawn_at=data.withdrawn_at,
     )
 
 
-async def on_lesson_completed(tx: Transaction, event: c.CloudEvent[Any]) -> None:
+def lesson_completed(event: c.CloudEvent[Any]) -> commands.RecordLessonCompleted:
     data: c.LessonCompleted = event.data
-    await _run(
-        tx,
-        commands.RecordLessonCompleted(
-            learner_id=data.learner_id,
-            course_id=data.course_id,
-            lesson_id=data.lesson_id,
-            village_code=data.village_code,
-            completed_at=data.completed_at,
-        ),
-        usecases.record_lesson_completed,
+    return commands.RecordLessonCompleted(
+        learner_id=data.learner_id,
+        course_id=data.course_id,
+        lesson_id=data.lesson_id,
+        village_code=data.village_code,
+        completed_at=data.completed_at,
     )
 
 
-SUBSCRIPTION = Subscription(
-    handlers={
-        c.CoursePublished: on_course_published,
-        c.Enrolled: on_enrolled,
-        c.Withdrawn: on_withdrawn,
-        c.LessonCompleted: on_lesson_completed,
-    }
-)
+INBOUND: dict[type[c.EventData], Translator] = {
+    c.CoursePublished: course_published,
+    c.Enrolled: enrolled,
+    c.Withdrawn: withdrawn,
+    c.LessonCompleted: lesson_completed,
+}

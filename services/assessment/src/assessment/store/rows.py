@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
 from ..domain.model import (
     Answer,
     Assessment,
@@ -19,21 +17,6 @@ from ..domain.model import (
     Question,
     QuestionKind,
 )
-from .tables import assessments, questions
-
-
-async def load_assessment(conn: Any, assessment_id: uuid.UUID) -> Assessment | None:
-    row = (
-        await conn.execute(select(assessments).where(assessments.c.assessment_id == assessment_id))
-    ).first()
-    if row is None:
-        return None
-    bank = await conn.execute(
-        select(questions)
-        .where(questions.c.assessment_id == assessment_id)
-        .order_by(questions.c.position)
-    )
-    return assessment_from_rows(row, list(bank))
 
 
 def assessment_from_rows(row: Any, bank: list[Any]) -> Assessment:

@@ -5,33 +5,25 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from servicekit.auth import CurrentPrincipal
 from servicekit.problems import Problem, field_problem
-from servicekit.service import Runtime, RuntimeDep
 
-from ..store.blobs import BlobStore, PostgresBlobStore
-from ..store.tables import attachments, courses
-from .access import AUTHORS, is_author, readable_version, settings_of
+from ..domain import commands
+from ..store import queries
+from .access import AUTHORS, is_author, readable_version
+from .dependencies import Blobs, CurrentSettings, UseCases
 from .schemas import AttachmentOut
+from .views import attachment_json, attachment_out
 
 router = APIRouter(prefix="/v1", tags=["attachments"])
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 FILENAME = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
-
-
-def blobs_of(runtime: Runtime) -> BlobStore:
-    store = runtime.extras.get("blobs")
-    if store is None:
-        store = runtime.extras["blobs"] = PostgresBlobStore(runtime.database.engine)
-    return store
 
 
 def too_large(cap: int) -> Problem:
@@ -70,59 +62,47 @@ async def upload_attachment(
     course_id: uuid.UUID,
     request: Request,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
+    settings: CurrentSettings,
+    blobs: Blobs,
     filename: Annotated[str, Query(min_length=1, max_length=200)],
     content_type: Annotated[str, Header()] = "application/octet-stream",
-) -> AttachmentOut:
+) -> JSONResponse:
     """The raw document is the body; its name is ``?filename=`` and its type Content-Type."""
     principal.require(*AUTHORS)
     if not FILENAME.match(filename):
         raise field_problem("filename", "no slashes or control characters")
-    cap = settings_of(runtime).attachment_max_bytes
+    cap = settings.attachment_max_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise too_large(cap)
-    async with runtime.database.read() as conn:
-        if (
-            await conn.execute(select(courses.c.course_id).where(courses.c.course_id == course_id))
-        ).first() is None:
+    async with runner.read() as conn:
+        if not await queries.course_exists(conn, course_id):
             raise field_problem("course_id", "no course has this id", "unknown_course", 404)
     data = await read_capped(request, cap)
     if not data:
         raise field_problem("body", "the document is empty", "empty_attachment")
     digest = hashlib.sha256(data).hexdigest()
-    await blobs_of(runtime).put(digest, data)
-    row: dict[str, Any] = {
-        "attachment_id": uuid.uuid4(),
-        "course_id": course_id,
-        "filename": filename,
-        "media_type": content_type.split(";")[0].strip()[:100] or "application/octet-stream",
-        "size_bytes": len(data),
-        "sha256": digest,
-        "created_by": principal.subject,
-        "created_at": datetime.now(UTC),
-    }
-    async with runtime.database.transaction() as tx:
-        await tx.conn.execute(attachments.insert().values(**row))
-    return AttachmentOut(**row)
+    await blobs.put(digest, data)
+    command = commands.AttachDocument(
+        course_id=course_id,
+        filename=filename,
+        media_type=content_type.split(";")[0].strip()[:100] or "application/octet-stream",
+        size_bytes=len(data),
+        sha256=digest,
+        author=principal.subject,
+    )
+    return await runner.respond(command, attachment_json, status=201)
 
 
 @router.get("/courses/{course_id}/attachments", response_model=list[AttachmentOut])
 async def list_attachments(
-    course_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
+    course_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
 ) -> list[AttachmentOut]:
     principal.require(*AUTHORS)
-    async with runtime.database.read() as conn:
-        rows = (
-            await conn.execute(
-                select(attachments)
-                .where(attachments.c.course_id == course_id)
-                .order_by(attachments.c.created_at)
-            )
-        ).all()
-    return [
-        AttachmentOut(**{k: v for k, v in r._mapping.items() if k != "created_by"}) for r in rows
-    ]
+    async with runner.read() as conn:
+        rows = await queries.attachments_of(conn, course_id)
+    return [attachment_out(r) for r in rows]
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -153,20 +133,14 @@ async def download_attachment(
     course_id: uuid.UUID,
     attachment_id: uuid.UUID,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
+    blobs: Blobs,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
     if_range: Annotated[str | None, Header(alias="If-Range")] = None,
 ) -> Response:
-    async with runtime.database.read() as conn:
-        meta = (
-            await conn.execute(
-                select(attachments).where(
-                    attachments.c.attachment_id == attachment_id,
-                    attachments.c.course_id == course_id,
-                )
-            )
-        ).first()
+    async with runner.read() as conn:
+        meta = await queries.attachment(conn, course_id, attachment_id)
         if meta is None:
             raise field_problem(
                 "attachment_id", "no such attachment in this course", "unknown_attachment", 404
@@ -196,7 +170,7 @@ async def download_attachment(
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return StreamingResponse(
-        blobs_of(runtime).read(meta.sha256, start, end),
+        blobs.read(meta.sha256, start, end),
         status_code=status,
         media_type=meta.media_type,
         headers=headers,

@@ -5,135 +5,75 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import and_, select
 
 from servicekit.auth import CurrentPrincipal, Role
 from servicekit.pagination import Page, decode_cursor, encode_cursor
 from servicekit.problems import Problem
-from servicekit.service import RuntimeDep
+from servicekit.runner import Idempotency, IdempotencyKey
 
-from .. import usecases
 from ..domain import commands
-from ..domain.model import VersionStatus
-from ..store.repository import SqlUnitOfWork, load_version
-from ..store.tables import course_versions, courses, lesson_progress
-from .access import AUTHORS, enrolled_version, in_transaction, is_author, readable_version
-from .schemas import (
-    CourseContentIn,
-    CourseIn,
-    CourseOut,
-    CourseSummary,
-    LessonRead,
-    MoveIn,
-    course_out,
-    lesson_out,
-)
+from ..store import queries
+from .access import AUTHORS, is_author, readable_version, visible_version
+from .dependencies import UseCases
+from .schemas import CourseContentIn, CourseIn, CourseOut, CourseSummary, LessonRead, MoveIn
+from .views import course_json, course_out, course_summary, lesson_out
 
 router = APIRouter(prefix="/v1", tags=["courses"])
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @router.post("/courses", status_code=201, response_model=CourseOut)
 async def create_course(
     body: CourseIn,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     principal.require(*AUTHORS)
-
-    async def work(uow: SqlUnitOfWork) -> tuple[int, Any]:
-        course = await usecases.create_course(
-            commands.CreateCourse(body.code, body.to_domain(), principal.subject), uow
-        )
-        return 201, course_out(course).model_dump(mode="json")
-
-    key = (
-        (f"courses:{principal.subject}", idempotency_key, body.model_dump(mode="json"))
-        if idempotency_key
-        else None
+    return await runner.respond(
+        commands.CreateCourse(body.code, body.to_domain(), principal.subject),
+        course_json,
+        status=201,
+        idempotency=Idempotency(
+            idempotency_key, f"courses:{principal.subject}", body.model_dump(mode="json")
+        ),
     )
-    return await in_transaction(runtime, work, idempotency=key)
 
 
 @router.put("/courses/{course_id}", response_model=CourseOut)
 async def revise_course(
-    course_id: uuid.UUID, body: CourseContentIn, principal: CurrentPrincipal, runtime: RuntimeDep
+    course_id: uuid.UUID, body: CourseContentIn, principal: CurrentPrincipal, runner: UseCases
 ) -> JSONResponse:
     """Edit the draft, or start version N+1 as a draft when the latest one is published."""
     principal.require(*AUTHORS)
-
-    async def work(uow: SqlUnitOfWork) -> tuple[int, Any]:
-        course = await usecases.revise_course(
-            commands.ReviseCourse(course_id, body.to_domain()), uow, body.kept_lesson_ids()
-        )
-        return 200, course_out(course).model_dump(mode="json")
-
-    return await in_transaction(runtime, work)
+    command = commands.ReviseCourse(course_id, body.to_domain(), frozenset(body.kept_lesson_ids()))
+    return await runner.respond(command, course_json)
 
 
 @router.post("/courses/{course_id}/publish", response_model=CourseOut)
 async def publish_course(
-    course_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
+    course_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
 ) -> JSONResponse:
     principal.require(*AUTHORS)
-
-    async def work(uow: SqlUnitOfWork) -> tuple[int, Any]:
-        course = await usecases.publish_course(commands.PublishCourse(course_id), uow)
-        return 200, course_out(course).model_dump(mode="json")
-
-    return await in_transaction(runtime, work)
+    return await runner.respond(commands.PublishCourse(course_id), course_json)
 
 
 @router.get("/courses", response_model=Page[CourseSummary])
 async def list_courses(
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CourseSummary]:
     """Authors see drafts too; everybody else sees published courses."""
-    query = (
-        select(
-            courses,
-            course_versions.c.title,
-            course_versions.c.competency_area,
-            course_versions.c.status,
-        )
-        .join(
-            course_versions,
-            and_(
-                course_versions.c.course_id == courses.c.course_id,
-                course_versions.c.version
-                == (
-                    courses.c.latest_version
-                    if is_author(principal)
-                    else courses.c.published_version
-                ),
-            ),
-        )
-        .order_by(courses.c.code)
-        .limit(limit + 1)
-    )
+    drafts = is_author(principal)
     after = decode_cursor(cursor)
-    if after:
-        query = query.where(courses.c.code > str(after.get("code")))
-    async with runtime.database.read() as conn:
-        rows = (await conn.execute(query)).all()
-    items = [
-        CourseSummary(
-            course_id=r.course_id,
-            code=r.code,
-            title=r.title,
-            competency_area=r.competency_area,
-            latest_version=r.latest_version if is_author(principal) else r.published_version,
-            published_version=r.published_version,
-            status=VersionStatus(r.status),
+    async with runner.read() as conn:
+        rows = await queries.catalog_page(
+            conn, drafts=drafts, after_code=str(after.get("code")) if after else None, limit=limit
         )
-        for r in rows[:limit]
-    ]
+    items = [course_summary(r, drafts=drafts) for r in rows[:limit]]
     next_cursor = encode_cursor({"code": rows[limit - 1].code}) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor)
 
@@ -142,22 +82,12 @@ async def list_courses(
 async def get_course(
     course_id: uuid.UUID,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> CourseOut:
     """Authors: any version. Enrolled learners: their version. Others: the published outline."""
-    async with runtime.database.read() as conn:
-        if is_author(principal):
-            return course_out(await readable_version(conn, principal, course_id, version))
-        enrolled = await enrolled_version(conn, principal.learner_id, course_id)
-        if enrolled is not None and version in (None, enrolled):
-            course = await load_version(conn, course_id, enrolled)
-            with_content = True
-        else:
-            course = await load_version(conn, course_id, version, published_only=True)
-            with_content = False
-    if course is None:
-        raise Problem(404, "unknown_course", "no published course has this id and version")
+    async with runner.read() as conn:
+        course, with_content = await visible_version(conn, principal, course_id, version)
     return course_out(course, with_content=with_content)
 
 
@@ -166,22 +96,16 @@ async def read_lesson(
     course_id: uuid.UUID,
     lesson_id: uuid.UUID,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> LessonRead:
-    async with runtime.database.read() as conn:
+    async with runner.read() as conn:
         course = await readable_version(conn, principal, course_id, version)
         completed_at = None
         if principal.learner_id is not None:
-            completed_at = (
-                await conn.execute(
-                    select(lesson_progress.c.completed_at).where(
-                        lesson_progress.c.learner_id == principal.learner_id,
-                        lesson_progress.c.course_id == course_id,
-                        lesson_progress.c.lesson_id == lesson_id,
-                    )
-                )
-            ).scalar_one_or_none()
+            completed_at = await queries.lesson_completed_at(
+                conn, principal.learner_id, course_id, lesson_id
+            )
     for module in course.modules:
         for lesson in module.lessons:
             if lesson.lesson_id == lesson_id:
@@ -207,17 +131,12 @@ async def move_learner(
     learner_id: uuid.UUID,
     body: MoveIn,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
 ) -> JSONResponse:
     """Move an enrolled learner to another published version (they keep theirs otherwise)."""
     principal.require(Role.ADMIN, Role.INSTRUCTOR)
 
-    async def work(uow: SqlUnitOfWork) -> tuple[int, Any]:
-        await usecases.move_learner(commands.MoveLearner(learner_id, course_id, body.version), uow)
-        return 200, {
-            "learner_id": str(learner_id),
-            "course_id": str(course_id),
-            "version": body.version,
-        }
+    def moved(_: None, __: Any) -> dict[str, Any]:
+        return {"learner_id": str(learner_id), "course_id": str(course_id), "version": body.version}
 
-    return await in_transaction(runtime, work)
+    return await runner.respond(commands.MoveLearner(learner_id, course_id, body.version), moved)

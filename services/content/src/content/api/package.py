@@ -19,16 +19,17 @@ import zipfile
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from sqlalchemy import select
 
-from servicekit.auth import CurrentPrincipal
+from servicekit.auth import CurrentPrincipal, Principal
 from servicekit.problems import Problem
-from servicekit.service import Runtime, RuntimeDep
+from servicekit.runner import Runner
 
 from ..domain.model import CourseVersion
-from ..store.tables import attachments
-from .access import readable_version, settings_of
-from .attachments import blobs_of, etag_matches
+from ..store import queries
+from ..store.unit_of_work import SqlUnitOfWork
+from .access import readable_version
+from .attachments import etag_matches
+from .dependencies import Blobs, CurrentSettings, UseCases
 
 router = APIRouter(prefix="/v1", tags=["offline"])
 FORMAT = "lms-offline-package/1"
@@ -111,22 +112,14 @@ def build_manifest(
 
 
 async def _prepare(
-    runtime: Runtime, principal: Any, course_id: uuid.UUID, version: int | None
+    runner: Runner[SqlUnitOfWork],
+    principal: Principal,
+    course_id: uuid.UUID,
+    version: int | None,
 ) -> tuple[CourseVersion, dict[str, bytes], list[Any], bytes]:
-    async with runtime.database.read() as conn:
+    async with runner.read() as conn:
         course = await readable_version(conn, principal, course_id, version)
-        attached = (
-            (
-                await conn.execute(
-                    select(attachments).where(
-                        attachments.c.course_id == course_id,
-                        attachments.c.attachment_id.in_(course.attachment_ids),
-                    )
-                )
-            ).all()
-            if course.attachment_ids
-            else []
-        )
+        attached = list(await queries.attachments_in(conn, course_id, course.attachment_ids))
     lessons = lesson_files(course)
     manifest = _json_bytes(build_manifest(course, lessons, attached))
     return course, lessons, attached, manifest
@@ -140,12 +133,12 @@ def _etag(manifest: bytes) -> str:
 async def package_manifest(
     course_id: uuid.UUID,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
     version: Annotated[int | None, Query(ge=1)] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """The manifest alone: is the package on the device still current?"""
-    _, _, _, manifest = await _prepare(runtime, principal, course_id, version)
+    _, _, _, manifest = await _prepare(runner, principal, course_id, version)
     headers = {"ETag": _etag(manifest), "Cache-Control": "private, no-cache"}
     if etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
@@ -159,12 +152,14 @@ async def package_manifest(
 async def course_package(
     course_id: uuid.UUID,
     principal: CurrentPrincipal,
-    runtime: RuntimeDep,
+    runner: UseCases,
+    settings: CurrentSettings,
+    blobs: Blobs,
     version: Annotated[int | None, Query(ge=1)] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """Enrolled learners get their version; authors the latest (or ``?version=``)."""
-    course, lessons, attached, manifest = await _prepare(runtime, principal, course_id, version)
+    course, lessons, attached, manifest = await _prepare(runner, principal, course_id, version)
     etag = _etag(manifest)
     filename = f"{course.code}-v{course.version}.zip"
     headers = {
@@ -174,12 +169,12 @@ async def course_package(
     }
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    cap = settings_of(runtime).package_max_bytes
+    cap = settings.package_max_bytes
     if sum(int(r.size_bytes) for r in attached) > cap:
         raise Problem(413, "package_too_large", f"this package would exceed {cap} bytes")
     files = [("manifest.json", manifest), *sorted(lessons.items())]
     for row in sorted(attached, key=lambda r: str(r.attachment_id)):
-        chunks = [c async for c in blobs_of(runtime).read(row.sha256, 0, row.size_bytes - 1)]
+        chunks = [c async for c in blobs.read(row.sha256, 0, row.size_bytes - 1)]
         files.append((attachment_path(row), b"".join(chunks)))
     body = await asyncio.to_thread(zip_files, files)
     digest = hashlib.sha256(body)

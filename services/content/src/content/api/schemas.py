@@ -9,7 +9,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ..domain.model import (
     CourseContent,
-    CourseVersion,
     Lesson,
     LessonKind,
     Module,
@@ -115,44 +114,6 @@ class CourseOut(BaseModel):
     required_lesson_ids: list[uuid.UUID]
     created_at: datetime | None
     published_at: datetime | None
-
-
-def lesson_out(lesson: Lesson, *, with_content: bool) -> LessonOut:
-    out = LessonOut(
-        lesson_id=lesson.lesson_id,
-        title=lesson.title,
-        kind=lesson.kind,
-        required=lesson.required,
-        duration_seconds=lesson.duration_seconds,
-    )
-    if with_content:
-        out.body, out.url, out.attachment_id = lesson.body, lesson.url, lesson.attachment_id
-    return out
-
-
-def course_out(course: CourseVersion, *, with_content: bool = True) -> CourseOut:
-    """The outline for everybody; lesson content only for authors and enrolled learners."""
-    return CourseOut(
-        course_id=course.course_id,
-        code=course.code,
-        version=course.version,
-        status=course.status,
-        title=course.title,
-        description=course.description,
-        competency_area=course.competency_area,
-        modules=[
-            ModuleOut(
-                module_id=m.module_id,
-                title=m.title,
-                lessons=[lesson_out(x, with_content=with_content) for x in m.lessons],
-            )
-            for m in course.modules
-        ],
-        lesson_ids=course.lesson_ids,
-        required_lesson_ids=course.required_lesson_ids,
-        created_at=course.created_at,
-        published_at=course.published_at,
-    )
 
 
 class CourseSummary(BaseModel):

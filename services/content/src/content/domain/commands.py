@@ -20,11 +20,25 @@ class CreateCourse:
 class ReviseCourse:
     course_id: uuid.UUID
     content: CourseContent
+    # the lesson ids the author reused; they must belong to this course
+    kept_lesson_ids: frozenset[uuid.UUID] = frozenset()
 
 
 @dataclass(frozen=True)
 class PublishCourse:
     course_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class AttachDocument:
+    """Its bytes are stored already (under ``sha256``); this records them in the course."""
+
+    course_id: uuid.UUID
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    author: str
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,20 @@ class CourseContent:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A document an author uploaded for a course's lessons to point at."""
+
+    attachment_id: uuid.UUID
+    course_id: uuid.UUID
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Enrollment:
     """Who may learn which version of a course, as told by enrolled/withdrawn events."""
 

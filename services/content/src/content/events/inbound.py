@@ -2,49 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import lms_contracts as c
-from servicekit.consumer import Subscription
-from servicekit.database import Transaction
+from servicekit.service import Translator
 
-from .. import usecases
 from ..domain import commands
-from ..store.repository import SqlUnitOfWork
 
 
-async def on_enrolled(tx: Transaction, event: c.CloudEvent[Any]) -> None:
+def enrolled(event: c.CloudEvent[Any]) -> commands.RecordEnrollment:
     data: c.Enrolled = event.data
-    await usecases.record_enrollment(
-        commands.RecordEnrollment(
-            enrollment_id=data.enrollment_id,
-            learner_id=data.learner_id,
-            course_id=data.course_id,
-            course_version=data.course_version,
-            village_code=data.village_code,
-            enrolled_at=data.enrolled_at,
-        ),
-        SqlUnitOfWork(tx),
+    return commands.RecordEnrollment(
+        enrollment_id=data.enrollment_id,
+        learner_id=data.learner_id,
+        course_id=data.course_id,
+        course_version=data.course_version,
+        village_code=data.village_code,
+        enrolled_at=data.enrolled_at,
     )
 
 
-async def on_withdrawn(tx: Transaction, event: c.CloudEvent[Any]) -> None:
+def withdrawn(event: c.CloudEvent[Any]) -> commands.RecordWithdrawal:
     data: c.Withdrawn = event.data
-    await usecases.record_withdrawal(
-        commands.RecordWithdrawal(
-            enrollment_id=data.enrollment_id,
-            learner_id=data.learner_id,
-            course_id=data.course_id,
-            village_code=data.village_code,
-            withdrawn_at=data.withdrawn_at,
-        ),
-        SqlUnitOfWork(tx),
+    return commands.RecordWithdrawal(
+        enrollment_id=data.enrollment_id,
+        learner_id=data.learner_id,
+        course_id=data.course_id,
+        village_code=data.village_code,
+        withdrawn_at=data.withdrawn_at,
     )
 
 
-SUBSCRIPTION = Subscription(
-    handlers={
-        c.Enrolled: on_enrolled,
-        c.Withdrawn: on_withdrawn,
-    }
-)
+INBOUND: Mapping[type[c.EventData], Translator] = {
+    c.Enrolled: enrolled,
+    c.Withdrawn: withdrawn,
+}

@@ -1,4 +1,6 @@
-"""Domain events -> public contract events: the one place the content service translates."""
+"""Domain events -> public contract events: the one place the content service translates.
+
+Injected into the service's definition as its ``outbound``; the stores never import it."""
 
 from __future__ import annotations
 
@@ -10,35 +12,39 @@ from ..domain import events as e
 
 
 @singledispatch
-def to_contract(event: object) -> c.EventData:
+def to_contract(event: object) -> list[c.EventData]:
     raise TypeError(f"no contract for {type(event).__name__}")
 
 
 @to_contract.register
-def _(event: e.CoursePublished) -> c.EventData:
+def _(event: e.CoursePublished) -> list[c.EventData]:
     course = event.course
     assert course.published_at is not None
-    return c.CoursePublished(
-        course_id=course.course_id,
-        course_version=course.version,
-        code=course.code,
-        title=course.title,
-        competency_area=course.competency_area,
-        lesson_ids=course.lesson_ids,
-        required_lesson_ids=course.required_lesson_ids,
-        published_at=course.published_at,
-    )
+    return [
+        c.CoursePublished(
+            course_id=course.course_id,
+            course_version=course.version,
+            code=course.code,
+            title=course.title,
+            competency_area=course.competency_area,
+            lesson_ids=course.lesson_ids,
+            required_lesson_ids=course.required_lesson_ids,
+            published_at=course.published_at,
+        )
+    ]
 
 
 @to_contract.register
-def _(event: e.LessonCompleted) -> c.EventData:
-    return c.LessonCompleted(
-        learner_id=event.learner_id,
-        course_id=event.course_id,
-        course_version=event.course_version,
-        lesson_id=event.lesson_id,
-        village_code=event.village_code,
-        completed_at=event.completed_at,
-        recorded_at=event.recorded_at,
-        offline=event.offline,
-    )
+def _(event: e.LessonCompleted) -> list[c.EventData]:
+    return [
+        c.LessonCompleted(
+            learner_id=event.learner_id,
+            course_id=event.course_id,
+            course_version=event.course_version,
+            lesson_id=event.lesson_id,
+            village_code=event.village_code,
+            completed_at=event.completed_at,
+            recorded_at=event.recorded_at,
+            offline=event.offline,
+        )
+    ]

@@ -2,7 +2,7 @@
 
 Every replica reaches the same database, so any of them can serve any download. Blobs are
 keyed by their SHA-256, so storing the same document twice keeps one copy. A shared volume or
-an object store would implement the same three methods.
+an object store would implement the same methods.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ CHUNK = 1 << 20
 
 
 class BlobStore(Protocol):
+    def bind(self, engine: AsyncEngine) -> None:
+        """The service's database, once the process has opened it (a store kept elsewhere
+        has no use for it)."""
+        ...
+
     async def put(self, key: str, data: bytes) -> None: ...
     async def size(self, key: str) -> int | None: ...
     def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
@@ -27,10 +32,26 @@ class BlobStore(Protocol):
         ...
 
 
+class UnboundBlobStore(RuntimeError):
+    pass
+
+
 class PostgresBlobStore:
-    def __init__(self, engine: AsyncEngine, chunk: int = CHUNK) -> None:
-        self.engine = engine
+    """Shares the service's engine (and so its connection pool), which exists only once the
+    process has started: the store is built unbound and bound then."""
+
+    def __init__(self, chunk: int = CHUNK) -> None:
         self.chunk = chunk
+        self._engine: AsyncEngine | None = None
+
+    def bind(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise UnboundBlobStore("the blob store is used before the service opened its database")
+        return self._engine
 
     async def put(self, key: str, data: bytes) -> None:
         async with self.engine.begin() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -57,6 +57,9 @@ def _nik(value: str) -> str:
 
 
 VillageCode = Annotated[str, AfterValidator(_village_code)]
+# a province, regency, district or village: 74, 74.01, 74.01.01 or 74.01.01.2006
+REGION_CODE = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
+RegionCode = Annotated[str, Field(pattern=REGION_CODE)]
 Phone = Annotated[str, Field(max_length=32), AfterValidator(_phone)]
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 Name = Annotated[str, Field(min_length=2, max_length=120)]
@@ -158,3 +161,24 @@ class CourseOut(BaseModel):
     title: str
     required_lessons: int
     published_at: datetime
+
+
+class BulkEnrollmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    course_id: uuid.UUID
+    region_code: RegionCode
+    positions: list[Position] = Field(default_factory=list, max_length=10)
+    cohort: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class JobOut(BaseModel):
+    job_id: uuid.UUID
+    kind: str
+    state: str
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    params: dict[str, Any]
+    error: str | None

@@ -16,7 +16,8 @@ class RegisterLearner:
     village_code: str
     phone: str | None = None
     email: str | None = None
-    nik: str | None = None
+    # the keyed hash of the national ID (NIK): the NIK itself never gets past the HTTP edge
+    nik_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,40 @@ class EnrollLearner:
 
 
 @dataclass(frozen=True)
+class ImportLearners:
+    """Register learners read from a file, each under its row number, and enroll each in
+    ``course_id`` if one is given; one learner refused a course does not stop the others."""
+
+    rows: tuple[tuple[int, RegisterLearner], ...]
+    course_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
 class Withdraw:
     enrollment_id: uuid.UUID
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateCohort:
+    course_id: uuid.UUID
+    name: str
+    enrollment_opens_at: datetime | None = None
+    enrollment_closes_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StartBulkEnrollment:
+    """Enroll every learner of a region (and positions) in a course as a background job; the
+    caller names the job so that it can point at it before the job has run."""
+
+    job_id: uuid.UUID
+    course_id: uuid.UUID
+    region_code: str
+    positions: tuple[Position, ...]
+    cohort: str | None
+    requested_by: str
+    max_learners: int
 
 
 @dataclass(frozen=True)

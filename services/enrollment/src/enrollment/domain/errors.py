@@ -30,3 +30,20 @@ class UnknownCohort(DomainError):
 
 class EnrollmentWindowClosed(DomainError):
     pass
+
+
+class CohortExists(DomainError):
+    pass
+
+
+class LearnerExists(DomainError):
+    def __init__(self, learner_id: object) -> None:
+        super().__init__("a learner with this NIK is already registered")
+        self.learner_id = learner_id
+
+
+class BulkJobTooLarge(DomainError):
+    def __init__(self, matching: int, cap: int) -> None:
+        super().__init__(f"matches {matching} learners; at most {cap} per job")
+        self.matching = matching
+        self.cap = cap

@@ -61,6 +61,29 @@ class Cohort:
 
 
 @dataclass(frozen=True)
+class BulkEnrollment:
+    """What a bulk job enrolls: every learner of a region (and, if any are given, of these
+    positions) into one course version, optionally into a cohort."""
+
+    course_id: uuid.UUID
+    course_version: int
+    course_title: str
+    region_code: str
+    positions: tuple[Position, ...]
+    cohort: str | None
+
+
+class JobState:
+    """Where a bulk job stands (``jobs.state``); a running job whose lease lapsed is taken
+    over by another worker."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
 class CourseVersion:
     course_id: uuid.UUID
     version: int

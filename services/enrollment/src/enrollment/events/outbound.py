@@ -7,6 +7,7 @@ from functools import singledispatch
 import lms_contracts as c
 
 from ..domain import events as e
+from ..store.queries import BULK_LEARNERS
 
 
 @singledispatch
@@ -133,9 +134,6 @@ def _(event: e.CertificateIssued) -> list[c.EventData]:
 # per chunk, so the envelope and payload are built by PostgreSQL here, beside their Python
 # twin above; a test checks both produce the same contract (`test_bulk_events_match_contract`).
 ENROLLED_TYPE = c.Enrolled.event_type
-# the learners a bulk job covers: a region prefix and, if any are given, positions
-BULK_LEARNERS = """village_code LIKE :prefix AND (cardinality(CAST(:positions AS text[])) = 0
-                                     OR position = ANY(CAST(:positions AS text[])))"""
 BULK_ENROLL_CHUNK = f"""
 WITH picked AS (
     SELECT learner_id, position, village_code FROM learners

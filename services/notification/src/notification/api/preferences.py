@@ -2,116 +2,60 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+import uuid
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
+from fastapi import APIRouter
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.problems import Problem
-from servicekit.regions import timezone_of
-from servicekit.service import DatabaseDep
 
-from ..domain.model import Preferences, QuietHours
-from ..domain.policy import zone_label
-from ..notifier import Notifier
-from ..store.repository import preferences_from_row
-from ..store.tables import learners, preferences
-from .schemas import ChannelsIn, ChannelsOut, PreferencesIn, PreferencesOut, QuietHoursBody
+from ..domain.commands import SetPreferences
+from ..domain.model import QuietHours
+from ..store import queries
+from .dependencies import ServiceRuntime
+from .schemas import ChannelsIn, PreferencesIn, PreferencesOut
+from .views import preferences_out
 
 router = APIRouter(prefix="/v1/preferences", tags=["preferences"])
 
 
-def notifier_of(request: Request) -> Notifier:
-    return cast(Notifier, request.app.state.notifier)
-
-
-NotifierDep = Annotated[Notifier, Depends(notifier_of)]
-
-
-def learner_of(principal: Principal) -> Any:
+def learner_of(principal: Principal) -> uuid.UUID:
     principal.require(Role.LEARNER)
     if principal.learner_id is None:
         raise Problem(403, "forbidden", "the token carries no learner id")
     return principal.learner_id
 
 
-def preferences_out(prefs: Preferences, zone: str, notifier: Notifier) -> PreferencesOut:
-    quiet = prefs.quiet_hours
-    return PreferencesOut(
-        channels=ChannelsOut(email=prefs.email, sms=prefs.sms, whatsapp=prefs.whatsapp),
-        reminders=prefs.reminders,
-        quiet_hours=QuietHoursBody(start=quiet.start, end=quiet.end) if quiet else None,
-        timezone=zone,
-        timezone_label=zone_label(zone),
-        available_channels=[c.value for c in notifier.configured],
-    )
-
-
-async def _load(conn: Any, learner_id: Any, notifier: Notifier) -> tuple[Preferences, str]:
-    row = (
-        await conn.execute(select(preferences).where(preferences.c.learner_id == learner_id))
-    ).first()
-    village = (
-        await conn.execute(
-            select(learners.c.village_code).where(learners.c.learner_id == learner_id)
-        )
-    ).scalar_one_or_none()
-    zone = timezone_of(village) if village else "Asia/Jakarta"
-    return preferences_from_row(row, notifier.default_preferences), zone
-
-
 @router.get("", response_model=PreferencesOut)
-async def get_preferences(
-    principal: CurrentPrincipal, database: DatabaseDep, notifier: NotifierDep
-) -> PreferencesOut:
+async def get_preferences(principal: CurrentPrincipal, runtime: ServiceRuntime) -> PreferencesOut:
     learner_id = learner_of(principal)
-    async with database.read() as conn:
-        prefs, zone = await _load(conn, learner_id, notifier)
-    return preferences_out(prefs, zone, notifier)
+    async with runtime.runner.read() as conn:
+        prefs = await queries.learner_preferences(
+            conn, learner_id, runtime.settings.default_preferences
+        )
+        village_code = await queries.village_code(conn, learner_id)
+    return preferences_out(prefs, village_code, runtime.deps.channels)
 
 
 @router.put("", response_model=PreferencesOut)
 async def put_preferences(
-    body: PreferencesIn, principal: CurrentPrincipal, database: DatabaseDep, notifier: NotifierDep
+    body: PreferencesIn, principal: CurrentPrincipal, runtime: ServiceRuntime
 ) -> PreferencesOut:
     """Fields left out keep their value; quiet hours are local time of the learner's village."""
     learner_id = learner_of(principal)
-    async with database.transaction() as tx:
-        current, zone = await _load(tx.conn, learner_id, notifier)
-        channels = body.channels or ChannelsIn()
-        quiet = (
-            QuietHours(
-                body.quiet_hours.start.replace(tzinfo=None),
-                body.quiet_hours.end.replace(tzinfo=None),
-            )
-            if body.quiet_hours
-            else current.quiet_hours
-        )
-        wanted = Preferences(
-            email=_pick(channels.email, current.email),
-            sms=_pick(channels.sms, current.sms),
-            whatsapp=_pick(channels.whatsapp, current.whatsapp),
-            reminders=_pick(body.reminders, current.reminders),
-            quiet_hours=quiet,
-        )
-        values = {
-            "email": wanted.email,
-            "sms": wanted.sms,
-            "whatsapp": wanted.whatsapp,
-            "reminders": wanted.reminders,
-            "quiet_start": quiet.start if quiet else None,
-            "quiet_end": quiet.end if quiet else None,
-            "updated_at": func.now(),
-        }
-        await tx.conn.execute(
-            insert(preferences)
-            .values(learner_id=learner_id, **values)
-            .on_conflict_do_update(index_elements=["learner_id"], set_=values)
-        )
-    return preferences_out(wanted, zone, notifier)
-
-
-def _pick(value: bool | None, current: bool) -> bool:
-    return current if value is None else value
+    channels = body.channels or ChannelsIn()
+    quiet = body.quiet_hours
+    command = SetPreferences(
+        learner_id,
+        email=channels.email,
+        sms=channels.sms,
+        whatsapp=channels.whatsapp,
+        reminders=body.reminders,
+        quiet_hours=(
+            QuietHours(quiet.start.replace(tzinfo=None), quiet.end.replace(tzinfo=None))
+            if quiet
+            else None
+        ),
+    )
+    prefs, village_code = await runtime.runner.execute(command)
+    return preferences_out(prefs, village_code, runtime.deps.channels)

@@ -41,7 +41,16 @@ class HttpGatewaySender:
         )
         self.signature_header = settings.gateway_signature_header
         self.secret = settings.gateway_signing_secret
-        self.client = httpx.AsyncClient(timeout=settings.gateway_timeout_seconds)
+        self.timeout = settings.gateway_timeout_seconds
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        # opened on first use, and again after a close: the sender outlives a delivery
+        # worker that stopped and was restarted
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+        return self._client
 
     def request_parts(self, message: OutgoingMessage) -> tuple[bytes, dict[str, str]]:
         payload = {
@@ -74,4 +83,6 @@ class HttpGatewaySender:
         raise SendFailed(reason, permanent=status < 500 and status not in RETRYABLE)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from .model import Notification
+from .model import InboxOwner, Notification, QuietHours
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,61 @@ class RecordActivity:
 class Notify:
     notification: Notification
     village_code: str
+
+
+@dataclass(frozen=True)
+class NotifyGrade:
+    """Tell a learner a test's result: the event carries no course title, so it is the one
+    of the enrollment this service learnt earlier."""
+
+    notification: Notification
+    village_code: str
+    course_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class NotifyCertificate:
+    """Tell a learner their certificate is issued, with the link that verifies it."""
+
+    notification: Notification
+    village_code: str
+    verification_code: str
+
+
+@dataclass(frozen=True)
+class PostDigest:
+    """Put the weekly digest of inactive learners in the inbox of a region's supervisors."""
+
+    event_id: uuid.UUID
+    region_code: str
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SetPreferences:
+    """A learner's wishes; None keeps what they had."""
+
+    learner_id: uuid.UUID
+    email: bool | None = None
+    sms: bool | None = None
+    whatsapp: bool | None = None
+    reminders: bool | None = None
+    quiet_hours: QuietHours | None = None
+
+
+@dataclass(frozen=True)
+class MarkRead:
+    owner: InboxOwner
+    message_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class MarkAllRead:
+    owner: InboxOwner
+
+
+@dataclass(frozen=True)
+class RetryDelivery:
+    """Send a delivery that failed for good once more (after an address was fixed, say)."""
+
+    delivery_id: uuid.UUID

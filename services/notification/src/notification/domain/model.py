@@ -90,6 +90,14 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class InboxOwner:
+    """Whose inbox: a learner's own messages, or the digests of a supervisor's region."""
+
+    learner_id: uuid.UUID | None = None
+    region_code: str | None = None
+
+
+@dataclass(frozen=True)
 class Rendered:
     """One message rendered for one channel: a title and a plain-text body (HTML optional)."""
 

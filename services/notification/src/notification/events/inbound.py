@@ -1,83 +1,68 @@
 """Contract events -> commands: the notification service's one subscription list.
 
-The service publishes nothing, so there is no ``outbound`` module.
+Every learner event is activity (no reminder for a learner who keeps studying); enrollments,
+results, certificates and withdrawals are also messages. The service publishes nothing, so
+there is no ``outbound`` module.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import lms_contracts as c
-from servicekit.consumer import Subscription
-from servicekit.database import Transaction
 from servicekit.regions import timezone_of
+from servicekit.service import Translator
 
-from .. import usecases
 from ..domain import commands
 from ..domain.model import Kind, Notification
-from ..notifier import Notifier
-from ..store.repository import SqlUnitOfWork
 
 
-def subscription(notifier: Notifier) -> Subscription:
-    """What reacts to what; handlers close over the notifier (templates, channels, clock)."""
+def notification(
+    event: c.CloudEvent[Any],
+    kind: Kind,
+    learner_id: uuid.UUID,
+    village_code: str,
+    context: dict[str, Any],
+) -> Notification:
+    """The message an event is the reason for, in the learner's zone."""
+    return Notification(
+        event_id=event.id,
+        event_type=event.type,
+        kind=kind,
+        learner_id=learner_id,
+        occurred_at=event.time,
+        context={"zone": timezone_of(village_code), **context},
+    )
 
-    def uow(tx: Transaction) -> SqlUnitOfWork:
-        return SqlUnitOfWork(tx, notifier.default_preferences)
 
-    async def send(
-        tx: Transaction,
-        event: c.CloudEvent[Any],
-        kind: Kind,
-        learner_id: Any,
-        village_code: str,
-        context: dict[str, Any],
-    ) -> None:
-        notification = Notification(
-            event_id=event.id,
-            event_type=event.type,
-            kind=kind,
-            learner_id=learner_id,
-            occurred_at=event.time,
-            context={"zone": timezone_of(village_code), **context},
-        )
-        await usecases.notify(
-            commands.Notify(notification, village_code),
-            uow(tx),
-            notifier.renderer,
-            notifier.configured,
-            notifier.clock(),
-        )
+def learner_registered(event: c.CloudEvent[c.LearnerRegistered]) -> commands.RecordLearner:
+    data = event.data
+    return commands.RecordLearner(
+        data.learner_id, data.village_code, data.full_name, data.registered_at
+    )
 
-    async def on_learner_registered(tx: Transaction, event: c.CloudEvent[Any]) -> None:
-        data: c.LearnerRegistered = event.data
-        cmd = commands.RecordLearner(
-            data.learner_id, data.village_code, data.full_name, data.registered_at
-        )
-        await usecases.record_learner(cmd, uow(tx))
 
-    async def on_learner_updated(tx: Transaction, event: c.CloudEvent[Any]) -> None:
-        data: c.LearnerUpdated = event.data
-        cmd = commands.RecordLearner(
-            data.learner_id, data.village_code, data.full_name, data.updated_at
-        )
-        await usecases.record_learner(cmd, uow(tx))
+def learner_updated(event: c.CloudEvent[c.LearnerUpdated]) -> commands.RecordLearner:
+    data = event.data
+    return commands.RecordLearner(
+        data.learner_id, data.village_code, data.full_name, data.updated_at
+    )
 
-    async def on_contact_changed(tx: Transaction, event: c.CloudEvent[Any]) -> None:
-        data: c.LearnerContactChanged = event.data
-        cmd = commands.RecordContact(
-            data.learner_id,
-            data.village_code,
-            data.full_name,
-            data.phone,
-            data.email,
-            data.changed_at,
-        )
-        await usecases.record_contact(cmd, uow(tx))
 
-    async def on_enrolled(tx: Transaction, event: c.CloudEvent[Any]) -> None:
-        data: c.Enrolled = event.data
-        cmd = commands.RecordEnrollment(
+def contact_changed(event: c.CloudEvent[c.LearnerContactChanged]) -> commands.RecordContact:
+    data = event.data
+    return commands.RecordContact(
+        data.learner_id, data.village_code, data.full_name, data.phone, data.email, data.changed_at
+    )
+
+
+def enrolled(event: c.CloudEvent[c.Enrolled]) -> list[Any]:
+    data = event.data
+    context = {"course_title": data.course_title, "starts_on": data.starts_on}
+    welcome = notification(event, Kind.WELCOME, data.learner_id, data.village_code, context)
+    return [
+        commands.RecordEnrollment(
             data.enrollment_id,
             data.learner_id,
             data.village_code,
@@ -85,76 +70,73 @@ def subscription(notifier: Notifier) -> Subscription:
             data.course_title,
             data.starts_on,
             data.enrolled_at,
-        )
-        await usecases.record_enrollment(cmd, uow(tx))
-        context = {"course_title": data.course_title, "starts_on": data.starts_on}
-        await send(tx, event, Kind.WELCOME, data.learner_id, data.village_code, context)
+        ),
+        commands.Notify(welcome, data.village_code),
+    ]
 
-    async def on_withdrawn(tx: Transaction, event: c.CloudEvent[Any]) -> None:
-        data: c.Withdrawn = event.data
-        cmd = commands.CloseEnrollment(
+
+def withdrawn(event: c.CloudEvent[c.Withdrawn]) -> list[Any]:
+    data = event.data
+    context = {"course_title": data.course_title, "reason": data.reason}
+    notice = notification(event, Kind.WITHDRAWN, data.learner_id, data.village_code, context)
+    return [
+        commands.CloseEnrollment(
             data.enrollment_id, data.learner_id, "withdrawn", data.withdrawn_at
-        )
-        await usecases.close_enrollment(cmd, uow(tx))
-        context = {"course_title": data.course_title, "reason": data.reason}
-        await send(tx, event, Kind.WITHDRAWN, data.learner_id, data.village_code, context)
+        ),
+        commands.Notify(notice, data.village_code),
+    ]
 
-    async def on_graded(tx: Transaction, event: c.CloudEvent[Any]) -> None:
-        data: c.Passed | c.Failed = event.data
-        activity = commands.RecordActivity(data.learner_id, data.village_code, data.graded_at)
-        await usecases.record_activity(activity, uow(tx))
-        if data.assessment_kind is c.AssessmentKind.QUIZ:
-            return
-        if data.assessment_kind is c.AssessmentKind.PRE_TEST:
-            kind = Kind.PRE_TEST_RESULT
-        else:
-            kind = Kind.PASSED if isinstance(data, c.Passed) else Kind.FAILED
-        # passed / failed carry no course title: take it from the enrollment we learnt
-        title = await uow(tx).course_title(data.learner_id, data.course_id)
-        context = {
-            "course_title": title or "(judul kursus tidak tersedia)",
-            "score": data.score,
-            "pass_score": data.pass_score,
-            "attempt_number": data.attempt_number,
-        }
-        await send(tx, event, kind, data.learner_id, data.village_code, context)
 
-    async def on_course_completed(tx: Transaction, event: c.CloudEvent[Any]) -> None:
-        data: c.CourseCompleted = event.data
-        cmd = commands.CloseEnrollment(
+def graded(event: c.CloudEvent[c.Passed | c.Failed]) -> list[Any]:
+    """Quizzes are activity only; pre- and post-tests also tell the learner the result."""
+    data = event.data
+    activity = commands.RecordActivity(data.learner_id, data.village_code, data.graded_at)
+    if data.assessment_kind is c.AssessmentKind.QUIZ:
+        return [activity]
+    if data.assessment_kind is c.AssessmentKind.PRE_TEST:
+        kind = Kind.PRE_TEST_RESULT
+    else:
+        kind = Kind.PASSED if isinstance(data, c.Passed) else Kind.FAILED
+    context = {
+        "score": data.score,
+        "pass_score": data.pass_score,
+        "attempt_number": data.attempt_number,
+    }
+    result = notification(event, kind, data.learner_id, data.village_code, context)
+    return [activity, commands.NotifyGrade(result, data.village_code, data.course_id)]
+
+
+def course_completed(event: c.CloudEvent[c.CourseCompleted]) -> list[Any]:
+    data = event.data
+    return [
+        commands.CloseEnrollment(
             data.enrollment_id, data.learner_id, "completed", data.completed_at
-        )
-        await usecases.close_enrollment(cmd, uow(tx))
-        activity = commands.RecordActivity(data.learner_id, data.village_code, data.completed_at)
-        await usecases.record_activity(activity, uow(tx))
+        ),
+        commands.RecordActivity(data.learner_id, data.village_code, data.completed_at),
+    ]
 
-    async def on_lesson_completed(tx: Transaction, event: c.CloudEvent[Any]) -> None:
-        """Studying counts as activity: no reminder for a learner who keeps going."""
-        data: c.LessonCompleted = event.data
-        activity = commands.RecordActivity(data.learner_id, data.village_code, data.completed_at)
-        await usecases.record_activity(activity, uow(tx))
 
-    async def on_certificate_issued(tx: Transaction, event: c.CloudEvent[Any]) -> None:
-        data: c.CertificateIssued = event.data
-        context = {
-            "course_title": data.course_title,
-            "score": data.score,
-            "verification_code": data.verification_code,
-            "verification_url": notifier.verification_url(data.verification_code),
-        }
-        await send(tx, event, Kind.CERTIFICATE, data.learner_id, data.village_code, context)
+def lesson_completed(event: c.CloudEvent[c.LessonCompleted]) -> commands.RecordActivity:
+    data = event.data
+    return commands.RecordActivity(data.learner_id, data.village_code, data.completed_at)
 
-    return Subscription(
-        handlers={
-            c.LearnerRegistered: on_learner_registered,
-            c.LearnerUpdated: on_learner_updated,
-            c.LearnerContactChanged: on_contact_changed,
-            c.Enrolled: on_enrolled,
-            c.Withdrawn: on_withdrawn,
-            c.LessonCompleted: on_lesson_completed,
-            c.Passed: on_graded,
-            c.Failed: on_graded,
-            c.CourseCompleted: on_course_completed,
-            c.CertificateIssued: on_certificate_issued,
-        }
-    )
+
+def certificate_issued(event: c.CloudEvent[c.CertificateIssued]) -> commands.NotifyCertificate:
+    data = event.data
+    context = {"course_title": data.course_title, "score": data.score}
+    issued = notification(event, Kind.CERTIFICATE, data.learner_id, data.village_code, context)
+    return commands.NotifyCertificate(issued, data.village_code, data.verification_code)
+
+
+INBOUND: dict[type[c.EventData], Translator] = {
+    c.LearnerRegistered: learner_registered,
+    c.LearnerUpdated: learner_updated,
+    c.LearnerContactChanged: contact_changed,
+    c.Enrolled: enrolled,
+    c.Withdrawn: withdrawn,
+    c.LessonCompleted: lesson_completed,
+    c.Passed: graded,
+    c.Failed: graded,
+    c.CourseCompleted: course_completed,
+    c.CertificateIssued: certificate_issued,
+}

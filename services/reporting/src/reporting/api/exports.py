@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse, Response
 from servicekit.auth import Principal, Role, TokenVerifier, current_principal
 from servicekit.problems import Problem
 from servicekit.ratelimit import RateLimit
-from servicekit.service import RuntimeDep
 
-from . import queries
-from .routes import RegionCode, active_days, report, require_scope
+from ..store import queries
+from .dependencies import ServiceRuntime
+from .reports import RegionCode, active_days, report, require_scope
 
 router = APIRouter(tags=["exports"])
 export_limit = RateLimit("export", per_minute=12, burst=4)
@@ -62,7 +62,7 @@ def table_rows(found: dict[str, Any]) -> list[list[Any]]:
 @router.get("/v1/reports/regions/{code}/export", dependencies=[Depends(export_limit)])
 async def export_region(
     code: RegionCode,
-    runtime: RuntimeDep,
+    runtime: ServiceRuntime,
     principal: Annotated[Principal, Depends(current_principal)],
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
     course_id: uuid.UUID | None = None,
@@ -115,7 +115,7 @@ async def page_principal(request: Request, token: str | None = None) -> Principa
 @router.get("/dashboard/regions/{code}", response_class=HTMLResponse)
 @router.get("/dashboard/national", response_class=HTMLResponse)
 async def dashboard(
-    runtime: RuntimeDep,
+    runtime: ServiceRuntime,
     principal: Annotated[Principal, Depends(page_principal)],
     code: str = "",
     token: str | None = None,

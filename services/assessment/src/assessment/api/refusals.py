@@ -1,0 +1,36 @@
+"""How each refusal of the assessment domain reaches a client."""
+
+from __future__ import annotations
+
+from servicekit.problems import Refusal, Refusals
+
+from ..domain.errors import (
+    DomainError,
+    InvalidField,
+    MaxAttemptsReached,
+    NotEnrolled,
+    PostTestLocked,
+    UnknownAssessment,
+    UnknownAttempt,
+)
+
+# an unknown id and one the caller may not see are answered alike
+NOT_VISIBLE = "no {} with this id is visible to you"
+
+REFUSALS = Refusals(
+    DomainError,
+    {
+        InvalidField: Refusal(422, "invalid_field"),
+        UnknownAssessment: Refusal(
+            404, "assessment_not_found", detail=NOT_VISIBLE.format("assessment")
+        ),
+        UnknownAttempt: Refusal(404, "attempt_not_found", detail=NOT_VISIBLE.format("attempt")),
+        NotEnrolled: Refusal(403, "not_enrolled"),
+        PostTestLocked: Refusal(
+            409, "post_test_locked", extra=lambda exc: {"missing_lessons": exc.missing_lessons}
+        ),
+        MaxAttemptsReached: Refusal(
+            409, "max_attempts_reached", extra=lambda exc: {"max_attempts": exc.max_attempts}
+        ),
+    },
+)

@@ -1,0 +1,34 @@
+"""How each refusal of the content domain reaches a client."""
+
+from servicekit.problems import Refusal, Refusals
+
+from ..domain.errors import (
+    CourseCodeTaken,
+    CourseNotPublishable,
+    DomainError,
+    InvalidLesson,
+    LessonNotInVersion,
+    NotEnrolled,
+    UnknownCourse,
+    UnknownLesson,
+    UnknownVersion,
+    VersionImmutable,
+)
+
+REFUSALS = Refusals(
+    DomainError,
+    {
+        UnknownCourse: Refusal(404, "unknown_course", "course_id", "no course has this id"),
+        UnknownLesson: Refusal(
+            404, "unknown_lesson", "lesson_id", "no lesson of this course has this id"
+        ),
+        LessonNotInVersion: Refusal(422, "lesson_not_in_version", "lesson_id"),
+        UnknownVersion: Refusal(422, "unknown_version", "version"),
+        NotEnrolled: Refusal(403, "not_enrolled"),
+        # names its own field: where in the outline the lesson is wrong
+        InvalidLesson: Refusal(422, "invalid_lesson"),
+        CourseCodeTaken: Refusal(409, "course_code_taken", "code"),
+        VersionImmutable: Refusal(409, "version_published"),
+        CourseNotPublishable: Refusal(422, "course_not_publishable"),
+    },
+)

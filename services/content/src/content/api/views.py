@@ -1,0 +1,154 @@
+"""Domain objects and rows -> the content API's response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from ..domain.model import (
+    Attachment,
+    Completion,
+    CourseVersion,
+    Lesson,
+    SyncOutcome,
+    SyncResult,
+    VersionStatus,
+)
+from .schemas import (
+    AttachmentOut,
+    CompletedLesson,
+    CourseOut,
+    CourseSummary,
+    LessonOut,
+    ModuleOut,
+    ProgressOut,
+    SyncItemOut,
+    SyncOut,
+)
+
+
+def lesson_out(lesson: Lesson, *, with_content: bool) -> LessonOut:
+    out = LessonOut(
+        lesson_id=lesson.lesson_id,
+        title=lesson.title,
+        kind=lesson.kind,
+        required=lesson.required,
+        duration_seconds=lesson.duration_seconds,
+    )
+    if with_content:
+        out.body, out.url, out.attachment_id = lesson.body, lesson.url, lesson.attachment_id
+    return out
+
+
+def course_out(course: CourseVersion, *, with_content: bool = True) -> CourseOut:
+    """The outline for everybody; lesson content only for authors and enrolled learners."""
+    return CourseOut(
+        course_id=course.course_id,
+        code=course.code,
+        version=course.version,
+        status=course.status,
+        title=course.title,
+        description=course.description,
+        competency_area=course.competency_area,
+        modules=[
+            ModuleOut(
+                module_id=m.module_id,
+                title=m.title,
+                lessons=[lesson_out(x, with_content=with_content) for x in m.lessons],
+            )
+            for m in course.modules
+        ],
+        lesson_ids=course.lesson_ids,
+        required_lesson_ids=course.required_lesson_ids,
+        created_at=course.created_at,
+        published_at=course.published_at,
+    )
+
+
+def course_json(course: CourseVersion, _: Any = None) -> dict[str, Any]:
+    return course_out(course).model_dump(mode="json")
+
+
+def course_summary(row: Any, *, drafts: bool) -> CourseSummary:
+    return CourseSummary(
+        course_id=row.course_id,
+        code=row.code,
+        title=row.title,
+        competency_area=row.competency_area,
+        latest_version=row.latest_version if drafts else row.published_version,
+        published_version=row.published_version,
+        status=VersionStatus(row.status),
+    )
+
+
+def attachment_out(attachment: Attachment | Any) -> AttachmentOut:
+    """From the domain object or its row alike."""
+    return AttachmentOut(
+        attachment_id=attachment.attachment_id,
+        course_id=attachment.course_id,
+        filename=attachment.filename,
+        media_type=attachment.media_type,
+        size_bytes=attachment.size_bytes,
+        sha256=attachment.sha256,
+        created_at=attachment.created_at,
+    )
+
+
+def attachment_json(attachment: Attachment, _: Any = None) -> dict[str, Any]:
+    return attachment_out(attachment).model_dump(mode="json")
+
+
+def progress_out(learner_id: uuid.UUID, course_id: uuid.UUID, rows: Sequence[Any]) -> ProgressOut:
+    return ProgressOut(
+        learner_id=learner_id,
+        course_id=course_id,
+        lessons=[
+            CompletedLesson(
+                lesson_id=r.lesson_id,
+                course_version=r.course_version,
+                completed_at=r.completed_at,
+                offline=r.offline,
+            )
+            for r in rows
+        ],
+    )
+
+
+def completion_json(
+    learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID, done: Completion
+) -> dict[str, Any]:
+    assert done.completed_at is not None
+    return {
+        "learner_id": str(learner_id),
+        "course_id": str(course_id),
+        "lesson_id": str(lesson_id),
+        "course_version": done.course_version,
+        "completed_at": done.completed_at.isoformat(),
+        "recorded": done.recorded,
+    }
+
+
+def sync_out(learner_id: uuid.UUID, results: list[SyncResult]) -> SyncOut:
+    counts = dict.fromkeys(SyncOutcome, 0)
+    for result in results:
+        counts[result.outcome] += 1
+    return SyncOut(
+        learner_id=learner_id,
+        recorded=counts[SyncOutcome.RECORDED],
+        already_recorded=counts[SyncOutcome.ALREADY_RECORDED],
+        duplicate=counts[SyncOutcome.DUPLICATE],
+        rejected=counts[SyncOutcome.REJECTED],
+        items=[
+            SyncItemOut(
+                client_id=r.client_id,
+                course_id=r.course_id,
+                lesson_id=r.lesson_id,
+                status=r.outcome,
+                completed_at=r.completed_at,
+                code=r.code,
+                detail=r.detail,
+            )
+            for r in results
+        ],
+    )

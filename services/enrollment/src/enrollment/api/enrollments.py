@@ -1,0 +1,122 @@
+"""Enrollments: enroll a learner in a course, list, read and withdraw them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from servicekit.auth import CurrentPrincipal, Principal, Role
+from servicekit.pagination import Page, decode_cursor, encode_cursor
+from servicekit.problems import Problem
+from servicekit.runner import Idempotency, IdempotencyKey
+
+from ..domain import commands
+from ..domain.model import Enrollment, EnrollmentStatus
+from ..store import queries
+from ..store.unit_of_work import SqlUnitOfWork
+from .access import visible_enrollment, visible_learner
+from .dependencies import UseCases
+from .schemas import EnrollmentIn, EnrollmentOut
+from .views import enrollment_out
+
+router = APIRouter(prefix="/v1", tags=["enrollment"])
+
+
+async def enrolled(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
+    row = await queries.enrollment(uow.conn, enrollment.enrollment_id)
+    return enrollment_out(row, 0).model_dump(mode="json")
+
+
+async def withdrawn(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
+    row = await queries.enrollment(uow.conn, enrollment.enrollment_id)
+    return enrollment_out(row).model_dump(mode="json")
+
+
+@router.post("/enrollments", status_code=201, response_model=EnrollmentOut)
+async def enroll(
+    body: EnrollmentIn,
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async with runner.read() as conn:
+        learner = await visible_learner(conn, body.learner_id, principal)
+    if principal.learner_id != learner.learner_id:
+        principal.require(Role.ADMIN, Role.SUPERVISOR)
+    return await runner.respond(
+        commands.EnrollLearner(
+            learner_id=body.learner_id, course_id=body.course_id, cohort=body.cohort
+        ),
+        enrolled,
+        status=201,
+        idempotency=Idempotency(
+            idempotency_key, f"enrollments:{principal.subject}", body.model_dump(mode="json")
+        ),
+    )
+
+
+def visible_to(principal: Principal) -> tuple[str | None, uuid.UUID | None]:
+    """Whose enrollments the caller sees: all (admin), a region's (the region's code), or only
+    their own (their learner id)."""
+    if principal.has(Role.ADMIN):
+        return None, None
+    if principal.has(Role.SUPERVISOR) and principal.region_code:
+        return principal.region_code, None
+    if principal.learner_id:
+        return None, principal.learner_id
+    raise Problem(403, "forbidden", "no enrollments are visible to you")
+
+
+@router.get("/enrollments", response_model=Page[EnrollmentOut])
+async def list_enrollments(
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    learner_id: uuid.UUID | None = None,
+    course_id: uuid.UUID | None = None,
+    status: EnrollmentStatus | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[EnrollmentOut]:
+    village_prefix, own_learner_id = visible_to(principal)
+    after = decode_cursor(cursor)
+    async with runner.read() as conn:
+        rows = await queries.enrollments_page(
+            conn,
+            village_prefix=village_prefix,
+            own_learner_id=own_learner_id,
+            learner_id=learner_id,
+            course_id=course_id,
+            status=status,
+            after=uuid.UUID(after["id"]) if after else None,
+            limit=limit,
+        )
+    items = [enrollment_out(r) for r in rows[:limit]]
+    next_cursor = (
+        encode_cursor({"id": str(rows[limit - 1].enrollment_id)}) if len(rows) > limit else None
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/enrollments/{enrollment_id}", response_model=EnrollmentOut)
+async def get_enrollment(
+    enrollment_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
+) -> EnrollmentOut:
+    async with runner.read() as conn:
+        row = await visible_enrollment(conn, enrollment_id, principal)
+        lessons = await queries.lessons_completed(conn, row.learner_id, row.course_id)
+    return enrollment_out(row, lessons)
+
+
+@router.delete("/enrollments/{enrollment_id}", response_model=EnrollmentOut)
+async def withdraw(
+    enrollment_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    reason: Annotated[str | None, Query(max_length=200)] = None,
+) -> JSONResponse:
+    async with runner.read() as conn:
+        await visible_enrollment(conn, enrollment_id, principal)
+    return await runner.respond(commands.Withdraw(enrollment_id, reason), withdrawn)

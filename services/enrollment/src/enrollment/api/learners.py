@@ -1,0 +1,144 @@
+"""Learners: register, list, read and change them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from servicekit.auth import CurrentPrincipal, Principal, Role
+from servicekit.pagination import Page, decode_cursor, encode_cursor
+from servicekit.problems import Problem
+from servicekit.runner import Idempotency, IdempotencyKey, View
+
+from ..domain import commands
+from ..domain.model import EnrollmentStatus, Learner, Position
+from ..store import queries
+from ..store.unit_of_work import SqlUnitOfWork
+from .access import require_region, visible_learner
+from .dependencies import CurrentSettings, UseCases
+from .schemas import REGION_CODE, LearnerIn, LearnerOut, LearnerPatch
+from .views import learner_out
+
+router = APIRouter(prefix="/v1", tags=["enrollment"])
+
+
+def nik_digest(key: str, nik: str) -> str:
+    """The NIK is kept only as this keyed hash: enough to refuse a second registration."""
+    return hmac.new(key.encode(), nik.encode(), hashlib.sha256).hexdigest()
+
+
+def shown_to(principal: Principal) -> View[SqlUnitOfWork]:
+    def view(learner: Learner, uow: SqlUnitOfWork) -> dict[str, Any]:
+        return learner_out(learner, principal).model_dump(mode="json")
+
+    return view
+
+
+@router.post("/learners", status_code=201, response_model=LearnerOut)
+async def register_learner(
+    body: LearnerIn,
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    settings: CurrentSettings,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    principal.require(Role.ADMIN, Role.SUPERVISOR)
+    require_region(principal, body.village_code)
+    command = commands.RegisterLearner(
+        full_name=body.full_name,
+        position=body.position,
+        village_code=body.village_code,
+        phone=body.phone,
+        email=body.email,
+        nik_hash=nik_digest(settings.nik_hash_key, body.nik) if body.nik else None,
+    )
+    return await runner.respond(
+        command,
+        shown_to(principal),
+        status=201,
+        idempotency=Idempotency(
+            idempotency_key, f"learners:{principal.subject}", body.model_dump(mode="json")
+        ),
+    )
+
+
+def region_in_view(principal: Principal, region_code: str | None) -> str:
+    """The region a listing covers: any for admins, within their own for supervisors."""
+    scope = region_code or ""
+    if principal.has(Role.ADMIN):
+        return scope
+    own = principal.region_code or "__none__"
+    if scope and not scope.startswith(own):
+        raise Problem(403, "outside_region", "region_code is outside your region")
+    return scope or own
+
+
+@router.get("/learners", response_model=Page[LearnerOut])
+async def list_learners(
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    region_code: Annotated[str | None, Query(pattern=REGION_CODE)] = None,
+    position: Position | None = None,
+    course_id: uuid.UUID | None = None,
+    status: EnrollmentStatus | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[LearnerOut]:
+    principal.require(Role.ADMIN, Role.SUPERVISOR)
+    scope = region_in_view(principal, region_code)
+    after = decode_cursor(cursor)
+    async with runner.read() as conn:
+        found = await queries.learners_page(
+            conn,
+            village_prefix=scope,
+            position=position,
+            course_id=course_id,
+            status=status,
+            after=(after["v"], uuid.UUID(after["id"])) if after else None,
+            limit=limit,
+        )
+    items = [learner_out(learner, principal) for learner in found[:limit]]
+    last = found[limit - 1] if len(found) > limit else None
+    next_cursor = (
+        encode_cursor({"v": last.village_code, "id": str(last.learner_id)}) if last else None
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/learners/{learner_id}", response_model=LearnerOut)
+async def get_learner(
+    learner_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
+) -> LearnerOut:
+    async with runner.read() as conn:
+        learner = await visible_learner(conn, learner_id, principal)
+    return learner_out(learner, principal)
+
+
+@router.patch("/learners/{learner_id}", response_model=LearnerOut)
+async def update_learner(
+    learner_id: uuid.UUID, body: LearnerPatch, principal: CurrentPrincipal, runner: UseCases
+) -> JSONResponse:
+    async with runner.read() as conn:
+        learner = await visible_learner(conn, learner_id, principal)
+    changes = body.model_dump(exclude_unset=True)
+    is_self = principal.learner_id == learner_id and not principal.has(Role.ADMIN, Role.SUPERVISOR)
+    if is_self and set(changes) - {"phone", "email"}:
+        raise Problem(403, "forbidden", "learners may change only their own phone and e-mail")
+    if body.village_code and not is_self:
+        require_region(principal, body.village_code)
+    command = commands.UpdateLearner(
+        learner_id=learner.learner_id,
+        full_name=body.full_name,
+        position=body.position,
+        village_code=body.village_code,
+        phone=body.phone,
+        email=body.email,
+        clear_phone="phone" in changes and body.phone is None,
+        clear_email="email" in changes and body.email is None,
+    )
+    return await runner.respond(command, shown_to(principal))

@@ -1,0 +1,41 @@
+"""How each refusal of the enrollment domain reaches a client."""
+
+from __future__ import annotations
+
+from servicekit.problems import Refusal, Refusals
+
+from ..domain.errors import (
+    AlreadyEnrolled,
+    BulkJobTooLarge,
+    CohortExists,
+    DomainError,
+    EnrollmentClosed,
+    EnrollmentWindowClosed,
+    LearnerExists,
+    UnknownCohort,
+    UnknownCourse,
+    UnknownLearner,
+)
+
+REFUSALS = Refusals(
+    DomainError,
+    {
+        AlreadyEnrolled: Refusal(
+            409, "already_enrolled", extra=lambda e: {"enrollment_id": str(e.enrollment_id)}
+        ),
+        LearnerExists: Refusal(
+            409, "learner_exists", extra=lambda e: {"learner_id": str(e.learner_id)}
+        ),
+        UnknownCourse: Refusal(
+            422, "unknown_course", field="course_id", detail="no published course has this id"
+        ),
+        UnknownLearner: Refusal(
+            422, "unknown_learner", field="learner_id", detail="no learner has this id"
+        ),
+        UnknownCohort: Refusal(422, "unknown_cohort", field="cohort"),
+        EnrollmentWindowClosed: Refusal(409, "enrollment_window_closed"),
+        EnrollmentClosed: Refusal(409, "enrollment_closed"),
+        CohortExists: Refusal(409, "cohort_exists"),
+        BulkJobTooLarge: Refusal(422, "bulk_job_too_large", field="region_code"),
+    },
+)

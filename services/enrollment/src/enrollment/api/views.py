@@ -1,0 +1,90 @@
+"""Domain objects and rows -> what the enrollment API answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from servicekit.auth import Principal, Role
+
+from ..domain.model import Cohort, EnrollmentStatus, Learner
+from .schemas import CertificateOut, CohortOut, CourseOut, EnrollmentOut, JobOut, LearnerOut
+
+
+def learner_out(learner: Learner, principal: Principal) -> LearnerOut:
+    """Contact details only for the learner themself and admins."""
+    show_contact = principal.has(Role.ADMIN) or principal.learner_id == learner.learner_id
+    return LearnerOut(
+        learner_id=learner.learner_id,
+        full_name=learner.full_name,
+        position=learner.position,
+        village_code=learner.village_code,
+        registered_at=learner.registered_at,
+        phone=learner.phone if show_contact else None,
+        email=learner.email if show_contact else None,
+    )
+
+
+def enrollment_out(row: Any, lessons: int | None = None) -> EnrollmentOut:
+    return EnrollmentOut(
+        enrollment_id=row.enrollment_id,
+        learner_id=row.learner_id,
+        course_id=row.course_id,
+        course_version=row.course_version,
+        course_title=row.course_title,
+        cohort=row.cohort,
+        status=EnrollmentStatus(row.status),
+        post_test_score=row.post_test_score,
+        lessons_completed=lessons,
+        enrolled_at=row.enrolled_at,
+        completed_at=row.completed_at,
+        withdrawn_at=row.withdrawn_at,
+    )
+
+
+def cohort_out(cohort: Cohort | Row[Any]) -> CohortOut:
+    """From the cohort just created, or from a row of ``cohorts`` (same names)."""
+    return CohortOut(
+        course_id=cohort.course_id,
+        name=cohort.name,
+        enrollment_opens_at=cohort.enrollment_opens_at,
+        enrollment_closes_at=cohort.enrollment_closes_at,
+    )
+
+
+def course_out(row: Any) -> CourseOut:
+    return CourseOut(
+        course_id=row.course_id,
+        version=row.version,
+        code=row.code,
+        title=row.title,
+        required_lessons=len(row.required_lesson_ids),
+        published_at=row.published_at,
+    )
+
+
+def certificate_out(row: Any) -> CertificateOut:
+    """Public verification: only what a verifier needs."""
+    return CertificateOut(
+        verification_code=row.verification_code,
+        full_name=row.full_name,
+        course_title=row.course_title,
+        issued_at=row.issued_at,
+        score=row.score,
+        valid=not row.revoked,
+    )
+
+
+def job_out(row: Any) -> JobOut:
+    return JobOut(
+        job_id=row.job_id,
+        kind=row.kind,
+        state=row.state,
+        total=row.total,
+        done=row.done,
+        skipped=row.skipped,
+        failed=row.failed,
+        params=row.params,
+        error=row.error,
+    )

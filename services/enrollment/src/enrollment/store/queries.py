@@ -1,0 +1,171 @@
+"""What the enrollment API reads: each query takes a connection and changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.model import BulkEnrollment, EnrollmentStatus, Learner, Position
+from .rows import learner_from_row
+from .tables import certificates, cohorts, courses, enrollments, jobs, learners, lesson_completions
+
+# The learners a bulk job covers: a region prefix and, if any are given, positions. The job's
+# chunks (``events/outbound.py``) select with the same condition as the count it starts with.
+BULK_LEARNERS = """village_code LIKE :prefix AND (cardinality(CAST(:positions AS text[])) = 0
+                                     OR position = ANY(CAST(:positions AS text[])))"""
+
+
+def bulk_learner_params(bulk: BulkEnrollment) -> dict[str, Any]:
+    return {"prefix": bulk.region_code + "%", "positions": [p.value for p in bulk.positions]}
+
+
+async def bulk_learner_count(conn: AsyncConnection, bulk: BulkEnrollment) -> int:
+    total = await conn.execute(
+        text(f"SELECT count(*) FROM learners WHERE {BULK_LEARNERS}"), bulk_learner_params(bulk)
+    )
+    return int(total.scalar_one())
+
+
+async def learner(conn: AsyncConnection, learner_id: uuid.UUID) -> Learner | None:
+    row = (await conn.execute(select(learners).where(learners.c.learner_id == learner_id))).first()
+    return learner_from_row(row) if row else None
+
+
+async def learners_page(
+    conn: AsyncConnection,
+    *,
+    village_prefix: str,
+    position: Position | None,
+    course_id: uuid.UUID | None,
+    status: EnrollmentStatus | None,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> list[Learner]:
+    """Up to ``limit + 1`` learners in (village, id) order after ``after``: one more than a
+    page, to tell whether another page follows."""
+    query = (
+        select(learners).order_by(learners.c.village_code, learners.c.learner_id).limit(limit + 1)
+    )
+    if village_prefix:
+        query = query.where(learners.c.village_code.startswith(village_prefix))
+    if position:
+        query = query.where(learners.c.position == position.value)
+    if course_id or status:
+        conditions = [enrollments.c.learner_id == learners.c.learner_id]
+        if course_id:
+            conditions.append(enrollments.c.course_id == course_id)
+        if status:
+            conditions.append(enrollments.c.status == status.value)
+        query = query.where(select(enrollments.c.enrollment_id).where(and_(*conditions)).exists())
+    if after:
+        village_code, learner_id = after
+        query = query.where(
+            or_(
+                learners.c.village_code > village_code,
+                and_(learners.c.village_code == village_code, learners.c.learner_id > learner_id),
+            )
+        )
+    return [learner_from_row(r) for r in (await conn.execute(query)).all()]
+
+
+async def enrollments_page(
+    conn: AsyncConnection,
+    *,
+    village_prefix: str | None,
+    own_learner_id: uuid.UUID | None,
+    learner_id: uuid.UUID | None,
+    course_id: uuid.UUID | None,
+    status: EnrollmentStatus | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Up to ``limit + 1`` enrollments in id order after ``after``, within a region or of one
+    learner (``own_learner_id``) when the caller sees only those."""
+    query = (
+        select(enrollments)
+        .join(learners, learners.c.learner_id == enrollments.c.learner_id)
+        .order_by(enrollments.c.enrollment_id)
+        .limit(limit + 1)
+    )
+    if village_prefix:
+        query = query.where(learners.c.village_code.startswith(village_prefix))
+    elif own_learner_id:
+        query = query.where(enrollments.c.learner_id == own_learner_id)
+    if learner_id:
+        query = query.where(enrollments.c.learner_id == learner_id)
+    if course_id:
+        query = query.where(enrollments.c.course_id == course_id)
+    if status:
+        query = query.where(enrollments.c.status == status.value)
+    if after:
+        query = query.where(enrollments.c.enrollment_id > after)
+    return list((await conn.execute(query)).all())
+
+
+async def enrollment(conn: AsyncConnection, enrollment_id: uuid.UUID) -> Row[Any]:
+    """An enrollment just written in this transaction."""
+    return (
+        await conn.execute(select(enrollments).where(enrollments.c.enrollment_id == enrollment_id))
+    ).one()
+
+
+async def enrollment_with_village(
+    conn: AsyncConnection, enrollment_id: uuid.UUID
+) -> Row[Any] | None:
+    """An enrollment and its learner's village, which decides who may see it."""
+    return (
+        await conn.execute(
+            select(enrollments, learners.c.village_code)
+            .join(learners, learners.c.learner_id == enrollments.c.learner_id)
+            .where(enrollments.c.enrollment_id == enrollment_id)
+        )
+    ).first()
+
+
+async def lessons_completed(
+    conn: AsyncConnection, learner_id: uuid.UUID, course_id: uuid.UUID
+) -> int:
+    return (
+        await conn.execute(
+            select(func.count())
+            .select_from(lesson_completions)
+            .where(
+                lesson_completions.c.learner_id == learner_id,
+                lesson_completions.c.course_id == course_id,
+            )
+        )
+    ).scalar_one()
+
+
+async def cohorts_of(conn: AsyncConnection, course_id: uuid.UUID) -> list[Row[Any]]:
+    rows = await conn.execute(
+        select(cohorts)
+        .where(cohorts.c.course_id == course_id)
+        .order_by(cohorts.c.enrollment_opens_at.nulls_first(), cohorts.c.name)
+    )
+    return list(rows)
+
+
+async def catalog(conn: AsyncConnection) -> list[Row[Any]]:
+    """The latest version of every course learnt from course-published events."""
+    latest = (
+        select(courses)
+        .distinct(courses.c.course_id)
+        .order_by(courses.c.course_id, courses.c.version.desc())
+    )
+    return list((await conn.execute(latest)).all())
+
+
+async def certificate(conn: AsyncConnection, verification_code: str) -> Row[Any] | None:
+    return (
+        await conn.execute(
+            select(certificates).where(certificates.c.verification_code == verification_code)
+        )
+    ).first()
+
+
+async def job(conn: AsyncConnection, job_id: uuid.UUID) -> Row[Any] | None:
+    return (await conn.execute(select(jobs).where(jobs.c.job_id == job_id))).first()

@@ -1,0 +1,85 @@
+"""Rows of the enrollment tables <-> domain objects, shared by the unit of work and the queries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..domain.model import BulkEnrollment, Cohort, CourseVersion, Enrollment, Learner, Position
+
+
+def learner_from_row(row: Any) -> Learner:
+    return Learner(
+        learner_id=row.learner_id,
+        full_name=row.full_name,
+        position=Position(row.position),
+        village_code=row.village_code,
+        phone=row.phone,
+        email=row.email,
+        nik_hash=row.nik_hash,
+        registered_at=row.registered_at,
+    )
+
+
+def learner_values(learner: Learner) -> dict[str, Any]:
+    return {
+        "learner_id": learner.learner_id,
+        "full_name": learner.full_name,
+        "position": learner.position.value,
+        "village_code": learner.village_code,
+        "phone": learner.phone,
+        "email": learner.email,
+        "nik_hash": learner.nik_hash,
+    }
+
+
+def course_from_row(row: Any) -> CourseVersion:
+    return CourseVersion(
+        course_id=row.course_id,
+        version=row.version,
+        title=row.title,
+        required_lesson_ids=frozenset(uuid.UUID(x) for x in row.required_lesson_ids),
+    )
+
+
+def cohort_from_row(row: Any) -> Cohort:
+    return Cohort(row.course_id, row.name, row.enrollment_opens_at, row.enrollment_closes_at)
+
+
+def enrollment_values(enrollment: Enrollment) -> dict[str, Any]:
+    return {
+        "enrollment_id": enrollment.enrollment_id,
+        "learner_id": enrollment.learner_id,
+        "course_id": enrollment.course_id,
+        "course_version": enrollment.course_version,
+        "course_title": enrollment.course_title,
+        "cohort": enrollment.cohort,
+        "status": enrollment.status.value,
+        "post_test_score": enrollment.post_test_score,
+        "enrolled_at": enrollment.enrolled_at,
+        "completed_at": enrollment.completed_at,
+        "withdrawn_at": enrollment.withdrawn_at,
+    }
+
+
+def bulk_params(bulk: BulkEnrollment) -> dict[str, Any]:
+    """A bulk job's plan as kept in ``jobs.params``."""
+    return {
+        "course_id": str(bulk.course_id),
+        "course_version": bulk.course_version,
+        "course_title": bulk.course_title,
+        "region_code": bulk.region_code,
+        "positions": [p.value for p in bulk.positions],
+        "cohort": bulk.cohort,
+    }
+
+
+def bulk_from_params(params: dict[str, Any]) -> BulkEnrollment:
+    return BulkEnrollment(
+        uuid.UUID(params["course_id"]),
+        params["course_version"],
+        params["course_title"],
+        params["region_code"],
+        tuple(Position(p) for p in params["positions"]),
+        params.get("cohort"),
+    )

@@ -1,0 +1,315 @@
+"""The enrollment domain's view of its tables inside one transaction (the write side)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+
+from servicekit.clock import Clock
+from servicekit.database import Transaction
+from servicekit.runner import UnitOfWork
+
+from ..domain.errors import AlreadyEnrolled
+from ..domain.model import (
+    BulkEnrollment,
+    Cohort,
+    CourseVersion,
+    Enrollment,
+    EnrollmentStatus,
+    JobState,
+    Learner,
+)
+from . import queries
+from .rows import (
+    bulk_params,
+    cohort_from_row,
+    course_from_row,
+    enrollment_values,
+    learner_from_row,
+    learner_values,
+)
+from .tables import (
+    certificates,
+    cohorts,
+    courses,
+    enrollments,
+    jobs,
+    learners,
+    lesson_completions,
+    post_test_passes,
+)
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, tx: Transaction, clock: Clock) -> None:
+        super().__init__(tx)
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # learners
+    async def get_learner(self, learner_id: uuid.UUID, *, lock: bool = False) -> Learner | None:
+        query = select(learners).where(learners.c.learner_id == learner_id)
+        row = (await self.conn.execute(query.with_for_update() if lock else query)).first()
+        return learner_from_row(row) if row else None
+
+    async def find_learner_by_nik(self, nik_hash: str) -> Learner | None:
+        row = (
+            await self.conn.execute(select(learners).where(learners.c.nik_hash == nik_hash))
+        ).first()
+        return learner_from_row(row) if row else None
+
+    async def add_learner(self, learner: Learner, now: datetime) -> None:
+        await self.conn.execute(
+            learners.insert().values(**learner_values(learner), registered_at=now, updated_at=now)
+        )
+
+    async def save_learner(self, learner: Learner, now: datetime) -> None:
+        await self.conn.execute(
+            learners.update()
+            .where(learners.c.learner_id == learner.learner_id)
+            .values(**learner_values(learner), updated_at=now)
+        )
+
+    # catalog
+    async def latest_course(self, course_id: uuid.UUID) -> CourseVersion | None:
+        row = (
+            await self.conn.execute(
+                select(courses)
+                .where(courses.c.course_id == course_id)
+                .order_by(courses.c.version.desc())
+                .limit(1)
+            )
+        ).first()
+        return course_from_row(row) if row else None
+
+    async def course(self, course_id: uuid.UUID, version: int) -> CourseVersion | None:
+        row = (
+            await self.conn.execute(
+                select(courses).where(
+                    courses.c.course_id == course_id, courses.c.version == version
+                )
+            )
+        ).first()
+        return course_from_row(row) if row else None
+
+    async def add_course(self, course: CourseVersion, code: str, published_at: datetime) -> None:
+        await self.conn.execute(
+            insert(courses)
+            .values(
+                course_id=course.course_id,
+                version=course.version,
+                code=code,
+                title=course.title,
+                required_lesson_ids=sorted(str(x) for x in course.required_lesson_ids),
+                published_at=published_at,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def get_cohort(self, course_id: uuid.UUID, name: str) -> Cohort | None:
+        row = (
+            await self.conn.execute(
+                select(cohorts).where(cohorts.c.course_id == course_id, cohorts.c.name == name)
+            )
+        ).first()
+        return cohort_from_row(row) if row else None
+
+    async def add_cohort(self, cohort: Cohort) -> bool:
+        """False when the course already has a cohort of that name."""
+        inserted = await self.conn.execute(
+            insert(cohorts)
+            .values(
+                course_id=cohort.course_id,
+                name=cohort.name,
+                enrollment_opens_at=cohort.enrollment_opens_at,
+                enrollment_closes_at=cohort.enrollment_closes_at,
+                created_at=self.now(),
+            )
+            .on_conflict_do_nothing()
+            .returning(cohorts.c.name)
+        )
+        return inserted.first() is not None
+
+    # enrollments
+    async def get_enrollment(
+        self, enrollment_id: uuid.UUID, *, lock: bool = False
+    ) -> Enrollment | None:
+        query = select(enrollments).where(enrollments.c.enrollment_id == enrollment_id)
+        row = (await self.conn.execute(query.with_for_update() if lock else query)).first()
+        return await self._hydrate(row) if row else None
+
+    async def active_enrollment(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID
+    ) -> Enrollment | None:
+        row = (
+            await self.conn.execute(
+                select(enrollments)
+                .where(
+                    enrollments.c.learner_id == learner_id,
+                    enrollments.c.course_id == course_id,
+                    enrollments.c.status != EnrollmentStatus.WITHDRAWN.value,
+                )
+                .with_for_update()
+            )
+        ).first()
+        return await self._hydrate(row) if row else None
+
+    async def enrollments_in_progress(self, course_id: uuid.UUID, version: int) -> list[Enrollment]:
+        rows = (
+            await self.conn.execute(
+                select(enrollments)
+                .where(
+                    enrollments.c.course_id == course_id,
+                    enrollments.c.course_version == version,
+                    enrollments.c.status == EnrollmentStatus.IN_PROGRESS.value,
+                )
+                .with_for_update()
+            )
+        ).all()
+        return [await self._hydrate(row) for row in rows]
+
+    async def add_enrollment(self, enrollment: Enrollment) -> None:
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(
+                    enrollments.insert().values(**enrollment_values(enrollment))
+                )
+        except IntegrityError as exc:
+            if "enrollments_one_active" not in str(exc.orig):
+                raise
+            existing = (
+                await self.conn.execute(
+                    select(enrollments.c.enrollment_id).where(
+                        enrollments.c.learner_id == enrollment.learner_id,
+                        enrollments.c.course_id == enrollment.course_id,
+                        enrollments.c.status != EnrollmentStatus.WITHDRAWN.value,
+                    )
+                )
+            ).scalar_one_or_none()
+            raise AlreadyEnrolled(existing) from exc
+
+    async def save_enrollment(self, enrollment: Enrollment) -> None:
+        values = enrollment_values(enrollment)
+        await self.conn.execute(
+            enrollments.update()
+            .where(enrollments.c.enrollment_id == enrollment.enrollment_id)
+            .values(**values)
+        )
+
+    async def _hydrate(self, row: Any) -> Enrollment:
+        lessons = set(
+            (
+                await self.conn.execute(
+                    select(lesson_completions.c.lesson_id).where(
+                        lesson_completions.c.learner_id == row.learner_id,
+                        lesson_completions.c.course_id == row.course_id,
+                    )
+                )
+            ).scalars()
+        )
+        return Enrollment(
+            enrollment_id=row.enrollment_id,
+            learner_id=row.learner_id,
+            course_id=row.course_id,
+            course_version=row.course_version,
+            course_title=row.course_title,
+            status=EnrollmentStatus(row.status),
+            enrolled_at=row.enrolled_at,
+            cohort=row.cohort,
+            completed_lesson_ids=lessons,
+            post_test_score=row.post_test_score,
+            completed_at=row.completed_at,
+            withdrawn_at=row.withdrawn_at,
+        )
+
+    # progress facts, kept per learner and course so that they survive any arrival order
+    async def add_lesson_completion(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID, at: datetime
+    ) -> None:
+        await self.conn.execute(
+            insert(lesson_completions)
+            .values(
+                learner_id=learner_id,
+                course_id=course_id,
+                lesson_id=lesson_id,
+                completed_at=at,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def add_post_test_pass(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, score: float, at: datetime
+    ) -> float:
+        statement = insert(post_test_passes).values(
+            learner_id=learner_id, course_id=course_id, score=score, passed_at=at
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["learner_id", "course_id"],
+            set_={"score": statement.excluded.score, "passed_at": statement.excluded.passed_at},
+            where=post_test_passes.c.score < statement.excluded.score,
+        )
+        await self.conn.execute(statement)
+        return float(
+            (
+                await self.conn.execute(
+                    select(post_test_passes.c.score).where(
+                        and_(
+                            post_test_passes.c.learner_id == learner_id,
+                            post_test_passes.c.course_id == course_id,
+                        )
+                    )
+                )
+            ).scalar_one()
+        )
+
+    async def add_certificate(
+        self,
+        certificate_id: uuid.UUID,
+        code: str,
+        enrollment: Enrollment,
+        learner: Learner,
+        issued_at: datetime,
+    ) -> None:
+        await self.conn.execute(
+            certificates.insert().values(
+                certificate_id=certificate_id,
+                verification_code=code,
+                enrollment_id=enrollment.enrollment_id,
+                learner_id=learner.learner_id,
+                full_name=learner.full_name,
+                course_id=enrollment.course_id,
+                course_title=enrollment.course_title,
+                score=enrollment.post_test_score or 0.0,
+                issued_at=issued_at,
+            )
+        )
+
+    # bulk jobs, run by the workers of ``jobs.py``
+    async def count_bulk_learners(self, bulk: BulkEnrollment) -> int:
+        return await queries.bulk_learner_count(self.conn, bulk)
+
+    async def add_bulk_job(
+        self, job_id: uuid.UUID, bulk: BulkEnrollment, total: int, created_by: str
+    ) -> None:
+        now = self.now()
+        await self.conn.execute(
+            jobs.insert().values(
+                job_id=job_id,
+                kind="bulk_enrollment",
+                params=bulk_params(bulk),
+                state=JobState.PENDING,
+                total=total,
+                created_by=created_by,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        # wakes a waiting worker at once instead of at its next poll
+        await self.conn.execute(text("SELECT pg_notify('lms_jobs', '')"))

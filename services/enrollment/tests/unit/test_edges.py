@@ -1,0 +1,67 @@
+"""The enrollment service's edges: inbound events become commands, refusals become problems."""
+
+import uuid
+from datetime import UTC, datetime
+
+import lms_contracts as c
+from enrollment.api.refusals import REFUSALS
+from enrollment.domain import commands
+from enrollment.domain.errors import (
+    AlreadyEnrolled,
+    BulkJobTooLarge,
+    LearnerExists,
+    NotEnrolled,
+    UnknownCourse,
+)
+from enrollment.events.inbound import INBOUND
+from servicekit.registry import service
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def passed(kind: c.AssessmentKind) -> c.CloudEvent:
+    return c.new_event(
+        c.Passed(
+            attempt_id=uuid.uuid4(),
+            assessment_id=uuid.uuid4(),
+            assessment_kind=kind,
+            learner_id=uuid.uuid4(),
+            course_id=uuid.uuid4(),
+            village_code="74.01.01.2006",
+            score=85,
+            pass_score=70,
+            attempt_number=1,
+            graded_at=NOW,
+        )
+    )
+
+
+def test_the_inbound_table_covers_exactly_the_registered_subscriptions() -> None:
+    assert set(INBOUND) == set(service("enrollment").consumes)
+
+
+def test_only_a_passed_post_test_becomes_a_command() -> None:
+    command = INBOUND[c.Passed](passed(c.AssessmentKind.POST_TEST))
+    assert isinstance(command, commands.RecordPostTestPassed)
+    assert (command.score, command.passed_at) == (85, NOW)
+    assert INBOUND[c.Passed](passed(c.AssessmentKind.PRE_TEST)) is None
+
+
+def test_refusals_keep_their_codes_fields_and_extra_members() -> None:
+    learner_id, enrollment_id = uuid.uuid4(), uuid.uuid4()
+    exists = REFUSALS.problem(LearnerExists(learner_id))
+    assert (exists.status, exists.code, exists.extra) == (
+        409,
+        "learner_exists",
+        {"learner_id": str(learner_id)},
+    )
+    assert exists.detail == "a learner with this NIK is already registered"
+    enrolled = REFUSALS.problem(AlreadyEnrolled(enrollment_id))
+    assert enrolled.extra == {"enrollment_id": str(enrollment_id)}
+    course = REFUSALS.problem(UnknownCourse("x"))
+    assert (course.status, course.detail) == (422, "course_id: no published course has this id")
+    too_large = REFUSALS.problem(BulkJobTooLarge(9, 5))
+    assert too_large.errors == [
+        {"field": "region_code", "message": "matches 9 learners; at most 5 per job"}
+    ]
+    assert REFUSALS.problem(NotEnrolled("withdrawn")).code == "conflict"

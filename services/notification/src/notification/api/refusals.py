@@ -1,0 +1,16 @@
+"""How the notification service's refusals reach a client."""
+
+from __future__ import annotations
+
+from servicekit.problems import Refusal, Refusals
+
+from ..domain.errors import DeliveryNotFailed, DeliveryNotFound, MessageNotFound, NotificationError
+
+REFUSALS = Refusals(
+    NotificationError,
+    {
+        MessageNotFound: Refusal(404, "message_not_found"),
+        DeliveryNotFound: Refusal(404, "delivery_not_found"),
+        DeliveryNotFailed: Refusal(409, "not_failed"),
+    },
+)

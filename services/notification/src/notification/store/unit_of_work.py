@@ -1,0 +1,227 @@
+"""SQL unit of work: the notification domain's view of its tables inside one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from servicekit.database import Transaction
+from servicekit.runner import UnitOfWork
+
+from ..domain import commands
+from ..domain.model import (
+    DeliveryState,
+    InboxOwner,
+    PlannedDelivery,
+    Preferences,
+    Recipient,
+    Rendered,
+)
+from . import queries
+from .tables import deliveries, enrollments, learners, messages, preferences
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """``defaults`` are the preferences of learners who never set any."""
+
+    def __init__(self, tx: Transaction, defaults: Preferences) -> None:
+        super().__init__(tx)
+        self.defaults = defaults
+
+    # learners and their enrollments, as learnt from events
+    async def save_learner(
+        self, learner_id: uuid.UUID, village_code: str, full_name: str | None, at: datetime
+    ) -> None:
+        values: dict[str, Any] = {"village_code": village_code, "updated_at": at}
+        if full_name is not None:
+            values["full_name"] = full_name
+        statement = insert(learners).values(learner_id=learner_id, **values)
+        await self.conn.execute(
+            statement.on_conflict_do_update(index_elements=["learner_id"], set_=values)
+        )
+
+    async def save_contact(self, cmd: commands.RecordContact) -> None:
+        await self.conn.execute(
+            update(learners)
+            .where(learners.c.learner_id == cmd.learner_id)
+            .values(phone=cmd.phone, email=cmd.email, updated_at=cmd.at)
+        )
+
+    async def save_enrollment(self, cmd: commands.RecordEnrollment) -> None:
+        values = {
+            "learner_id": cmd.learner_id,
+            "course_id": cmd.course_id,
+            "course_title": cmd.course_title,
+            "starts_on": cmd.starts_on,
+            "state": "active",
+            "enrolled_at": cmd.enrolled_at,
+            "updated_at": cmd.enrolled_at,
+        }
+        await self.conn.execute(
+            insert(enrollments)
+            .values(enrollment_id=cmd.enrollment_id, **values)
+            .on_conflict_do_nothing(index_elements=["enrollment_id"])
+        )
+
+    async def set_enrollment_state(
+        self, enrollment_id: uuid.UUID, state: str, at: datetime
+    ) -> None:
+        await self.conn.execute(
+            update(enrollments)
+            .where(enrollments.c.enrollment_id == enrollment_id)
+            .values(state=state, updated_at=at)
+        )
+
+    async def touch_activity(self, learner_id: uuid.UUID, at: datetime) -> None:
+        await self.conn.execute(
+            update(learners)
+            .where(learners.c.learner_id == learner_id)
+            .values(
+                last_activity_at=func.greatest(func.coalesce(learners.c.last_activity_at, at), at)
+            )
+        )
+
+    async def course_title(self, learner_id: uuid.UUID, course_id: uuid.UUID) -> str | None:
+        return (
+            await self.conn.execute(
+                select(enrollments.c.course_title)
+                .where(enrollments.c.learner_id == learner_id, enrollments.c.course_id == course_id)
+                .order_by(enrollments.c.enrolled_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def recipient(self, learner_id: uuid.UUID) -> Recipient | None:
+        row = (
+            await self.conn.execute(select(learners).where(learners.c.learner_id == learner_id))
+        ).first()
+        if row is None:
+            return None
+        return Recipient(row.learner_id, row.village_code, row.full_name, row.phone, row.email)
+
+    async def village_code(self, learner_id: uuid.UUID) -> str | None:
+        return await queries.village_code(self.conn, learner_id)
+
+    # preferences
+    async def preferences(self, learner_id: uuid.UUID) -> Preferences:
+        return await queries.learner_preferences(self.conn, learner_id, self.defaults)
+
+    async def save_preferences(self, learner_id: uuid.UUID, wanted: Preferences) -> None:
+        quiet = wanted.quiet_hours
+        values = {
+            "email": wanted.email,
+            "sms": wanted.sms,
+            "whatsapp": wanted.whatsapp,
+            "reminders": wanted.reminders,
+            "quiet_start": quiet.start if quiet else None,
+            "quiet_end": quiet.end if quiet else None,
+            "updated_at": func.now(),
+        }
+        await self.conn.execute(
+            insert(preferences)
+            .values(learner_id=learner_id, **values)
+            .on_conflict_do_update(index_elements=["learner_id"], set_=values)
+        )
+
+    # the inbox
+    async def add_inbox_message(
+        self,
+        event_id: uuid.UUID,
+        event_type: str,
+        message: Rendered,
+        created_at: datetime,
+        *,
+        learner_id: uuid.UUID | None = None,
+        region_code: str | None = None,
+    ) -> bool:
+        inserted = await self.conn.execute(
+            insert(messages)
+            .values(
+                message_id=uuid.uuid4(),
+                event_id=event_id,
+                channel="inbox",
+                event_type=event_type,
+                learner_id=learner_id,
+                region_code=region_code,
+                title=message.title,
+                body=message.text,
+                created_at=created_at,
+            )
+            .on_conflict_do_nothing(index_elements=["event_id", "channel"])
+            .returning(messages.c.message_id)
+        )
+        return inserted.first() is not None
+
+    async def mark_read(self, owner: InboxOwner, message_id: uuid.UUID) -> Any | None:
+        """The message as it is now, or None if the owner has no such message; reading it
+        again keeps the first read time."""
+        return (
+            await self.conn.execute(
+                update(messages)
+                .where(queries.owned_by(owner), messages.c.message_id == message_id)
+                .values(read_at=func.coalesce(messages.c.read_at, func.now()))
+                .returning(*messages.c)
+            )
+        ).first()
+
+    async def mark_all_read(self, owner: InboxOwner) -> int:
+        result = await self.conn.execute(
+            update(messages)
+            .where(queries.owned_by(owner), messages.c.read_at.is_(None))
+            .values(read_at=func.now())
+            .returning(messages.c.message_id)
+        )
+        return len(result.all())
+
+    # deliveries
+    async def add_delivery(self, planned: PlannedDelivery) -> bool:
+        inserted = await self.conn.execute(
+            insert(deliveries)
+            .values(
+                delivery_id=uuid.uuid4(),
+                event_id=planned.event_id,
+                event_type=planned.event_type,
+                channel=planned.channel.value,
+                learner_id=planned.learner_id,
+                subject=planned.message.title,
+                body_text=planned.message.text,
+                body_html=planned.message.html,
+                state=DeliveryState.PENDING.value,
+                next_attempt_at=planned.due_at,
+                created_at=planned.due_at,
+                updated_at=planned.due_at,
+            )
+            .on_conflict_do_nothing(index_elements=["event_id", "channel"])
+            .returning(deliveries.c.delivery_id)
+        )
+        return inserted.first() is not None
+
+    async def requeue_failed(self, delivery_id: uuid.UUID) -> Any | None:
+        """The delivery, pending again from now on, or None unless it had failed for good."""
+        return (
+            await self.conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.delivery_id == delivery_id,
+                    deliveries.c.state == DeliveryState.FAILED_PERMANENT.value,
+                )
+                .values(
+                    state=DeliveryState.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=func.now(),
+                    updated_at=func.now(),
+                )
+                .returning(*deliveries.c)
+            )
+        ).first()
+
+    async def delivery_state(self, delivery_id: uuid.UUID) -> str | None:
+        return (
+            await self.conn.execute(
+                select(deliveries.c.state).where(deliveries.c.delivery_id == delivery_id)
+            )
+        ).scalar_one_or_none()

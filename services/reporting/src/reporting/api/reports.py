@@ -1,0 +1,202 @@
+"""Region, course and learner reports, and learners to coach."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from servicekit.auth import CurrentPrincipal, Principal, Role
+from servicekit.pagination import decode_cursor, encode_cursor
+from servicekit.problems import Problem
+
+from ..domain.errors import LearnerNotFound, UnknownCourse, UnknownRegion
+from ..store import queries
+from .dependencies import ReportingRuntime, ServiceRuntime
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+RegionCode = Annotated[
+    str,
+    Path(
+        pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
+        description="74, 74.01, 74.01.01 or 74.01.01.2006",
+    ),
+]
+PositionFilter = Annotated[str | None, Query(max_length=40)]
+
+
+def require_scope(principal: Principal, code: str) -> None:
+    """Admins see the nation; supervisors their region and everything under it."""
+    if principal.has(Role.ADMIN):
+        return
+    if principal.has(Role.SUPERVISOR) and principal.region_code is not None:
+        if code.startswith(principal.region_code) and len(code) >= len(principal.region_code):
+            return
+        raise Problem(403, "outside_region", "this region is outside your region")
+    raise Problem(403, "forbidden", "reports need the supervisor or admin role")
+
+
+def active_days(runtime: ReportingRuntime, days: int | None) -> int:
+    return days or runtime.settings.active_days
+
+
+async def report(
+    runtime: ReportingRuntime, code: str, filters: queries.Filters, days: int
+) -> dict[str, Any]:
+    async with runtime.runner.read() as conn:
+        found = await queries.region_report(conn, code, filters, days, runtime.clock())
+    if found is None:
+        raise UnknownRegion(code)
+    return found
+
+
+@router.get("/national")
+async def national_report(
+    principal: CurrentPrincipal,
+    runtime: ServiceRuntime,
+    course_id: uuid.UUID | None = None,
+    cohort: Annotated[str | None, Query(max_length=64)] = None,
+    position: PositionFilter = None,
+    days: Annotated[int | None, Query(ge=1, le=365)] = None,
+) -> dict[str, Any]:
+    principal.require(Role.ADMIN)
+    return await report(
+        runtime, "", queries.Filters(course_id, cohort, position), active_days(runtime, days)
+    )
+
+
+@router.get("/regions/{code}")
+async def region_report(
+    code: RegionCode,
+    principal: CurrentPrincipal,
+    runtime: ServiceRuntime,
+    course_id: uuid.UUID | None = None,
+    cohort: Annotated[str | None, Query(max_length=64)] = None,
+    position: PositionFilter = None,
+    days: Annotated[int | None, Query(ge=1, le=365)] = None,
+) -> dict[str, Any]:
+    """The region's totals and each child region's (children without learners included)."""
+    require_scope(principal, code)
+    return await report(
+        runtime, code, queries.Filters(course_id, cohort, position), active_days(runtime, days)
+    )
+
+
+@router.get("/learners/{learner_id}")
+async def learner_report(
+    learner_id: uuid.UUID, principal: CurrentPrincipal, runtime: ServiceRuntime
+) -> dict[str, Any]:
+    async with runtime.runner.read() as conn:
+        learner = await queries.learner(conn, learner_id)
+        if learner is None or not principal.may_see_learner(
+            learner_id, learner.village_code or "-"
+        ):
+            raise LearnerNotFound()
+        rows = await queries.enrollments_of(conn, learner_id)
+    return {
+        "learner_id": str(learner_id),
+        "full_name": learner.full_name,
+        "village_code": learner.village_code,
+        "position": learner.position,
+        "last_activity_at": learner.last_activity_at,
+        "enrollments": [
+            {
+                "enrollment_id": str(r.enrollment_id) if r.enrollment_id else None,
+                "course_id": str(r.course_id),
+                "course_title": r.course_title,
+                "course_version": r.course_version,
+                "cohort": r.cohort or None,
+                "status": _status(r),
+                "lessons_done": r.lessons_done,
+                "pre_test_score": r.pre_test_score,
+                "post_test_score": r.post_test_score,
+                "passed": r.passed,
+                "certified": r.certified,
+                "last_activity_at": r.last_activity_at,
+            }
+            for r in rows
+        ],
+    }
+
+
+def _status(row: Any) -> str:
+    if row.withdrawn:
+        return "withdrawn"
+    if row.completed:
+        return "completed"
+    if row.lessons_done or row.post_test_score is not None:
+        return "in_progress"
+    return "enrolled"
+
+
+@router.get("/courses/{course_id}")
+async def course_report(
+    course_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    runtime: ServiceRuntime,
+    days: Annotated[int | None, Query(ge=1, le=365)] = None,
+) -> dict[str, Any]:
+    """A course's national totals and each province's, with its published versions."""
+    principal.require(Role.ADMIN, Role.INSTRUCTOR)
+    async with runtime.runner.read() as conn:
+        versions = await queries.course_versions(conn, course_id)
+        found = await queries.region_report(
+            conn,
+            "",
+            queries.Filters(course_id=course_id),
+            active_days(runtime, days),
+            runtime.clock(),
+        )
+    if not versions or found is None:
+        raise UnknownCourse()
+    return {
+        "course_id": str(course_id),
+        "title": versions[-1].title,
+        "code": versions[-1].code,
+        "versions": [
+            {"version": v.version, "lessons": v.lessons, "required_lessons": v.required_lessons}
+            for v in versions
+        ],
+        "totals": found["totals"],
+        "provinces": found["children"],
+    }
+
+
+@router.get("/inactive")
+async def inactive_learners(
+    principal: CurrentPrincipal,
+    runtime: ServiceRuntime,
+    region_code: Annotated[str, Query(pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")],
+    days: Annotated[int, Query(ge=1, le=365)] = 14,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Learners to coach: registered in the region, no activity for ``days`` (oldest first)."""
+    require_scope(principal, region_code)
+    after = decode_cursor(cursor)
+    async with runtime.runner.read() as conn:
+        rows = await queries.inactive_learners(
+            conn,
+            region_code,
+            days,
+            limit + 1,
+            runtime.clock(),
+            (datetime.fromisoformat(after["at"]), uuid.UUID(after["id"])) if after else None,
+        )
+    items = [
+        {
+            "learner_id": str(r.learner_id),
+            "full_name": r.full_name,
+            "village_code": r.village_code,
+            "position": r.position,
+            "last_activity_at": r.last_activity_at,
+        }
+        for r in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        edge = rows[limit - 1]
+        next_cursor = encode_cursor({"at": edge.last.isoformat(), "id": str(edge.learner_id)})
+    return {"region_code": region_code, "days": days, "items": items, "next_cursor": next_cursor}
