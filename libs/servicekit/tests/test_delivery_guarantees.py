@@ -237,7 +237,7 @@ async def test_consumer_crash_before_ack_is_redelivered_and_applied_once(
 ) -> None:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await apply_topology(js, TopologySettings(max_deliver=5, ack_wait_backoff=(1.0, 1.0)))
+    await apply_topology(js, TopologySettings(max_deliver=5, ack_wait_seconds=1.0))
     relay = OutboxRelay(store.engine, js, store.database.outbox)
     await emit_events(store, 10)
     await relay.publish_pending()

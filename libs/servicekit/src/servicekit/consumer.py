@@ -7,10 +7,13 @@ together with its inbox rows while the next batch is fetched (by
 once its transaction has committed, a batch needs nothing of the database, so its
 acknowledgements (and the freeing of its messages and events) wait for the database's replies
 to the next one instead of holding it up.
-If the batch fails, each message is retried alone so that one bad message cannot hold the
-others back: it is nak'ed with a growing delay, and once it has used up its deliveries (or
-cannot be parsed at all) it is copied to the dead-letter stream and terminated, and the
-consumer moves on.
+While the database cannot be reached, the batch is held (reported in progress to the server)
+and applied once it answers: an outage costs the messages no delivery, so it neither delays
+them by the retry schedule afterwards nor dead-letters them.
+If the batch fails otherwise, each message is retried alone so that one bad message cannot
+hold the others back: it is nak'ed with a growing delay (``servicekit.retries``), and once it
+has used up its deliveries (or cannot be parsed at all) it is copied to the dead-letter stream
+and terminated, and the consumer moves on.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,10 +32,11 @@ from nats.js import JetStreamContext
 
 from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventType, parse_event
 
-from .database import Database, Transaction
+from .database import Database, Transaction, database_unavailable
 from .inbox import Inbox
 from .observability import DEAD_LETTERS, EVENTS_CONSUMED, correlation_id_var, event_id_var
 from .pull import Puller
+from .retries import RETRIES, retry_delay
 from .topology import STREAM, dlq_subject
 
 log = logging.getLogger(__name__)
@@ -63,13 +68,17 @@ class Subscription:
 @dataclass
 class ConsumerOptions:
     batch_size: int = 200
-    max_deliver: int = 5
-    retry_delays: Sequence[float] = (1.0, 5.0, 30.0, 120.0)
+    max_deliver: int = RETRIES.max_deliver
+    retry_delays: Sequence[float] = RETRIES.delays
     fetch_timeout: float = 1.0
     inbox_retention: timedelta = timedelta(days=30)
     # The inbox purge and the subscription's maintenance: first a minute after start (or
     # sooner if this is shorter), then at this interval.
     maintenance_every: timedelta = timedelta(minutes=10)
+    # While the database cannot be reached: how often held messages are reported in
+    # progress (well within the server's ack wait) and the longest pause between two tries.
+    hold_progress_every: float = 2.0
+    database_retry_max: float = 2.0
 
 
 class Consumer:
@@ -91,6 +100,8 @@ class Consumer:
         self.subscription = subscription
         self.options = options or ConsumerOptions()
         self._stopping = False
+        self._ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]] | None = None
+        self._puller: Puller | None = None
 
     def stop(self) -> None:
         self._stopping = True
@@ -99,7 +110,7 @@ class Consumer:
         """Fetch and parse the next batch, and acknowledge the previous one, while the current
         one is being applied."""
         # The context's own connection and API prefix (nats-py keeps both on the context).
-        puller = Puller(self.js._nc, STREAM, self.name, self.js._prefix)
+        puller = self._puller = Puller(self.js._nc, STREAM, self.name, self.js._prefix)
         await puller.start()
         loop = asyncio.get_running_loop()
         every = self.options.maintenance_every.total_seconds()
@@ -107,10 +118,10 @@ class Consumer:
         ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]] | None = None
         acking: asyncio.Task[None] | None = None
         try:
-            ahead = asyncio.create_task(self._next_batch(puller))
+            ahead = self._ahead = asyncio.create_task(self._next_batch(puller))
             while not self._stopping:
                 batch = await ahead
-                ahead = asyncio.create_task(self._next_batch(puller))
+                ahead = self._ahead = asyncio.create_task(self._next_batch(puller))
                 applied = await self._apply_batch(batch)
                 del batch  # the acknowledging task holds the last reference: it frees them
                 if acking is not None:
@@ -184,7 +195,7 @@ class Consumer:
         if not parsed:
             return []
         try:
-            await self._apply([event for _, event in parsed])
+            await self._apply_when_reachable(parsed)
         except Exception as exc:
             if len(parsed) == 1:
                 await self._failed(*parsed[0], exc)
@@ -207,12 +218,61 @@ class Consumer:
 
     async def _process_one(self, msg: Msg, event: CloudEvent[Any]) -> None:
         try:
-            await self._apply([event])
+            await self._apply_when_reachable([(msg, event)])
         except Exception as exc:
             await self._failed(msg, event, exc)
             return
         EVENTS_CONSUMED.labels(self.name, "applied").inc()
         await msg.ack()
+
+    async def _apply_when_reachable(self, held: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
+        """Apply; while the database cannot be reached, hold the messages and try again once
+        it answers. An outage is no fault of the messages: it costs them no delivery (no
+        retry delay to wait out afterwards, no dead letter after a long one)."""
+        while True:
+            try:
+                await self._apply([event for _, event in held])
+                return
+            except Exception as exc:
+                if self._stopping or not database_unavailable(exc):
+                    raise
+                await self._await_database(held, exc)
+
+    async def _await_database(
+        self, held: Sequence[tuple[Msg, CloudEvent[Any]]], exc: Exception
+    ) -> None:
+        """Until the database answers (or the consumer stops), telling the server every
+        ``hold_progress_every`` seconds that the held messages, and those fetched ahead, are
+        in progress, so that it does not deliver them again meanwhile."""
+        loop = asyncio.get_running_loop()
+        started = progressed = loop.time()
+        pause = 0.1
+        log.warning("database unavailable, holding %d messages: %r", len(held), exc)
+        while not self._stopping:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.options.database_retry_max)
+            if loop.time() - progressed >= self.options.hold_progress_every:
+                await self._report_progress(held)
+                progressed = loop.time()
+            try:
+                await self.database.ping()
+            except Exception as again:
+                if not database_unavailable(again):
+                    raise
+                continue
+            log.warning("database answers again after %.1fs", loop.time() - started)
+            return
+
+    async def _report_progress(self, held: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
+        messages = [msg for msg, _ in held]
+        ahead = self._ahead
+        if ahead is not None and ahead.done() and not ahead.cancelled() and not ahead.exception():
+            messages += [msg for msg, _ in ahead.result()]
+        if self._puller is not None:
+            messages += self._puller.buffered()
+        for msg in messages:
+            with suppress(Exception):  # NATS may be away too: the server redelivers later
+                await msg.in_progress()
 
     async def _apply(self, events: Sequence[CloudEvent[Any]]) -> None:
         unique: dict[uuid.UUID, CloudEvent[Any]] = {}
@@ -247,12 +307,11 @@ class Consumer:
         try:
             if deliveries >= self.options.max_deliver:
                 log.error("giving up on %s after %d deliveries: %s", event.type, deliveries, exc)
-                await self._dead_letter(msg, exc)
+                await self._dead_letter(msg, exc, event.type)
                 return
-            delays = self.options.retry_delays
-            delay = delays[min(deliveries - 1, len(delays) - 1)]
+            delay = retry_delay(self.options.retry_delays, deliveries)
             log.warning(
-                "handling %s failed (delivery %d), retry in %.0fs: %r",
+                "handling %s failed (delivery %d), retry in %.1fs: %r",
                 event.type,
                 deliveries,
                 delay,
@@ -263,7 +322,7 @@ class Consumer:
         finally:
             event_id_var.reset(token)
 
-    async def _dead_letter(self, msg: Msg, exc: Exception) -> None:
+    async def _dead_letter(self, msg: Msg, exc: Exception, event_type: str = "") -> None:
         meta = msg.metadata
         headers = {
             "Nats-Msg-Id": f"{self.name}:{meta.sequence.stream}",
@@ -273,6 +332,8 @@ class Consumer:
             "Lms-Deliveries": str(meta.num_delivered),
             "Lms-Error": f"{type(exc).__name__}: {exc}"[:1000],
         }
+        if event_type:
+            headers["Lms-Event-Type"] = event_type
         try:
             await self.js.publish(dlq_subject(self.name), msg.data, headers=headers)
         except Exception:

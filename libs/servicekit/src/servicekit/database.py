@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -17,9 +18,23 @@ from .observability import correlation_id_var
 if TYPE_CHECKING:
     from .outbox import Outbox
 
+# SQLSTATEs that say the server cannot be reached or is not taking connections now: class 08
+# (connection exception), shutting down or starting up, too many connections.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+def make_engine(url: str, *, pool_size: int = 10, connect_timeout: float = 5.0) -> AsyncEngine:
+    """A pool that checks a connection before lending it (one that PostgreSQL dropped, in a
+    restart say, is replaced) and gives up connecting after ``connect_timeout`` seconds, so
+    that a request during an outage is answered (503) rather than held for asyncpg's
+    default minute."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"timeout": connect_timeout},
+    )
 
 
 @dataclass
@@ -73,3 +88,35 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached now (it is down, restarting,
+    failing over, out of connections), as opposed to refusing one statement."""
+    seen: set[int] = set()
+    err: BaseException | None = exc
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, sqlalchemy.exc.TimeoutError | sqlalchemy.exc.OperationalError):
+            return True
+        if isinstance(err, sqlalchemy.exc.DBAPIError) and err.connection_invalidated:
+            return True
+        state = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+            return True
+        if isinstance(err, OSError) and _raised_connecting(err):
+            return True
+        err = getattr(err, "orig", None) or err.__cause__ or err.__context__
+    return False
+
+
+def _raised_connecting(exc: BaseException) -> bool:
+    """An ``OSError`` (refused, no such socket, timed out) raised while the driver or the
+    pool opened a connection, rather than by anything else a request does."""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(("asyncpg.", "sqlalchemy.pool.")):
+            return True
+        tb = tb.tb_next
+    return False

@@ -1,66 +1,241 @@
-"""List and replay dead-lettered messages (``lms dead-letters ...``)."""
+"""List and replay dead-lettered messages (``lms dead-letters ...``).
+
+Reading goes through a short-lived consumer on ``LMS_DLQ`` (no acknowledgements, in memory),
+so every dead letter that matches a :class:`DeadLetterFilter` is read, in stream order, a few
+hundred per request: nothing is left out past some count. A replay publishes a dead letter on
+``lms.replay.<consumer>``, which only that consumer reads, and deletes it from ``LMS_DLQ`` once
+JetStream has acknowledged the copy, so running the same replay again finds nothing left to
+send. If a replay stops between the two steps, the next run sends that message again: its
+``Nats-Msg-Id`` is the same (JetStream drops it within the de-duplication window) and the
+consumer's inbox ignores an event id it has applied.
+"""
 
 from __future__ import annotations
 
-import uuid
+import asyncio
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
+import nats.errors
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import RawStreamMsg
-from nats.js.errors import NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from .topology import DLQ_STREAM, DLQ_SUBJECT_PREFIX, replay_subject
+
+READ_BATCH = 500
+REPLAY_BATCH = 100
 
 
 @dataclass(frozen=True)
 class DeadLetter:
-    sequence: int
+    sequence: int  # in LMS_DLQ
     consumer: str
-    subject: str
+    subject: str  # where the message was read from
+    event_type: str  # "" when it could not be parsed
     deliveries: int
     error: str
     stored_at: datetime | None
     data: bytes
+    msg_id: str = ""
+
+
+@dataclass(frozen=True)
+class DeadLetterFilter:
+    """Which dead letters: of one consumer, of one event type, stored within a time range
+    (``since`` included, ``until`` excluded); None matches any."""
+
+    consumer: str | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"{DLQ_SUBJECT_PREFIX}.{self.consumer or '>'}"
+
+    def matches(self, letter: DeadLetter) -> bool:
+        if self.consumer is not None and letter.consumer != self.consumer:
+            return False
+        if self.event_type is not None and letter.event_type != self.event_type:
+            return False
+        stored = letter.stored_at
+        if self.since is not None and (stored is None or stored < self.since):
+            return False
+        return not (self.until is not None and (stored is None or stored >= self.until))
+
+
+EVERY = DeadLetterFilter()
+
+
+@dataclass(frozen=True)
+class DeadLetterPage:
+    letters: list[DeadLetter]
+    total: int  # every dead letter the filter matches, on all pages
+    next_after: int | None  # ``after`` for the next page; None on the last one
+
+
+async def iter_dead_letters(
+    js: JetStreamContext, where: DeadLetterFilter = EVERY, *, after: int = 0
+) -> AsyncGenerator[DeadLetter, None]:
+    """Every dead letter ``where`` matches with a sequence above ``after``, oldest first."""
+    async with _reading(js, where, after) as (sub, pending):
+        while pending > 0:
+            try:
+                batch = await sub.fetch(min(READ_BATCH, pending), timeout=5)
+            except nats.errors.TimeoutError:
+                return  # what was pending has been deleted meanwhile
+            for msg in batch:
+                pending = msg.metadata.num_pending
+                letter = _from_message(msg)
+                if where.until is not None and letter.stored_at and letter.stored_at >= where.until:
+                    return
+                if where.matches(letter):
+                    yield letter
+
+
+async def count_dead_letters(js: JetStreamContext, where: DeadLetterFilter = EVERY) -> int:
+    if where.event_type is None and where.until is None:
+        async with _reading(js, where, 0) as (_, pending):
+            return pending  # the server counts by consumer and start time alone
+    count = 0
+    async with aclosing(iter_dead_letters(js, where)) as letters:
+        async for _ in letters:
+            count += 1
+    return count
+
+
+async def dead_letter_page(
+    js: JetStreamContext, where: DeadLetterFilter = EVERY, *, after: int = 0, limit: int = 100
+) -> DeadLetterPage:
+    """Up to ``limit`` dead letters after sequence ``after``, and how many match in all."""
+    letters: list[DeadLetter] = []
+    async with aclosing(iter_dead_letters(js, where, after=after)) as found:
+        async for letter in found:
+            if len(letters) == limit:
+                return DeadLetterPage(letters, await count_dead_letters(js, where), after)
+            letters.append(letter)
+            after = letter.sequence
+    return DeadLetterPage(letters, await count_dead_letters(js, where), None)
 
 
 async def list_dead_letters(
-    js: JetStreamContext, consumer: str | None = None, limit: int = 1000
+    js: JetStreamContext, consumer: str | None = None, *, where: DeadLetterFilter | None = None
 ) -> list[DeadLetter]:
-    info = await js.stream_info(DLQ_STREAM)
-    found: list[DeadLetter] = []
-    subject = f"{DLQ_SUBJECT_PREFIX}.{consumer}" if consumer else f"{DLQ_SUBJECT_PREFIX}.>"
-    sequence = info.state.first_seq
-    while sequence <= info.state.last_seq and len(found) < limit:
-        try:
-            raw = await js.get_msg(DLQ_STREAM, seq=sequence, subject=subject, next=True)
-        except NotFoundError:
-            break
-        found.append(_dead_letter(raw))
-        sequence = (raw.seq or sequence) + 1
-    return found
+    """All of them (of one consumer), oldest first."""
+    where = where or DeadLetterFilter(consumer=consumer)
+    async with aclosing(iter_dead_letters(js, where)) as found:
+        return [letter async for letter in found]
+
+
+async def replay_dead_letters(
+    js: JetStreamContext, where: DeadLetterFilter = EVERY
+) -> AsyncGenerator[DeadLetter, None]:
+    """Replay every dead letter ``where`` matches, yielding each once it is replayed and
+    removed (for a progress bar: :func:`count_dead_letters` gives the total first)."""
+    chunk: list[DeadLetter] = []
+    async with aclosing(iter_dead_letters(js, where)) as found:
+        async for letter in found:
+            chunk.append(letter)
+            if len(chunk) == REPLAY_BATCH:
+                for replayed in await _replay(js, chunk):
+                    yield replayed
+                chunk = []
+    for replayed in await _replay(js, chunk):
+        yield replayed
 
 
 async def replay_dead_letter(js: JetStreamContext, sequence: int) -> DeadLetter:
-    """Send a dead letter back to the one consumer that gave up on it, then drop it."""
-    letter = _dead_letter(await js.get_msg(DLQ_STREAM, seq=sequence))
-    await js.publish(
-        replay_subject(letter.consumer),
-        letter.data,
-        headers={"Nats-Msg-Id": f"replay:{sequence}:{uuid.uuid4()}"},
-    )
-    await js.delete_msg(DLQ_STREAM, sequence)
+    """Send one dead letter back to the one consumer that gave up on it, then drop it."""
+    raw = await js.get_msg(DLQ_STREAM, seq=sequence)
+    headers = raw.headers or {}
+    letter = _dead_letter(raw.seq or sequence, headers, raw.data or b"", raw.time)
+    await _replay(js, [letter])
     return letter
 
 
-def _dead_letter(raw: RawStreamMsg) -> DeadLetter:
-    headers = raw.headers or {}
+async def _replay(js: JetStreamContext, letters: Sequence[DeadLetter]) -> list[DeadLetter]:
+    """Publish each to its consumer's replay subject, then delete those JetStream took; the
+    first failure is raised after that (running the replay again carries on)."""
+    published = await asyncio.gather(
+        *(_publish_replay(js, letter) for letter in letters), return_exceptions=True
+    )
+    sent = [letter for letter, r in zip(letters, published, strict=True) if r is None]
+    await asyncio.gather(*(js.delete_msg(DLQ_STREAM, letter.sequence) for letter in sent))
+    failed = [r for r in published if isinstance(r, BaseException)]
+    if failed:
+        raise failed[0]
+    return sent
+
+
+async def _publish_replay(js: JetStreamContext, letter: DeadLetter) -> None:
+    if not letter.consumer:
+        raise ValueError(f"dead letter {letter.sequence} names no consumer")
+    stored = letter.stored_at.isoformat() if letter.stored_at else ""
+    msg_id = f"replay:{letter.consumer}:{letter.sequence}:{stored}"
+    await js.publish(replay_subject(letter.consumer), letter.data, headers={"Nats-Msg-Id": msg_id})
+
+
+@asynccontextmanager
+async def _reading(
+    js: JetStreamContext, where: DeadLetterFilter, after: int
+) -> AsyncIterator[tuple[JetStreamContext.PullSubscription, int]]:
+    """A consumer of its own on ``LMS_DLQ`` for one read, removed afterwards: its
+    subscription, and how many messages it has to deliver."""
+    config = ConsumerConfig(
+        ack_policy=AckPolicy.NONE,
+        deliver_policy=DeliverPolicy.ALL,
+        filter_subject=where.subject,
+        mem_storage=True,
+        num_replicas=1,
+        inactive_threshold=60.0,  # gone by itself should this process die
+    )
+    if after:
+        config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, after + 1
+    elif where.since is not None:
+        config.deliver_policy, config.opt_start_time = DeliverPolicy.BY_START_TIME, where.since
+    sub = await js.pull_subscribe(where.subject, stream=DLQ_STREAM, config=config)
+    name = ""
+    try:
+        info = await sub.consumer_info()
+        name = info.name
+        yield sub, int(info.num_pending or 0)
+    finally:
+        with suppress(Exception):
+            await sub.unsubscribe()
+        if name:
+            with suppress(Exception):
+                await js.delete_consumer(DLQ_STREAM, name)
+
+
+def _from_message(msg: Msg) -> DeadLetter:
+    meta = msg.metadata
+    return _dead_letter(meta.sequence.stream, msg.headers or {}, msg.data, meta.timestamp)
+
+
+def _dead_letter(
+    sequence: int, headers: dict[str, str], data: bytes, stored_at: datetime | None
+) -> DeadLetter:
     return DeadLetter(
-        sequence=raw.seq or 0,
+        sequence=sequence,
         consumer=headers.get("Lms-Consumer", ""),
         subject=headers.get("Lms-Subject", ""),
+        event_type=headers.get("Lms-Event-Type") or _event_type_in(data),
         deliveries=int(headers.get("Lms-Deliveries", "0") or 0),
         error=headers.get("Lms-Error", ""),
-        stored_at=getattr(raw, "time", None),
-        data=raw.data or b"",
+        stored_at=stored_at,
+        data=data,
+        msg_id=headers.get("Nats-Msg-Id", ""),
     )
+
+
+def _event_type_in(data: bytes) -> str:
+    """The CloudEvent ``type`` of a dead letter stored without the header (or unparseable)."""
+    try:
+        found = json.loads(data).get("type")
+    except (ValueError, AttributeError):
+        return ""
+    return found if isinstance(found, str) else ""

@@ -94,6 +94,15 @@ class Outbox:
         query = select(func.count()).select_from(self.table).where(self.table.c.sent_at.is_(None))
         return int((await conn.execute(query)).scalar_one())
 
+    async def oldest_unsent_age(self, conn: AsyncConnection) -> float:
+        """Seconds since the oldest unsent row was committed (0 when every row is sent): how
+        far behind the relay is. One look at the unsent rows' index."""
+        oldest = func.min(self.table.c.created_at)
+        query = select(func.coalesce(func.extract("epoch", func.now() - oldest), 0)).where(
+            self.table.c.sent_at.is_(None)
+        )
+        return max(0.0, float((await conn.execute(query)).scalar_one()))
+
 
 @dataclass(frozen=True)
 class RelayBatch:
@@ -103,7 +112,16 @@ class RelayBatch:
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows to JetStream; one per service process."""
+    """Publishes committed outbox rows to JetStream; one per service process.
+
+    It listens for the commits' NOTIFY on a connection of its own. A listening connection
+    can be lost without a word to the code holding it (PostgreSQL restarted, a failover,
+    the backend terminated): asyncpg's termination callback, and a cheap query every
+    ``listener_check_seconds`` for a connection that went silent, make the relay listen
+    again on a new one, publishing whatever committed meanwhile. Failures back off up to
+    ``max_backoff_seconds``: at most that long after PostgreSQL or NATS returns, the relay
+    publishes again within milliseconds of each commit.
+    """
 
     def __init__(
         self,
@@ -114,7 +132,8 @@ class OutboxRelay:
         batch_size: int = 500,
         retention: timedelta = timedelta(hours=72),
         idle_poll_seconds: float = 2.0,
-        max_backoff_seconds: float = 30.0,
+        max_backoff_seconds: float = 5.0,
+        listener_check_seconds: float = 15.0,
     ) -> None:
         self.engine = engine
         self.js = js
@@ -123,51 +142,101 @@ class OutboxRelay:
         self.retention = retention
         self.idle_poll_seconds = idle_poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
-        self._wake = asyncio.Event()
+        self.listener_check_seconds = listener_check_seconds
+        self._wake = asyncio.Event()  # a commit's NOTIFY, a lost listener, stop()
+        self._stopped = asyncio.Event()
         self._stopping = False
+        self._listener: AsyncConnection | None = None
+        self._listener_driver: Any = None
+        self._listener_lost = False
+        self._listener_checked_at = 0.0
+
+    @property
+    def listening(self) -> bool:
+        return self._listener is not None and not self._listener_lost
 
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        self._stopped.set()
 
     async def run(self) -> None:
         backoff = 0.1
-        listener: AsyncConnection | None = None
         purge_due = 0.0
         loop = asyncio.get_running_loop()
-        while not self._stopping:
+        try:
+            while not self._stopping:
+                try:
+                    await self._keep_listening()
+                    self._wake.clear()  # a commit from now on wakes the idle wait below
+                    batch = await self.publish_pending()
+                    if batch.failed:
+                        raise RuntimeError(f"{batch.failed} publishes were not acknowledged")
+                    backoff = 0.1
+                    if loop.time() >= purge_due:
+                        await self.purge_sent()
+                        purge_due = loop.time() + 600
+                    if not batch.full:
+                        await _wait(self._wake, self.idle_poll_seconds)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    RELAY_FAILURES.inc()
+                    log.warning("outbox relay retrying in %.1fs: %s", backoff, exc)
+                    await _wait(self._stopped, backoff)
+                    backoff = min(backoff * 2, self.max_backoff_seconds)
+        finally:
+            await self._drop_listener()
+
+    async def _keep_listening(self) -> None:
+        """Listen on a working connection: drop a lost one, check a quiet one now and then."""
+        loop = asyncio.get_running_loop()
+        quiet_for = loop.time() - self._listener_checked_at
+        if self.listening and quiet_for >= self.listener_check_seconds:
             try:
-                if listener is None:
-                    listener = await self._listen()
-                batch = await self.publish_pending()
-                if batch.failed:
-                    raise RuntimeError(f"{batch.failed} publishes were not acknowledged")
-                backoff = 0.1
-                if loop.time() >= purge_due:
-                    await self.purge_sent()
-                    purge_due = loop.time() + 600
-                if batch.full:
-                    continue
-                self._wake.clear()
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_poll_seconds)
-            except asyncio.CancelledError:
-                raise
+                await asyncio.wait_for(self._listener_driver.fetchval("SELECT 1"), 5)
+                self._listener_checked_at = loop.time()
             except Exception as exc:
-                RELAY_FAILURES.inc()
-                log.warning("outbox relay retrying in %.1fs: %s", backoff, exc)
-                if listener is not None and listener.closed:
-                    listener = None
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_seconds)
-        if listener is not None:
-            await listener.close()
+                log.warning("outbox relay lost its listening connection: %r", exc)
+                self._listener_lost = True
+        if self._listener_lost:
+            await self._drop_listener()
+        if self._listener is None:
+            self._listener = await self._listen()
+            self._listener_checked_at = loop.time()
 
     async def _listen(self) -> AsyncConnection:
         conn = await self.engine.connect()
-        raw = await conn.get_raw_connection()
-        await raw.driver_connection.add_listener(NOTIFY_CHANNEL, self._notified)  # type: ignore[union-attr]
+        try:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            self._listener_driver, self._listener_lost = driver, False
+            driver.add_termination_listener(self._terminated)
+            await driver.add_listener(NOTIFY_CHANNEL, self._notified)
+        except BaseException:
+            self._listener_driver = None
+            await self._discard(conn)
+            raise
         return conn
+
+    async def _drop_listener(self) -> None:
+        conn, self._listener, self._listener_driver = self._listener, None, None
+        self._listener_lost = False
+        if conn is not None:
+            await self._discard(conn)
+
+    @staticmethod
+    async def _discard(conn: AsyncConnection) -> None:
+        """Close a listening connection, never handing a broken one back to the pool."""
+        with suppress(Exception):
+            await conn.invalidate()
+        with suppress(Exception):
+            await conn.close()
+
+    def _terminated(self, driver: Any) -> None:
+        if driver is self._listener_driver:
+            self._listener_lost = True
+            self._wake.set()
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
@@ -229,3 +298,8 @@ class OutboxRelay:
                 self.table.delete().where(self.table.c.sent_at < func.now() - self.retention)
             )
         return int(result.rowcount or 0)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)

@@ -58,6 +58,10 @@ class Puller:
         self._buffer.clear()
         return left
 
+    def buffered(self) -> list[Msg]:
+        """Messages delivered and not yet fetched."""
+        return list(self._buffer)
+
     async def _receive(self, msg: Msg) -> None:
         """Each request has a reply subject of its own, which its status messages carry: an
         earlier request's end says nothing about the live one. (Messages carry their stream

