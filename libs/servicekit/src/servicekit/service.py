@@ -39,6 +39,7 @@ from .idempotency import IdempotencyStore
 from .inbox import Inbox
 from .middleware import RequestContext
 from .observability import configure_logging
+from .eventdocs import event_docs_router
 from .operations import operations_router
 from .outbox import Outbox, OutboxRelay
 from .problems import Refusals, install_problem_handlers
@@ -346,6 +347,7 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app, definition.refusals)
     app.include_router(operations_router())
+    app.include_router(event_docs_router())
     for router in definition.routers:
         app.include_router(router)
     app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)
