@@ -59,20 +59,24 @@ def _channel(document: dict[str, Any], name: str, channel: dict[str, Any]) -> st
     ]
     parameters = channel.get("parameters", {})
     if parameters:
-        parts.append("<p>" + "; ".join(
-            f"<code>{{{escape(key)}}}</code>: {escape(value['description'])}"
-            for key, value in parameters.items()
-        ) + "</p>")
+        parts.append(
+            "<p>"
+            + "; ".join(
+                f"<code>{{{escape(key)}}}</code>: {escape(value['description'])}"
+                for key, value in parameters.items()
+            )
+            + "</p>"
+        )
     parts += [
         f"<h3>Payload <code>data</code>: {escape(name)}</h3>",
         _fields(document, schema),
-        "<p class=\"muted\">In a CloudEvents 1.0 envelope (<code>id</code>, <code>source</code>, "
+        '<p class="muted">In a CloudEvents 1.0 envelope (<code>id</code>, <code>source</code>, '
         "<code>type</code>, <code>time</code>, ...); the <code>id</code> is also the "
         "<code>Nats-Msg-Id</code> header.</p>",
     ]
     for example in message.get("examples", []):
         parts += [
-            f"<h3>Example <span class=\"muted\">{escape(example.get('summary', ''))}</span></h3>",
+            f'<h3>Example <span class="muted">{escape(example.get("summary", ""))}</span></h3>',
             f"<pre>{escape(json.dumps(example['payload'], indent=2))}</pre>",
         ]
     parts.append("</section>")

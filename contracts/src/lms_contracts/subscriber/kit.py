@@ -16,7 +16,7 @@ from faststream.security import SASLPlaintext
 
 from ..envelope import CloudEvent, EventData
 from ..subjects import STREAM, format_region_code, regional_consumer
-from .dispatch import Dispatcher, Handler
+from .dispatch import Dispatcher
 from .durables import Checkpoint, Durable, catalog, checkpoint, consumer_config, forget
 from .durables import learner_events as learner_durable
 
@@ -156,9 +156,14 @@ class Subscriber:
         log.info("following %s as %s on %s", self.region_code, self.user, self.url)
 
     async def close(self) -> None:
-        if self.broker is not None:
-            await self.broker.stop()
-            self.broker = None
+        """Stop pulling; what was pulled and not acknowledged is delivered again later."""
+        broker, self.broker = self.broker, None
+        if broker is None:
+            return
+        try:
+            await broker.stop()
+        except Exception as exc:  # the server went away first: nothing left to tell it
+            log.warning("stopped without the server's goodbye: %r", exc)
 
     async def run(
         self, *, since: datetime | None = None, stop: asyncio.Event | None = None

@@ -35,11 +35,11 @@ from .auth import TokenVerifier
 from .clock import Clock, system_clock
 from .consumer import Consumer, ConsumerOptions, Subscription
 from .database import Database, Transaction, make_engine
+from .eventdocs import event_docs_router
 from .idempotency import IdempotencyStore
 from .inbox import Inbox
 from .middleware import RequestContext
 from .observability import configure_logging
-from .eventdocs import event_docs_router
 from .operations import operations_router
 from .outbox import Outbox, OutboxRelay
 from .problems import Refusals, install_problem_handlers
