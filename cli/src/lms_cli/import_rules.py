@@ -55,7 +55,7 @@ def contracts() -> list[Contract]:
             "forbidden",
             {
                 "source_modules": ("lms_contracts",),
-                "forbidden_modules": SUBSCRIBER_KIT + ("servicekit", "fastapi", "sqlalchemy"),
+                "forbidden_modules": ("servicekit", "fastapi", "sqlalchemy", *SUBSCRIBER_KIT),
                 "allow_indirect_imports": "True",
                 # the subscriber kit is the one package that needs them (extra "subscriber")
                 "ignore_imports": tuple(
