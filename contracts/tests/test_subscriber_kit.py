@@ -314,6 +314,34 @@ async def test_idle_pulls_far_longer_than_the_pull_timeout_never_end_the_pull_lo
         await kit.close()
 
 
+async def test_the_kit_as_a_faststream_application_follows_its_region(
+    platform: Platform,
+) -> None:
+    from faststream import TestApp
+
+    kit = Subscriber("74.01", url=platform.url, password=platform.passwords["region-74-01"])
+    seen: list[Any] = []
+
+    @kit.on(LessonCompleted)
+    async def handle(event: CloudEvent[LessonCompleted]) -> None:
+        seen.append(event.id)
+
+    ours = await platform.publish(lesson("74.01.01.2006"))
+    await platform.publish(lesson("74.02.01.2006"))  # the province's, not this regency's
+    async with TestApp(kit.app()):
+        await eventually(lambda: _ids(seen), lambda ids: ids == [ours.id])
+        assert await platform_checkpoint(kit) == 0
+
+
+async def _ids(seen: list[Any]) -> list[Any]:
+    return list(seen)
+
+
+async def platform_checkpoint(kit: Subscriber) -> int:
+    (checkpoint,) = await kit.checkpoints()
+    return checkpoint.pending
+
+
 async def test_a_region_cannot_follow_another_region_with_its_credentials(
     platform: Platform,
 ) -> None:
