@@ -227,11 +227,13 @@ def test_the_command_without_a_subcommand_follows_as_lms_up_prints_it(
         ran.append(f"{args.command} {args.region} {args.user}")
 
     monkeypatch.setattr("lms_contracts.subscriber.cli.follow", follow)
+    monkeypatch.setattr("lms_contracts.subscriber.cli.configure_logging", lambda: None)
     main(["--url", "nats://127.0.0.1:4222", "--user", "region-74", "--region", "74"])
     assert ran == ["follow 74 region-74"]
 
 
-def test_a_wrong_region_code_is_refused_with_a_message() -> None:
+def test_a_wrong_region_code_is_refused_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lms_contracts.subscriber.cli.configure_logging", lambda: None)
     with pytest.raises(SystemExit, match="not a region code"):
         main(["status", "--region", "74.1"])
 

@@ -112,14 +112,18 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if not arguments or arguments[0] not in (*COMMANDS, "-h", "--help"):
         arguments.insert(0, "follow")  # `lms-subscriber --region 74` follows
     args = parser().parse_args(arguments)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     command = {"follow": follow, "status": status, "postgres": postgres}[args.command]
     try:
         asyncio.run(command(args))
