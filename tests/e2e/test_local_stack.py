@@ -56,6 +56,7 @@ def test_lms_up_starts_everything_with_demo_data_and_ctrl_c_stops_it_all(tmp_pat
         assert {course["title"] for course in catalog} >= {"Pengelolaan Keuangan Desa"}
         children = list(psutil.Process(process.pid).children(recursive=True))
         assert len(children) >= len(SERVICES)
+        follow_the_printed_regional_subscriber((tmp_path / "up.log").read_text(), tmp_path)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(90)
@@ -69,3 +70,22 @@ def test_lms_up_starts_everything_with_demo_data_and_ctrl_c_stops_it_all(tmp_pat
     assert leftovers == []
     assert all(not child.is_running() for child in children)
     assert not ready(urls[:1])
+
+
+def follow_the_printed_regional_subscriber(output: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The command `lms up` prints for a regional system prints the demo's events of province
+    74, keeps pulling through idle periods far longer than a pull, and stops cleanly."""
+    (line,) = [x for x in output.splitlines() if x.startswith("python -m lms_contracts.subscriber")]
+    log = tmp_path / "subscriber.log"
+    with log.open("wb") as out:
+        subscriber = subprocess.Popen(
+            [sys.executable, *line.split()[1:]], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until(lambda: log.read_text().count('"village_code": "74.') >= 5, 60, subscriber)
+        time.sleep(5)  # five pulls' worth of nothing: the documented command used to crash here
+        assert subscriber.poll() is None, log.read_text()[-2000:]
+        assert "Traceback" not in log.read_text()
+    finally:
+        subscriber.send_signal(signal.SIGINT)
+        assert subscriber.wait(30) == 0, log.read_text()[-2000:]

@@ -241,10 +241,15 @@ def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
                 load_demo(stack.urls, settings)
             for name, url in stack.urls.items():
                 console.print(f"  [green]{name:<13}[/] {url}  (docs: {url}/docs)")
+            console.print(f"Events (AsyncAPI): {stack.urls[NAMES[0]]}/asyncapi")
             console.print("\n[bold]Admin token[/] (12 h):")
             print(admin, flush=True)  # one line, never wrapped, so it can be copied
             if stack.passwords:
-                console.print("[bold]NATS users[/] for operations and a regional system:")
+                console.print(
+                    "[bold]NATS users[/] for operations and a regional system (the subscriber "
+                    "kit: add `status` for its checkpoint, `postgres --database-url ...` for "
+                    "the worked example):"
+                )
                 print(
                     f"NATS_URL={stack.nats_url} NATS_USER=admin NATS_PASSWORD={stack.passwords['admin']}"
                 )

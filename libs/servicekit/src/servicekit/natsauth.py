@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from lms_contracts import CoursePublished, regional_filter, split_region_code
+from lms_contracts import CoursePublished, catalog_consumer, regional_consumer, regional_filter
 
 from .registry import SERVICES, service
 from .topology import DLQ_SUBJECT_PREFIX, STREAM
@@ -39,13 +39,13 @@ def inbox_prefix(user: str) -> str:
 
 
 def regional_user_name(region_code: str) -> str:
-    return "region-" + "-".join(split_region_code(region_code))
+    return regional_consumer(region_code)
 
 
 def regional_consumers(region_code: str) -> tuple[str, str]:
-    """Durable consumer names a regional system may use: its learner events, the catalog."""
-    name = regional_user_name(region_code)
-    return name, f"{name}-catalog"
+    """Durable consumer names a regional system may use: its learner events, the catalog
+    (named by the contracts, which the subscriber kit uses too)."""
+    return regional_consumer(region_code), catalog_consumer(region_code)
 
 
 def _consumer_api(consumer: str) -> list[str]:

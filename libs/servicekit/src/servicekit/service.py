@@ -34,6 +34,7 @@ from .auth import TokenVerifier
 from .clock import Clock, system_clock
 from .consumer import Consumer, ConsumerOptions, Subscription
 from .database import Database, Transaction, make_engine
+from .eventdocs import event_docs_router
 from .idempotency import IdempotencyStore
 from .inbox import Inbox
 from .middleware import RequestContext
@@ -349,6 +350,7 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app, definition.refusals)
     app.include_router(operations_router())
+    app.include_router(event_docs_router())
     for router in definition.routers:
         app.include_router(router)
     app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)
