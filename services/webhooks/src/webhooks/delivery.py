@@ -1,0 +1,200 @@
+"""The delivery worker: posts due deliveries to their endpoints, signed, and records what
+happened.
+
+One loop per replica: it records the outcomes that came in (one transaction for all of
+them), claims due deliveries for every enabled endpoint that has room (at most
+``DELIVERY_CONCURRENCY`` in flight per endpoint), and starts a task per delivery. It wakes
+when a send finishes (that learner's next event may be due now) and every
+``DELIVERY_POLL_SECONDS`` (new events, retries coming due, endpoints enabled). A failed
+attempt is retried on the schedule of :class:`~webhooks.domain.model.RetryPolicy`; once the
+window is over it becomes a dead letter of its endpoint, and the learner's next event goes.
+Every attempt of a delivery carries the same ``webhook-id`` (the event id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from prometheus_client import Counter
+from standardwebhooks import Webhook
+
+from servicekit.service import Runtime
+
+from .dependencies import WebhooksDependencies
+from .settings import WebhooksSettings
+from .signing import signed_headers, signer
+from .store.queue import Claimed, Outcome, Queue, Result, Target
+from .transport import Answer
+
+log = logging.getLogger(__name__)
+ATTEMPTS = Counter("lms_webhook_attempts_total", "Webhook delivery attempts by result", ["result"])
+# how long a stopping worker waits for the sends in flight
+STOP_GRACE_SECONDS = 10.0
+
+
+class DeliveryWorker:
+    def __init__(self, runtime: Runtime[WebhooksSettings, WebhooksDependencies]) -> None:
+        # attempts are counted (metrics) and logged (the delivery log), not a line per request
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        self.settings = runtime.settings
+        self.clock = runtime.clock
+        self.sender = runtime.deps.sender
+        self.secrets = runtime.deps.secrets
+        self.retries = runtime.settings.retries
+        self.queue = Queue(runtime.database)
+        self.lease = timedelta(seconds=self.settings.delivery_lease_seconds)
+        self.targets: dict[uuid.UUID, Target] = {}
+        self.signers: dict[uuid.UUID, Webhook] = {}
+        self.in_flight: dict[uuid.UUID, int] = defaultdict(int)
+        self.touched: set[uuid.UUID] = set()
+        self.outcomes: list[Outcome] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.wake = asyncio.Event()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = housekeeping_due = loop.time()
+        try:
+            while not stopping.is_set():
+                self.wake.clear()
+                tick = loop.time() >= next_tick
+                if tick:
+                    next_tick = loop.time() + self.settings.delivery_poll_seconds
+                try:
+                    await self.flush()
+                    started = await self.dispatch(everyone=tick)
+                    if loop.time() >= housekeeping_due:
+                        housekeeping_due = loop.time() + self.settings.housekeeping_every_seconds
+                        await self.housekeeping()
+                except Exception:
+                    log.exception("webhook delivery round failed; trying again")
+                    started = 0
+                if not started and not self.outcomes:
+                    await self._pause(stopping, max(0.0, next_tick - loop.time()))
+        finally:
+            await self._finish()
+
+    async def _pause(self, stopping: asyncio.Event, seconds: float) -> None:
+        waits = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stopping.wait())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    async def _finish(self) -> None:
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=STOP_GRACE_SECONDS)
+        for task in self.tasks:
+            task.cancel()
+        with suppress(Exception):
+            await self.flush()
+        await self.sender.close()
+
+    async def flush(self) -> int:
+        outcomes, self.outcomes = self.outcomes, []
+        try:
+            await self.queue.record(outcomes)
+        except Exception:
+            self.outcomes = outcomes + self.outcomes  # kept for the next round
+            raise
+        return len(outcomes)
+
+    async def dispatch(self, *, everyone: bool) -> int:
+        """Claim and start what is due: at every tick for every enabled endpoint, between
+        ticks for those whose sends finished."""
+        now = self.clock()
+        if everyone or not self.targets:
+            self.targets = {t.endpoint_id: t for t in await self.queue.targets(now)}
+        chosen = list(self.targets) if everyone else [e for e in self.touched if e in self.targets]
+        self.touched.clear()
+        started = 0
+        for endpoint_id in chosen:
+            room = self.settings.delivery_concurrency - self.in_flight[endpoint_id]
+            if room <= 0:
+                continue
+            for claimed in await self.queue.claim(endpoint_id, now, room, self.lease):
+                self._start(self.targets[endpoint_id], claimed)
+                started += 1
+        return started
+
+    def _start(self, target: Target, claimed: Claimed) -> None:
+        self.in_flight[target.endpoint_id] += 1
+        task = asyncio.create_task(self._deliver(target, claimed))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _deliver(self, target: Target, claimed: Claimed) -> None:
+        attempted_at = self.clock()
+        try:
+            signers = [self._signer(secret_id, sealed) for secret_id, sealed in target.secrets]
+            headers = signed_headers(str(claimed.event_id), claimed.body, signers, attempted_at)
+            answer = await self.sender.post(target.url, claimed.body.encode(), headers)
+        except Exception as exc:
+            log.exception("delivery %s failed unexpectedly", claimed.delivery_id)
+            answer = Answer(None, f"{type(exc).__name__}: {exc}", 0)
+        finally:
+            self.in_flight[target.endpoint_id] -= 1
+        self.outcomes.append(self._judge(target, claimed, attempted_at, answer))
+        self.touched.add(target.endpoint_id)
+        self.wake.set()
+
+    def _judge(
+        self, target: Target, claimed: Claimed, attempted_at: datetime, answer: Answer
+    ) -> Outcome:
+        error = answer.error[:1000] if answer.error else None
+
+        def outcome(result: Result, retry_at: datetime | None = None) -> Outcome:
+            ATTEMPTS.labels(result.value).inc()
+            return Outcome(
+                claimed,
+                result,
+                attempted_at,
+                answer.status_code,
+                error,
+                answer.duration_ms,
+                retry_at,
+            )
+
+        if answer.delivered:
+            return outcome(Result.DELIVERED)
+        now = self.clock()
+        retry_at = self.retries.next_attempt(
+            claimed.failures + 1, now, claimed.queued_at, target.enabled_at
+        )
+        if retry_at is None:
+            log.warning(
+                "webhook delivery dead-lettered: endpoint %s, event %s, queued %s ago: %s",
+                target.endpoint_id,
+                claimed.event_id,
+                now - claimed.queued_at,
+                error,
+            )
+            return outcome(Result.DEAD)
+        return outcome(Result.RETRY, retry_at)
+
+    def _signer(self, secret_id: uuid.UUID, sealed: bytes) -> Webhook:
+        known = self.signers.get(secret_id)
+        if known is None:
+            known = self.signers[secret_id] = signer(self.secrets.open(sealed))
+        return known
+
+    async def housekeeping(self) -> None:
+        s, now = self.settings, self.clock()
+        dropped = await self.queue.purge(
+            now,
+            delivered_before=now - timedelta(days=s.delivery_log_days),
+            dead_before=now - timedelta(days=s.dead_letter_days),
+            events_before=now - timedelta(days=s.event_retention_days),
+        )
+        if dropped:
+            log.info("webhook housekeeping dropped %d rows past keeping", dropped)
+
+
+async def delivery_worker(runtime: Runtime[WebhooksSettings, WebhooksDependencies]) -> None:
+    await DeliveryWorker(runtime).run(runtime.stopping)
