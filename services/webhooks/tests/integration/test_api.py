@@ -105,7 +105,7 @@ async def test_public_addresses_and_the_allowed_government_network_are_accepted(
     assert twice.status_code == 409 and twice.json()["errors"][0]["field"] == "url"
 
 
-BAD_FIELDS = [
+BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ({"region_code": "99"}, "region_code"),  # no such province
     ({"region_code": "74.99"}, "region_code"),
     ({"region_code": "74; DROP TABLE endpoints"}, "region_code"),
