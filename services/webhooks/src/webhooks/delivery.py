@@ -1,9 +1,9 @@
 """The delivery worker: posts due deliveries to their endpoints, signed, and records what
 happened.
 
-One loop per replica: it records the outcomes that came in (one transaction for all of
-them), claims due deliveries for every enabled endpoint that has room (at most
-``DELIVERY_CONCURRENCY`` in flight per endpoint), and starts a task per delivery. It wakes
+One loop per replica: in one transaction per round it records the outcomes that came in and
+claims due deliveries for every enabled endpoint that has room (at most
+``DELIVERY_CONCURRENCY`` in flight per endpoint), then starts a task per delivery. It wakes
 when a send finishes (that learner's next event may be due now) and every
 ``DELIVERY_POLL_SECONDS`` (new events, retries coming due, endpoints enabled). A failed
 attempt is retried on the schedule of :class:`~webhooks.domain.model.RetryPolicy`; once the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from contextlib import suppress
 from datetime import datetime, timedelta
 
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 ATTEMPTS = Counter("lms_webhook_attempts_total", "Webhook delivery attempts by result", ["result"])
 # how long a stopping worker waits for the sends in flight
 STOP_GRACE_SECONDS = 10.0
+# the longest an outcome waits to be recorded (and its learner's next event to be claimed)
+RECORD_WITHIN_SECONDS = 0.05
 
 
 class DeliveryWorker:
@@ -51,6 +53,8 @@ class DeliveryWorker:
         self.targets: dict[uuid.UUID, Target] = {}
         self.signers: dict[uuid.UUID, Webhook] = {}
         self.in_flight: dict[uuid.UUID, int] = defaultdict(int)
+        # claimed and leased, waiting for a free slot: a finished send starts the next at once
+        self.ready: dict[uuid.UUID, deque[Claimed]] = defaultdict(deque)
         self.touched: set[uuid.UUID] = set()
         self.outcomes: list[Outcome] = []
         self.tasks: set[asyncio.Task[None]] = set()
@@ -66,16 +70,16 @@ class DeliveryWorker:
                 if tick:
                     next_tick = loop.time() + self.settings.delivery_poll_seconds
                 try:
-                    await self.flush()
-                    started = await self.dispatch(everyone=tick)
+                    await self.advance(everyone=tick)
                     if loop.time() >= housekeeping_due:
                         housekeeping_due = loop.time() + self.settings.housekeeping_every_seconds
                         await self.housekeeping()
                 except Exception:
                     log.exception("webhook delivery round failed; trying again")
-                    started = 0
-                if not started and not self.outcomes:
-                    await self._pause(stopping, max(0.0, next_tick - loop.time()))
+                pause = max(0.0, next_tick - loop.time())
+                if self.outcomes:
+                    pause = min(pause, RECORD_WITHIN_SECONDS)
+                await self._pause(stopping, pause)
         finally:
             await self._finish()
 
@@ -92,36 +96,53 @@ class DeliveryWorker:
             await asyncio.wait(self.tasks, timeout=STOP_GRACE_SECONDS)
         for task in self.tasks:
             task.cancel()
+        unsent = [d.delivery_id for waiting in self.ready.values() for d in waiting]
         with suppress(Exception):
-            await self.flush()
+            async with self.queue.round() as conn:
+                await self.queue.record(conn, self.outcomes)
+                await self.queue.release(conn, unsent)
         await self.sender.close()
 
-    async def flush(self) -> int:
-        outcomes, self.outcomes = self.outcomes, []
-        try:
-            await self.queue.record(outcomes)
-        except Exception:
-            self.outcomes = outcomes + self.outcomes  # kept for the next round
-            raise
-        return len(outcomes)
-
-    async def dispatch(self, *, everyone: bool) -> int:
-        """Claim and start what is due: at every tick for every enabled endpoint, between
-        ticks for those whose sends finished."""
+    async def advance(self, *, everyone: bool) -> int:
+        """One round, in one transaction: record the outcomes that came in (a learner's
+        next event is due once its previous one is settled), then claim what is due, at
+        every tick for every enabled endpoint, between ticks for those whose sends finished;
+        start the claimed sends once the round has committed. Returns how many started."""
         now = self.clock()
         if everyone or not self.targets:
             self.targets = {t.endpoint_id: t for t in await self.queue.targets(now)}
         chosen = list(self.targets) if everyone else [e for e in self.touched if e in self.targets]
         self.touched.clear()
-        started = 0
-        for endpoint_id in chosen:
-            room = self.settings.delivery_concurrency - self.in_flight[endpoint_id]
-            if room <= 0:
+        outcomes, self.outcomes = self.outcomes, []
+        claimed: list[Claimed] = []
+        try:
+            async with self.queue.round() as conn:
+                await self.queue.record(conn, outcomes)
+                for endpoint_id in chosen:
+                    room = self.room(endpoint_id)
+                    if room > 0:
+                        claimed += await self.queue.claim(conn, endpoint_id, now, room, self.lease)
+        except BaseException:
+            self.outcomes = outcomes + self.outcomes  # recorded in the next round
+            raise
+        for delivery in claimed:
+            self.ready[delivery.endpoint_id].append(delivery)
+        for endpoint_id in {d.endpoint_id for d in claimed}:
+            self._fill(endpoint_id)
+        return len(claimed)
+
+    def room(self, endpoint_id: uuid.UUID) -> int:
+        """How many more to claim: enough to keep every slot busy until the next round."""
+        held = self.in_flight[endpoint_id] + len(self.ready[endpoint_id])
+        return 2 * self.settings.delivery_concurrency - held
+
+    def _fill(self, endpoint_id: uuid.UUID) -> None:
+        waiting, target = self.ready[endpoint_id], self.targets.get(endpoint_id)
+        while waiting and self.in_flight[endpoint_id] < self.settings.delivery_concurrency:
+            claimed = waiting.popleft()
+            if target is None:  # disabled meanwhile: its lease runs out, it waits
                 continue
-            for claimed in await self.queue.claim(endpoint_id, now, room, self.lease):
-                self._start(self.targets[endpoint_id], claimed)
-                started += 1
-        return started
+            self._start(target, claimed)
 
     def _start(self, target: Target, claimed: Claimed) -> None:
         self.in_flight[target.endpoint_id] += 1
@@ -141,8 +162,13 @@ class DeliveryWorker:
         finally:
             self.in_flight[target.endpoint_id] -= 1
         self.outcomes.append(self._judge(target, claimed, attempted_at, answer))
+        self._fill(target.endpoint_id)
         self.touched.add(target.endpoint_id)
-        self.wake.set()
+        # a round for a batch of outcomes, or to top up the claimed ones; a few outcomes
+        # alone wait at most RECORD_WITHIN_SECONDS
+        batch = self.settings.delivery_concurrency
+        if len(self.outcomes) >= batch or len(self.ready[target.endpoint_id]) < batch:
+            self.wake.set()
 
     def _judge(
         self, target: Target, claimed: Claimed, attempted_at: datetime, answer: Answer

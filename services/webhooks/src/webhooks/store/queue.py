@@ -12,13 +12,14 @@ delivery at once; a replica that dies mid-send lets go when the lease runs out.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.database import Database
@@ -27,6 +28,19 @@ from ..domain.model import DeliveryStatus
 from .tables import attempts, deliveries, endpoint_secrets, endpoints, events
 
 PENDING = DeliveryStatus.PENDING.value
+ROUND_SETTINGS = text(
+    "SELECT set_config('synchronous_commit', 'off', true),"
+    " set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
+CLAIMED = (
+    deliveries.c.delivery_id,
+    deliveries.c.endpoint_id,
+    deliveries.c.event_id,
+    deliveries.c.learner_id,
+    deliveries.c.seq,
+    deliveries.c.failures,
+    deliveries.c.queued_at,
+)
 # rows dropped per statement by the housekeeping, so it never holds long locks
 PURGE_CHUNK = 5000
 
@@ -111,82 +125,62 @@ class Queue:
             )
         return list(found.values())
 
-    async def claim(
-        self, endpoint_id: uuid.UUID, now: datetime, limit: int, lease: timedelta
-    ) -> list[Claimed]:
-        candidate, sibling = deliveries.alias("candidate"), deliveries.alias("sibling")
-        blocked = (
-            select(sibling.c.delivery_id)
-            .where(
-                sibling.c.endpoint_id == candidate.c.endpoint_id,
-                sibling.c.learner_id == candidate.c.learner_id,
-                sibling.c.status == PENDING,
-                sibling.c.delivery_id != candidate.c.delivery_id,
-                or_(sibling.c.seq < candidate.c.seq, sibling.c.leased_until > now),
-            )
-            .exists()
-        )
-        due = (
-            select(candidate.c.delivery_id)
-            .where(
-                candidate.c.endpoint_id == endpoint_id,
-                candidate.c.status == PENDING,
-                candidate.c.next_attempt_at <= now,
-                or_(candidate.c.leased_until.is_(None), candidate.c.leased_until <= now),
-                ~blocked,
-            )
-            .order_by(candidate.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=candidate)
-        )
+    @asynccontextmanager
+    async def round(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction for a round's outcomes and claims. Its commit is not waited for
+        on disk: lost in a crash, a claim's lease is simply not held and an outcome not
+        recorded, so the delivery is sent again with the same webhook-id, which delivery
+        at least once allows anyway. The claim is planned for its actual values each time:
+        a generic plan of the prepared statement walked every pending row of the endpoint."""
         async with self.database.transaction() as tx:
-            rows = (
-                await tx.conn.execute(
-                    update(deliveries)
-                    .where(
-                        deliveries.c.delivery_id.in_(due.scalar_subquery()),
-                        events.c.event_id == deliveries.c.event_id,
-                    )
-                    .values(leased_until=now + lease)
-                    .returning(
-                        deliveries.c.delivery_id,
-                        deliveries.c.endpoint_id,
-                        deliveries.c.event_id,
-                        deliveries.c.learner_id,
-                        deliveries.c.seq,
-                        deliveries.c.failures,
-                        deliveries.c.queued_at,
-                        events.c.body,
-                    )
-                )
-            ).all()
+            await tx.conn.execute(ROUND_SETTINGS)
+            yield tx.conn
+
+    async def claim(
+        self,
+        conn: AsyncConnection,
+        endpoint_id: uuid.UUID,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+    ) -> list[Claimed]:
+        parameters = {"c_endpoint_id": endpoint_id, "c_now": now, "c_limit": limit}
+        rows = (await conn.execute(CLAIM, parameters | {"c_lease_until": now + lease})).all()
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.seq)
 
-    async def record(self, outcomes: Sequence[Outcome]) -> None:
-        """Every outcome of a round of attempts, in one transaction."""
+    async def release(self, conn: AsyncConnection, delivery_ids: Sequence[uuid.UUID]) -> None:
+        """Let go of claimed deliveries that were not sent (a worker stopping)."""
+        if delivery_ids:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.delivery_id.in_(delivery_ids), deliveries.c.status == PENDING)
+                .values(leased_until=None)
+            )
+
+    async def record(self, conn: AsyncConnection, outcomes: Sequence[Outcome]) -> None:
+        """Every outcome of a round of attempts."""
         if not outcomes:
             return
-        async with self.database.transaction() as tx:
-            for result in Result:
-                chosen = [o for o in outcomes if o.result is result]
-                if chosen:
-                    await tx.conn.execute(_settle(result), [_values(o) for o in chosen])
-            retried = [o for o in outcomes if o.result is Result.RETRY]
-            if retried:
-                await tx.conn.execute(_hold_lane(), [_values(o) for o in retried])
-            await tx.conn.execute(
-                attempts.insert(),
-                [
-                    {
-                        "delivery_id": o.claimed.delivery_id,
-                        "attempted_at": o.attempted_at,
-                        "status_code": o.status_code,
-                        "error": o.error,
-                        "duration_ms": o.duration_ms,
-                    }
-                    for o in outcomes
-                ],
-            )
+        for result in Result:
+            chosen = [o for o in outcomes if o.result is result]
+            if chosen:
+                await conn.execute(SETTLE[result], [_values(o) for o in chosen])
+        retried = [o for o in outcomes if o.result is Result.RETRY]
+        if retried:
+            await conn.execute(HOLD_LANE, [_values(o) for o in retried])
+        await conn.execute(
+            attempts.insert(),
+            [
+                {
+                    "delivery_id": o.claimed.delivery_id,
+                    "attempted_at": o.attempted_at,
+                    "status_code": o.status_code,
+                    "error": o.error,
+                    "duration_ms": o.duration_ms,
+                }
+                for o in outcomes
+            ],
+        )
 
     async def purge(
         self,
@@ -224,6 +218,45 @@ class Queue:
                 (events.c.received_at < events_before) & ~referred.exists(),
             )
         return dropped
+
+
+def _claim() -> Any:
+    """Lease up to ``c_limit`` due deliveries of an endpoint, each the head of its lane with
+    none of its lane in flight, and read their bodies (built once: it runs every round)."""
+    candidate, sibling = deliveries.alias("candidate"), deliveries.alias("sibling")
+    now = bindparam("c_now", type_=deliveries.c.queued_at.type)
+    lane = (
+        sibling.c.endpoint_id == candidate.c.endpoint_id,
+        sibling.c.learner_id == candidate.c.learner_id,
+        sibling.c.status == PENDING,
+    )
+    # aggregates, so each is looked up in the lane's index for the candidate at hand
+    head = select(func.min(sibling.c.seq)).where(*lane).scalar_subquery()
+    busy_until = select(func.max(sibling.c.leased_until)).where(*lane).scalar_subquery()
+    due = (
+        select(candidate.c.delivery_id)
+        .where(
+            candidate.c.endpoint_id == bindparam("c_endpoint_id"),
+            candidate.c.status == PENDING,
+            candidate.c.next_attempt_at <= now,
+            candidate.c.seq == head,
+            func.coalesce(busy_until, now) <= now,
+        )
+        .order_by(candidate.c.next_attempt_at)
+        .limit(bindparam("c_limit"))
+        .with_for_update(skip_locked=True, of=candidate)
+        .cte("due")
+    )
+    leased = (
+        update(deliveries)
+        .where(deliveries.c.delivery_id == due.c.delivery_id)
+        .values(leased_until=bindparam("c_lease_until"))
+        .returning(*CLAIMED)
+        .cte("leased")
+    )
+    return select(*(leased.c[c.name] for c in CLAIMED), events.c.body).join_from(
+        leased, events, events.c.event_id == leased.c.event_id
+    )
 
 
 async def _purge(conn: AsyncConnection, table: Any, key: Any, condition: Any) -> int:
@@ -280,7 +313,7 @@ def _settle(result: Result) -> Any:
     )
 
 
-def _hold_lane() -> Any:
+def _hold_lane_statement() -> Any:
     """The rest of a learner's lane waits for the retry of its head, instead of being looked
     at (and found blocked) on every claim meanwhile."""
     return (
@@ -293,3 +326,8 @@ def _hold_lane() -> Any:
         )
         .values(next_attempt_at=func.greatest(deliveries.c.next_attempt_at, bindparam("o_next")))
     )
+
+
+CLAIM = _claim()
+SETTLE = {result: _settle(result) for result in Result}
+HOLD_LANE = _hold_lane_statement()
