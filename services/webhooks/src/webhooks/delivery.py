@@ -114,16 +114,22 @@ class DeliveryWorker:
         chosen = list(self.targets) if everyone else [e for e in self.touched if e in self.targets]
         self.touched.clear()
         outcomes, self.outcomes = self.outcomes, []
+        # claimed for an endpoint disabled (or removed) since: let go, so it waits in order
+        dropped = [e for e in self.ready if e not in self.targets and self.ready[e]]
+        released = [d for e in dropped for d in self.ready.pop(e)]
         claimed: list[Claimed] = []
         try:
             async with self.queue.round() as conn:
                 await self.queue.record(conn, outcomes)
+                await self.queue.release(conn, [d.delivery_id for d in released])
                 for endpoint_id in chosen:
                     room = self.room(endpoint_id)
                     if room > 0:
                         claimed += await self.queue.claim(conn, endpoint_id, now, room, self.lease)
         except BaseException:
             self.outcomes = outcomes + self.outcomes  # recorded in the next round
+            for delivery in released:
+                self.ready[delivery.endpoint_id].append(delivery)
             raise
         for delivery in claimed:
             self.ready[delivery.endpoint_id].append(delivery)

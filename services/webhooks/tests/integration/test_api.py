@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from servicekit.testing.services import RunningService
 from webhooks.main import Settings, dependencies
 from webhooks.store.tables import endpoint_secrets
 
-from .bridge import FAST, bridge, certificates_in
+from .conftest import FAST, bridge
 
 pytestmark = pytest.mark.integration
 NAMES = {
@@ -30,11 +29,6 @@ NAMES = {
 
 async def names(host: str) -> list[str]:
     return NAMES.get(host, [])
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return certificates_in(Path(tmp_path_factory.mktemp("tls")))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from nats.js import JetStreamContext
@@ -13,7 +12,7 @@ from nats.js import JetStreamContext
 from servicekit.testing.https import Certificates, RunningReceiver
 from servicekit.testing.waiting import eventually
 
-from .bridge import (
+from .conftest import (
     AWULITI,
     BENDE,
     BENTENG_UTARA,
@@ -21,7 +20,6 @@ from .bridge import (
     TOWUA,
     api,
     bridge,
-    certificates_in,
     contact,
     first_accepted,
     lesson,
@@ -33,11 +31,6 @@ from .bridge import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return certificates_in(Path(tmp_path_factory.mktemp("tls")))
 
 
 async def test_a_regency_gets_its_learner_events_signed_and_nothing_from_elsewhere(

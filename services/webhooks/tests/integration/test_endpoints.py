@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from nats.js import JetStreamContext
@@ -18,13 +17,12 @@ from servicekit.testing.services import RunningService
 from servicekit.testing.waiting import eventually
 from webhooks.main import Settings, dependencies
 
-from .bridge import (
+from .conftest import (
     BENDE,
     FAST,
     TOWUA,
     api,
     bridge,
-    certificates_in,
     first_accepted,
     lesson,
     publish,
@@ -34,11 +32,6 @@ from .bridge import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return certificates_in(Path(tmp_path_factory.mktemp("tls")))
 
 
 def accepted_ids(receiver: RunningReceiver) -> list[str]:

@@ -4,23 +4,16 @@ CA bundle is what makes the test authority trusted."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from servicekit.testing.https import Certificates
 from webhooks.settings import WebhooksSettings
 from webhooks.transport import WebhookSender
 
-from .bridge import certificates_in, receiver_at
+from .conftest import receiver_at
 
 pytestmark = pytest.mark.integration
 HEADERS = {"content-type": "application/json", "webhook-id": "msg_1"}
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    return certificates_in(Path(tmp_path_factory.mktemp("tls")))
 
 
 async def post(settings: WebhooksSettings, url: str) -> tuple[int | None, str | None]:

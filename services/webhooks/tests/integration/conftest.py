@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nats.js import JetStreamContext
 from standardwebhooks import Webhook
 
@@ -54,8 +55,10 @@ async def receiver_at(certificates: Certificates, **answer: Any) -> AsyncIterato
         yield running
 
 
-def certificates_in(folder: Path) -> Certificates:
-    return make_certificates(folder)
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A test authority and a server certificate for 127.0.0.1, trusted by the bridge."""
+    return make_certificates(Path(tmp_path_factory.mktemp("tls")))
 
 
 async def register(
