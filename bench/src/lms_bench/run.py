@@ -17,7 +17,7 @@ from servicekit.registry import NAMES, consumers, producers
 from servicekit.servers import ensure_database
 from servicekit.topology import STREAM
 
-from . import ceilings, components, subscriber_kit
+from . import ceilings, components, subscriber_kit, webhooks
 from .driver import Driver
 from .memory import PeakMemory
 from .reconcile import reconcile
@@ -254,6 +254,12 @@ async def measure(
         "subscriber_kit_per_s": kit["kit_per_s"],
     }
 
+    console.print("[bold]webhook bridge against a bare HTTPS client, to the same receiver")
+    hooks = 1_000 if plan.size.learners < 500 else 10_000
+    bridge_rate, bare_rate = await webhooks.webhook_rates(stack.server_url, out, hooks)
+    results.ceilings["bare_https_posts_per_s"] = bare_rate
+    results.measurements["webhook_deliveries"] = hooks
+
     console.print("[bold]progress endpoint burst, content alone (others stopped)")
     burst_rate = await progress_burst(driver, stack, js, bare_seconds)
     results.measurements["progress_rate_under_full_load_per_s"] = progress_rate
@@ -281,6 +287,13 @@ async def measure(
             "reporting consumer (replaying the run) vs raw JetStream consume",
             replay_rate,
             results.ceilings["jetstream_consume_per_s"],
+            0.5,
+        ),
+        Ratio(
+            "webhook bridge deliveries (signed, ordered per learner) vs bare httpx posts "
+            "to the same HTTPS receiver",
+            bridge_rate,
+            bare_rate,
             0.5,
         ),
         Ratio(
