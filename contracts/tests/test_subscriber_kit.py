@@ -302,6 +302,9 @@ async def test_idle_pulls_far_longer_than_the_pull_timeout_never_end_the_pull_lo
 
     await kit.start()
     try:
+        assert kit.broker is not None
+        fetches = [s.subscription.fetch for s in kit.broker.subscribers]  # type: ignore[attr-defined]
+        assert [f.__name__ for f in fetches] == ["fetch_or_time_out"]
         await asyncio.sleep(40 * kit.max_wait)
         assert restarts(caplog) == []
         event = await platform.publish(lesson("74.01.01.2006"))

@@ -139,20 +139,19 @@ class Subscriber:
         broker = self.build()
 
         async def settle() -> None:
-            for subscriber in broker.subscribers:
-                settle_idle_fetches(subscriber)
+            await broker.connect()
+            settle_idle_fetches(broker)
 
-        return FastStream(broker, logger=log, after_startup=[settle])
+        return FastStream(broker, logger=log, on_startup=[settle])
 
     async def start(self, *, since: datetime | None = None) -> None:
         broker = self.build(since=since)
+        connection = await broker.connect()
         if since is not None:
-            connection = await broker.connect()
             await forget(connection.jetstream(), self.durables())
             log.info("replaying from %s", since.isoformat())
+        settle_idle_fetches(broker)
         await broker.start()
-        for subscriber in broker.subscribers:
-            settle_idle_fetches(subscriber)
         log.info("following %s as %s on %s", self.region_code, self.user, self.url)
 
     async def close(self) -> None:
@@ -197,25 +196,33 @@ async def _pulled_messages(message: Any) -> Any:
     return message.raw_message
 
 
-def settle_idle_fetches(subscriber: Any) -> None:
+def settle_idle_fetches(broker: NatsBroker) -> None:
     """FastStream 0.7.8's pull loop ends on any timeout but nats-py's own ``TimeoutError``,
     and nats-py 2.16's ``fetch`` also raises a plain ``asyncio.TimeoutError`` when a pull
     finds nothing: the loop would end and be restarted with an error logged, over and over
-    on an idle region. Present every timeout of an empty pull as the one FastStream expects.
+    on an idle region. Every pull subscription the connected ``broker`` creates gets a
+    ``fetch`` that presents each timeout of an empty pull as the one FastStream expects, before
+    its loop first runs.
 
-    The one place that reaches into FastStream's subscriber; a test fails if an upgrade
-    moves it (``test_subscriber_kit``)."""
-    subscription = getattr(subscriber, "subscription", None)
-    if subscription is None or not hasattr(subscription, "fetch"):
-        raise RuntimeError("FastStream's pull subscriber no longer exposes its subscription")
-    fetch = subscription.fetch
+    The one place that reaches into FastStream (its JetStream context, the one its own
+    ``JsClient`` annotation names); a test fails if an upgrade moves it
+    (``test_idle_pulls_far_longer_than_the_pull_timeout_never_end_the_pull_loop``)."""
+    js = broker.config.connection_state.stream
+    pull_subscribe = js.pull_subscribe
 
-    async def fetch_or_time_out(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await fetch(*args, **kwargs)
-        except nats.errors.TimeoutError:
-            raise
-        except TimeoutError as exc:
-            raise nats.errors.TimeoutError from exc
+    async def pull_subscribe_settled(*args: Any, **kwargs: Any) -> Any:
+        subscription = await pull_subscribe(*args, **kwargs)
+        fetch = subscription.fetch
 
-    subscription.fetch = fetch_or_time_out
+        async def fetch_or_time_out(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fetch(*args, **kwargs)
+            except nats.errors.TimeoutError:
+                raise
+            except TimeoutError as exc:
+                raise nats.errors.TimeoutError from exc
+
+        subscription.fetch = fetch_or_time_out
+        return subscription
+
+    js.pull_subscribe = pull_subscribe_settled
