@@ -6,7 +6,7 @@ What handles what (``HANDLERS``):
 |------------------|-------------------|-----------------------------------------|
 | CreateCourse     | create_course     | (none: a draft)                         |
 | ReviseCourse     | revise_course     | (none: edits a draft or starts one)     |
-| PublishCourse    | publish_course    | CoursePublished                         |
+| PublishCourse    | publish_course    | CoursePublished (within its size budget)|
 | AttachDocument   | attach_document   | (none)                                  |
 | RecordEnrollment | record_enrollment | (none)                                  |
 | RecordWithdrawal | record_withdrawal | (none)                                  |
@@ -47,6 +47,7 @@ from .domain.model import (
     VersionStatus,
     plan_sync,
 )
+from .domain.packages import Media, check_budget
 
 
 class UnitOfWork(Protocol):
@@ -64,6 +65,9 @@ class UnitOfWork(Protocol):
         self, course_id: uuid.UUID, attachment_ids: list[uuid.UUID]
     ) -> set[uuid.UUID]: ...
     async def course_exists(self, course_id: uuid.UUID) -> bool: ...
+    async def media_of(
+        self, course_id: uuid.UUID, attachment_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, Media]: ...
     async def add_attachment(self, attachment: Attachment) -> None: ...
     async def record_enrollment(self, enrollment: Enrollment) -> None: ...
     async def record_withdrawal(self, cmd: commands.RecordWithdrawal) -> None: ...
@@ -150,6 +154,9 @@ async def publish_course(cmd: commands.PublishCourse, uow: UnitOfWork) -> Course
         raise UnknownCourse(str(cmd.course_id))
     if latest.status == VersionStatus.PUBLISHED:
         raise VersionImmutable(f"version {latest.version} is already published; edit it first")
+    check_budget(
+        latest, await uow.media_of(latest.course_id, latest.attachment_ids), cmd.budget_bytes
+    )
     latest.publish(uow.clock())
     await uow.save_version(latest)
     uow.publish(events.CoursePublished(latest))

@@ -114,6 +114,13 @@ class CourseOut(BaseModel):
     required_lesson_ids: list[uuid.UUID]
     created_at: datetime | None
     published_at: datetime | None
+    content_bytes: int | None = Field(
+        default=None,
+        description="what a device carries to take the whole course offline (its package's files)",
+    )
+    budget_bytes: int | None = Field(
+        default=None, description="authors: the most a course may ask a device to carry"
+    )
 
 
 class CourseSummary(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ..domain.model import (
@@ -15,6 +15,7 @@ from ..domain.model import (
     SyncResult,
     VersionStatus,
 )
+from ..domain.packages import Media, content_bytes
 from .schemas import (
     AttachmentOut,
     CompletedLesson,
@@ -41,8 +42,15 @@ def lesson_out(lesson: Lesson, *, with_content: bool) -> LessonOut:
     return out
 
 
-def course_out(course: CourseVersion, *, with_content: bool = True) -> CourseOut:
-    """The outline for everybody; lesson content only for authors and enrolled learners."""
+def course_out(
+    course: CourseVersion,
+    *,
+    with_content: bool = True,
+    media: dict[uuid.UUID, Media] | None = None,
+    budget_bytes: int | None = None,
+) -> CourseOut:
+    """The outline for everybody; lesson content only for authors and enrolled learners; the
+    course's size on a device when its media is given, and its budget for authors."""
     return CourseOut(
         course_id=course.course_id,
         code=course.code,
@@ -63,11 +71,19 @@ def course_out(course: CourseVersion, *, with_content: bool = True) -> CourseOut
         required_lesson_ids=course.required_lesson_ids,
         created_at=course.created_at,
         published_at=course.published_at,
+        content_bytes=content_bytes(course, media) if media is not None else None,
+        budget_bytes=budget_bytes,
     )
 
 
-def course_json(course: CourseVersion, _: Any = None) -> dict[str, Any]:
-    return course_out(course).model_dump(mode="json")
+def authored_view(budget_bytes: int) -> Callable[[CourseVersion, Any], Awaitable[dict[str, Any]]]:
+    """What an author sees after each edit: the course and its size against the budget."""
+
+    async def view(course: CourseVersion, uow: Any) -> dict[str, Any]:
+        media = await uow.media_of(course.course_id, course.attachment_ids)
+        return course_out(course, media=media, budget_bytes=budget_bytes).model_dump(mode="json")
+
+    return view
 
 
 def course_summary(row: Any, *, drafts: bool) -> CourseSummary:
