@@ -33,6 +33,7 @@ from lms_contracts import CloudEvent, EventData
 
 from .auth import TokenVerifier
 from .clock import Clock, system_clock
+from .compression import install_compression
 from .consumer import Consumer, ConsumerOptions, Subscription
 from .database import Database, Transaction, make_engine
 from .idempotency import IdempotencyStore
@@ -349,4 +350,5 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
     for router in definition.routers:
         app.include_router(router)
     app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)
+    install_compression(app, settings.compress_min_bytes)
     return app

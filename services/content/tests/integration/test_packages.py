@@ -258,3 +258,17 @@ async def test_an_author_sees_the_course_size_and_cannot_publish_it_over_the_bud
     assert refused.status_code == 422 and refused.json()["code"] == "course_over_budget"
     assert refused.json()["content_bytes"] == revised.json()["content_bytes"]
     assert refused.json()["budget_bytes"] == budget
+
+
+async def test_the_outline_travels_compressed_and_the_package_as_it_is(
+    content: RunningService, jetstream: JetStreamContext
+) -> None:
+    course, _ = await course_with_media(content)
+    _, me, _ = await enroll(jetstream, content, course)
+    accept = {**me, "Accept-Encoding": "gzip, br, zstd"}
+    outline = await content.client.get(f"/v1/courses/{course['course_id']}", headers=accept)
+    assert outline.headers["content-encoding"] == "zstd"
+    assert outline.json()["content_bytes"] == course["content_bytes"]
+    package = await content.client.get(f"/v1/courses/{course['course_id']}/package", headers=accept)
+    assert "content-encoding" not in package.headers
+    assert package.num_bytes_downloaded == int(package.headers["content-length"])

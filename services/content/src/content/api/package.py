@@ -124,7 +124,8 @@ async def package_manifest(
     """The manifest alone: is the package on the device still current, and what would a
     download hold?"""
     plan = await _plan(runner, principal, course_id, version, since)
-    headers = {"ETag": f'"{plan.key}"', "Cache-Control": "private, no-cache"}
+    # weak: the same manifest may travel compressed one time and not the next
+    headers = {"ETag": f'W/"{plan.key}"', "Cache-Control": "private, no-cache"}
     if weak_match(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(plan.manifest, media_type="application/json", headers=headers)
