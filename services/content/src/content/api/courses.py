@@ -94,13 +94,24 @@ async def get_course(
     settings: CurrentSettings,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> CourseOut:
-    """Authors: any version. Enrolled learners: their version. Others: the published outline.
-    Everybody sees what the course weighs on a device; authors its budget too."""
+    """Authors: any version. Enrolled learners: their version, with when they completed each
+    lesson and what remains. Others: the published outline. Everybody sees what the course
+    weighs on a device; authors its budget too."""
+    completions = None
     async with runner.read() as conn:
         course, with_content = await visible_version(conn, principal, course_id, version)
         media = await queries.media_of(conn, course_id, course.attachment_ids)
+        if with_content and principal.learner_id is not None:
+            rows = await queries.progress_of(conn, principal.learner_id, course_id)
+            completions = {r.lesson_id: r.completed_at for r in rows}
     budget = settings.course_budget_bytes if is_author(principal) else None
-    return course_out(course, with_content=with_content, media=media, budget_bytes=budget)
+    return course_out(
+        course,
+        with_content=with_content,
+        media=media,
+        budget_bytes=budget,
+        completions=completions,
+    )
 
 
 @router.get("/courses/{course_id}/lessons/{lesson_id}", response_model=LessonRead)
@@ -122,12 +133,12 @@ async def read_lesson(
         for lesson in module.lessons:
             if lesson.lesson_id == lesson_id:
                 out = lesson_out(lesson, with_content=True)
+                out.completed_at = completed_at
                 return LessonRead(
                     **out.model_dump(),
                     course_id=course_id,
                     version=course.version,
                     module_id=module.module_id,
-                    completed_at=completed_at,
                 )
     raise Problem(
         404,

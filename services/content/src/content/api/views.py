@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..domain.model import (
@@ -23,6 +24,7 @@ from .schemas import (
     CourseSummary,
     LessonOut,
     ModuleOut,
+    OutlineProgress,
     ProgressOut,
     SyncItemOut,
     SyncOut,
@@ -48,9 +50,33 @@ def course_out(
     with_content: bool = True,
     media: dict[uuid.UUID, Media] | None = None,
     budget_bytes: int | None = None,
+    completions: dict[uuid.UUID, datetime] | None = None,
 ) -> CourseOut:
     """The outline for everybody; lesson content only for authors and enrolled learners; the
-    course's size on a device when its media is given, and its budget for authors."""
+    course's size on a device when its media is given, and its budget for authors; with the
+    learner's ``completions``, when each lesson was completed and what remains."""
+    out = _course_out(course, with_content, media, budget_bytes)
+    if completions is None:
+        return out
+    for module in out.modules:
+        for lesson in module.lessons:
+            lesson.completed_at = completions.get(lesson.lesson_id)
+    out.progress = OutlineProgress(
+        completed=sum(x in completions for x in course.lesson_ids),
+        remaining_lesson_ids=[x for x in course.lesson_ids if x not in completions],
+        remaining_required_lesson_ids=[
+            x for x in course.required_lesson_ids if x not in completions
+        ],
+    )
+    return out
+
+
+def _course_out(
+    course: CourseVersion,
+    with_content: bool,
+    media: dict[uuid.UUID, Media] | None,
+    budget_bytes: int | None,
+) -> CourseOut:
     return CourseOut(
         course_id=course.course_id,
         code=course.code,
