@@ -87,6 +87,10 @@ async def broken_and_hostile_clients(
     ]:
         refused = await http.get(package, headers={**me, "Range": header})
         assert refused.status_code == 416 and refused.json()["code"] == code, header
+        assert refused.headers["content-language"] == "id"
+        english = await http.get(package, headers={**me, "Range": header, "Accept-Language": "en"})
+        assert english.json()["code"] == code and english.headers["content-language"] == "en"
+        assert english.json()["detail"] != refused.json()["detail"]
     other_version = {**me, "Range": "bytes=100-", "If-Range": f'"{"0" * 64}"'}
     whole = await http.get(package, headers=other_version)
     assert whole.status_code == 200 and "content-range" not in whole.headers
@@ -108,5 +112,6 @@ async def broken_and_hostile_clients(
         json={"answers": [], "answered_at": "2026-13-45T99:00:00+08:00"},
     )
     assert again.status_code == 422 and again.json()["errors"][0]["field"] == "answered_at"
+    assert again.json()["detail"] == "Permintaan tidak valid: periksa answered_at."
     graded = await http.get(f"{urls['assessment']}/v1/attempts", headers=me)
     assert [a["status"] for a in graded.json()["items"]].count("graded") == 2

@@ -113,7 +113,8 @@ async def learner_journey(
         me = token("learner", learner_id=learner_id)
         traffic = Traffic()
         transport = CountingTransport(traffic)
-        async with httpx.AsyncClient(transport=transport, timeout=60) as phone:
+        speaks = {"Accept-Language": "id-ID,id;q=0.9"}  # a phone set up in Indonesian
+        async with httpx.AsyncClient(transport=transport, timeout=60, headers=speaks) as phone:
             link = Link(phone, traffic, server, urls, me)
             return await _take_course(link, course, learner_id, seed, cuts)
 

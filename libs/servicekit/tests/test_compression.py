@@ -43,7 +43,8 @@ def probe_app() -> FastAPI:
 
     @app.get("/refused")
     async def refused() -> None:
-        raise Problem(422, "invalid_field", "x" * 1000)
+        errors = [{"field": f"answers.{n}.text", "message": "too long"} for n in range(40)]
+        raise Problem(422, "invalid_field", "answers: too long", errors=errors)
 
     install_compression(app, minimum_size=500)
     return app

@@ -223,6 +223,9 @@ async def test_a_sync_batch_applies_each_client_id_once_and_accepts_late_items(
         ("f", "rejected", "completed_at_in_future"),
         ("g", "rejected", "unknown_course"),
     ]
+    details = {x["client_id"]: x["detail"] for x in first.json()["items"]}
+    assert details["f"] == "Waktu selesai (completed_at) lebih lambat dari jam server."
+    assert details["g"] == "Tidak ada pelatihan dengan id ini."
     replay = await content.client.post("/v1/progress/sync", json={"items": batch[:5]}, headers=me)
     assert {x["status"] for x in replay.json()["items"]} == {"duplicate"}
 

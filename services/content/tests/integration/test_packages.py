@@ -138,6 +138,13 @@ async def test_bad_ranges_and_validators_of_another_version_get_clear_answers(
         assert refused.headers["content-range"] == f"bytes */{size}"
         assert refused.json()["code"] == code and refused.json()["errors"][0]["field"] == "Range"
 
+    overlap = {**me, "Range": "bytes=0-99,50-150"}
+    assert (await content.client.get(url, headers=overlap)).json()["detail"] == (
+        "Rentang pada Range saling tumpang tindih; minta satu rentang saja."
+    )
+    english = await content.client.get(url, headers={**overlap, "Accept-Language": "en"})
+    assert english.json()["detail"] == "Range: the ranges overlap; ask for one range."
+    assert english.json()["errors"] == [{"field": "Range", "message": "the ranges overlap"}]
     several = await content.client.get(url, headers={**me, "Range": "bytes=0-9,20-29"})
     assert several.status_code == 200 and several.content == full.content
     assert (await content.client.get(url, headers={**me, "If-None-Match": etag})).status_code == 304

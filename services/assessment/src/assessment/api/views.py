@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.errors import DomainError
+from servicekit.i18n import problem_detail
+
+from ..domain.errors import DomainError, MaxAttemptsReached
 from ..domain.model import (
     Assessment,
     AssessmentKind,
@@ -18,6 +20,7 @@ from ..domain.model import (
 from ..store import queries
 from ..store.rows import assessment_from_rows, attempt_from_row
 from ..store.unit_of_work import SqlUnitOfWork
+from .refusals import REFUSALS
 from .schemas import (
     AssessmentOut,
     AssessmentSummary,
@@ -197,12 +200,12 @@ def learner_summary_out(
     try:
         enrollment.require_open(assessment.kind, course)
     except DomainError as exc:
-        reason = str(exc)
+        reason = _told(exc)
     used = sum(a.counts for a in taken)
     resumable = any(a.is_open(now) for a in taken)
-    used_up = assessment.max_attempts is not None and used >= assessment.max_attempts
-    if reason is None and not resumable and used_up:
-        reason = f"all {assessment.max_attempts} attempts are used"
+    limit = assessment.max_attempts
+    if reason is None and not resumable and limit is not None and used >= limit:
+        reason = _told(MaxAttemptsReached(limit))
     return summary_out(assessment).model_copy(
         update={
             "attempts_used": used,
@@ -210,6 +213,12 @@ def learner_summary_out(
             "unavailable_reason": reason,
         }
     )
+
+
+def _told(refused: DomainError) -> str:
+    """Why an attempt cannot be started, as its problem would say it to this learner."""
+    problem = REFUSALS.problem(refused)
+    return problem_detail(problem.code, problem.detail, problem.extra)
 
 
 def keyed_out(assessment: Assessment) -> AssessmentOut:

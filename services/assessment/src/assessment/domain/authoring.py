@@ -32,7 +32,7 @@ def build_assessment(cmd: CreateAssessment, assessment_id: uuid.UUID, now: datet
     if cmd.questions_drawn is not None and cmd.questions_drawn > len(cmd.questions):
         raise InvalidField(
             "questions_drawn",
-            f"cannot draw {cmd.questions_drawn} of {len(cmd.questions)} questions",
+            "cannot draw more questions than the bank has",
         )
     allow_offline = cmd.allow_offline
     if allow_offline is None:
@@ -67,7 +67,7 @@ def build_question(new: NewQuestion, at: str) -> Question:
         if getattr(new, name) is not None
     }
     for name in sorted(given - _FIELDS_OF[new.kind]):
-        raise InvalidField(f"{at}.{name}", f"does not belong to a {new.kind} question")
+        raise InvalidField(f"{at}.{name}", "does not belong to this kind of question")
     if not new.prompt.strip():
         raise InvalidField(f"{at}.prompt", "must not be blank")
     question = Question(

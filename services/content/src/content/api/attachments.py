@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import CurrentPrincipal
+from servicekit.i18n import field_message
 from servicekit.problems import Problem, field_problem
 
 from ..domain import commands
@@ -32,7 +33,7 @@ def too_large(cap: int) -> Problem:
         413,
         "attachment_too_large",
         f"attachments are limited to {cap} bytes",
-        errors=[{"field": "body", "message": f"at most {cap} bytes"}],
+        errors=[{"field": "body", "message": field_message("at most {n} bytes", n=cap)}],
         max_bytes=cap,
     )
 

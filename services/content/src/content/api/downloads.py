@@ -49,12 +49,20 @@ class Stored:
         return f"sha-256=:{base64.b64encode(bytes.fromhex(self.sha256)).decode()}:"
 
 
+# what is wrong with a Range, as the problem's ``errors`` say it (its ``detail`` says more)
+REASONS = {
+    "range_malformed": "not a byte range this server understands",
+    "range_not_satisfiable": "past the end of the file",
+    "ranges_overlap": "the ranges overlap",
+}
+
+
 def _refused(code: str, detail: str, size: int) -> Problem:
     return Problem(
         416,
         code,
         f"Range: {detail}",
-        errors=[{"field": RANGE_FIELD, "message": detail}],
+        errors=[{"field": RANGE_FIELD, "message": REASONS[code]}],
         headers={"Content-Range": f"bytes */{size}"},
         size_bytes=size,
     )
@@ -136,7 +144,7 @@ def serve(
             412,
             changed_code,
             "If-Match: the representation changed; start again from its first byte",
-            errors=[{"field": "If-Match", "message": f"the current ETag is {stored.etag}"}],
+            errors=[{"field": "If-Match", "message": "the file has changed"}],
             headers={"ETag": stored.etag},
         )
     if weak_match(request.headers.get("if-none-match"), stored.etag):

@@ -71,7 +71,7 @@ async def _base_version(
     if base is None or (base.status != VersionStatus.PUBLISHED and not is_author(principal)):
         raise field_problem(
             "since",
-            f"not a published version of this course up to version {course.version}",
+            "not a published earlier version of this course",
             "unknown_base_version",
         )
     return base

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from servicekit.i18n import text
+
 from ..domain.model import (
     Attachment,
     Completion,
@@ -189,7 +191,8 @@ def sync_out(learner_id: uuid.UUID, results: list[SyncResult]) -> SyncOut:
                 status=r.outcome,
                 completed_at=r.completed_at,
                 code=r.code,
-                detail=r.detail,
+                # in the request's language, by the item's code
+                detail=(text("sync", r.code) or r.detail) if r.code else r.detail,
             )
             for r in results
         ],

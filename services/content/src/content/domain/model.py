@@ -46,7 +46,7 @@ class Lesson:
         if self.kind in MEDIA_KINDS and self.attachment_id is None and not self.url:
             # an attachment travels inside the offline package; a url needs a connection
             raise InvalidLesson(
-                f"{where}.attachment_id", f"a {self.kind} lesson needs an attachment_id or a url"
+                f"{where}.attachment_id", "a media lesson needs an attachment_id or a url"
             )
 
 
