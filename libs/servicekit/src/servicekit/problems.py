@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from .database import database_unavailable
+from .i18n import localized_problem, validation_message
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -114,6 +115,7 @@ class Refusals:
 def problem_response(
     status: int, code: str, detail: str, instance: str | None = None, **extra: Any
 ) -> JSONResponse:
+    detail, extra = localized_problem(code, detail, extra)
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
         "title": HTTPStatus(status).phrase,
@@ -162,7 +164,7 @@ def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": validation_message(e)}
             for e in exc.errors()
         ]
         fields = ", ".join(sorted({e["field"] for e in errors}))

@@ -32,9 +32,11 @@ from lms_contracts import CloudEvent, EventData
 
 from .auth import TokenVerifier
 from .clock import Clock, system_clock
+from .compression import install_compression
 from .consumer import Consumer, ConsumerOptions, Subscription
 from .database import Database, Transaction, make_engine
 from .eventdocs import event_docs_router
+from .i18n import LanguageContext
 from .idempotency import IdempotencyStore
 from .inbox import Inbox
 from .middleware import RequestContext
@@ -354,4 +356,6 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
     for router in definition.routers:
         app.include_router(router)
     app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)
+    install_compression(app, settings.compress_min_bytes)
+    app.add_middleware(LanguageContext, default=settings.default_language)
     return app

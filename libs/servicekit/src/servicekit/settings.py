@@ -38,6 +38,10 @@ class ServiceSettings(BaseSettings):
     # the retry policy (servicekit.retries); the topology's max_deliver must match
     consumer_max_deliver: int = Field(default=RETRIES.max_deliver, ge=2)
     consumer_retry_delays: list[float] = list(RETRIES.delays)
+    # the language of what people read when a request has no Accept-Language (servicekit.i18n)
+    default_language: Literal["id", "en"] = "id"
+    # responses smaller than this are sent uncompressed (servicekit.compression)
+    compress_min_bytes: int = Field(default=500, ge=0)
     relay_batch_size: int = Field(default=500, ge=1, le=10000)
     outbox_retention_hours: float = 72.0
     inbox_retention_days: float = 30.0

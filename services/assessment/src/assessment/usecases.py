@@ -7,7 +7,8 @@ What handles what:
 |------------------------|-------------------------|-------------------------------------------|
 | CreateAssessment       | create_assessment       |                                           |
 | StartAttempt           | start_attempt           | Graded (an earlier attempt that ran out)  |
-| SubmitAttempt          | submit_attempt          | Graded (once per attempt)                 |
+|   (offline: a paper)   |                         |                                           |
+| SubmitAttempt          | submit_attempt          | Graded (once per attempt, papers too)     |
 | ExpireOverdue          | expire_overdue          | Graded (zero, for abandoned attempts)     |
 | RecordCoursePublished  | record_course_published |                                           |
 | RecordEnrolled         | record_enrolled         |                                           |
@@ -28,7 +29,7 @@ from servicekit.runner import UseCase
 from .domain import commands, events
 from .domain.authoring import build_assessment
 from .domain.drawing import draw
-from .domain.errors import MaxAttemptsReached, UnknownAssessment, UnknownAttempt
+from .domain.errors import MaxAttemptsReached, PaperOutdated, UnknownAssessment, UnknownAttempt
 from .domain.grading import check_answers, grade, max_points
 from .domain.model import (
     Assessment,
@@ -72,9 +73,12 @@ async def create_assessment(cmd: commands.CreateAssessment, uow: UnitOfWork) -> 
 
 async def start_attempt(cmd: commands.StartAttempt, uow: UnitOfWork) -> tuple[Attempt, bool]:
     """A new attempt (True), or the one still in progress (False): starting twice never burns
-    an attempt nor re-draws the paper."""
+    an attempt nor re-draws the paper. An offline paper of a course version the learner no
+    longer follows is void: it counts for nothing and a new paper is drawn."""
     now = uow.clock()
     assessment = await _assessment(uow, cmd.assessment_id)
+    if cmd.offline:
+        assessment.require_offline()
     enrollment = require_enrolled(
         await uow.active_enrollment(cmd.learner_id, assessment.course_id, lock=True)
     )
@@ -84,9 +88,17 @@ async def start_attempt(cmd: commands.StartAttempt, uow: UnitOfWork) -> tuple[At
     enrollment.require_open(assessment.kind, course)
     attempts = await uow.attempts_of(cmd.learner_id, assessment.assessment_id)
     current = next((a for a in attempts if a.status == AttemptStatus.IN_PROGRESS), None)
+    if current is not None and _outdated(current, enrollment.course_version):
+        current.void()
+        await uow.save_attempt(current)
+        current = None
     if current is not None and current.is_open(now):
+        if cmd.offline and not current.offline:
+            current.offline = True
+            await uow.save_attempt(current)
         return current, False
-    if assessment.max_attempts is not None and len(attempts) >= assessment.max_attempts:
+    used = [a for a in attempts if a.counts]
+    if assessment.max_attempts is not None and len(used) >= assessment.max_attempts:
         raise MaxAttemptsReached(assessment.max_attempts)
     if current is not None:
         await _expire(current, assessment, uow, now)
@@ -103,24 +115,43 @@ async def start_attempt(cmd: commands.StartAttempt, uow: UnitOfWork) -> tuple[At
         paper=paper,
         started_at=now,
         expires_at=now + timedelta(seconds=limit) if limit is not None else None,
+        offline=cmd.offline,
+        course_version=enrollment.course_version,
     )
     await uow.add_attempt(attempt)
     return attempt, True
 
 
+def _outdated(attempt: Attempt, course_version: int | None) -> bool:
+    return (
+        attempt.offline
+        and attempt.course_version is not None
+        and course_version is not None
+        and attempt.course_version != course_version
+    )
+
+
 async def submit_attempt(cmd: commands.SubmitAttempt, uow: UnitOfWork) -> Attempt:
     """Grade once. A repeat gets the first result whatever it sends; a submission later than
-    the time limit plus ``grace`` is not graded and the attempt counts as zero (expired)."""
+    the time limit plus ``grace`` is not graded and the attempt counts as zero (expired). An
+    offline paper is graded when it arrives, with the device's ``answered_at`` kept, unless
+    the learner has moved to another course version since it was issued."""
     now = uow.clock()
     attempt = await uow.get_attempt(cmd.attempt_id, lock=True)
     if attempt is None or attempt.learner_id != cmd.learner_id:
         raise UnknownAttempt(str(cmd.attempt_id))
-    if attempt.status != AttemptStatus.IN_PROGRESS:
+    if attempt.status in (AttemptStatus.GRADED, AttemptStatus.EXPIRED):
         return attempt
+    if attempt.offline:
+        enrollment = await uow.active_enrollment(attempt.learner_id, attempt.course_id)
+        current = enrollment.course_version if enrollment else None
+        if attempt.status == AttemptStatus.VOID or _outdated(attempt, current):
+            raise PaperOutdated(attempt.course_version, current)
     assessment = await _assessment(uow, attempt.assessment_id)
     if attempt.is_late(now, cmd.grace):
         await _expire(attempt, assessment, uow, now)
         return attempt
+    attempt.record_answered_at(cmd.answered_at, now, cmd.clock_skew)
     answers = check_answers(assessment, attempt.paper, cmd.answers)
     points, possible = grade(assessment, attempt.paper, answers)
     attempt.record_grade(answers, points, possible, assessment.pass_score, now)

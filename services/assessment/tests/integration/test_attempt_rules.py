@@ -115,6 +115,9 @@ async def test_the_time_limit_is_enforced_by_the_service_clock_with_a_grace(
     assert used_up.status_code == 409 and used_up.json()["code"] == "max_attempts_reached"
     summary = await assessment.client.get(f"/v1/assessments/{quiz['assessment_id']}", headers=me)
     assert summary.json()["attempts_used"] == 3 and summary.json()["available"] is False
+    assert summary.json()["unavailable_reason"] == (
+        "Semua 3 kesempatan penilaian ini sudah dipakai."
+    )
 
     failed = await eventually(
         lambda: events_of(jetstream, "lms.assessment.failed.v1"), lambda found: len(found) == 2

@@ -36,6 +36,7 @@ def create_command(body: AssessmentIn, created_by: str) -> commands.CreateAssess
         questions_drawn=body.questions_drawn,
         shuffle_questions=body.shuffle_questions,
         shuffle_options=body.shuffle_options,
+        allow_offline=body.allow_offline,
         questions=tuple(
             commands.NewQuestion(
                 kind=q.kind,

@@ -20,7 +20,7 @@ from ..domain.model import Answer, Attempt, AttemptStatus
 from ..store import queries
 from . import views
 from .dependencies import AUTHORS, CurrentSettings, ServiceRuntime, UseCases, learner_of
-from .schemas import AttemptOut, ResultOut, SubmissionIn
+from .schemas import AttemptOut, PaperOut, ResultOut, SubmissionIn
 
 router = APIRouter(prefix="/v1", tags=["attempts"])
 
@@ -40,6 +40,24 @@ async def start_attempt(
 ) -> JSONResponse:
     command = commands.StartAttempt(assessment_id, learner_of(principal), secrets.randbits(62))
     return await runner.respond(command, views.paper_view, status=created_or_resumed)
+
+
+@router.post(
+    "/assessments/{assessment_id}/papers",
+    status_code=201,
+    response_model=PaperOut,
+    responses={200: {"description": "the paper already issued and not yet submitted"}},
+)
+async def take_paper(
+    assessment_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
+) -> JSONResponse:
+    """An attempt to answer offline (untimed assessments the author let go offline): the
+    questions without the key, and the rules. Asking again, before it is submitted, gives the
+    same paper; 409 ``online_only`` otherwise."""
+    command = commands.StartAttempt(
+        assessment_id, learner_of(principal), secrets.randbits(62), offline=True
+    )
+    return await runner.respond(command, views.offline_paper_view, status=created_or_resumed)
 
 
 def answers_of(body: SubmissionIn) -> tuple[Answer, ...]:
@@ -62,9 +80,15 @@ async def submit_attempt(
     runner: UseCases,
     settings: CurrentSettings,
 ) -> JSONResponse:
-    """Graded once; a repeat returns the first result. Too late: 409 ``attempt_expired``."""
+    """Graded once; a repeat returns the first result. Too late: 409 ``attempt_expired``. A
+    paper answered offline is sent here when the device is back online, with ``answered_at``;
+    one of a course version the learner has left: 409 ``paper_outdated``."""
     command = commands.SubmitAttempt(
-        attempt_id, learner_of(principal), answers_of(body), settings.submit_grace
+        attempt_id,
+        learner_of(principal),
+        answers_of(body),
+        settings.submit_grace,
+        answered_at=body.answered_at,
     )
     response = await runner.respond(command, views.result_view)
     result = json.loads(response.body)

@@ -9,6 +9,8 @@ from ..domain.errors import (
     InvalidField,
     MaxAttemptsReached,
     NotEnrolled,
+    OnlineOnly,
+    PaperOutdated,
     PostTestLocked,
     UnknownAssessment,
     UnknownAttempt,
@@ -31,6 +33,12 @@ REFUSALS = Refusals(
         ),
         MaxAttemptsReached: Refusal(
             409, "max_attempts_reached", extra=lambda exc: {"max_attempts": exc.max_attempts}
+        ),
+        OnlineOnly: Refusal(409, "online_only"),
+        PaperOutdated: Refusal(
+            409,
+            "paper_outdated",
+            extra=lambda exc: {"issued_for_version": exc.issued_for, "course_version": exc.current},
         ),
     },
 )

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from ..domain.model import AssessmentKind, AttemptStatus, Match, QuestionKind
 
@@ -60,6 +60,11 @@ class AssessmentIn(BaseModel):
     )
     shuffle_questions: StrictBool = True
     shuffle_options: StrictBool = True
+    allow_offline: StrictBool | None = Field(
+        default=None,
+        description="may be taken as a paper and graded when synced (untimed only); null: "
+        "untimed pre-tests and quizzes may, post-tests may not",
+    )
     questions: Annotated[list[QuestionIn], Field(min_length=1, max_length=500)]
 
 
@@ -94,6 +99,7 @@ class AssessmentSummary(BaseModel):
     question_count: int
     shuffle_questions: bool
     shuffle_options: bool
+    allow_offline: bool
     created_at: datetime
     attempts_used: int | None = Field(default=None, description="learners: their own")
     available: bool | None = Field(
@@ -132,6 +138,10 @@ class ResultOut(BaseModel):
     points: float | None
     max_points: float | None
     graded_at: datetime | None
+    offline: bool = False
+    answered_at: datetime | None = Field(
+        default=None, description="when the learner finished, in their device's time zone"
+    )
 
 
 class AttemptOut(ResultOut):
@@ -155,3 +165,44 @@ class SubmissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answers: Annotated[list[AnswerIn], Field(max_length=500)]
+    answered_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the learner finished, on the device's clock with its offset "
+        "(papers answered offline); kept as sent",
+    )
+
+
+class PaperRules(BaseModel):
+    """What a client tells the learner before they go offline with a paper."""
+
+    offline: bool = Field(description="answered without a connection, graded when synced")
+    timed: bool
+    graded: str = Field(description="`once_when_synced`: a paper sent twice is graded once")
+    pass_score: float
+    max_attempts: int | None
+    attempts_used: int = Field(description="this paper included")
+    attempts_left: int | None
+    course_version: int | None = Field(
+        description="the course version it is valid for: after a move to another, it is void"
+    )
+    post_test_offline: bool | None = Field(
+        description="whether the course's post-test may be taken offline too (null: none)"
+    )
+    submit_path: str
+    answered_at: str = Field(description="what to send as `answered_at`")
+
+
+class PaperOut(BaseModel):
+    """An attempt to answer offline: the questions, never the key, and the rules."""
+
+    format: str
+    attempt_id: uuid.UUID
+    assessment_id: uuid.UUID
+    assessment_kind: AssessmentKind
+    title: str
+    course_id: uuid.UUID
+    learner_id: uuid.UUID
+    attempt_number: int
+    issued_at: datetime
+    rules: PaperRules
+    questions: list[PaperQuestionOut]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.errors import DomainError
+from servicekit.i18n import problem_detail
+
+from ..domain.errors import DomainError, MaxAttemptsReached
 from ..domain.model import (
     Assessment,
     AssessmentKind,
@@ -15,18 +17,24 @@ from ..domain.model import (
     LearnerEnrollment,
     QuestionKind,
 )
+from ..store import queries
 from ..store.rows import assessment_from_rows, attempt_from_row
 from ..store.unit_of_work import SqlUnitOfWork
+from .refusals import REFUSALS
 from .schemas import (
     AssessmentOut,
     AssessmentSummary,
     AttemptOut,
     OptionKeyOut,
     PaperOptionOut,
+    PaperOut,
     PaperQuestionOut,
+    PaperRules,
     QuestionKeyOut,
     ResultOut,
 )
+
+PAPER_FORMAT = "lms-offline-paper/1"
 
 
 def shown_status(attempt: Attempt, now: datetime, grace: timedelta) -> AttemptStatus:
@@ -50,6 +58,8 @@ def result_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus) 
         points=attempt.points,
         max_points=attempt.max_points,
         graded_at=attempt.graded_at,
+        offline=attempt.offline,
+        answered_at=attempt.answered_at,
     )
 
 
@@ -69,10 +79,12 @@ def listed_result_out(row: Any, now: datetime, grace: timedelta) -> ResultOut:
         points=attempt.points,
         max_points=attempt.max_points,
         graded_at=attempt.graded_at,
+        offline=attempt.offline,
+        answered_at=attempt.answered_at,
     )
 
 
-def attempt_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus) -> AttemptOut:
+def paper_questions(attempt: Attempt, assessment: Assessment) -> list[PaperQuestionOut]:
     """The paper as the learner sees it: prompts and option texts, never what is correct."""
     questions = []
     for drawn in attempt.paper:
@@ -88,11 +100,15 @@ def attempt_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus)
                 options=[PaperOptionOut(option_id=o, text=texts[o]) for o in drawn.option_ids],
             )
         )
+    return questions
+
+
+def attempt_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus) -> AttemptOut:
     return AttemptOut(
         **result_out(attempt, assessment, status).model_dump(),
         started_at=attempt.started_at,
         expires_at=attempt.expires_at,
-        questions=questions,
+        questions=paper_questions(attempt, assessment),
     )
 
 
@@ -102,6 +118,41 @@ async def paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) -> dict[
     assessment = await uow.get_assessment(attempt.assessment_id)
     assert assessment is not None
     return attempt_out(attempt, assessment, attempt.status).model_dump(mode="json")
+
+
+async def offline_paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) -> dict[str, Any]:
+    """A paper to take offline, with the rules a client tells the learner before going."""
+    attempt, _ = started
+    assessment = await uow.get_assessment(attempt.assessment_id)
+    assert assessment is not None
+    used = sum(a.counts for a in await uow.attempts_of(attempt.learner_id, attempt.assessment_id))
+    limit = assessment.max_attempts
+    rules = PaperRules(
+        offline=True,
+        timed=False,
+        graded="once_when_synced",
+        pass_score=assessment.pass_score,
+        max_attempts=limit,
+        attempts_used=used,
+        attempts_left=None if limit is None else max(limit - used, 0),
+        course_version=attempt.course_version,
+        post_test_offline=await queries.post_test_offline(uow.conn, assessment.course_id),
+        submit_path=f"/v1/attempts/{attempt.attempt_id}/submit",
+        answered_at="the device's time when the learner finished, with its UTC offset",
+    )
+    return PaperOut(
+        format=PAPER_FORMAT,
+        attempt_id=attempt.attempt_id,
+        assessment_id=assessment.assessment_id,
+        assessment_kind=assessment.kind,
+        title=assessment.title,
+        course_id=assessment.course_id,
+        learner_id=attempt.learner_id,
+        attempt_number=attempt.attempt_number,
+        issued_at=attempt.started_at,
+        rules=rules,
+        questions=paper_questions(attempt, assessment),
+    ).model_dump(mode="json")
 
 
 async def result_view(attempt: Attempt, uow: SqlUnitOfWork) -> dict[str, Any]:
@@ -124,6 +175,7 @@ def summary_out(assessment: Assessment) -> AssessmentSummary:
         question_count=len(assessment.questions),
         shuffle_questions=assessment.shuffle_questions,
         shuffle_options=assessment.shuffle_options,
+        allow_offline=assessment.allow_offline,
         created_at=assessment.created_at,
     )
 
@@ -148,18 +200,25 @@ def learner_summary_out(
     try:
         enrollment.require_open(assessment.kind, course)
     except DomainError as exc:
-        reason = str(exc)
+        reason = _told(exc)
+    used = sum(a.counts for a in taken)
     resumable = any(a.is_open(now) for a in taken)
-    used_up = assessment.max_attempts is not None and len(taken) >= assessment.max_attempts
-    if reason is None and not resumable and used_up:
-        reason = f"all {assessment.max_attempts} attempts are used"
+    limit = assessment.max_attempts
+    if reason is None and not resumable and limit is not None and used >= limit:
+        reason = _told(MaxAttemptsReached(limit))
     return summary_out(assessment).model_copy(
         update={
-            "attempts_used": len(taken),
+            "attempts_used": used,
             "available": reason is None,
             "unavailable_reason": reason,
         }
     )
+
+
+def _told(refused: DomainError) -> str:
+    """Why an attempt cannot be started, as its problem would say it to this learner."""
+    problem = REFUSALS.problem(refused)
+    return problem_detail(problem.code, problem.detail, problem.extra)
 
 
 def keyed_out(assessment: Assessment) -> AssessmentOut:

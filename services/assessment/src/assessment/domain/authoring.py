@@ -8,7 +8,15 @@ from datetime import datetime
 
 from .commands import CreateAssessment, NewQuestion
 from .errors import InvalidField
-from .model import CHOICE_KINDS, Assessment, Match, Option, Question, QuestionKind
+from .model import (
+    CHOICE_KINDS,
+    Assessment,
+    Match,
+    Option,
+    Question,
+    QuestionKind,
+    offline_by_default,
+)
 
 _FIELDS_OF = {
     QuestionKind.SINGLE_CHOICE: {"options"},
@@ -24,8 +32,13 @@ def build_assessment(cmd: CreateAssessment, assessment_id: uuid.UUID, now: datet
     if cmd.questions_drawn is not None and cmd.questions_drawn > len(cmd.questions):
         raise InvalidField(
             "questions_drawn",
-            f"cannot draw {cmd.questions_drawn} of {len(cmd.questions)} questions",
+            "cannot draw more questions than the bank has",
         )
+    allow_offline = cmd.allow_offline
+    if allow_offline is None:
+        allow_offline = offline_by_default(cmd.kind, cmd.time_limit_seconds)
+    if allow_offline and cmd.time_limit_seconds is not None:
+        raise InvalidField("allow_offline", "a timed assessment is taken online")
     questions = tuple(
         build_question(question, f"questions.{index}")
         for index, question in enumerate(cmd.questions)
@@ -43,6 +56,7 @@ def build_assessment(cmd: CreateAssessment, assessment_id: uuid.UUID, now: datet
         shuffle_options=cmd.shuffle_options,
         questions=questions,
         created_at=now,
+        allow_offline=allow_offline,
     )
 
 
@@ -53,7 +67,7 @@ def build_question(new: NewQuestion, at: str) -> Question:
         if getattr(new, name) is not None
     }
     for name in sorted(given - _FIELDS_OF[new.kind]):
-        raise InvalidField(f"{at}.{name}", f"does not belong to a {new.kind} question")
+        raise InvalidField(f"{at}.{name}", "does not belong to this kind of question")
     if not new.prompt.strip():
         raise InvalidField(f"{at}.prompt", "must not be blank")
     question = Question(

@@ -40,6 +40,8 @@ class CreateAssessment:
     questions: tuple[NewQuestion, ...]
     # the author's subject, kept with the assessment
     created_by: str = ""
+    # None: untimed pre-tests and quizzes may go offline, post-tests may not
+    allow_offline: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class StartAttempt:
     learner_id: uuid.UUID
     # draws the paper of a new attempt; a resumed attempt keeps its own
     seed: int
+    # to be answered without a connection (a paper) and submitted later
+    offline: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ class SubmitAttempt:
     answers: tuple[Answer, ...]
     # how late after the time limit a submission is still graded (slow village networks)
     grace: timedelta
+    # when the learner finished, on the device's clock (with its offset)
+    answered_at: datetime | None = None
+    # how far a device's clock may be ahead of the server's
+    clock_skew: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

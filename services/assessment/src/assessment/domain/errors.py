@@ -31,6 +31,22 @@ class MaxAttemptsReached(DomainError):
         self.max_attempts = max_attempts
 
 
+class OnlineOnly(DomainError):
+    """The assessment cannot be taken as an offline paper."""
+
+
+class PaperOutdated(DomainError):
+    """An offline paper issued for a course version the learner no longer follows."""
+
+    def __init__(self, issued_for: int | None, current: int | None) -> None:
+        super().__init__(
+            f"the paper was issued for version {issued_for} of the course; you now follow "
+            f"version {current}: download a new paper"
+        )
+        self.issued_for = issued_for
+        self.current = current
+
+
 class InvalidField(DomainError):
     """A question or an answer breaks a rule; ``field`` names it the way the request does."""
 

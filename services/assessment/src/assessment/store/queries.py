@@ -195,3 +195,19 @@ async def attempt_page(
     if after:
         query = query.where(attempts.c.attempt_id > after)
     return (await conn.execute(query)).all()
+
+
+async def post_test_offline(conn: AsyncConnection, course_id: uuid.UUID) -> bool | None:
+    """Whether the course's post-test may be taken offline (None: it has none)."""
+    found = (
+        await conn.execute(
+            select(assessments.c.allow_offline)
+            .where(
+                assessments.c.course_id == course_id,
+                assessments.c.kind == AssessmentKind.POST_TEST.value,
+            )
+            .order_by(assessments.c.created_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return None if found is None else bool(found)

@@ -1,4 +1,5 @@
-"""Documents attached to a course: upload with a size cap, download with ranges and ETags."""
+"""Documents and media attached to a course: upload with a size cap, download with ranges,
+ETags and digests."""
 
 from __future__ import annotations
 
@@ -9,20 +10,21 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from servicekit.auth import CurrentPrincipal
+from servicekit.i18n import field_message
 from servicekit.problems import Problem, field_problem
 
 from ..domain import commands
 from ..store import queries
 from .access import AUTHORS, is_author, readable_version
 from .dependencies import Blobs, CurrentSettings, UseCases
+from .downloads import Stored, serve
 from .schemas import AttachmentOut
 from .views import attachment_json, attachment_out
 
 router = APIRouter(prefix="/v1", tags=["attachments"])
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 FILENAME = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
 
 
@@ -31,7 +33,7 @@ def too_large(cap: int) -> Problem:
         413,
         "attachment_too_large",
         f"attachments are limited to {cap} bytes",
-        errors=[{"field": "body", "message": f"at most {cap} bytes"}],
+        errors=[{"field": "body", "message": field_message("at most {n} bytes", n=cap)}],
         max_bytes=cap,
     )
 
@@ -48,13 +50,6 @@ async def read_capped(request: Request, cap: int) -> bytes:
             raise too_large(cap)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    if header is None:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or etag in tags
 
 
 @router.post("/courses/{course_id}/attachments", status_code=201, response_model=AttachmentOut)
@@ -105,40 +100,17 @@ async def list_attachments(
     return [attachment_out(r) for r in rows]
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """One byte range (start, end inclusive); None means the whole document.
-
-    Raises a 416 problem for a range that lies outside the document."""
-    match = RANGE.match((header or "").strip())
-    if match is None or match.groups() == ("", ""):
-        return None  # absent, several ranges or not understood: the full document is correct
-    first, last = match.groups()
-    if first == "":
-        start, end = max(size - int(last), 0), size - 1
-    else:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
-    if start >= size or start > end or (first and last and int(last) < int(first)):
-        raise Problem(
-            416,
-            "range_not_satisfiable",
-            f"Range: the document has {size} bytes",
-            headers={"Content-Range": f"bytes */{size}"},
-        )
-    return start, end
-
-
-@router.get("/courses/{course_id}/attachments/{attachment_id}")
+@router.get("/courses/{course_id}/attachments/{attachment_id}", response_model=None)
+@router.head("/courses/{course_id}/attachments/{attachment_id}", response_model=None)
 async def download_attachment(
     course_id: uuid.UUID,
     attachment_id: uuid.UUID,
+    request: Request,
     principal: CurrentPrincipal,
     runner: UseCases,
     blobs: Blobs,
-    range_header: Annotated[str | None, Header(alias="Range")] = None,
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
-    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
 ) -> Response:
+    """Ranges, If-Range, If-Match, If-None-Match, Repr-Digest: see ``api/downloads.py``."""
     async with runner.read() as conn:
         meta = await queries.attachment(conn, course_id, attachment_id)
         if meta is None:
@@ -151,27 +123,10 @@ async def download_attachment(
                 raise Problem(
                     403, "not_in_your_version", "this document is not in your course version"
                 )
-    etag = f'"{meta.sha256}"'
+    stored = Stored(meta.sha256, int(meta.size_bytes), meta.sha256, meta.media_type)
     headers = {
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
         # content-addressed and never changed: a device may keep it as long as it likes
         "Cache-Control": "private, max-age=31536000, immutable",
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(meta.filename)}",
     }
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    size = int(meta.size_bytes)
-    wanted = parse_range(range_header, size) if if_range in (None, etag) else None
-    start, end = wanted or (0, size - 1)
-    headers["Content-Length"] = str(end - start + 1)
-    status = 200
-    if wanted is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return StreamingResponse(
-        blobs.read(meta.sha256, start, end),
-        status_code=status,
-        media_type=meta.media_type,
-        headers=headers,
-    )
+    return serve(request, stored, blobs, headers)

@@ -93,6 +93,17 @@ class LessonOut(BaseModel):
     body: str | None = None
     url: str | None = None
     attachment_id: uuid.UUID | None = None
+    completed_at: datetime | None = Field(
+        default=None, description="enrolled learners: when they completed it"
+    )
+
+
+class OutlineProgress(BaseModel):
+    """Where an enrolled learner stands in their version of the course."""
+
+    completed: int
+    remaining_lesson_ids: list[uuid.UUID]
+    remaining_required_lesson_ids: list[uuid.UUID]
 
 
 class ModuleOut(BaseModel):
@@ -114,6 +125,16 @@ class CourseOut(BaseModel):
     required_lesson_ids: list[uuid.UUID]
     created_at: datetime | None
     published_at: datetime | None
+    content_bytes: int | None = Field(
+        default=None,
+        description="what a device carries to take the whole course offline (its package's files)",
+    )
+    budget_bytes: int | None = Field(
+        default=None, description="authors: the most a course may ask a device to carry"
+    )
+    progress: OutlineProgress | None = Field(
+        default=None, description="enrolled learners: what they completed and what remains"
+    )
 
 
 class CourseSummary(BaseModel):
@@ -130,7 +151,6 @@ class LessonRead(LessonOut):
     course_id: uuid.UUID
     version: int
     module_id: uuid.UUID
-    completed_at: datetime | None = None
 
 
 class AttachmentOut(BaseModel):

@@ -39,3 +39,14 @@ class InvalidLesson(DomainError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class CourseOverBudget(DomainError):
+    """A device would have to carry more than the course's size budget."""
+
+    def __init__(self, content_bytes: int, budget_bytes: int) -> None:
+        super().__init__(
+            f"the course needs {content_bytes} bytes on a device; its budget is {budget_bytes}"
+        )
+        self.content_bytes = content_bytes
+        self.budget_bytes = budget_bytes

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from servicekit.auth import CurrentPrincipal, Role
+from servicekit.i18n import field_message, validation_message
 from servicekit.problems import Problem, field_problem
 from servicekit.ratelimit import RateLimit
 
@@ -72,9 +73,9 @@ def read_csv(raw: bytes) -> list[dict[str, str]]:
     try:
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise field_problem("file", f"not a UTF-8 CSV file: {exc}") from exc
+        raise field_problem("file", field_message("not a UTF-8 CSV file")) from exc
     if len(rows) > MAX_CSV_ROWS:
-        raise field_problem("file", f"at most {MAX_CSV_ROWS} rows per upload")
+        raise field_problem("file", field_message("at most {n} rows per upload", n=MAX_CSV_ROWS))
     return rows
 
 
@@ -94,14 +95,20 @@ def learners_of(
                 {
                     "row": number,
                     "field": ".".join(str(p) for p in e["loc"]) or "row",
-                    "message": e["msg"],
+                    "message": validation_message(e),
                 }
                 for e in exc.errors()
             ]
             continue
         if not learner.village_code.replace(".", "").startswith(region_code.replace(".", "")):
             errors.append(
-                {"row": number, "field": "village_code", "message": f"outside region {region_code}"}
+                {
+                    "row": number,
+                    "field": "village_code",
+                    "message": field_message(
+                        "outside region {region_code}", region_code=region_code
+                    ),
+                }
             )
             continue
         valid.append((number, registration(learner)))

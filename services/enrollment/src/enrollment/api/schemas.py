@@ -18,6 +18,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from servicekit import regions
 
@@ -26,10 +27,14 @@ from ..domain.model import EnrollmentStatus, Position
 
 def _village_code(value: str) -> str:
     if not re.fullmatch(r"\d{2}\.?\d{2}\.?\d{2}\.?\d{4}", value):
-        raise ValueError("must be a 10-digit village code, e.g. 74.01.01.2006")
+        raise PydanticCustomError(
+            "village_code_format", "must be a 10-digit village code, e.g. 74.01.01.2006"
+        )
     region = regions.find(value)
     if region is None:
-        raise ValueError(f"no village has code {regions.dotted(value)}")
+        raise PydanticCustomError(
+            "unknown_village", "no village has code {code}", {"code": regions.dotted(value)}
+        )
     return region.code
 
 
@@ -37,9 +42,9 @@ def _phone(value: str) -> str:
     try:
         number = phonenumbers.parse(value, "ID")
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number: {exc}") from exc
+        raise PydanticCustomError("phone_invalid", "not a phone number") from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number")
+        raise PydanticCustomError("phone_invalid", "not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -47,12 +52,12 @@ def _email(value: str) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
+        raise PydanticCustomError("email_invalid", "{reason}", {"reason": str(exc)}) from exc
 
 
 def _nik(value: str) -> str:
     if not re.fullmatch(r"\d{16}", value):
-        raise ValueError("NIK must be 16 digits")
+        raise PydanticCustomError("nik_format", "NIK must be 16 digits")
     return value
 
 
@@ -92,6 +97,7 @@ class LearnerOut(BaseModel):
     learner_id: uuid.UUID
     full_name: str
     position: Position
+    position_name: str = Field(description="the position's official Indonesian title")
     village_code: str
     phone: str | None = None
     email: str | None = None
@@ -143,7 +149,7 @@ class CohortIn(BaseModel):
     def _after_opening(cls, closes: datetime | None, info: ValidationInfo) -> datetime | None:
         opens = info.data.get("enrollment_opens_at")
         if closes is not None and opens is not None and closes <= opens:
-            raise ValueError("must be after enrollment_opens_at")
+            raise PydanticCustomError("window_order", "must be after enrollment_opens_at")
         return closes
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from servicekit.auth import Principal, Role
+from servicekit.i18n import position_name
 
 from ..domain.model import Cohort, EnrollmentStatus, Learner
 from .schemas import CertificateOut, CohortOut, CourseOut, EnrollmentOut, JobOut, LearnerOut
@@ -19,6 +20,7 @@ def learner_out(learner: Learner, principal: Principal) -> LearnerOut:
         learner_id=learner.learner_id,
         full_name=learner.full_name,
         position=learner.position,
+        position_name=position_name(learner.position),
         village_code=learner.village_code,
         registered_at=learner.registered_at,
         phone=learner.phone if show_contact else None,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from servicekit.auth import Principal, Role, TokenVerifier, current_principal
+from servicekit.indonesian import angka, persen
 from servicekit.problems import Problem
 from servicekit.ratelimit import RateLimit
 
@@ -141,10 +142,10 @@ def _bar_chart(children: list[dict[str, Any]]) -> str:
         bars.append(
             f'<text x="0" y="{y + 15}" font-size="12">{name}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{rate * (width - label_width - 60):.1f}" '
-            f'height="8" fill="#2e7d32"><title>penyelesaian {rate:.0%}</title></rect>'
+            f'height="8" fill="#2e7d32"><title>penyelesaian {persen(rate)}</title></rect>'
             f'<rect x="{label_width}" y="{y + 12}" width="{improvement * (width - label_width - 60):.1f}" '
-            f'height="8" fill="#1565c0"><title>peningkatan {improvement * 100:.1f} poin</title></rect>'
-            f'<text x="{width - 55}" y="{y + 15}" font-size="11">{rate:.0%}</text>'
+            f'height="8" fill="#1565c0"><title>peningkatan {angka(improvement * 100)} poin</title></rect>'
+            f'<text x="{width - 55}" y="{y + 15}" font-size="11">{persen(rate)}</text>'
         )
     height = max(row_height, len(bars) * row_height)
     return (
@@ -162,9 +163,10 @@ def render_page(found: dict[str, Any], token: str | None) -> str:
         link = f"/dashboard/regions/{c['code']}{suffix}" if c["level"] != "village" else ""
         name = f'<a href="{link}">{html.escape(c["name"])}</a>' if link else html.escape(c["name"])
         rows.append(
-            f"<tr><td>{c['code']}</td><td>{name}</td><td>{t['registered']}</td>"
-            f"<td>{t['enrolled']}</td><td>{t['active']}</td><td>{t['completed']}</td>"
-            f"<td>{t['certified']}</td><td>{t['avg_improvement'] if t['avg_improvement'] is not None else '-'}</td></tr>"
+            f"<tr><td>{c['code']}</td><td>{name}</td><td>{angka(t['registered'])}</td>"
+            f"<td>{angka(t['enrolled'])}</td><td>{angka(t['active'])}</td>"
+            f"<td>{angka(t['completed'])}</td><td>{angka(t['certified'])}</td>"
+            f"<td>{angka(t['avg_improvement'])}</td></tr>"
         )
     title = html.escape(region["name"])
     return f"""<!doctype html>
@@ -179,12 +181,12 @@ th {{ background: #f0f0f0; }} .kpi {{ display: inline-block; margin-right: 1.5re
 <h1>Pemantauan Pelatihan Aparatur Desa: {title}</h1>
 <p>{LEVEL_NAMES[region["level"]]} {region["code"] if region["code"] != "national" else ""}</p>
 <div>
-<span class="kpi">Terdaftar<b>{totals["registered"]}</b></span>
-<span class="kpi">Peserta<b>{totals["enrolled"]}</b></span>
-<span class="kpi">Aktif {found["filters"]["active_days"]} hari<b>{totals["active"]}</b></span>
-<span class="kpi">Lulus<b>{totals["completed"]}</b></span>
-<span class="kpi">Bersertifikat<b>{totals["certified"]}</b></span>
-<span class="kpi">Peningkatan rata-rata<b>{totals["avg_improvement"] if totals["avg_improvement"] is not None else "-"}</b></span>
+<span class="kpi">Terdaftar<b>{angka(totals["registered"])}</b></span>
+<span class="kpi">Peserta<b>{angka(totals["enrolled"])}</b></span>
+<span class="kpi">Aktif {found["filters"]["active_days"]} hari<b>{angka(totals["active"])}</b></span>
+<span class="kpi">Lulus<b>{angka(totals["completed"])}</b></span>
+<span class="kpi">Bersertifikat<b>{angka(totals["certified"])}</b></span>
+<span class="kpi">Peningkatan rata-rata<b>{angka(totals["avg_improvement"])}</b></span>
 </div>
 <h2>Penyelesaian dan peningkatan per wilayah</h2>
 <p class="legend"><span style="color:#2e7d32">&#9632; penyelesaian</span><span style="color:#1565c0">&#9632; peningkatan nilai</span></p>

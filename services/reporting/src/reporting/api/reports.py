@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
+from servicekit.i18n import position_name
 from servicekit.pagination import decode_cursor, encode_cursor
 from servicekit.problems import Problem
 
@@ -100,6 +101,7 @@ async def learner_report(
         "full_name": learner.full_name,
         "village_code": learner.village_code,
         "position": learner.position,
+        "position_name": position_name(learner.position) if learner.position else None,
         "last_activity_at": learner.last_activity_at,
         "enrollments": [
             {
@@ -191,6 +193,7 @@ async def inactive_learners(
             "full_name": r.full_name,
             "village_code": r.village_code,
             "position": r.position,
+            "position_name": position_name(r.position) if r.position else None,
             "last_activity_at": r.last_activity_at,
         }
         for r in rows[:limit]
