@@ -54,6 +54,30 @@ class Problem(Exception):
         self.extra = extra
 
 
+class BodyTooLarge(HTTPException):
+    """Raised while a request body is read, as soon as it passes its cap
+    (:class:`~servicekit.middleware.RequestContext` counts it).
+
+    An ``HTTPException`` because FastAPI turns any other error met while reading a body into
+    a 400; this one passes through to its problem handler."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body exceeds {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+def body_too_large_response(max_bytes: int) -> JSONResponse:
+    return problem_response(
+        413,
+        "payload_too_large",
+        f"the request body exceeds {max_bytes} bytes",
+        errors=[{"field": "body", "message": f"at most {max_bytes} bytes"}],
+        max_bytes=max_bytes,
+        # the rest of the body is still on the wire: this connection cannot carry another
+        headers={"Connection": "close"},
+    )
+
+
 def field_problem(
     field: str, message: str, code: str = "invalid_field", status: int = 422
 ) -> Problem:
@@ -169,6 +193,10 @@ def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> 
         return problem_response(
             422, "validation_failed", f"invalid request: {fields}", request.url.path, errors=errors
         )
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return body_too_large_response(exc.max_bytes)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

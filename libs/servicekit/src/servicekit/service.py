@@ -37,8 +37,9 @@ from .consumer import Consumer, ConsumerOptions, Subscription
 from .database import Database, Transaction, make_engine
 from .idempotency import IdempotencyStore
 from .inbox import Inbox
-from .middleware import RequestContext
+from .middleware import BodyLimits, RequestContext
 from .observability import configure_logging
+from .openapi import docs_router
 from .operations import operations_router
 from .outbox import Outbox, OutboxRelay
 from .problems import Refusals, install_problem_handlers
@@ -106,7 +107,9 @@ class ServiceDefinition(Generic[S, D]):
     inbound: Mapping[type[EventData], Translator] = field(default_factory=dict)
     projection: Projection | None = None
     workers: Sequence[Worker] = ()
+    # the cap on a request body, and larger caps of routes taking uploads (by path template)
     max_body_bytes: int = 1_000_000
+    upload_limits: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         handled = set(self.projection.rules) if self.projection else set(self.inbound)
@@ -342,11 +345,20 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
             await engine.dispose()
             log.info("%s stopped", definition.name)
 
-    app = FastAPI(title=definition.spec.title, version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=definition.spec.title,
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app, definition.refusals)
     app.include_router(operations_router())
+    app.include_router(docs_router(definition.spec.title))
     for router in definition.routers:
         app.include_router(router)
-    app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)
+    app.add_middleware(
+        RequestContext, body_limits=BodyLimits(definition.max_body_bytes, definition.upload_limits)
+    )
     return app

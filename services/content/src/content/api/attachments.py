@@ -17,7 +17,7 @@ from servicekit.problems import Problem, field_problem
 from ..domain import commands
 from ..store import queries
 from .access import AUTHORS, is_author, readable_version
-from .dependencies import Blobs, CurrentSettings, UseCases
+from .dependencies import Blobs, UseCases
 from .schemas import AttachmentOut
 from .views import attachment_json, attachment_out
 
@@ -26,28 +26,10 @@ RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 FILENAME = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
 
 
-def too_large(cap: int) -> Problem:
-    return Problem(
-        413,
-        "attachment_too_large",
-        f"attachments are limited to {cap} bytes",
-        errors=[{"field": "body", "message": f"at most {cap} bytes"}],
-        max_bytes=cap,
-    )
-
-
-async def read_capped(request: Request, cap: int) -> bytes:
-    """The body, refused as soon as it passes the cap (a declared length is not trusted)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise too_large(cap)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise too_large(cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def read_body(request: Request) -> bytes:
+    """The document; the middleware refuses it with 413 as soon as it passes the route's cap
+    (``upload_limits`` in ``main.py``), whatever its declared length."""
+    return b"".join([chunk async for chunk in request.stream()])
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -63,7 +45,6 @@ async def upload_attachment(
     request: Request,
     principal: CurrentPrincipal,
     runner: UseCases,
-    settings: CurrentSettings,
     blobs: Blobs,
     filename: Annotated[str, Query(min_length=1, max_length=200)],
     content_type: Annotated[str, Header()] = "application/octet-stream",
@@ -72,14 +53,10 @@ async def upload_attachment(
     principal.require(*AUTHORS)
     if not FILENAME.match(filename):
         raise field_problem("filename", "no slashes or control characters")
-    cap = settings.attachment_max_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise too_large(cap)
     async with runner.read() as conn:
         if not await queries.course_exists(conn, course_id):
             raise field_problem("course_id", "no course has this id", "unknown_course", 404)
-    data = await read_capped(request, cap)
+    data = await read_body(request)
     if not data:
         raise field_problem("body", "the document is empty", "empty_attachment")
     digest = hashlib.sha256(data).hexdigest()
