@@ -42,6 +42,7 @@ from .observability import configure_logging
 from .openapi import docs_router
 from .operations import operations_router
 from .outbox import Outbox, OutboxRelay
+from .pagination import Cursors
 from .problems import Refusals, install_problem_handlers
 from .registry import ServiceSpec
 from .runner import Outbound, Runner, UnitOfWork, UseCase, no_events
@@ -353,6 +354,7 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
         redoc_url=None,
     )
     app.state.token_verifier = TokenVerifier(settings)
+    app.state.cursors = Cursors(settings.cursor_signing_key)
     install_problem_handlers(app, definition.refusals)
     app.include_router(operations_router())
     app.include_router(docs_router(definition.spec.title))

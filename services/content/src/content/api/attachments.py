@@ -10,8 +10,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AfterValidator, Field
 
 from servicekit.auth import CurrentPrincipal
+from servicekit.fields import LINE, HeaderValue
 from servicekit.problems import Problem, field_problem
 
 from ..domain import commands
@@ -23,7 +25,56 @@ from .views import attachment_json, attachment_out
 
 router = APIRouter(prefix="/v1", tags=["attachments"])
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-FILENAME = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
+# Served with their own type, and shown in the browser: documents and media that run no script
+INLINE = {
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "audio/mpeg",
+    "audio/mp4",
+    "video/mp4",
+    "video/webm",
+}
+# Served with their own type, as a download; any other type is served as octet-stream
+DOWNLOAD = {
+    "text/plain",
+    "text/csv",
+    "application/zip",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+}
+# A downloaded document is never a page: no script, no plugin, no frame may run from it
+DOCUMENT_POLICY = "sandbox; default-src 'none'"
+
+
+def _plain_name(name: str) -> str:
+    if "/" in name or "\\" in name or not name.strip(" ."):
+        raise ValueError("a file name, without slashes, and not . or ..")
+    return name
+
+
+Filename = Annotated[str, Field(min_length=1, max_length=200), LINE, AfterValidator(_plain_name)]
+MediaType = Annotated[
+    str, Field(max_length=200, pattern=r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+( *;[ -~]*)?$")
+]
+
+
+def served_as(media_type: str, filename: str) -> tuple[str, str]:
+    """The content type and disposition a stored document is served with: its own type only
+    from the lists above, and inline only for what a browser shows without running it."""
+    disposition = f"filename*=UTF-8''{quote(filename)}"
+    if media_type in INLINE:
+        return media_type, f"inline; {disposition}"
+    served = media_type if media_type in DOWNLOAD else "application/octet-stream"
+    return served, f"attachment; {disposition}"
 
 
 async def read_body(request: Request) -> bytes:
@@ -46,13 +97,11 @@ async def upload_attachment(
     principal: CurrentPrincipal,
     runner: UseCases,
     blobs: Blobs,
-    filename: Annotated[str, Query(min_length=1, max_length=200)],
-    content_type: Annotated[str, Header()] = "application/octet-stream",
+    filename: Annotated[Filename, Query()],
+    content_type: Annotated[MediaType, Header()] = "application/octet-stream",
 ) -> JSONResponse:
     """The raw document is the body; its name is ``?filename=`` and its type Content-Type."""
     principal.require(*AUTHORS)
-    if not FILENAME.match(filename):
-        raise field_problem("filename", "no slashes or control characters")
     async with runner.read() as conn:
         if not await queries.course_exists(conn, course_id):
             raise field_problem("course_id", "no course has this id", "unknown_course", 404)
@@ -64,7 +113,7 @@ async def upload_attachment(
     command = commands.AttachDocument(
         course_id=course_id,
         filename=filename,
-        media_type=content_type.split(";")[0].strip()[:100] or "application/octet-stream",
+        media_type=content_type.split(";")[0].strip().lower()[:100] or "application/octet-stream",
         size_bytes=len(data),
         sha256=digest,
         author=principal.subject,
@@ -112,9 +161,9 @@ async def download_attachment(
     principal: CurrentPrincipal,
     runner: UseCases,
     blobs: Blobs,
-    range_header: Annotated[str | None, Header(alias="Range")] = None,
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
-    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
+    range_header: Annotated[HeaderValue | None, Header(alias="Range")] = None,
+    if_none_match: Annotated[HeaderValue | None, Header(alias="If-None-Match")] = None,
+    if_range: Annotated[HeaderValue | None, Header(alias="If-Range")] = None,
 ) -> Response:
     async with runner.read() as conn:
         meta = await queries.attachment(conn, course_id, attachment_id)
@@ -129,12 +178,14 @@ async def download_attachment(
                     403, "not_in_your_version", "this document is not in your course version"
                 )
     etag = f'"{meta.sha256}"'
+    media_type, disposition = served_as(meta.media_type, meta.filename)
     headers = {
         "ETag": etag,
         "Accept-Ranges": "bytes",
         # content-addressed and never changed: a device may keep it as long as it likes
         "Cache-Control": "private, max-age=31536000, immutable",
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(meta.filename)}",
+        "Content-Disposition": disposition,
+        "Content-Security-Policy": DOCUMENT_POLICY,
     }
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
@@ -149,6 +200,6 @@ async def download_attachment(
     return StreamingResponse(
         blobs.read(meta.sha256, start, end),
         status_code=status,
-        media_type=meta.media_type,
+        media_type=media_type,
         headers=headers,
     )

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from servicekit.auth import CurrentPrincipal, Principal
+from servicekit.fields import HeaderValue
 from servicekit.problems import Problem
 from servicekit.runner import Runner
 
@@ -61,7 +62,12 @@ def lesson_files(course: CourseVersion) -> dict[str, bytes]:
 
 
 def attachment_path(row: Any) -> str:
-    return f"attachments/{row.attachment_id}/{row.filename}"
+    """Where a document goes in the zip: under its own id, by a name that cannot leave that
+    folder whatever was stored."""
+    name = row.filename.replace("/", "_").replace("\\", "_")
+    if not name.strip(" ."):
+        name = "dokumen"
+    return f"attachments/{row.attachment_id}/{name}"
 
 
 def build_manifest(
@@ -135,7 +141,7 @@ async def package_manifest(
     principal: CurrentPrincipal,
     runner: UseCases,
     version: Annotated[int | None, Query(ge=1)] = None,
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    if_none_match: Annotated[HeaderValue | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """The manifest alone: is the package on the device still current?"""
     _, _, _, manifest = await _prepare(runner, principal, course_id, version)
@@ -156,7 +162,7 @@ async def course_package(
     settings: CurrentSettings,
     blobs: Blobs,
     version: Annotated[int | None, Query(ge=1)] = None,
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    if_none_match: Annotated[HeaderValue | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """Enrolled learners get their version; authors the latest (or ``?version=``)."""
     course, lessons, attached, manifest = await _prepare(runner, principal, course_id, version)
