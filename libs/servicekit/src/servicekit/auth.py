@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import jwt
 from fastapi import Depends, Request
@@ -210,6 +211,17 @@ def mint_token(
     return jwt.encode(claims, settings.auth_dev_signing_key, algorithm="HS256")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def authenticates(dependency: F) -> F:
+    """Marks a dependency that refuses a missing or bad token (401) and may refuse the
+    caller's roles (403): the OpenAPI document lists both for every route using it."""
+    dependency.authenticates = True  # type: ignore[attr-defined]
+    return dependency
+
+
+@authenticates
 async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

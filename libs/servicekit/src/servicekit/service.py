@@ -39,7 +39,7 @@ from .idempotency import IdempotencyStore
 from .inbox import Inbox
 from .middleware import BodyLimits, RequestContext
 from .observability import configure_logging
-from .openapi import docs_router
+from .openapi import docs_router, document_problems
 from .operations import operations_router
 from .outbox import Outbox, OutboxRelay
 from .pagination import Cursors
@@ -360,6 +360,12 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
     app.include_router(docs_router(definition.spec.title))
     for router in definition.routers:
         app.include_router(router)
+    refused = (
+        {r.status for r in definition.refusals.table.values()} if definition.refusals else set()
+    )
+    if definition.refusals is not None:
+        refused.add(definition.refusals.default.status)
+    document_problems(app, refused)
     app.add_middleware(
         RequestContext, body_limits=BodyLimits(definition.max_body_bytes, definition.upload_limits)
     )

@@ -57,7 +57,7 @@ class AssessmentIn(BaseModel):
     time_limit_seconds: Annotated[int, Field(ge=30, le=86_400)] | None = Field(
         default=None, description="null: untimed"
     )
-    questions_drawn: Annotated[int, Field(ge=1)] | None = Field(
+    questions_drawn: Annotated[int, Field(ge=1, le=500)] | None = Field(
         default=None, description="draw this many questions per attempt; null: all"
     )
     shuffle_questions: StrictBool = True

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field
 
 from servicekit.auth import CurrentPrincipal
 from servicekit.fields import LINE, HeaderValue
+from servicekit.openapi import problems, served
 from servicekit.problems import Problem, field_problem
 
 from ..domain import commands
@@ -154,7 +155,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-@router.get("/courses/{course_id}/attachments/{attachment_id}")
+@router.get(
+    "/courses/{course_id}/attachments/{attachment_id}",
+    responses=served("*/*")
+    | served("*/*", status=206, description="The requested range of the document")
+    | {304: {"description": "Unchanged since the ETag in If-None-Match"}}
+    | problems(416),
+)
 async def download_attachment(
     course_id: uuid.UUID,
     attachment_id: uuid.UUID,

@@ -86,7 +86,7 @@ async def get_course(
     course_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> CourseOut:
     """Authors: any version. Enrolled learners: their version. Others: the published outline."""
     async with runner.read() as conn:
@@ -100,7 +100,7 @@ async def read_lesson(
     lesson_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> LessonRead:
     async with runner.read() as conn:
         course = await readable_version(conn, principal, course_id, version)

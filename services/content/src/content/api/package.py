@@ -22,6 +22,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from servicekit.auth import CurrentPrincipal, Principal
 from servicekit.fields import HeaderValue
+from servicekit.openapi import Responses, served
 from servicekit.problems import Problem
 from servicekit.runner import Runner
 
@@ -33,6 +34,7 @@ from .attachments import etag_matches
 from .dependencies import Blobs, CurrentSettings, UseCases
 
 router = APIRouter(prefix="/v1", tags=["offline"])
+NOT_MODIFIED: Responses = {304: {"description": "Unchanged since the ETag in If-None-Match"}}
 FORMAT = "lms-offline-package/1"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -135,12 +137,16 @@ def _etag(manifest: bytes) -> str:
     return f'"{hashlib.sha256(manifest).hexdigest()}"'
 
 
-@router.get("/courses/{course_id}/package/manifest")
+@router.get(
+    "/courses/{course_id}/package/manifest",
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
+    | NOT_MODIFIED,
+)
 async def package_manifest(
     course_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     if_none_match: Annotated[HeaderValue | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """The manifest alone: is the package on the device still current?"""
@@ -153,7 +159,7 @@ async def package_manifest(
 
 @router.get(
     "/courses/{course_id}/package",
-    responses={200: {"content": {"application/zip": {}}}, 304: {"description": "unchanged"}},
+    responses=served("application/zip", description="The package") | NOT_MODIFIED,
 )
 async def course_package(
     course_id: uuid.UUID,
@@ -161,7 +167,7 @@ async def course_package(
     runner: UseCases,
     settings: CurrentSettings,
     blobs: Blobs,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     if_none_match: Annotated[HeaderValue | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     """Enrolled learners get their version; authors the latest (or ``?version=``)."""

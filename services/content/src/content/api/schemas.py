@@ -153,7 +153,7 @@ class AttachmentOut(BaseModel):
 class MoveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=1_000_000)
 
 
 class ProgressIn(BaseModel):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from servicekit.auth import CurrentPrincipal, Role
+from servicekit.openapi import served
 from servicekit.problems import Problem
 
 from ..store import queries
@@ -27,7 +28,9 @@ def normalised_code(code: str) -> str:
     return code.upper()[:16]
 
 
-@router.get("/certificates/{code}/pdf", response_class=Response)
+@router.get(
+    "/certificates/{code}/pdf", response_class=Response, responses=served("application/pdf")
+)
 async def certificate_pdf(
     code: CertificateCode, principal: CurrentPrincipal, runner: UseCases, settings: CurrentSettings
 ) -> Response:

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.fields import LINE
+from servicekit.openapi import problems
 from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 from servicekit.runner import Idempotency, IdempotencyKey
@@ -38,7 +39,7 @@ async def withdrawn(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any
     return enrollment_out(row).model_dump(mode="json")
 
 
-@router.post("/enrollments", status_code=201, response_model=EnrollmentOut)
+@router.post("/enrollments", status_code=201, response_model=EnrollmentOut, responses=problems(404))
 async def enroll(
     body: EnrollmentIn,
     principal: CurrentPrincipal,

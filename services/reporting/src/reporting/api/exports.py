@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from servicekit.auth import Principal, Role, TokenVerifier, current_principal
+from servicekit.auth import Principal, Role, TokenVerifier, authenticates, current_principal
+from servicekit.openapi import problems, served
 from servicekit.ratelimit import RateLimit
 
 from ..store import queries
@@ -26,6 +27,7 @@ from .reports import (
 )
 
 router = APIRouter(tags=["exports"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 export_limit = RateLimit("export", per_minute=12, burst=4)
 
 HEADERS = [
@@ -65,7 +67,11 @@ def table_rows(found: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-@router.get("/v1/reports/regions/{code}/export", dependencies=[Depends(export_limit)])
+@router.get(
+    "/v1/reports/regions/{code}/export",
+    dependencies=[Depends(export_limit)],
+    responses=served("text/csv", XLSX, description="The report as a spreadsheet") | problems(404),
+)
 async def export_region(
     code: RegionCode,
     runtime: ServiceRuntime,
@@ -105,7 +111,7 @@ async def export_region(
     book.save(output)
     return Response(
         output.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
     )
 
@@ -116,6 +122,7 @@ LinkToken = Annotated[
 ]
 
 
+@authenticates
 async def page_principal(request: Request, token: LinkToken = None) -> Principal:
     """Browsers can pass the token as ``?token=`` on the first visit; links carry it on."""
     if token and "authorization" not in request.headers:
@@ -124,7 +131,7 @@ async def page_principal(request: Request, token: LinkToken = None) -> Principal
     return await current_principal(request)
 
 
-@router.get("/dashboard/regions/{code}", response_class=HTMLResponse)
+@router.get("/dashboard/regions/{code}", response_class=HTMLResponse, responses=problems(404))
 async def region_dashboard(
     code: RegionCode,
     runtime: ServiceRuntime,
