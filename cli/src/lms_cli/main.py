@@ -108,11 +108,21 @@ def on_jetstream(action: Callable[[JetStreamContext], Awaitable[T]]) -> T:
 @topology_app.command("apply")
 def topology_apply(
     replicas: Annotated[int, typer.Option(envvar="JETSTREAM_REPLICAS")] = 1,
+    regions: Annotated[
+        str,
+        typer.Option(
+            envvar="REGIONAL_SUBSCRIBERS",
+            help="regions with a subscriber user (74,74.01): their bounded pull consumers",
+        ),
+    ] = "",
 ) -> None:
     """Create or update the LMS and LMS_DLQ streams and every durable consumer (idempotent)."""
     from servicekit.topology import TopologySettings, apply_topology
 
-    applied = on_jetstream(lambda js: apply_topology(js, TopologySettings(replicas=replicas)))
+    settings = TopologySettings(
+        replicas=replicas, regions=tuple(r.strip() for r in regions.split(",") if r.strip())
+    )
+    applied = on_jetstream(lambda js: apply_topology(js, settings))
     for name, outcome in applied.items():
         console.print(f"{outcome:>8} {name}")
 

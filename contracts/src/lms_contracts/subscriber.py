@@ -2,6 +2,10 @@
 
 Follows the region's learner events and the course catalog on durable JetStream consumers,
 so it resumes where it stopped after a restart; ``--since`` replays from a point in time.
+The consumers are pull consumers with bounded settings, created by the operator's topology
+(``lms topology apply``) before the region's user is handed out; this kit creates them only
+with the very same configuration, and replays by resetting them (the server refuses a
+regional user any other configuration, and deleting them).
 Each event is handled at most once per event id: keep the ids you have processed (here, in
 memory; use your database in production), because a replay may send an event again.
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -42,31 +47,58 @@ async def connect(url: str, user: str, password: str) -> nats.NATS:
     )
 
 
+# Bounds of a regional consumer: how many events may wait for acknowledgement, how long one
+# may before it is sent again, how many pull requests may wait
+MAX_ACK_PENDING = 1000
+ACK_WAIT_SECONDS = 60.0
+MAX_WAITING = 16
+
+
+def consumer_configs(region_code: str) -> list[ConsumerConfig]:
+    """The region's two durable consumers: pull, explicit acknowledgement, file storage,
+    bounded, each on its own filter."""
+    learner_events, catalog = consumer_names(region_code)
+    return [
+        ConsumerConfig(
+            name=name,
+            durable_name=name,
+            description=f"regional subscriber {name}",
+            filter_subject=subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=ACK_WAIT_SECONDS,
+            max_ack_pending=MAX_ACK_PENDING,
+            max_waiting=MAX_WAITING,
+        )
+        for name, subject in ((learner_events, regional_filter(region_code)), (catalog, CATALOG))
+    ]
+
+
 async def ensure_consumers(
     js: JetStreamContext, region_code: str, since: datetime | None = None
 ) -> tuple[str, str]:
-    """Create the two durable consumers, or re-create them to replay from ``since``."""
-    learner_events, catalog = consumer_names(region_code)
-    for name, subject in ((learner_events, regional_filter(region_code)), (catalog, CATALOG)):
-        if since is not None:
-            try:
-                await js.delete_consumer(STREAM, name)
-            except NotFoundError:
-                pass
-        config = ConsumerConfig(
-            name=name,
-            durable_name=name,
-            filter_subject=subject,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL,
-            opt_start_time=since,
-            max_ack_pending=1000,
-        )
+    """The two durable consumers (created if the operator has not yet); with ``since``, reset
+    to the start of the stream to replay (``follow`` skips what is older than ``since``)."""
+    for config in consumer_configs(region_code):
+        name = config.durable_name or ""
         try:
             await js.consumer_info(STREAM, name)
         except NotFoundError:
             await js.add_consumer(STREAM, config)
+        if since is not None:
+            await reset_consumer(js, name, sequence=1)
+    learner_events, catalog = consumer_names(region_code)
     return learner_events, catalog
+
+
+async def reset_consumer(js: JetStreamContext, name: str, sequence: int) -> None:
+    """Deliver again from stream ``sequence`` (the server's consumer reset, nats-server 2.14+)."""
+    response = await js._nc.request(
+        f"$JS.API.CONSUMER.RESET.{STREAM}.{name}", json.dumps({"seq": sequence}).encode(), timeout=5
+    )
+    answer = json.loads(response.data)
+    if "error" in answer:
+        raise RuntimeError(f"could not reset {name}: {answer['error']}")
 
 
 async def follow(
@@ -90,6 +122,9 @@ async def follow(
                 continue
             for message in messages:
                 event = parse_event(message.data)
+                if since is not None and event.time < since:
+                    await message.ack()  # before the replay's starting point
+                    continue
                 if event.id not in seen:
                     await handle(event)
                     seen.add(event.id)
