@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from lms_contracts import CoursePublished, regional_filter, split_region_code
 
 from .registry import SERVICES, service
-from .topology import DLQ_SUBJECT_PREFIX, STREAM
+from .topology import DLQ_SUBJECT_PREFIX, STREAM, TopologySettings
 
 ADMIN = "admin"
 CATALOG_SUBJECT = CoursePublished.event_type
@@ -113,7 +113,7 @@ def account_limits(max_ack_pending: int) -> dict[str, int]:
     }
 
 
-def server_config(users: Sequence[NatsUser], max_ack_pending: int = 20_000) -> str:
+def server_config(users: Sequence[NatsUser]) -> str:
     """An `accounts` block for nats-server with JetStream enabled for the LMS account."""
     entries = []
     for user in users:
@@ -127,5 +127,5 @@ def server_config(users: Sequence[NatsUser], max_ack_pending: int = 20_000) -> s
             + json.dumps({"user": user.name, "password": user.password, "permissions": permissions})
         )
     users_block = "\n".join(entries)
-    limits = json.dumps(account_limits(max_ack_pending))
+    limits = json.dumps(account_limits(TopologySettings().max_ack_pending))
     return f"accounts {{\n  LMS {{\n    jetstream: {limits}\n    users: [\n{users_block}\n    ]\n  }}\n}}\n"
