@@ -19,6 +19,7 @@ from nats.js import JetStreamContext
 from rich.console import Console
 from rich.table import Table
 
+from servicekit import regions
 from servicekit.auth import mint_token
 from servicekit.registry import NAMES, SERVICES, ServiceSpec, UnknownService, producers
 from servicekit.registry import service as registered
@@ -203,7 +204,9 @@ def outbox_republish(
 def token(
     role: Annotated[list[str], typer.Option("--role", help="learner|instructor|supervisor|admin")],
     learner_id: Annotated[str | None, typer.Option()] = None,
-    region: Annotated[str | None, typer.Option(help="region prefix for supervisors")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="supervisors: a region code, 74 or 74.01 (7401 works too)")
+    ] = None,
     hours: int = 12,
 ) -> None:
     """Mint a development token signed with the local key (refused in production)."""
@@ -213,7 +216,7 @@ def token(
             settings,
             roles=role,
             learner_id=uuid.UUID(learner_id) if learner_id else None,
-            region_code=region,
+            region_code=regions.canonical(region) if region else None,
             ttl=timedelta(hours=hours),
         )
     )
