@@ -19,6 +19,7 @@ from nats.js import JetStreamContext
 from rich.console import Console
 from rich.table import Table
 
+from servicekit import regions
 from servicekit.auth import mint_token
 from servicekit.registry import NAMES, SERVICES, ServiceSpec, UnknownService, producers
 from servicekit.registry import service as registered
@@ -108,11 +109,21 @@ def on_jetstream(action: Callable[[JetStreamContext], Awaitable[T]]) -> T:
 @topology_app.command("apply")
 def topology_apply(
     replicas: Annotated[int, typer.Option(envvar="JETSTREAM_REPLICAS")] = 1,
+    regions: Annotated[
+        str,
+        typer.Option(
+            envvar="REGIONAL_SUBSCRIBERS",
+            help="regions with a subscriber user (74,74.01): their bounded pull consumers",
+        ),
+    ] = "",
 ) -> None:
     """Create or update the LMS and LMS_DLQ streams and every durable consumer (idempotent)."""
     from servicekit.topology import TopologySettings, apply_topology
 
-    applied = on_jetstream(lambda js: apply_topology(js, TopologySettings(replicas=replicas)))
+    settings = TopologySettings(
+        replicas=replicas, regions=tuple(r.strip() for r in regions.split(",") if r.strip())
+    )
+    applied = on_jetstream(lambda js: apply_topology(js, settings))
     for name, outcome in applied.items():
         console.print(f"{outcome:>8} {name}")
 
@@ -193,7 +204,9 @@ def outbox_republish(
 def token(
     role: Annotated[list[str], typer.Option("--role", help="learner|instructor|supervisor|admin")],
     learner_id: Annotated[str | None, typer.Option()] = None,
-    region: Annotated[str | None, typer.Option(help="region prefix for supervisors")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="supervisors: a region code, 74 or 74.01 (7401 works too)")
+    ] = None,
     hours: int = 12,
 ) -> None:
     """Mint a development token signed with the local key (refused in production)."""
@@ -203,7 +216,7 @@ def token(
             settings,
             roles=role,
             learner_id=uuid.UUID(learner_id) if learner_id else None,
-            region_code=region,
+            region_code=regions.canonical(region) if region else None,
             ttl=timedelta(hours=hours),
         )
     )

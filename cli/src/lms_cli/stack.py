@@ -127,7 +127,7 @@ def provision(
         user, password = nats_admin or (None, None)
         settings = ServiceSettings(nats_url=nats_url, nats_user=user, nats_password=password)
         nc = await connect_nats(settings, "lms-up")
-        await apply_topology(nc.jetstream(), TopologySettings())
+        await apply_topology(nc.jetstream(), TopologySettings(regions=tuple(DEMO_REGIONS)))
         await nc.close()
 
     asyncio.run(topology())

@@ -22,7 +22,7 @@ from servicekit.natsauth import ADMIN, all_users, generate_passwords, server_con
 from servicekit.registry import SERVICES
 from servicekit.servers import NatsServer
 from servicekit.testing.waiting import eventually
-from servicekit.topology import STREAM, apply_topology
+from servicekit.topology import STREAM, TopologySettings, apply_topology
 
 pytestmark = pytest.mark.integration
 REGIONS = ["74", "74.01"]
@@ -81,7 +81,7 @@ async def secured(run_dir: Path) -> AsyncIterator[SecuredNats]:
     try:
         secured = SecuredNats(server.url, passwords)
         admin = await secured.connect(ADMIN)
-        await apply_topology(admin.jetstream())
+        await apply_topology(admin.jetstream(), TopologySettings(regions=("74.01",)))
         await admin.close()
         yield secured
     finally:
@@ -238,3 +238,63 @@ async def test_nobody_may_listen_on_another_users_inbox(secured: SecuredNats) ->
         errors, lambda found: any("permissions violation for subscription" in e for e in found)
     )
     await nc.close()
+
+
+async def test_a_region_gets_no_map_of_the_stream(secured: SecuredNats) -> None:
+    nc = await secured.connect("region-74")
+    js = nc.jetstream()
+    for ask in (
+        lambda: js.stream_info(STREAM, subjects_filter=">"),
+        lambda: nc.request("$JS.API.STREAM.NAMES", b"{}", timeout=1),
+        lambda: nc.request("$JS.API.STREAM.LIST", b"{}", timeout=1),
+        lambda: nc.request(f"$JS.API.DIRECT.GET.{STREAM}", b'{"seq": 1}', timeout=1),
+    ):
+        with pytest.raises(Exception):  # noqa: B017 - refused, then times out
+            await ask()
+    await nc.close()
+    violations = " ".join(e.lower() for e in secured.errors)
+    for api in ("stream.info.lms", "stream.names", "stream.list", "direct.get.lms"):
+        assert api in violations
+
+
+def regency_consumer(**changes: object) -> ConsumerConfig:
+    from lms_contracts.subscriber import consumer_configs
+
+    config = consumer_configs("74.01")[0]
+    for name, value in changes.items():
+        setattr(config, name, value)
+    return config
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"deliver_subject": "lmsdlq.reporting"},  # a push consumer feeding the dead letters
+        {"deliver_subject": "_INBOX_reporting.x"},
+        {"mem_storage": True},
+        {"max_ack_pending": 1_000_000},
+    ],
+    ids=["push-into-dead-letters", "push-into-another-inbox", "memory", "unbounded-ack-pending"],
+)
+async def test_a_region_may_not_reshape_its_consumer(
+    secured: SecuredNats, changes: dict[str, object]
+) -> None:
+    """The operator created it as a bounded pull consumer: the server refuses a push
+    consumer, memory storage or more pending acknowledgements than the account allows."""
+    nc = await secured.connect("region-74-01")
+    js = nc.jetstream()
+    with pytest.raises(Exception):  # noqa: B017 - refused by the server
+        await js.add_consumer(STREAM, regency_consumer(**changes), timeout=2)
+    info = await js.consumer_info(STREAM, "region-74-01")
+    assert info.config.deliver_subject is None and not info.config.mem_storage
+    assert info.config.max_ack_pending == regency_consumer().max_ack_pending
+    await nc.close()
+
+
+async def test_a_region_may_not_delete_its_consumer_to_recreate_it(secured: SecuredNats) -> None:
+    nc = await secured.connect("region-74-01")
+    with pytest.raises(Exception):  # noqa: B017 - refused, then times out
+        await nc.jetstream().delete_consumer(STREAM, "region-74-01")
+    assert (await nc.jetstream().consumer_info(STREAM, "region-74-01")).config.durable_name
+    await nc.close()
+    assert any("consumer.delete.lms.region-74-01" in e.lower() for e in secured.errors)

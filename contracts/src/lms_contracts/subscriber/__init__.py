@@ -18,14 +18,28 @@ prints the events, ``status`` prints the checkpoint, ``postgres`` runs the worke
 (:mod:`lms_contracts.subscriber.postgres`); ``--since`` replays from a point in time.
 """
 
-try:
-    from .dispatch import READABLE, RETRY_DELAYS, Handler
-    from .durables import Checkpoint
-    from .kit import Subscriber
-except ModuleNotFoundError as missing:  # pragma: no cover - depends on what is installed
-    raise ModuleNotFoundError(
-        f"{missing.name} is not installed: pip install 'lms-contracts[subscriber]'",
-        name=missing.name,
-    ) from missing
+from typing import Any
 
 __all__ = ["READABLE", "RETRY_DELAYS", "Checkpoint", "Handler", "Subscriber"]
+
+
+def __getattr__(name: str) -> Any:
+    """The kit is imported when first used, so that ``durables`` (the consumers'
+    configuration, which the platform's topology also reads) needs nats-py only."""
+    if name not in __all__:
+        raise AttributeError(name)
+    try:
+        from . import dispatch, durables, kit
+    except ModuleNotFoundError as missing:  # pragma: no cover - depends on what is installed
+        raise ModuleNotFoundError(
+            f"{missing.name} is not installed: pip install 'lms-contracts[subscriber]'",
+            name=missing.name,
+        ) from missing
+    found: dict[str, Any] = {
+        "READABLE": dispatch.READABLE,
+        "RETRY_DELAYS": dispatch.RETRY_DELAYS,
+        "Handler": dispatch.Handler,
+        "Checkpoint": durables.Checkpoint,
+        "Subscriber": kit.Subscriber,
+    }
+    return found[name]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from ..envelope import CloudEvent, EventData
@@ -56,6 +57,8 @@ class Dispatcher:
         self.handlers: dict[str, Handler] = {}
         self.counts: Counter[str] = Counter()
         self._unknown: set[str] = set()
+        # a replay starts the durables from the beginning; what is older than this is skipped
+        self.since: datetime | None = None
 
     def register(self, events: Iterable[type[EventData]], handler: Handler) -> None:
         for event in events:
@@ -101,7 +104,7 @@ class Dispatcher:
             await message.term()
             return
         handler = self.handlers.get(event.type)
-        if handler is None:
+        if handler is None or (self.since is not None and event.time < self.since):
             self.counts["skipped"] += 1
         else:
             await handler(event)

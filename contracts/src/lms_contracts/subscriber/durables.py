@@ -2,12 +2,15 @@
 time, and the checkpoint each keeps on the server.
 
 A regional NATS user may create only its own durables, each with its own filter (the filter
-is part of the create subject its permissions allow), read them, and delete them. A replay
-therefore deletes a durable and creates it again to start at a time; nothing else is needed.
+is part of the create subject its permissions allow), read them and reset them; it may not
+delete them or read the stream's information. The operator's topology creates them with
+:func:`consumer_configs` (the kit creates them the same way if they are missing). A replay
+resets a durable to the start of the stream and skips what is older than its start time.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +20,9 @@ from nats.js.errors import NotFoundError
 
 from ..subjects import STREAM, catalog_consumer, regional_consumer, regional_filter
 from ..v1 import CoursePublished
+
+# the JetStream error code of a consumer that does not exist
+CONSUMER_NOT_FOUND = 10014
 
 
 @dataclass(frozen=True)
@@ -34,11 +40,7 @@ def catalog(region_code: str) -> Durable:
 
 
 def consumer_config(
-    durable: Durable,
-    *,
-    since: datetime | None = None,
-    max_ack_pending: int = 1000,
-    ack_wait: float = 60.0,
+    durable: Durable, *, max_ack_pending: int = 1000, ack_wait: float = 60.0
 ) -> ConsumerConfig:
     return ConsumerConfig(
         name=durable.name,
@@ -46,20 +48,29 @@ def consumer_config(
         description="regional subscriber: pull, explicit ack",
         filter_subject=durable.filter_subject,
         ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL,
-        opt_start_time=since,
+        deliver_policy=DeliverPolicy.ALL,
         max_ack_pending=max_ack_pending,
         ack_wait=ack_wait,
     )
 
 
-async def forget(js: JetStreamContext, durables: list[Durable]) -> None:
-    """Delete ``durables`` so that they are created again from a start time."""
+def consumer_configs(region_code: str) -> list[ConsumerConfig]:
+    """The region's two durables as the operator's topology creates them."""
+    return [consumer_config(learner_events(region_code)), consumer_config(catalog(region_code))]
+
+
+async def rewind(js: JetStreamContext, durables: list[Durable]) -> None:
+    """Deliver ``durables`` again from the start of the stream (the server's consumer reset,
+    nats-server 2.14+); a durable not created yet starts there anyway."""
     for durable in durables:
-        try:
-            await js.delete_consumer(STREAM, durable.name)
-        except NotFoundError:
-            pass
+        response = await js._nc.request(
+            f"$JS.API.CONSUMER.RESET.{STREAM}.{durable.name}",
+            json.dumps({"seq": 1}).encode(),
+            timeout=5,
+        )
+        error = json.loads(response.data).get("error")
+        if error and error.get("err_code") != CONSUMER_NOT_FOUND:
+            raise RuntimeError(f"could not rewind {durable.name}: {error}")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from faststream.security import SASLPlaintext
 from ..envelope import CloudEvent, EventData
 from ..subjects import STREAM, format_region_code, regional_consumer
 from .dispatch import Dispatcher
-from .durables import Checkpoint, Durable, catalog, checkpoint, consumer_config, forget
+from .durables import Checkpoint, Durable, catalog, checkpoint, consumer_config, rewind
 from .durables import learner_events as learner_durable
 
 log = logging.getLogger("lms_contracts.subscriber")
@@ -110,7 +110,6 @@ class Subscriber:
                 durable=durable.name,
                 config=consumer_config(
                     durable,
-                    since=since,
                     max_ack_pending=self.max_ack_pending,
                     ack_wait=self.ack_wait,
                 ),
@@ -147,8 +146,9 @@ class Subscriber:
     async def start(self, *, since: datetime | None = None) -> None:
         broker = self.build(since=since)
         connection = await broker.connect()
+        self.dispatcher.since = since
         if since is not None:
-            await forget(connection.jetstream(), self.durables())
+            await rewind(connection.jetstream(), self.durables())
             log.info("replaying from %s", since.isoformat())
         settle_idle_fetches(broker)
         await broker.start()

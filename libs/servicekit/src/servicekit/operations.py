@@ -51,7 +51,12 @@ def operations_router() -> APIRouter:
             body["outbox"] = outbox
         return JSONResponse(body)
 
-    @router.get("/metrics")
+    @router.get(
+        "/metrics",
+        responses={
+            200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}
+        },
+    )
     async def metrics(request: Request) -> Response:
         runtime = request.app.state.runtime
         nats_state(runtime)

@@ -39,10 +39,12 @@ from .eventdocs import event_docs_router
 from .i18n import LanguageContext
 from .idempotency import IdempotencyStore
 from .inbox import Inbox
-from .middleware import RequestContext
+from .middleware import BodyLimits, RequestContext
 from .observability import configure_logging
+from .openapi import docs_router, document_problems
 from .operations import operations_router
 from .outbox import Outbox, OutboxRelay
+from .pagination import Cursors
 from .problems import Refusals, install_problem_handlers
 from .registry import ServiceSpec
 from .runner import Outbound, Runner, UnitOfWork, UseCase, no_events
@@ -108,7 +110,9 @@ class ServiceDefinition(Generic[S, D]):
     inbound: Mapping[type[EventData], Translator] = field(default_factory=dict)
     projection: Projection | None = None
     workers: Sequence[Worker] = ()
+    # the cap on a request body, and larger caps of routes taking uploads (by path template)
     max_body_bytes: int = 1_000_000
+    upload_limits: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         handled = set(self.projection.rules) if self.projection else set(self.inbound)
@@ -348,14 +352,30 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
             await engine.dispose()
             log.info("%s stopped", definition.name)
 
-    app = FastAPI(title=definition.spec.title, version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=definition.spec.title,
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.token_verifier = TokenVerifier(settings)
+    app.state.cursors = Cursors(settings.cursor_signing_key)
     install_problem_handlers(app, definition.refusals)
     app.include_router(operations_router())
+    app.include_router(docs_router(definition.spec.title))
     app.include_router(event_docs_router())
     for router in definition.routers:
         app.include_router(router)
-    app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)
+    refused = (
+        {r.status for r in definition.refusals.table.values()} if definition.refusals else set()
+    )
+    if definition.refusals is not None:
+        refused.add(definition.refusals.default.status)
+    document_problems(app, refused)
+    app.add_middleware(
+        RequestContext, body_limits=BodyLimits(definition.max_body_bytes, definition.upload_limits)
+    )
     install_compression(app, settings.compress_min_bytes)
     app.add_middleware(LanguageContext, default=settings.default_language)
     return app

@@ -24,6 +24,7 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from lms_contracts import EventData
+from lms_contracts.subscriber.durables import consumer_configs as regional_consumer_configs
 
 from .registry import consumers
 from .registry import service as registered
@@ -54,6 +55,8 @@ class TopologySettings:
     # kept here.
     ack_wait_seconds: float = 30.0
     max_ack_pending: int = 20_000
+    # regional subscribers whose consumers the operator creates (REGIONAL_SUBSCRIBERS=74,74.01)
+    regions: tuple[str, ...] = ()
 
 
 def event_filter(event: type[EventData]) -> str:
@@ -178,4 +181,8 @@ async def apply_topology(
             existed = False
         await js.add_consumer(STREAM, config)
         applied[f"{STREAM}/{service}"] = "updated" if existed else "created"
+    for region in settings.regions:
+        for regional in regional_consumer_configs(region):
+            await js.add_consumer(STREAM, regional)
+            applied[f"{STREAM}/{regional.durable_name}"] = "applied"
     return applied

@@ -231,10 +231,12 @@ async def test_lists_page_with_cursors_and_a_foreign_cursor_names_the_cursor(
         seen = [i for page in (first, rest) for i in page.json()["items"]]
         assert len({str(i.get("attempt_id", i["assessment_id"])) for i in seen}) == 3
 
-        foreign = base64.urlsafe_b64encode(json.dumps({"id": "x"}).encode()).decode()
-        for bad in (foreign, "not-a-cursor"):
+        _, _, mac = first.json()["next_cursor"].partition(".")
+        forged = base64.urlsafe_b64encode(json.dumps({"id": str(uuid.uuid4())}).encode())
+        tampered = f"{forged.decode().rstrip('=')}.{mac}"
+        for bad, status in ((tampered, 400), ("not-a-cursor", 422)):
             refused = await assessment.client.get(
                 path, params=filters | {"cursor": bad}, headers=headers
             )
-            assert refused.status_code == 422
+            assert refused.status_code == status
             assert refused.json()["errors"][0]["field"] == "cursor"

@@ -5,7 +5,7 @@ from servicekit.settings import ServiceSettings
 
 class ContentSettings(ServiceSettings):
     attachment_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
-    sync_max_items: int = Field(default=500, ge=1, le=10_000)
+    sync_max_items: int = Field(default=500, ge=1, le=10_000)  # at most schemas.MAX_SYNC_ITEMS
     # an offline package is built in memory; refuse to build one larger than this
     package_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     # what a device may have to carry for one course (its whole offline package); an author

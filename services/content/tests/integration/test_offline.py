@@ -89,7 +89,7 @@ async def test_uploads_over_the_cap_are_refused_with_a_problem(content: RunningS
     ).json()
     url = f"/v1/courses/{draft['course_id']}/attachments?filename=besar.pdf"
     too_big = await content.client.post(url, content=b"x" * (64 * 1024 + 1), headers=instructor)
-    assert too_big.status_code == 413 and too_big.json()["code"] == "attachment_too_large"
+    assert too_big.status_code == 413 and too_big.json()["code"] == "payload_too_large"
 
     async def chunks():  # no Content-Length: the cap holds while the body streams in
         for _ in range(70):

@@ -119,7 +119,7 @@ def nats_url(request: pytest.FixtureRequest) -> Iterator[str]:
         from testcontainers.core.container import DockerContainer
 
         with (
-            DockerContainer("nats:2.12-alpine")
+            DockerContainer("nats:2.15-alpine")
             .with_command("-js")
             .with_exposed_ports(4222) as container
         ):

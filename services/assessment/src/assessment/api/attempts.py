@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from servicekit.auth import CurrentPrincipal, Principal, Role
-from servicekit.pagination import Page, decode_uuid_cursor, encode_cursor
+from servicekit.auth import CurrentPrincipal, Principal
+from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 
 from ..domain import commands
@@ -129,19 +129,20 @@ async def get_attempt(
 async def list_attempts(
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
+    cursors: PageCursors,
     assessment_id: uuid.UUID | None = None,
     learner_id: uuid.UUID | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ResultOut]:
     """Learners see their own attempts, supervisors those in their region, authors all."""
     region_code, own_learner_id = None, None
     if not principal.has(*AUTHORS):
-        if principal.has(Role.SUPERVISOR) and principal.region_code:
-            region_code = principal.region_code
+        if principal.region_in_view is not None:
+            region_code = principal.region_in_view
         else:
             own_learner_id = learner_of(principal)
-    after = decode_uuid_cursor(cursor)
+    after = cursors.after_id("attempts", cursor)
     async with runtime.runner.read() as conn:
         rows = await queries.attempt_page(
             conn,
@@ -155,6 +156,8 @@ async def list_attempts(
     now, grace = runtime.clock(), runtime.settings.submit_grace
     items = [views.listed_result_out(row, now, grace) for row in rows[:limit]]
     next_cursor = (
-        encode_cursor({"id": str(rows[limit - 1].attempt_id)}) if len(rows) > limit else None
+        cursors.encode("attempts", id=str(rows[limit - 1].attempt_id))
+        if len(rows) > limit
+        else None
     )
     return Page(items=items, next_cursor=next_cursor)

@@ -12,15 +12,17 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
+from servicekit.fields import LINE, TEXT
+
 from ..domain.model import AssessmentKind, AttemptStatus, Match, QuestionKind
 
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Text = Annotated[str, Field(min_length=1, max_length=2000), TEXT]
 
 
 class OptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, Field(min_length=1, max_length=500)]
+    text: Annotated[str, Field(min_length=1, max_length=500), TEXT]
     correct: StrictBool = False
 
 
@@ -35,7 +37,7 @@ class QuestionIn(BaseModel):
     )
     answer: StrictBool | None = Field(default=None, description="true_false questions")
     accepted_answers: (
-        Annotated[list[Annotated[str, Field(max_length=500)]], Field(max_length=20)] | None
+        Annotated[list[Annotated[str, Field(max_length=500), LINE]], Field(max_length=20)] | None
     ) = Field(default=None, description="short_answer questions")
     match: Match | None = Field(
         default=None, description="short_answer questions; `normalised` when omitted"
@@ -47,7 +49,7 @@ class AssessmentIn(BaseModel):
 
     course_id: uuid.UUID
     kind: AssessmentKind
-    title: Annotated[str, Field(min_length=1, max_length=200)]
+    title: Annotated[str, Field(min_length=1, max_length=200), LINE]
     pass_score: Annotated[float, Field(ge=0, le=100)] = 70
     max_attempts: Annotated[int, Field(ge=1, le=100)] | None = Field(
         default=3, description="null: unlimited"
@@ -55,7 +57,7 @@ class AssessmentIn(BaseModel):
     time_limit_seconds: Annotated[int, Field(ge=30, le=86_400)] | None = Field(
         default=None, description="null: untimed"
     )
-    questions_drawn: Annotated[int, Field(ge=1)] | None = Field(
+    questions_drawn: Annotated[int, Field(ge=1, le=500)] | None = Field(
         default=None, description="draw this many questions per attempt; null: all"
     )
     shuffle_questions: StrictBool = True
@@ -158,7 +160,7 @@ class AnswerIn(BaseModel):
     question_id: uuid.UUID
     option_ids: Annotated[list[uuid.UUID], Field(max_length=20)] | None = None
     value: StrictBool | None = None
-    text: Annotated[str, Field(max_length=1000)] | None = None
+    text: Annotated[str, Field(max_length=1000), TEXT] | None = None
 
 
 class SubmissionIn(BaseModel):

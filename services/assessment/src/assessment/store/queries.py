@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from servicekit.regions.sql import under
+
 from ..domain.model import (
     Assessment,
     AssessmentKind,
@@ -185,7 +187,7 @@ async def attempt_page(
         .limit(limit + 1)
     )
     if region_code is not None:
-        query = query.where(attempts.c.village_code.startswith(region_code))
+        query = query.where(under(attempts.c.village_code, region_code))
     if own_learner_id is not None:
         query = query.where(attempts.c.learner_id == own_learner_id)
     if assessment_id:

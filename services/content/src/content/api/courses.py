@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import CurrentPrincipal, Role
-from servicekit.pagination import Page, decode_cursor, encode_cursor
+from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 from servicekit.runner import Idempotency, IdempotencyKey
 
@@ -71,18 +71,21 @@ async def publish_course(
 async def list_courses(
     principal: CurrentPrincipal,
     runner: UseCases,
-    cursor: str | None = None,
+    cursors: PageCursors,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CourseSummary]:
     """Authors see drafts too; everybody else sees published courses."""
     drafts = is_author(principal)
-    after = decode_cursor(cursor)
+    after = cursors.decode("courses", cursor, "code")
     async with runner.read() as conn:
         rows = await queries.catalog_page(
-            conn, drafts=drafts, after_code=str(after.get("code")) if after else None, limit=limit
+            conn, drafts=drafts, after_code=after["code"] if after else None, limit=limit
         )
     items = [course_summary(r, drafts=drafts) for r in rows[:limit]]
-    next_cursor = encode_cursor({"code": rows[limit - 1].code}) if len(rows) > limit else None
+    next_cursor = (
+        cursors.encode("courses", code=rows[limit - 1].code) if len(rows) > limit else None
+    )
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -92,7 +95,7 @@ async def get_course(
     principal: CurrentPrincipal,
     runner: UseCases,
     settings: CurrentSettings,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> CourseOut:
     """Authors: any version. Enrolled learners: their version, with when they completed each
     lesson and what remains. Others: the published outline. Everybody sees what the course
@@ -120,7 +123,7 @@ async def read_lesson(
     lesson_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> LessonRead:
     async with runner.read() as conn:
         course = await readable_version(conn, principal, course_id, version)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from servicekit.fields import LINE, TEXT
 
 from ..domain.model import (
     CourseContent,
@@ -16,6 +19,10 @@ from ..domain.model import (
     VersionStatus,
 )
 
+Title = Annotated[str, Field(min_length=1, max_length=300), LINE]
+# the most items one sync may carry (a service may be set to take fewer: SYNC_MAX_ITEMS)
+MAX_SYNC_ITEMS = 10_000
+
 
 class LessonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -24,9 +31,9 @@ class LessonIn(BaseModel):
         default=None,
         description="keep a lesson's identity (and learners' progress) across versions",
     )
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
     kind: LessonKind
-    body: str | None = Field(default=None, max_length=200_000)
+    body: Annotated[str, Field(max_length=200_000), TEXT] | None = None
     url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     duration_seconds: int | None = Field(default=None, ge=1, le=24 * 3600)
     attachment_id: uuid.UUID | None = None
@@ -49,7 +56,7 @@ class ModuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     module_id: uuid.UUID | None = None
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
     lessons: list[LessonIn] = Field(max_length=200)
 
     def to_domain(self) -> Module:
@@ -63,9 +70,9 @@ class ModuleIn(BaseModel):
 class CourseContentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=300)
-    description: str | None = Field(default=None, max_length=5000)
-    competency_area: str | None = Field(default=None, max_length=200)
+    title: Title
+    description: Annotated[str, Field(max_length=5000), TEXT] | None = None
+    competency_area: Annotated[str, Field(max_length=200), LINE] | None = None
     modules: list[ModuleIn] = Field(max_length=100)
 
     def to_domain(self) -> CourseContent:
@@ -166,7 +173,7 @@ class AttachmentOut(BaseModel):
 class MoveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=1_000_000)
 
 
 class ProgressIn(BaseModel):
@@ -192,7 +199,7 @@ class ProgressOut(BaseModel):
 class SyncItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    client_id: str = Field(min_length=1, max_length=100)
+    client_id: Annotated[str, Field(min_length=1, max_length=100), LINE]
     course_id: uuid.UUID
     lesson_id: uuid.UUID
     completed_at: AwareDatetime = Field(description="device time, with its offset")
@@ -201,7 +208,8 @@ class SyncItemIn(BaseModel):
 class SyncIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[SyncItemIn]
+    # checked before any item is: a longer list is refused at once, with one error
+    items: list[SyncItemIn] = Field(max_length=MAX_SYNC_ITEMS)
 
 
 class SyncItemOut(BaseModel):

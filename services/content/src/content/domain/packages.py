@@ -43,7 +43,12 @@ class Media:
 
     @property
     def path(self) -> str:
-        return f"attachments/{self.attachment_id}/{self.filename}"
+        """Under its own id, by a name that cannot leave that folder whatever was stored
+        (names stored before uploads refused slashes and dot names included)."""
+        name = self.filename.replace("/", "_").replace("\\", "_")
+        if not name.strip(" ."):
+            name = "dokumen"
+        return f"attachments/{self.attachment_id}/{name}"
 
     @property
     def compressed(self) -> bool:

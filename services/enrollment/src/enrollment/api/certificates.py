@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from servicekit.auth import CurrentPrincipal, Role
+from servicekit.openapi import served
 from servicekit.problems import Problem
 
 from ..store import queries
@@ -16,14 +19,20 @@ from .views import certificate_out
 router = APIRouter(prefix="/v1", tags=["enrollment"])
 
 
+# What a person may type for a verification code: letters and digits
+CertificateCode = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")]
+
+
 def normalised_code(code: str) -> str:
     """Codes are read out and typed by hand: any case, and nothing past the longest code."""
     return code.upper()[:16]
 
 
-@router.get("/certificates/{code}/pdf", response_class=Response)
+@router.get(
+    "/certificates/{code}/pdf", response_class=Response, responses=served("application/pdf")
+)
 async def certificate_pdf(
-    code: str, principal: CurrentPrincipal, runner: UseCases, settings: CurrentSettings
+    code: CertificateCode, principal: CurrentPrincipal, runner: UseCases, settings: CurrentSettings
 ) -> Response:
     """The printable certificate, for its owner and for admins."""
     async with runner.read() as conn:
@@ -42,7 +51,9 @@ async def certificate_pdf(
 
 
 @router.get("/certificates/{code}", response_model=CertificateOut, tags=["public"])
-async def verify_certificate(code: str, runner: UseCases, response: Response) -> CertificateOut:
+async def verify_certificate(
+    code: CertificateCode, runner: UseCases, response: Response
+) -> CertificateOut:
     """Public verification: only what a verifier needs."""
     async with runner.read() as conn:
         row = await queries.certificate(conn, normalised_code(code))

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
-from servicekit.pagination import Page, decode_cursor, encode_cursor
+from servicekit.fields import LINE
+from servicekit.openapi import problems
+from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 from servicekit.runner import Idempotency, IdempotencyKey
 
@@ -23,6 +26,7 @@ from .schemas import EnrollmentIn, EnrollmentOut
 from .views import enrollment_out
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
+Reason = Annotated[str, Field(max_length=200), LINE]
 
 
 async def enrolled(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
@@ -35,7 +39,7 @@ async def withdrawn(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any
     return enrollment_out(row).model_dump(mode="json")
 
 
-@router.post("/enrollments", status_code=201, response_model=EnrollmentOut)
+@router.post("/enrollments", status_code=201, response_model=EnrollmentOut, responses=problems(404))
 async def enroll(
     body: EnrollmentIn,
     principal: CurrentPrincipal,
@@ -61,10 +65,8 @@ async def enroll(
 def visible_to(principal: Principal) -> tuple[str | None, uuid.UUID | None]:
     """Whose enrollments the caller sees: all (admin), a region's (the region's code), or only
     their own (their learner id)."""
-    if principal.has(Role.ADMIN):
-        return None, None
-    if principal.has(Role.SUPERVISOR) and principal.region_code:
-        return principal.region_code, None
+    if principal.region_in_view is not None:
+        return principal.region_in_view, None
     if principal.learner_id:
         return None, principal.learner_id
     raise Problem(403, "forbidden", "no enrollments are visible to you")
@@ -74,18 +76,19 @@ def visible_to(principal: Principal) -> tuple[str | None, uuid.UUID | None]:
 async def list_enrollments(
     principal: CurrentPrincipal,
     runner: UseCases,
+    cursors: PageCursors,
     learner_id: uuid.UUID | None = None,
     course_id: uuid.UUID | None = None,
     status: EnrollmentStatus | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[EnrollmentOut]:
-    village_prefix, own_learner_id = visible_to(principal)
-    after = decode_cursor(cursor)
+    region_code, own_learner_id = visible_to(principal)
+    after = cursors.decode("enrollments", cursor, "id")
     async with runner.read() as conn:
         rows = await queries.enrollments_page(
             conn,
-            village_prefix=village_prefix,
+            region_code=region_code,
             own_learner_id=own_learner_id,
             learner_id=learner_id,
             course_id=course_id,
@@ -95,7 +98,9 @@ async def list_enrollments(
         )
     items = [enrollment_out(r) for r in rows[:limit]]
     next_cursor = (
-        encode_cursor({"id": str(rows[limit - 1].enrollment_id)}) if len(rows) > limit else None
+        cursors.encode("enrollments", id=str(rows[limit - 1].enrollment_id))
+        if len(rows) > limit
+        else None
     )
     return Page(items=items, next_cursor=next_cursor)
 
@@ -115,7 +120,7 @@ async def withdraw(
     enrollment_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
-    reason: Annotated[str | None, Query(max_length=200)] = None,
+    reason: Annotated[Reason | None, Query()] = None,
 ) -> JSONResponse:
     async with runner.read() as conn:
         await visible_enrollment(conn, enrollment_id, principal)

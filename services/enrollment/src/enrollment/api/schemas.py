@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -20,22 +19,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from servicekit import regions
+from servicekit.fields import LINE, RegionCode, VillageCode
 
 from ..domain.model import EnrollmentStatus, Position
-
-
-def _village_code(value: str) -> str:
-    if not re.fullmatch(r"\d{2}\.?\d{2}\.?\d{2}\.?\d{4}", value):
-        raise PydanticCustomError(
-            "village_code_format", "must be a 10-digit village code, e.g. 74.01.01.2006"
-        )
-    region = regions.find(value)
-    if region is None:
-        raise PydanticCustomError(
-            "unknown_village", "no village has code {code}", {"code": regions.dotted(value)}
-        )
-    return region.code
 
 
 def _phone(value: str) -> str:
@@ -55,19 +41,10 @@ def _email(value: str) -> str:
         raise PydanticCustomError("email_invalid", "{reason}", {"reason": str(exc)}) from exc
 
 
-def _nik(value: str) -> str:
-    if not re.fullmatch(r"\d{16}", value):
-        raise PydanticCustomError("nik_format", "NIK must be 16 digits")
-    return value
-
-
-VillageCode = Annotated[str, AfterValidator(_village_code)]
-# a province, regency, district or village: 74, 74.01, 74.01.01 or 74.01.01.2006
-REGION_CODE = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
-RegionCode = Annotated[str, Field(pattern=REGION_CODE)]
-Phone = Annotated[str, Field(max_length=32), AfterValidator(_phone)]
-Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
-Name = Annotated[str, Field(min_length=2, max_length=120)]
+Phone = Annotated[str, Field(max_length=32, pattern=r"^[0-9+() .-]+$"), AfterValidator(_phone)]
+Email = Annotated[str, Field(max_length=254), LINE, AfterValidator(_email)]
+Name = Annotated[str, Field(min_length=2, max_length=120), LINE]
+CohortName = Annotated[str, Field(min_length=1, max_length=64), LINE]
 
 
 class LearnerIn(BaseModel):
@@ -78,7 +55,7 @@ class LearnerIn(BaseModel):
     village_code: VillageCode
     phone: Phone | None = None
     email: Email | None = None
-    nik: Annotated[str, AfterValidator(_nik)] | None = Field(
+    nik: Annotated[str, Field(pattern=r"^\d{16}$")] | None = Field(
         default=None, description="national ID; stored only as a keyed hash"
     )
 
@@ -109,7 +86,7 @@ class EnrollmentIn(BaseModel):
 
     learner_id: uuid.UUID
     course_id: uuid.UUID
-    cohort: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    cohort: CohortName | None = None
 
 
 class EnrollmentOut(BaseModel):
@@ -140,7 +117,7 @@ class CohortIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     course_id: uuid.UUID
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    name: CohortName
     enrollment_opens_at: AwareDatetime | None = None
     enrollment_closes_at: AwareDatetime | None = None
 
@@ -175,7 +152,7 @@ class BulkEnrollmentIn(BaseModel):
     course_id: uuid.UUID
     region_code: RegionCode
     positions: list[Position] = Field(default_factory=list, max_length=10)
-    cohort: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    cohort: CohortName | None = None
 
 
 class JobOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Row
@@ -13,9 +14,14 @@ from ..domain.model import Cohort, EnrollmentStatus, Learner
 from .schemas import CertificateOut, CohortOut, CourseOut, EnrollmentOut, JobOut, LearnerOut
 
 
+def may_see_contact(principal: Principal, learner_id: uuid.UUID) -> bool:
+    """Contact details are for the learner themself and admins: not even a supervisor of the
+    region reads (or overwrites) them."""
+    return principal.has(Role.ADMIN) or principal.learner_id == learner_id
+
+
 def learner_out(learner: Learner, principal: Principal) -> LearnerOut:
-    """Contact details only for the learner themself and admins."""
-    show_contact = principal.has(Role.ADMIN) or principal.learner_id == learner.learner_id
+    show_contact = may_see_contact(principal, learner.learner_id)
     return LearnerOut(
         learner_id=learner.learner_id,
         full_name=learner.full_name,

@@ -11,16 +11,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from servicekit.auth import Principal, Role, TokenVerifier, current_principal
+from servicekit.auth import Principal, Role, TokenVerifier, authenticates, current_principal
 from servicekit.indonesian import angka, persen
-from servicekit.problems import Problem
+from servicekit.openapi import problems, served
 from servicekit.ratelimit import RateLimit
 
 from ..store import queries
 from .dependencies import ServiceRuntime
-from .reports import RegionCode, active_days, report, require_scope
+from .reports import (
+    CohortFilter,
+    PositionFilter,
+    RegionCode,
+    active_days,
+    report,
+    require_scope,
+)
 
 router = APIRouter(tags=["exports"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 export_limit = RateLimit("export", per_minute=12, burst=4)
 
 HEADERS = [
@@ -60,15 +68,19 @@ def table_rows(found: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-@router.get("/v1/reports/regions/{code}/export", dependencies=[Depends(export_limit)])
+@router.get(
+    "/v1/reports/regions/{code}/export",
+    dependencies=[Depends(export_limit)],
+    responses=served("text/csv", XLSX, description="The report as a spreadsheet") | problems(404),
+)
 async def export_region(
     code: RegionCode,
     runtime: ServiceRuntime,
     principal: Annotated[Principal, Depends(current_principal)],
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
     course_id: uuid.UUID | None = None,
-    cohort: Annotated[str | None, Query(max_length=64)] = None,
-    position: Annotated[str | None, Query(max_length=40)] = None,
+    cohort: CohortFilter = None,
+    position: PositionFilter = None,
 ) -> Response:
     """The region and its children as a spreadsheet (first row: the region itself)."""
     require_scope(principal, code)
@@ -100,12 +112,19 @@ async def export_region(
     book.save(output)
     return Response(
         output.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
     )
 
 
-async def page_principal(request: Request, token: str | None = None) -> Principal:
+# A bearer token in a link (three base64url parts)
+LinkToken = Annotated[
+    str | None, Query(max_length=8192, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+]
+
+
+@authenticates
+async def page_principal(request: Request, token: LinkToken = None) -> Principal:
     """Browsers can pass the token as ``?token=`` on the first visit; links carry it on."""
     if token and "authorization" not in request.headers:
         verifier: TokenVerifier = request.app.state.token_verifier
@@ -113,20 +132,28 @@ async def page_principal(request: Request, token: str | None = None) -> Principa
     return await current_principal(request)
 
 
-@router.get("/dashboard/regions/{code}", response_class=HTMLResponse)
-@router.get("/dashboard/national", response_class=HTMLResponse)
-async def dashboard(
+@router.get("/dashboard/regions/{code}", response_class=HTMLResponse, responses=problems(404))
+async def region_dashboard(
+    code: RegionCode,
     runtime: ServiceRuntime,
     principal: Annotated[Principal, Depends(page_principal)],
-    code: str = "",
-    token: str | None = None,
+    token: LinkToken = None,
 ) -> HTMLResponse:
     """Monitoring page: completion and improvement by child region, with drill-down links."""
-    if code:
-        require_scope(principal, code)
-    elif not principal.has(Role.ADMIN):
-        raise Problem(403, "forbidden", "the national page needs the admin role")
+    require_scope(principal, code)
     found = await report(runtime, code, queries.Filters(), active_days(runtime, None))
+    return HTMLResponse(render_page(found, token))
+
+
+@router.get("/dashboard/national", response_class=HTMLResponse)
+async def national_dashboard(
+    runtime: ServiceRuntime,
+    principal: Annotated[Principal, Depends(page_principal)],
+    token: LinkToken = None,
+) -> HTMLResponse:
+    """The national monitoring page, for admins."""
+    principal.require(Role.ADMIN)
+    found = await report(runtime, "", queries.Filters(), active_days(runtime, None))
     return HTMLResponse(render_page(found, token))
 
 

@@ -7,36 +7,27 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from pydantic import Field
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
+from servicekit.fields import LINE, RegionCodeShape
+from servicekit.fields import RegionCode as RegionCodeField
 from servicekit.i18n import position_name
-from servicekit.pagination import decode_cursor, encode_cursor
-from servicekit.problems import Problem
+from servicekit.pagination import CursorParam, PageCursors
 
 from ..domain.errors import LearnerNotFound, UnknownCourse, UnknownRegion
 from ..store import queries
 from .dependencies import ReportingRuntime, ServiceRuntime
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-RegionCode = Annotated[
-    str,
-    Path(
-        pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
-        description="74, 74.01, 74.01.01 or 74.01.01.2006",
-    ),
-]
-PositionFilter = Annotated[str | None, Query(max_length=40)]
+RegionCode = Annotated[RegionCodeShape, Path(description="74, 74.01, 74.01.01 or 74.01.01.2006")]
+PositionFilter = Annotated[Annotated[str, Field(max_length=40), LINE] | None, Query()]
+CohortFilter = Annotated[Annotated[str, Field(max_length=64), LINE] | None, Query()]
 
 
 def require_scope(principal: Principal, code: str) -> None:
     """Admins see the nation; supervisors their region and everything under it."""
-    if principal.has(Role.ADMIN):
-        return
-    if principal.has(Role.SUPERVISOR) and principal.region_code is not None:
-        if code.startswith(principal.region_code) and len(code) >= len(principal.region_code):
-            return
-        raise Problem(403, "outside_region", "this region is outside your region")
-    raise Problem(403, "forbidden", "reports need the supervisor or admin role")
+    principal.require_region(code)
 
 
 def active_days(runtime: ReportingRuntime, days: int | None) -> int:
@@ -58,7 +49,7 @@ async def national_report(
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
     course_id: uuid.UUID | None = None,
-    cohort: Annotated[str | None, Query(max_length=64)] = None,
+    cohort: CohortFilter = None,
     position: PositionFilter = None,
     days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> dict[str, Any]:
@@ -74,7 +65,7 @@ async def region_report(
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
     course_id: uuid.UUID | None = None,
-    cohort: Annotated[str | None, Query(max_length=64)] = None,
+    cohort: CohortFilter = None,
     position: PositionFilter = None,
     days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> dict[str, Any]:
@@ -170,14 +161,15 @@ async def course_report(
 async def inactive_learners(
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
-    region_code: Annotated[str, Query(pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")],
+    cursors: PageCursors,
+    region_code: Annotated[RegionCodeField, Query()],
     days: Annotated[int, Query(ge=1, le=365)] = 14,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """Learners to coach: registered in the region, no activity for ``days`` (oldest first)."""
     require_scope(principal, region_code)
-    after = decode_cursor(cursor)
+    after = cursors.decode("inactive", cursor, "at", "id")
     async with runtime.runner.read() as conn:
         rows = await queries.inactive_learners(
             conn,
@@ -201,5 +193,5 @@ async def inactive_learners(
     next_cursor = None
     if len(rows) > limit:
         edge = rows[limit - 1]
-        next_cursor = encode_cursor({"at": edge.last.isoformat(), "id": str(edge.learner_id)})
+        next_cursor = cursors.encode("inactive", at=edge.last.isoformat(), id=str(edge.learner_id))
     return {"region_code": region_code, "days": days, "items": items, "next_cursor": next_cursor}

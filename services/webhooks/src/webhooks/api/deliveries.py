@@ -9,8 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from servicekit.auth import CurrentPrincipal, Role
-from servicekit.pagination import Page, decode_cursor, encode_cursor
-from servicekit.problems import field_problem
+from servicekit.pagination import CursorParam, Cursors, Page, PageCursors
 
 from ..domain import commands
 from ..domain.errors import DeliveryNotFound, EndpointNotFound
@@ -31,18 +30,15 @@ router = APIRouter(prefix="/v1/webhooks/endpoints/{endpoint_id}", tags=["deliver
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-def _before(cursor: str | None) -> int | None:
-    found = decode_cursor(cursor)
-    if found is None:
-        return None
-    try:
-        return int(found["seq"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise field_problem("cursor", "not a cursor returned by this API") from exc
+def _before(cursors: Cursors, listing: str, cursor: str | None) -> int | None:
+    found = cursors.decode(listing, cursor, "seq")
+    return int(found["seq"]) if found else None
 
 
 async def _page(
     runner: UseCases,
+    cursors: Cursors,
+    listing: str,
     endpoint_id: uuid.UUID,
     status: str | None,
     learner_id: uuid.UUID | None,
@@ -57,11 +53,11 @@ async def _page(
             endpoint_id,
             status=status,
             learner_id=learner_id,
-            before_seq=_before(cursor),
+            before_seq=_before(cursors, listing, cursor),
             limit=limit,
         )
     shown = rows[:limit]
-    next_cursor = encode_cursor({"seq": shown[-1].seq}) if len(rows) > limit else None
+    next_cursor = cursors.encode(listing, seq=str(shown[-1].seq)) if len(rows) > limit else None
     return Page(items=[delivery_out(r) for r in shown], next_cursor=next_cursor)
 
 
@@ -70,14 +66,17 @@ async def list_deliveries(
     endpoint_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
+    cursors: PageCursors,
     status: DeliveryStatusFilter | None = None,
     learner_id: uuid.UUID | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> Page[DeliveryOut]:
     """The delivery log, the latest event first."""
     principal.require(Role.ADMIN)
-    return await _page(runner, endpoint_id, status, learner_id, cursor, limit)
+    return await _page(
+        runner, cursors, "deliveries", endpoint_id, status, learner_id, cursor, limit
+    )
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
@@ -98,13 +97,17 @@ async def list_dead_letters(
     endpoint_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
+    cursors: PageCursors,
     learner_id: uuid.UUID | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> Page[DeliveryOut]:
     """Deliveries that were not accepted within the retry window."""
     principal.require(Role.ADMIN)
-    return await _page(runner, endpoint_id, DeliveryStatus.DEAD.value, learner_id, cursor, limit)
+    dead = DeliveryStatus.DEAD.value
+    return await _page(
+        runner, cursors, "dead-letters", endpoint_id, dead, learner_id, cursor, limit
+    )
 
 
 @router.post("/dead-letters/{delivery_id}/redeliver", response_model=DeliveryOut)

@@ -10,8 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from servicekit.auth import CurrentPrincipal, Role
-from servicekit.pagination import Page, decode_cursor, encode_cursor
-from servicekit.problems import field_problem
+from servicekit.pagination import CursorParam, Cursors, Page, PageCursors
 
 from ..domain import commands
 from ..domain.errors import EndpointNotFound
@@ -48,32 +47,30 @@ async def register_endpoint(
     return await runner.respond(command, view, status=201)
 
 
-def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    found = decode_cursor(cursor)
-    if found is None:
-        return None
-    try:
-        return datetime.fromisoformat(found["t"]), uuid.UUID(found["id"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise field_problem("cursor", "not a cursor returned by this API") from exc
+def _position(cursors: Cursors, cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    found = cursors.decode("endpoints", cursor, "t", "id")
+    return (datetime.fromisoformat(found["t"]), uuid.UUID(found["id"])) if found else None
 
 
 @router.get("", response_model=Page[EndpointOut])
 async def list_endpoints(
     principal: CurrentPrincipal,
     runner: UseCases,
-    cursor: str | None = None,
+    cursors: PageCursors,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[EndpointOut]:
     principal.require(Role.ADMIN)
     async with runner.read() as conn:
-        found = await queries.endpoints_page(conn, after=_position(cursor), limit=limit)
+        found = await queries.endpoints_page(conn, after=_position(cursors, cursor), limit=limit)
         shown = found[:limit]
         secrets = await queries.secrets_of(conn, [e.endpoint_id for e in shown])
     next_cursor = None
     if len(found) > limit:
         last = shown[-1]
-        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": str(last.endpoint_id)})
+        next_cursor = cursors.encode(
+            "endpoints", t=last.created_at.isoformat(), id=str(last.endpoint_id)
+        )
     return Page(
         items=[endpoint_out(e, secrets[e.endpoint_id]) for e in shown], next_cursor=next_cursor
     )
