@@ -18,6 +18,7 @@ from lms_contracts import (
     subject_of,
 )
 from lms_contracts.subscriber import Subscriber
+from lms_contracts.subscriber.durables import consumer_configs
 from servicekit.natsauth import ADMIN, all_users, generate_passwords, server_config
 from servicekit.registry import SERVICES
 from servicekit.servers import NatsServer
@@ -258,8 +259,6 @@ async def test_a_region_gets_no_map_of_the_stream(secured: SecuredNats) -> None:
 
 
 def regency_consumer(**changes: object) -> ConsumerConfig:
-    from lms_contracts.subscriber import consumer_configs
-
     config = consumer_configs("74.01")[0]
     for name, value in changes.items():
         setattr(config, name, value)

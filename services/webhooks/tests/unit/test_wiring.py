@@ -16,7 +16,11 @@ from webhooks.domain.errors import EndpointExists, InvalidEndpointUrl, NotDeadLe
 from webhooks.events.inbound import INBOUND
 from webhooks.settings import WebhooksSettings
 
-PROD = {"environment": "prod", "auth_jwks_url": "https://sso.example.go.id/certs"}
+PROD = {
+    "environment": "prod",
+    "auth_jwks_url": "https://sso.example.go.id/certs",
+    "cursor_signing_key": "a-production-cursor-key-of-some-length-0000",
+}
 
 
 def test_it_consumes_the_learner_events_a_regional_user_may_read_and_not_contact_details() -> None:

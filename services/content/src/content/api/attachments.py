@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field
 
 from servicekit.auth import CurrentPrincipal
 from servicekit.fields import LINE
-from servicekit.openapi import problems, served
+from servicekit.openapi import Responses, problems, served
 from servicekit.problems import Problem, field_problem
 
 from ..domain import commands
@@ -125,15 +125,22 @@ async def list_attachments(
     return [attachment_out(r) for r in rows]
 
 
-@router.get(
-    "/courses/{course_id}/attachments/{attachment_id}",
-    response_model=None,
-    responses=served("*/*")
+# what ``serve`` answers (api/downloads.py), to GET and to HEAD alike: the document, a range
+# of it, 304, a failed If-Match (412) and a range it cannot serve (416)
+DOCUMENT: Responses = (
+    served("*/*")
     | served("*/*", status=206, description="The requested range of the document")
     | {304: {"description": "Unchanged since the ETag in If-None-Match"}}
-    | problems(412, 416),
+    | problems(412, 416)
 )
-@router.head("/courses/{course_id}/attachments/{attachment_id}", response_model=None)
+
+
+@router.get(
+    "/courses/{course_id}/attachments/{attachment_id}", response_model=None, responses=DOCUMENT
+)
+@router.head(
+    "/courses/{course_id}/attachments/{attachment_id}", response_model=None, responses=DOCUMENT
+)
 async def download_attachment(
     course_id: uuid.UUID,
     attachment_id: uuid.UUID,

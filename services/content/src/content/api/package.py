@@ -10,12 +10,13 @@ byte it reached (``api/downloads.py``), and the device checks the whole file aga
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.auth import CurrentPrincipal, Principal
+from servicekit.openapi import Responses, problems, served
 from servicekit.problems import Problem, field_problem
 
 from ..domain.model import CourseVersion, VersionStatus
@@ -26,14 +27,28 @@ from .dependencies import Blobs, CurrentSettings, Packages, UseCases
 from .downloads import Stored, serve, weak_match
 
 router = APIRouter(prefix="/v1", tags=["offline"])
-ZIP: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/zip": {}}},
-    206: {"description": "a byte range"},
-}
-Version = Annotated[int | None, Query(ge=1, description="authors: any version")]
+NOT_MODIFIED: Responses = {304: {"description": "Unchanged since the ETag in If-None-Match"}}
+MANIFEST: Responses = {
+    200: {"content": {"application/json": {"schema": {"type": "object"}}}}
+} | NOT_MODIFIED
+# what ``serve`` answers (api/downloads.py): the package, a range of it, 304, a failed
+# If-Match (412), a range it cannot serve (416); and a package over the cap (413)
+ZIP: Responses = (
+    served("application/zip", description="The package")
+    | served("application/zip", status=206, description="The requested range of the package")
+    | NOT_MODIFIED
+    | problems(412, 413, 416)
+)
+# a version number as the database keeps it (a 32-bit integer)
+MAX_VERSION = 1_000_000
+Version = Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="authors: any version")]
 Since = Annotated[
     int | None,
-    Query(ge=1, description="a delta: only the lessons that changed since this version"),
+    Query(
+        ge=1,
+        le=MAX_VERSION,
+        description="a delta: only the lessons that changed since this version",
+    ),
 ]
 
 
@@ -111,8 +126,8 @@ def _answer(request: Request, plan: PackagePlan, stored: Stored, blobs: Blobs) -
     return serve(request, stored, blobs, headers, changed_code="package_changed")
 
 
-@router.get("/courses/{course_id}/package/manifest", response_model=None)
-@router.head("/courses/{course_id}/package/manifest", response_model=None)
+@router.get("/courses/{course_id}/package/manifest", responses=MANIFEST, response_model=None)
+@router.head("/courses/{course_id}/package/manifest", responses=MANIFEST, response_model=None)
 async def package_manifest(
     course_id: uuid.UUID,
     request: Request,

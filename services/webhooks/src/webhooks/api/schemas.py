@@ -17,21 +17,11 @@ from pydantic import (
 )
 
 import lms_contracts as c
-from servicekit import regions
+from servicekit.fields import LINE, RegionCode
 
 from ..events.inbound import LEARNER_EVENTS
 
 LEARNER_EVENT_TYPES = tuple(e.event_type for e in LEARNER_EVENTS)
-
-
-def _region_code(value: str) -> str:
-    try:
-        code = c.format_region_code(value)
-    except c.InvalidRegionCode as exc:
-        raise ValueError("a province, regency, district or village code, e.g. 74 or 74.01") from exc
-    if regions.find(code) is None:
-        raise ValueError(f"no region has code {code}")
-    return code
 
 
 def _event_type(value: str) -> str:
@@ -46,14 +36,21 @@ def _distinct(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-RegionCode = Annotated[str, AfterValidator(_region_code), Field(examples=["74.01"])]
-EventType = Annotated[str, AfterValidator(_event_type)]
+EventType = Annotated[
+    str,
+    Field(max_length=200, examples=[LEARNER_EVENT_TYPES[0]]),
+    LINE,
+    AfterValidator(_event_type),
+]
 EventTypes = Annotated[
     list[EventType],
     Field(min_length=1, max_length=len(LEARNER_EVENT_TYPES) * 2),
     AfterValidator(_distinct),
 ]
-Url = Annotated[str, Field(max_length=2000, examples=["https://sim.sultraprov.go.id/lms/hooks"])]
+Url = Annotated[
+    str, Field(max_length=2000, examples=["https://sim.sultraprov.go.id/lms/hooks"]), LINE
+]
+Description = Annotated[str, Field(max_length=500), LINE]
 
 
 class EndpointIn(BaseModel):
@@ -64,7 +61,7 @@ class EndpointIn(BaseModel):
     url: Url
     region_code: RegionCode
     event_types: EventTypes | None = None
-    description: str | None = Field(default=None, max_length=500)
+    description: Description | None = None
     enabled: bool = True
 
 
@@ -76,7 +73,7 @@ class EndpointPatch(BaseModel):
     url: Url | None = None
     region_code: RegionCode | None = None
     event_types: EventTypes | None = None
-    description: str | None = Field(default=None, max_length=500)
+    description: Description | None = None
     enabled: bool | None = None
 
 
