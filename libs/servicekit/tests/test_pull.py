@@ -32,7 +32,7 @@ async def publish(js: JetStreamContext, count: int, start: int = 0) -> None:
 
 
 async def started(js: JetStreamContext) -> Puller:
-    puller = Puller(js._nc, STREAM, "reader")
+    puller = Puller.of(js, STREAM, "reader")
     await puller.start()
     return puller
 

@@ -35,7 +35,7 @@ class ServiceSettings(BaseSettings):
     auth_dev_signing_key: str | None = DEV_SIGNING_KEY
 
     consumer_batch_size: int = Field(default=200, ge=1, le=5000)
-    # the retry policy (servicekit.retries); the topology's max_deliver must match
+    # the retry policy (servicekit.retries), applied by the consumer alone
     consumer_max_deliver: int = Field(default=RETRIES.max_deliver, ge=2)
     consumer_retry_delays: list[float] = list(RETRIES.delays)
     relay_batch_size: int = Field(default=500, ge=1, le=10000)

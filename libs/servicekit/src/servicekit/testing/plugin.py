@@ -151,7 +151,7 @@ async def jetstream(nats_url: str) -> AsyncIterator[object]:
 
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await apply_topology(js, TopologySettings(max_deliver=3, ack_wait_seconds=5.0))
+    await apply_topology(js, TopologySettings(ack_wait_seconds=5.0))
     try:
         yield js
     finally:
