@@ -276,3 +276,30 @@ async def test_a_dead_letter_is_held_until_the_dead_letter_stream_stores_it(
     assert letters[0].event_type == LessonCompleted.event_type
     assert ids == others
     assert service.seen == [pauses.DEAD_LETTER_STREAM]
+
+
+async def test_a_deleted_durable_consumer_pauses_the_consumer_until_it_is_created_again(
+    own_postgres: LocalPostgres, jetstream: JetStreamContext
+) -> None:
+    async with running(own_postgres, jetstream) as service:
+        before = await publish_events(jetstream, 5)
+        await eventually(service.applied_count, lambda n: n == 5)
+        await jetstream.delete_consumer(STREAM, "reporting")
+        await eventually(
+            lambda: asyncio.sleep(0, service.consumer.pauses.current),
+            lambda pause: pause is not None and pause.reason == pauses.PULL_REFUSED,
+        )
+        during = await publish_events(jetstream, 5)
+        await apply_topology(
+            jetstream, TopologySettings(ack_wait_seconds=1.0)
+        )  # `lms topology apply`
+        await eventually(service.applied_count, lambda n: n == 10)
+        await eventually(
+            lambda: jetstream.consumer_info(STREAM, "reporting"),
+            lambda info: (info.num_ack_pending, info.num_pending) == (0, 0),
+        )
+        assert service.consumer.pauses.current is None
+        ids = await service.applied_ids()
+    # the new durable consumer delivers the whole stream again: the inbox applies each once
+    assert sorted(ids) == sorted(before | during)
+    assert service.seen == [pauses.PULL_REFUSED]

@@ -272,13 +272,14 @@ async def test_consumer_crash_before_ack_is_redelivered_and_applied_once(
     assert await store.applied_count() == 10
 
 
-async def test_poison_message_is_dead_lettered_and_the_next_one_still_processed(
-    store: Store, jetstream: JetStreamContext
+async def test_poison_message_is_dead_lettered_logged_and_the_next_one_still_processed(
+    store: Store, jetstream: JetStreamContext, caplog: pytest.LogCaptureFixture
 ) -> None:
     poison, good = lesson_completed(), lesson_completed()
     async with store.database.transaction() as tx:
         await tx.emit(poison)
         await tx.emit(good)
+        poison_id = tx.emitted[0].id
     await jetstream.publish(
         "lms.content.lesson-completed.v1.74.01.01.2006",
         b"{not json",
@@ -304,6 +305,18 @@ async def test_poison_message_is_dead_lettered_and_the_next_one_still_processed(
         by_error = {letter.error.split(":")[0]: letter for letter in letters}
         assert by_error["RuntimeError"].deliveries == 3
         assert "MalformedEvent" in by_error
+        # one line each, with what an operator searches by: event id, type, consumer, error
+        lines = [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "servicekit.dead_lettering" and r.levelname == "ERROR"
+        ]
+        assert len(lines) == 2
+        [refused] = [line for line in lines if str(poison_id) in line]
+        for part in (LessonCompleted.event_type, "consumer reporting", "cannot apply this lesson"):
+            assert part in refused
+        [garbage] = [line for line in lines if line != refused]
+        assert "(unreadable)" in garbage and "MalformedEvent" in garbage
 
         # The cause is fixed; the operator replays the dead letter to this consumer only.
         failing.clear()

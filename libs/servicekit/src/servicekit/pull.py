@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 from collections import deque
+from contextlib import suppress
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 STATUS = "Status"
 HEARTBEAT = "100"
 ENDED = ("404", "408")  # no messages (no_wait), request expired
-# After its expiry, how long a request may still deliver (the server's clock started later).
-EXPIRY_GRACE_SECONDS = 0.5
 
 
 class NatsInternalsChanged(RuntimeError):
@@ -86,28 +85,23 @@ class Puller:
         self._sub = await self.nc.subscribe(f"{self._inbox}.*", cb=self._receive)
 
     async def stop(self) -> list[Msg]:
-        """Unsubscribe once the live request has ended; returns the messages delivered but not
-        yet fetched. (A request cannot be withdrawn: what it delivered after an unsubscribe
-        would be lost to the consumer until the server's ack wait gave it out again.)"""
-        if self._sub is not None:
-            loop = asyncio.get_running_loop()
-            remaining = self._live_until + EXPIRY_GRACE_SECONDS - loop.time()
-            if self._owed > 0 and remaining > 0 and self.nc.is_connected:
-                await self._wait_until_ended(remaining)
-            await self._sub.unsubscribe()
-            self._sub = None
+        """Unsubscribe; returns the messages delivered but not yet fetched.
+
+        A pull request cannot be withdrawn, and a message the server sent towards a closed
+        subscription would be lost to the consumer until the ack wait gave it out again. So
+        the subscription is drained: once the server has confirmed the unsubscribe (and drops
+        the live request, which nobody listens to any more), everything it sent before has
+        reached the buffer."""
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            try:
+                await sub.drain()
+            except Exception:  # the connection is closed or lost: nothing more can arrive
+                with suppress(Exception):
+                    await sub.unsubscribe()
         left = list(self._buffer)
         self._buffer.clear()
         return left
-
-    async def _wait_until_ended(self, timeout: float) -> None:
-        try:
-            async with asyncio.timeout(timeout):
-                while self._owed > 0:
-                    self._changed.clear()
-                    await self._changed.wait()
-        except TimeoutError:
-            pass
 
     def buffered(self) -> list[Msg]:
         """Messages delivered and not yet fetched."""
