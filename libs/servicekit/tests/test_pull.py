@@ -153,7 +153,7 @@ async def test_a_deleted_consumer_is_refused_without_spinning_and_read_again_onc
         assert await puller.fetch(10, timeout=0.25) == []
         fetches += 1
     assert fetches <= 5  # each refused fetch waits out its timeout
-    assert (puller.refusal or "")[:3] in ("409", "503")
+    assert (puller.refusal or "").startswith("503")  # no responders: no consumer to ask
 
     await js.add_consumer(
         STREAM,
