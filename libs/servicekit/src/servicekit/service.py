@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
-import nats
 from fastapi import APIRouter, FastAPI, Request
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -187,7 +186,13 @@ def get_runner(request: Request) -> Runner[Any]:
 
 
 async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
-    return await nats.connect(
+    client = NatsClient()
+
+    async def disconnected() -> None:
+        if not client.is_closed:  # closing is no news
+            log.warning("NATS connection lost; reconnecting")
+
+    await client.connect(
         settings.nats_url,
         name=name,
         user=settings.nats_user,
@@ -195,20 +200,17 @@ async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
         # a private inbox per user: nobody may subscribe to replies meant for others
         inbox_prefix=f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX",
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=0.5,  # type: ignore[arg-type]  # seconds; typed int, taken as float
         # one line per failed attempt while NATS is away, not a traceback every half second
         error_cb=_nats_error,
-        disconnected_cb=_nats_disconnected,
+        disconnected_cb=disconnected,
         reconnected_cb=_nats_reconnected,
     )
+    return client
 
 
 async def _nats_error(exc: Exception) -> None:
     log.warning("nats: %r", exc)
-
-
-async def _nats_disconnected() -> None:
-    log.warning("NATS connection lost; reconnecting")
 
 
 async def _nats_reconnected() -> None:

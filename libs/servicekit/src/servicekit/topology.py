@@ -31,6 +31,8 @@ from .registry import service as registered
 STREAM = "LMS"
 DLQ_STREAM = "LMS_DLQ"
 DLQ_SUBJECT_PREFIX = "lmsdlq"
+AUDIT_STREAM = "LMS_AUDIT"
+AUDIT_SUBJECT_PREFIX = "lmsaudit"
 REPLAY_SUBJECT_PREFIX = "lms.replay"
 DAY = 24 * 3600.0
 # The durable consumers deliver a message until it is settled: the service's consumer alone
@@ -46,6 +48,7 @@ class TopologySettings:
     retention_days: float = 400.0
     duplicate_window_seconds: float = 120.0
     dlq_retention_days: float = 90.0
+    audit_retention_days: float = 730.0
     # Only for a consumer that went silent holding a message (its process died, its
     # connection was lost): the server redelivers it after this long. Retries of failed
     # messages follow the consumer's nak delays (``servicekit.retries``), never a schedule
@@ -64,6 +67,11 @@ def replay_subject(consumer: str) -> str:
 
 def dlq_subject(consumer: str) -> str:
     return f"{DLQ_SUBJECT_PREFIX}.{consumer}"
+
+
+def discarded_subject(consumer: str) -> str:
+    """Where the audit log keeps the dead letters of ``consumer`` that an operator discarded."""
+    return f"{AUDIT_SUBJECT_PREFIX}.dead-letters.discarded.{consumer}"
 
 
 def filter_subjects(service: str) -> list[str]:
@@ -131,6 +139,23 @@ def dlq_stream_config(settings: TopologySettings) -> StreamConfig:
     )
 
 
+def audit_stream_config(settings: TopologySettings) -> StreamConfig:
+    """What operators did that removed data (a discarded dead letter, with its reason and the
+    message itself): kept two years, and no entry can be deleted or purged through the API
+    (ADR 13)."""
+    return StreamConfig(
+        name=AUDIT_STREAM,
+        description="Audit log of operators' actions that removed data, with their reasons",
+        subjects=[f"{AUDIT_SUBJECT_PREFIX}.>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        max_age=settings.audit_retention_days * DAY,
+        num_replicas=settings.replicas,
+        deny_delete=True,
+        deny_purge=True,
+    )
+
+
 def consumer_config(service: str, settings: TopologySettings) -> ConsumerConfig:
     return ConsumerConfig(
         durable_name=service,
@@ -166,6 +191,7 @@ async def apply_topology(
     applied = {
         STREAM: await _apply_stream(js, stream_config(settings)),
         DLQ_STREAM: await _apply_stream(js, dlq_stream_config(settings)),
+        AUDIT_STREAM: await _apply_stream(js, audit_stream_config(settings)),
     }
     for service in (spec.name for spec in consumers()):
         config = consumer_config(service, settings)

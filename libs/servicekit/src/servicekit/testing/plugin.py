@@ -132,11 +132,11 @@ def nats_url(request: pytest.FixtureRequest) -> Iterator[str]:
 async def _wipe_streams(url: str) -> None:
     import nats
 
-    from servicekit.topology import DLQ_STREAM, STREAM
+    from servicekit.topology import AUDIT_STREAM, DLQ_STREAM, STREAM
 
     nc = await nats.connect(url)
     js = nc.jetstream()
-    for stream in (STREAM, DLQ_STREAM):
+    for stream in (STREAM, DLQ_STREAM, AUDIT_STREAM):
         with suppress(Exception):
             await js.delete_stream(stream)
     await nc.close()
