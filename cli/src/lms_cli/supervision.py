@@ -53,13 +53,15 @@ class Supervisor:
         ready_url: Callable[[str], str],
         console: Console,
         log_file: Callable[[str], str],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.processes = processes
         self.start = start
         self.ready_url = ready_url
         self.console = console
         self.log_file = log_file
-        now = time.monotonic()
+        self.clock = clock
+        now = clock()
         self.states = {name: Supervised(name, now) for name in processes}
 
     def run(self) -> None:
@@ -69,7 +71,7 @@ class Supervisor:
             time.sleep(POLL_SECONDS)
 
     def check(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         for name, state in self.states.items():
             code = self.processes[name].poll()
             if code is None:
