@@ -20,7 +20,7 @@ import typer
 from nats.js import JetStreamContext
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from servicekit.audit import list_discards
 from servicekit.deadletters import (
@@ -182,7 +182,14 @@ def discard(
 def discarded(consumer: ConsumerOption = None) -> None:
     """The audit log: every dead letter discarded, why, by whom and when."""
     entries = on_jetstream(lambda js: list_discards(js, consumer))
-    table = Table("discarded", "by", "consumer", "event type", "event id", "reason")
+    table = Table(
+        "discarded",
+        "by",
+        "consumer",
+        "event type",
+        Column("event id", no_wrap=True, min_width=36),
+        "reason",
+    )
     for entry in entries:
         table.add_row(
             entry.discarded_at.strftime("%Y-%m-%d %H:%M:%S"),

@@ -94,7 +94,7 @@ app.add_typer(topology_app, name="topology")
 def topology_apply(
     replicas: Annotated[int, typer.Option(envvar="JETSTREAM_REPLICAS")] = 1,
 ) -> None:
-    """Create or update the LMS and LMS_DLQ streams and every durable consumer (idempotent)."""
+    """Create or update the LMS, LMS_DLQ and LMS_AUDIT streams and every durable consumer (idempotent)."""
     from servicekit.topology import TopologySettings, apply_topology
 
     applied = on_jetstream(lambda js: apply_topology(js, TopologySettings(replicas=replicas)))
