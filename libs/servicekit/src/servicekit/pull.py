@@ -95,8 +95,10 @@ class Puller:
         sub, self._sub = self._sub, None
         if sub is not None:
             try:
+                if not self.nc.is_connected:
+                    raise ConnectionError("not connected: nothing more can arrive")
                 await sub.drain()
-            except Exception:  # the connection is closed or lost: nothing more can arrive
+            except Exception:
                 with suppress(Exception):
                     await sub.unsubscribe()
         left = list(self._buffer)
