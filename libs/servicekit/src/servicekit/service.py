@@ -163,6 +163,7 @@ class Runtime(Generic[S, D]):
     runner: Runner[Any]
     nats: NatsClient | None = None
     js: JetStreamContext | None = None
+    consumer: Consumer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     worker_tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -276,6 +277,7 @@ def _start_background(runtime: Runtime[Any, Any]) -> None:
             ),
             wanted=interests(definition.name),
         )
+        runtime.consumer = consumer
         runtime.stoppers.append(consumer.stop)
         runtime.tasks.append(asyncio.create_task(supervise("consumer", consumer.run, stopping)))
     for worker in definition.workers:

@@ -38,7 +38,7 @@ class ServiceSettings(BaseSettings):
     cursor_signing_key: str = Field(default=DEV_CURSOR_KEY, min_length=32)
 
     consumer_batch_size: int = Field(default=200, ge=1, le=5000)
-    # the retry policy (servicekit.retries); the topology's max_deliver must match
+    # the retry policy (servicekit.retries), applied by the consumer alone
     consumer_max_deliver: int = Field(default=RETRIES.max_deliver, ge=2)
     consumer_retry_delays: list[float] = list(RETRIES.delays)
     # the language of what people read when a request has no Accept-Language (servicekit.i18n)
