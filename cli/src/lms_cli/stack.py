@@ -257,8 +257,9 @@ def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
                     f"NATS_URL={stack.nats_url} NATS_USER=admin NATS_PASSWORD={stack.passwords['admin']}"
                 )
                 print(
+                    # "--password=" keeps a generated password that starts with "-" a value
                     f"python -m lms_contracts.subscriber --url {stack.nats_url} --user region-74 "
-                    f"--password {stack.passwords['region-74']} --region 74",
+                    f"--password={stack.passwords['region-74']} --region 74",
                     flush=True,
                 )
             console.print(
