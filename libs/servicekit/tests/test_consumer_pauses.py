@@ -188,10 +188,11 @@ async def locked(url: str) -> AsyncIterator[None]:
         await conn.execute("SET LOCAL statement_timeout = 0")
         await conn.execute("LOCK TABLE applied IN ACCESS EXCLUSIVE MODE")
         yield
-        with suppress(asyncpg.ConnectionDoesNotExistError):  # PostgreSQL restarted meanwhile
-            await transaction.rollback()
     finally:
-        await conn.close()
+        # closing ends the transaction and its lock; after a killed backend, PostgreSQL has
+        # dropped this connection already
+        with suppress(asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
+            await conn.close()
 
 
 async def waiting_backend(url: str) -> int:
