@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -29,15 +31,17 @@ from lms_contracts import (
     subject_of,
 )
 from lms_contracts.subscriber import Subscriber
+from lms_contracts.subscriber.durables import DurableMissing, consumer_configs
 from lms_contracts.subscriber.postgres import asyncpg_dsn, follow_into_postgres
 from servicekit import regions
 from servicekit.natsauth import ADMIN, all_users, generate_passwords, server_config
 from servicekit.servers import NatsServer
 from servicekit.testing.waiting import eventually
-from servicekit.topology import apply_topology
+from servicekit.topology import STREAM, TopologySettings, apply_topology
 
 pytestmark = pytest.mark.integration
 REGIONS = ["74", "74.01"]
+UNLISTED = "73"  # has a NATS user, but the operator has not listed it in REGIONAL_SUBSCRIBERS
 MAX_WAIT = 0.25  # seconds a pull waits: idle periods below are many of these
 ACK_WAIT = 3.0  # acknowledgements lost with a killed server: redelivered after this long
 
@@ -74,11 +78,11 @@ class Platform:
 
 @pytest.fixture
 async def platform(run_dir: Path) -> AsyncIterator[Platform]:
-    passwords = generate_passwords(REGIONS)
+    passwords = generate_passwords([*REGIONS, UNLISTED])
     workdir = run_dir / f"kit-{uuid.uuid4().hex[:6]}"
     workdir.mkdir()
     config = workdir / "nats.conf"
-    config.write_text(server_config(all_users(passwords, REGIONS)))
+    config.write_text(server_config(all_users(passwords, [*REGIONS, UNLISTED])))
     server = NatsServer(workdir, config_file=config)
     server.start()
     platform = Platform(server, passwords)
@@ -90,7 +94,14 @@ async def platform(run_dir: Path) -> AsyncIterator[Platform]:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.2,
         )
-        await apply_topology(platform.nc.jetstream())
+        js = platform.nc.jetstream()
+        # the operator's side: the listed regions' bounded pull consumers, the province's
+        # with a short ack wait so that acknowledgements lost with a killed server come back
+        # within the test
+        await apply_topology(js, TopologySettings(regions=tuple(REGIONS)))
+        for consumer in consumer_configs("74"):
+            consumer.ack_wait = ACK_WAIT
+            await js.add_consumer(STREAM, consumer)
         yield platform
         await platform.nc.close()
     finally:
@@ -160,7 +171,6 @@ class Integrator:
             password=self.platform.passwords["region-74"],
             batch_size=50,
             max_wait=MAX_WAIT,
-            ack_wait=ACK_WAIT,
         )
         self.task = asyncio.create_task(
             follow_into_postgres(self.kit, self.database_url, since=since, stop=self.stop)
@@ -359,3 +369,42 @@ async def test_a_region_cannot_follow_another_region_with_its_credentials(
 
 async def _ignore(event: CloudEvent[LessonCompleted]) -> None:
     return None
+
+
+async def test_a_region_the_operator_has_not_listed_is_told_how_to_get_its_consumer(
+    platform: Platform,
+) -> None:
+    """Its user may not create consumers: the kit stops with one line naming the fix, and
+    nothing is created on the server."""
+    kit = Subscriber(UNLISTED, url=platform.url, password=platform.passwords["region-73"])
+    kit.on(LessonCompleted)(_ignore)
+    fix = "ask the operator to add region 73 to REGIONAL_SUBSCRIBERS and run lms topology apply"
+    with pytest.raises(DurableMissing, match=fix):
+        await kit.start()
+    assert kit.broker is None
+
+    status, printed, _ = await lms_subscriber(platform, "status")
+    assert status == 0 and printed.startswith("region-73: missing")
+    status, _, said = await lms_subscriber(platform, "follow")
+    assert status == 1 and said.strip().splitlines()[-1].endswith(fix)
+    consumers = [info.name for info in await platform.nc.jetstream().consumers_info(STREAM)]
+    assert not [name for name in consumers if name.startswith("region-73")]
+
+
+async def lms_subscriber(platform: Platform, command: str) -> tuple[int, str, str]:
+    """``lms-subscriber <command>`` as the unlisted region's system runs it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lms_contracts.subscriber",
+        command,
+        "--region",
+        UNLISTED,
+        "--url",
+        platform.url,
+        env=os.environ | {"NATS_PASSWORD": platform.passwords["region-73"]},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode(), err.decode()

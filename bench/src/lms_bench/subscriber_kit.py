@@ -35,7 +35,7 @@ from servicekit.natsauth import (
     server_config,
 )
 from servicekit.servers import NatsServer, new_run_dir
-from servicekit.topology import STREAM, apply_topology
+from servicekit.topology import STREAM, TopologySettings, apply_topology
 
 KIT_MAX_WAIT = 0.1
 
@@ -127,7 +127,8 @@ async def measure(province: str, share: float, events: int) -> dict[str, float]:
     try:
         nc = await nats.connect(server.url, user=ADMIN, password=passwords[ADMIN])
         js = nc.jetstream()
-        await apply_topology(js)
+        # the operator's side: the province's bounded pull consumers
+        await apply_topology(js, TopologySettings(regions=(province,)))
         mine = await publish_country(js, province, share, events)
         raw = await raw_fetch_rate(js, province, mine)
         kit = await kit_rate(server.url, province, passwords[regional_user_name(province)], mine)

@@ -1,5 +1,7 @@
 """NATS identities against a real nats-server started with the generated configuration."""
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -82,7 +84,8 @@ async def secured(run_dir: Path) -> AsyncIterator[SecuredNats]:
     try:
         secured = SecuredNats(server.url, passwords)
         admin = await secured.connect(ADMIN)
-        await apply_topology(admin.jetstream(), TopologySettings(regions=("74.01",)))
+        # the operator's side: both regions' bounded pull consumers
+        await apply_topology(admin.jetstream(), TopologySettings(regions=tuple(REGIONS)))
         await admin.close()
         yield secured
     finally:
@@ -176,7 +179,7 @@ async def test_a_province_reads_its_own_events_and_the_catalog_with_replay(
     assert [e.data.lesson_id for e in received if isinstance(e.data, LessonCompleted)] == [
         ours.lesson_id
     ]
-    # replay from a point in time re-creates the durable consumers and delivers again
+    # replay from a point in time resets the durable consumers and delivers again
     replayed = await received_by_the_kit(since=datetime.now(UTC) - timedelta(minutes=5))
     assert sorted(e.id for e in replayed) == sorted(e.id for e in received)
 
@@ -258,36 +261,68 @@ async def test_a_region_gets_no_map_of_the_stream(secured: SecuredNats) -> None:
         assert api in violations
 
 
-def regency_consumer(**changes: object) -> ConsumerConfig:
-    config = consumer_configs("74.01")[0]
-    for name, value in changes.items():
-        setattr(config, name, value)
-    return config
+def province_consumer(**changes: object) -> dict[str, object]:
+    """A create request for region-74's own consumer (its own name and filter), changed."""
+    config = consumer_configs("74")[0].as_dict() | changes
+    return {"stream_name": STREAM, "config": {k: v for k, v in config.items() if v is not None}}
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"deliver_subject": "lmsdlq.reporting"},  # a push consumer feeding the dead letters
-        {"deliver_subject": "_INBOX_reporting.x"},
-        {"mem_storage": True},
-        {"max_ack_pending": 1_000_000},
-    ],
-    ids=["push-into-dead-letters", "push-into-another-inbox", "memory", "unbounded-ack-pending"],
-)
-async def test_a_region_may_not_reshape_its_consumer(
-    secured: SecuredNats, changes: dict[str, object]
-) -> None:
-    """The operator created it as a bounded pull consumer: the server refuses a push
-    consumer, memory storage or more pending acknowledgements than the account allows."""
-    nc = await secured.connect("region-74-01")
-    js = nc.jetstream()
-    with pytest.raises(Exception):  # noqa: B017 - refused by the server
-        await js.add_consumer(STREAM, regency_consumer(**changes), timeout=2)
-    info = await js.consumer_info(STREAM, "region-74-01")
-    assert info.config.deliver_subject is None and not info.config.mem_storage
-    assert info.config.max_ack_pending == regency_consumer().max_ack_pending
+OWN = f"$JS.API.CONSUMER.CREATE.{STREAM}.region-74.lms.*.*.v1.74.>"
+# what a regional user might ask to get a consumer of another shape: (subject, request)
+RESHAPING = {
+    "unbounded-ack-pending": (OWN, province_consumer(max_ack_pending=-1)),
+    "push-into-dead-letters": (OWN, province_consumer(deliver_subject="lmsdlq.reporting")),
+    "memory": (OWN, province_consumer(mem_storage=True)),
+    "same-config-again": (OWN, province_consumer()),
+    "update": (OWN, province_consumer(max_ack_pending=-1) | {"action": "update"}),
+    "narrower-filter": (
+        f"$JS.API.CONSUMER.CREATE.{STREAM}.region-74.lms.*.*.v1.74.01.>",
+        province_consumer(filter_subject="lms.*.*.v1.74.01.>"),
+    ),
+    "another-province": (
+        f"$JS.API.CONSUMER.CREATE.{STREAM}.region-74.lms.*.*.v1.73.>",
+        province_consumer(filter_subject="lms.*.*.v1.73.>"),
+    ),
+    "legacy-durable-create": (
+        f"$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.region-74",
+        province_consumer(max_ack_pending=-1),
+    ),
+    "unnamed": (f"$JS.API.CONSUMER.CREATE.{STREAM}", province_consumer(name=None, durable_name=None)),
+    "pause": (f"$JS.API.CONSUMER.PAUSE.{STREAM}.region-74", {"pause_until": "2100-01-01T00:00:00Z"}),
+}
+
+
+async def server_state(secured: SecuredNats) -> dict[str, object]:
+    """The consumers on the stream and region-74's configuration, as the operator sees them."""
+    admin = await secured.connect(ADMIN)
+    try:
+        js = admin.jetstream()
+        names = sorted(info.name for info in await js.consumers_info(STREAM))
+        own = await js.consumer_info(STREAM, "region-74")
+        return {"consumers": names, "region-74": own.config.as_dict()}
+    finally:
+        await admin.close()
+
+
+async def test_a_region_may_not_create_or_reshape_any_consumer(secured: SecuredNats) -> None:
+    """Only the operator creates consumers: a regional user's create or update request is
+    refused whatever it asks for (nats-server would take ``max_ack_pending: -1``, which the
+    account limit does not cover), and the server keeps what the operator made."""
+    before = await server_state(secured)
+    nc = await secured.connect("region-74")
+    asks = [
+        nc.request(subject, json.dumps(body).encode(), timeout=1)
+        for subject, body in RESHAPING.values()
+    ]
+    answers = await asyncio.gather(*asks, return_exceptions=True)
     await nc.close()
+    assert all(isinstance(answer, nats.errors.TimeoutError) for answer in answers), answers
+    violations = " ".join(e.lower() for e in secured.errors)
+    for subject, _ in RESHAPING.values():
+        assert f'publish to "{subject.lower()}"' in violations, subject
+    after = await server_state(secured)
+    assert after == before
+    assert after["region-74"]["max_ack_pending"] == 1000  # type: ignore[index]
 
 
 async def test_a_region_may_not_delete_its_consumer_to_recreate_it(secured: SecuredNats) -> None:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from ..envelope import CloudEvent, EventData
 from ..subjects import InvalidRegionCode
 from .dispatch import READABLE
+from .durables import DurableMissing
 from .kit import Subscriber
 
 COMMANDS = ("follow", "status", "postgres")
@@ -127,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     command = {"follow": follow, "status": status, "postgres": postgres}[args.command]
     try:
         asyncio.run(command(args))
-    except InvalidRegionCode as exc:
+    except (InvalidRegionCode, DurableMissing) as exc:
         raise SystemExit(str(exc)) from exc
     except (TimeoutError, OSError) as exc:
         raise SystemExit(

@@ -1,11 +1,11 @@
 """The regional system's durable consumers: their configuration, a replay from a point in
 time, and the checkpoint each keeps on the server.
 
-A regional NATS user may create only its own durables, each with its own filter (the filter
-is part of the create subject its permissions allow), read them and reset them; it may not
-delete them or read the stream's information. The operator's topology creates them with
-:func:`consumer_configs` (the kit creates them the same way if they are missing). A replay
-resets a durable to the start of the stream and skips what is older than its start time.
+The operator's topology creates a region's two durables with :func:`consumer_configs`
+(``lms topology apply`` with the region in ``REGIONAL_SUBSCRIBERS``); a regional NATS user may
+read them, acknowledge and reset them, never create, change or delete one, nor read the
+stream's information. A replay resets a durable to the start of the stream and skips what is
+older than its start time.
 """
 
 from __future__ import annotations
@@ -20,10 +20,6 @@ from nats.js.errors import NotFoundError
 
 from ..subjects import STREAM, catalog_consumer, regional_consumer, regional_filter
 from ..v1 import CoursePublished
-
-# the JetStream error code of a consumer that does not exist
-CONSUMER_NOT_FOUND = 10014
-
 
 @dataclass(frozen=True)
 class Durable:
@@ -59,9 +55,28 @@ def consumer_configs(region_code: str) -> list[ConsumerConfig]:
     return [consumer_config(learner_events(region_code)), consumer_config(catalog(region_code))]
 
 
+class DurableMissing(RuntimeError):
+    """A durable the kit needs is not on the server: only the operator can create it."""
+
+    def __init__(self, region_code: str, durable: Durable) -> None:
+        super().__init__(
+            f"the durable consumer {durable.name} does not exist and region {region_code}'s "
+            f"user may not create it: ask the operator to add region {region_code} to "
+            f"REGIONAL_SUBSCRIBERS and run lms topology apply"
+        )
+        self.durable = durable
+
+
+async def require(js: JetStreamContext, region_code: str, durables: list[Durable]) -> None:
+    """Raise :class:`DurableMissing` unless every one of ``durables`` exists."""
+    for durable in durables:
+        if not (await checkpoint(js, durable)).exists:
+            raise DurableMissing(region_code, durable)
+
+
 async def rewind(js: JetStreamContext, durables: list[Durable]) -> None:
     """Deliver ``durables`` again from the start of the stream (the server's consumer reset,
-    nats-server 2.14+); a durable not created yet starts there anyway."""
+    nats-server 2.14+)."""
     for durable in durables:
         response = await js._nc.request(
             f"$JS.API.CONSUMER.RESET.{STREAM}.{durable.name}",
@@ -69,7 +84,7 @@ async def rewind(js: JetStreamContext, durables: list[Durable]) -> None:
             timeout=5,
         )
         error = json.loads(response.data).get("error")
-        if error and error.get("err_code") != CONSUMER_NOT_FOUND:
+        if error:
             raise RuntimeError(f"could not rewind {durable.name}: {error}")
 
 
@@ -89,7 +104,10 @@ class Checkpoint:
 
     def describe(self) -> str:
         if not self.exists:
-            return f"{self.consumer}: not created yet (the subscriber creates it on its first run)"
+            return (
+                f"{self.consumer}: missing (the operator creates it: REGIONAL_SUBSCRIBERS and "
+                f"lms topology apply)"
+            )
         when = self.acknowledged_at.isoformat() if self.acknowledged_at else "never"
         return (
             f"{self.consumer} ({self.filter_subject}): acknowledged up to stream sequence "

@@ -17,7 +17,7 @@ from faststream.security import SASLPlaintext
 from ..envelope import CloudEvent, EventData
 from ..subjects import STREAM, format_region_code, regional_consumer
 from .dispatch import Dispatcher
-from .durables import Checkpoint, Durable, catalog, checkpoint, consumer_config, rewind
+from .durables import Checkpoint, Durable, DurableMissing, catalog, checkpoint, require, rewind
 from .durables import learner_events as learner_durable
 
 log = logging.getLogger("lms_contracts.subscriber")
@@ -36,8 +36,10 @@ class Subscriber:
         await kit.run()                     # or: since=datetime(...) to replay
 
     Each durable consumer (``region-74`` for the learner events, ``region-74-catalog`` for the
-    course catalog, made only if a catalog handler is registered) lives on the server, so a
-    restart resumes where the last acknowledgement left off. Handlers run one message after
+    course catalog, used only if a catalog handler is registered) lives on the server, so a
+    restart resumes where the last acknowledgement left off. The operator creates both
+    (``lms topology apply`` with the region in ``REGIONAL_SUBSCRIBERS``); the kit only binds
+    to them, and stops with :class:`~.durables.DurableMissing` if one is not there. Handlers run one message after
     another; a message is acknowledged after its handler returns, so a handler must be
     idempotent by event id (a replay, or a crash before the acknowledgement, delivers it
     again): see ``lms_contracts.subscriber.postgres``.
@@ -52,14 +54,11 @@ class Subscriber:
         password: str = "",
         batch_size: int = 100,
         max_wait: float = 1.0,
-        max_ack_pending: int = 1000,
-        ack_wait: float = 60.0,
     ) -> None:
         self.region_code = format_region_code(region_code)
         self.url, self.password = url, password
         self.user = user or regional_consumer(region_code)
         self.batch_size, self.max_wait = batch_size, max_wait
-        self.max_ack_pending, self.ack_wait = max_ack_pending, ack_wait
         self.dispatcher = Dispatcher()
         self.broker: NatsBroker | None = None
 
@@ -90,7 +89,8 @@ class Subscriber:
 
     def build(self, *, since: datetime | None = None) -> NatsBroker:
         """The FastStream broker with one pull subscriber per durable; never declares the
-        stream (the platform owns it; a regional user may not touch it)."""
+        stream or a consumer (the platform owns them; a regional user may not create one, so
+        the subscriber binds to the operator's durable)."""
         inbox = f"_INBOX_{self.user}"
         broker = NatsBroker(
             self.url,
@@ -108,11 +108,6 @@ class Subscriber:
                 durable.filter_subject,
                 stream=stream,
                 durable=durable.name,
-                config=consumer_config(
-                    durable,
-                    max_ack_pending=self.max_ack_pending,
-                    ack_wait=self.ack_wait,
-                ),
                 pull_sub=PullSub(batch_size=self.batch_size, timeout=self.max_wait, batch=True),
                 # Settled message by message by the dispatcher; on anything it did not
                 # settle, FastStream's default would drop the message: hand it back instead.
@@ -138,7 +133,8 @@ class Subscriber:
         broker = self.build()
 
         async def settle() -> None:
-            await broker.connect()
+            connection = await broker.connect()
+            await require(connection.jetstream(), self.region_code, self.durables())
             settle_idle_fetches(broker)
 
         return FastStream(broker, logger=log, on_startup=[settle])
@@ -146,6 +142,11 @@ class Subscriber:
     async def start(self, *, since: datetime | None = None) -> None:
         broker = self.build(since=since)
         connection = await broker.connect()
+        try:
+            await require(connection.jetstream(), self.region_code, self.durables())
+        except DurableMissing:
+            await self.close()
+            raise
         self.dispatcher.since = since
         if since is not None:
             await rewind(connection.jetstream(), self.durables())

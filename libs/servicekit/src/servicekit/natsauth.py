@@ -1,6 +1,7 @@
 """NATS identities: each service may publish only its own subjects and read only its own
-durable consumer; a regional system may create and replay its own durable consumers, filtered
-to its province or regency's learner events and the course catalog, and nothing else.
+durable consumer; a regional system may read and replay the two durable consumers the
+operator's topology made for it (its province or regency's learner events, the course
+catalog), and nothing else.
 
 Every user has a private inbox prefix, so no one can subscribe to replies (including pulled
 messages) meant for someone else.
@@ -13,13 +14,12 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from lms_contracts import CoursePublished, catalog_consumer, regional_consumer, regional_filter
+from lms_contracts import catalog_consumer, regional_consumer
 
 from .registry import SERVICES, service
 from .topology import DLQ_SUBJECT_PREFIX, STREAM, TopologySettings
 
 ADMIN = "admin"
-CATALOG_SUBJECT = CoursePublished.event_type
 
 
 @dataclass(frozen=True)
@@ -68,18 +68,14 @@ def service_user(name: str, password: str) -> NatsUser:
 
 
 def regional_user(region_code: str, password: str) -> NatsUser:
-    """Its own two consumers only: create (the filter is part of the create subject, so the
-    server enforces it), read, acknowledge, reset to replay. No stream information (it would
-    list every village's subjects), and no delete: the operator's topology creates the
-    consumers as bounded pull consumers, and the server refuses to turn an existing pull
-    consumer into a push consumer or change its storage."""
-    learner_events, catalog = regional_consumers(region_code)
-    publish = [
-        "$JS.API.INFO",
-        f"$JS.API.CONSUMER.CREATE.{STREAM}.{learner_events}.{regional_filter(region_code)}",
-        f"$JS.API.CONSUMER.CREATE.{STREAM}.{catalog}.{CATALOG_SUBJECT}",
-    ]
-    for consumer in (learner_events, catalog):
+    """Its own two consumers only: read, acknowledge, reset to replay. No create or update
+    (a create request's configuration is out of reach of subject permissions: it could ask
+    for a push consumer, memory storage or ``max_ack_pending: -1``), no delete, no stream
+    information (it would list every village's subjects). The operator's topology creates
+    the consumers as bounded pull consumers (``lms topology apply`` with
+    ``REGIONAL_SUBSCRIBERS``)."""
+    publish = ["$JS.API.INFO"]
+    for consumer in regional_consumers(region_code):
         publish += [*_consumer_api(consumer), f"$JS.API.CONSUMER.RESET.{STREAM}.{consumer}"]
     name = regional_user_name(region_code)
     return NatsUser(name, password, tuple(publish), (f"{inbox_prefix(name)}.>",))
