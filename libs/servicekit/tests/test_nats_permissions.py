@@ -287,8 +287,14 @@ RESHAPING = {
         f"$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.region-74",
         province_consumer(max_ack_pending=-1),
     ),
-    "unnamed": (f"$JS.API.CONSUMER.CREATE.{STREAM}", province_consumer(name=None, durable_name=None)),
-    "pause": (f"$JS.API.CONSUMER.PAUSE.{STREAM}.region-74", {"pause_until": "2100-01-01T00:00:00Z"}),
+    "unnamed": (
+        f"$JS.API.CONSUMER.CREATE.{STREAM}",
+        province_consumer(name=None, durable_name=None),
+    ),
+    "pause": (
+        f"$JS.API.CONSUMER.PAUSE.{STREAM}.region-74",
+        {"pause_until": "2100-01-01T00:00:00Z"},
+    ),
 }
 
 

@@ -21,6 +21,7 @@ from nats.js.errors import NotFoundError
 from ..subjects import STREAM, catalog_consumer, regional_consumer, regional_filter
 from ..v1 import CoursePublished
 
+
 @dataclass(frozen=True)
 class Durable:
     name: str
