@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from servicekit.auth import CurrentPrincipal
+from servicekit.i18n import LanguageContext
 from servicekit.middleware import BodyLimits, RequestContext
 from servicekit.openapi import docs_router
 from servicekit.problems import install_problem_handlers
@@ -43,6 +44,7 @@ def build() -> FastAPI:
 
     app.include_router(docs_router("Test"))
     app.add_middleware(RequestContext, body_limits=BodyLimits(1000, {"/uploads": 5000}))
+    app.add_middleware(LanguageContext)  # outermost, as every service has it
     return app
 
 
@@ -59,7 +61,9 @@ def test_a_chunked_body_over_the_cap_is_refused_before_the_caller_is_authenticat
     assert refused.status_code == 413
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["code"] == "payload_too_large"
-    assert refused.json()["errors"] == [{"field": "body", "message": "at most 1000 bytes"}]
+    assert refused.json()["errors"] == [{"field": "body", "message": "paling besar 1.000 byte"}]
+    english = client.post("/notes", content=chunks(10_000), headers={"Accept-Language": "en"})
+    assert english.json()["errors"] == [{"field": "body", "message": "at most 1,000 bytes"}]
     declared = client.post("/notes", content=b"x" * 1001)
     assert declared.status_code == 413
     assert client.post("/notes", json={"text": "a"}).status_code == 401

@@ -40,14 +40,18 @@ class Printable:
     ) -> CoreSchema:
         refused = TEXT_CONTROLS if self.multiline else LINE_CONTROLS
         forbidden = re.compile(f"[{refused}\ud800-\udfff]")
-        kind = "text" if self.multiline else "a single line"
+        multiline = self.multiline
 
         def check(value: str) -> str:
-            if forbidden.search(value):
+            if not forbidden.search(value):
+                return value
+            if multiline:  # error types the catalogs translate (servicekit.i18n)
                 raise PydanticCustomError(
-                    "control_character", f"must be {kind} without control characters"
+                    "control_character_in_text", "must be text without control characters"
                 )
-            return value
+            raise PydanticCustomError(
+                "control_character", "must be a single line without control characters"
+            )
 
         return core_schema.no_info_after_validator_function(check, handler(source))
 
@@ -71,13 +75,15 @@ def _code_shape(value: str) -> str:
     try:
         return regions.canonical(value)
     except ValueError as exc:
-        raise PydanticCustomError("region_code", str(exc)) from exc
+        raise PydanticCustomError(
+            "region_code", "must be a region code such as 74, 74.01, 74.01.01 or 74.01.01.2006"
+        ) from exc
 
 
 def _region_code(value: str) -> str:
     code = _code_shape(value)
     if regions.find(code) is None:
-        raise PydanticCustomError("unknown_region", f"no region has code {code}")
+        raise PydanticCustomError("unknown_region", "no region has code {code}", {"code": code})
     return code
 
 
@@ -85,7 +91,7 @@ def _village_code(value: str) -> str:
     code = _region_code(value)
     if regions.level_of(code) is not regions.Level.VILLAGE:
         raise PydanticCustomError(
-            "village_code", "must be a 10-digit village code, e.g. 74.01.01.2006"
+            "village_code_format", "must be a 10-digit village code, e.g. 74.01.01.2006"
         )
     return code
 

@@ -124,36 +124,52 @@ def problem_detail(code: str, fallback: str, params: Mapping[str, Any]) -> str:
 
 
 def localized_problem(
-    code: str, detail: str, members: dict[str, Any]
+    code: str, detail: str, members: dict[str, Any], params: Mapping[str, Any] | None = None
 ) -> tuple[str, dict[str, Any]]:
     """A problem's ``detail`` and ``errors`` in the request's language, and the header that
-    says which: the detail by code, filled from the problem's members and its first field."""
+    says which: the detail by code, filled from the problem's members, ``params`` (values
+    for the texts that are not members) and its first field; each error's message by its
+    rule, filled from the error's own ``params`` (which are not sent)."""
     errors = members.get("errors") or []
-    params = {k: v for k, v in members.items() if k not in ("errors", "headers")}
-    if errors and "field" not in params:
-        params["field"] = errors[0].get("field")
+    values = {k: v for k, v in members.items() if k not in ("errors", "headers")}
+    values |= params or {}
+    if errors and "field" not in values:
+        values["field"] = errors[0].get("field")
     translated = dict(members)
     if errors:
-        translated["errors"] = [
-            {**e, "message": field_message(str(e.get("message", "")))} for e in errors
-        ]
+        translated["errors"] = [_localized_error(e) for e in errors]
     headers = dict(members.get("headers") or {})
     translated["headers"] = headers | {
         "Content-Language": current_language(),
         "Vary": "Accept-Language",
     }
-    return problem_detail(code, detail, params), translated
+    return problem_detail(code, detail, values), translated
+
+
+def _localized_error(error: Mapping[str, Any]) -> dict[str, Any]:
+    shown = {k: v for k, v in error.items() if k != "params"}
+    shown["message"] = field_message(str(error.get("message", "")), **(error.get("params") or {}))
+    return shown
 
 
 def field_message(message: str, **params: Any) -> str:
     """A rule a field broke, in the request's language: ``message`` is its English text as
     the code states it (a template when ``params`` fill it)."""
-    return text("field", message, **params) or message.format_map(_Params(params, "en"))
+    return text("field", message, **params) or filled(message, params)
+
+
+def filled(template: str, params: Mapping[str, Any], language: str = "en") -> str:
+    """``template`` with ``params`` in ``language``'s number format; as is without params
+    (a text that merely contains a brace is not a template)."""
+    return template.format_map(_Params(params, language)) if params else template
 
 
 def validation_message(error: Mapping[str, Any]) -> str:
     """A pydantic validation error in the request's language, by its type."""
-    context = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int)}
+    context = {
+        k: v if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+        for k, v in (error.get("ctx") or {}).items()
+    }
     found = text("validation", str(error.get("type", "")), **context)
     return found or str(error.get("msg", "invalid"))
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from .database import database_unavailable
-from .i18n import localized_problem, validation_message
+from .i18n import filled, localized_problem, problem_detail, validation_message
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -46,6 +46,7 @@ class Problem(Exception):
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
@@ -54,6 +55,8 @@ class Problem(Exception):
         self.detail = detail
         self.errors = errors
         self.headers = headers
+        # values the catalog's texts are filled with, which are not members of the answer
+        self.params = params
         self.extra = extra
 
 
@@ -74,7 +77,7 @@ def body_too_large_response(max_bytes: int) -> JSONResponse:
         413,
         "payload_too_large",
         f"the request body exceeds {max_bytes} bytes",
-        errors=[{"field": "body", "message": f"at most {max_bytes} bytes"}],
+        errors=[{"field": "body", "message": "at most {n} bytes", "params": {"n": max_bytes}}],
         max_bytes=max_bytes,
         # the rest of the body is still on the wire: this connection cannot carry another
         headers={"Connection": "close"},
@@ -93,10 +96,12 @@ def field_problem(
 class Refusal:
     """How one kind of domain error is answered: status, problem code and, where one field of
     the request is to blame, its name (else the error's own ``field`` attribute, if it has
-    one). ``detail`` replaces the error's message (to say less than it knows, say); ``extra``
-    adds members to the problem, only for a caller that ``reveal`` (given the error and the
-    caller's principal) says may see them: an answer names nothing outside the caller's
-    scope."""
+    one). ``detail`` is the English text of the rule the field broke (a key of the catalogs'
+    ``field`` context; else the error's own ``message``, else its text), filled with
+    ``params`` (else the error's own ``params``): values never go into an English sentence
+    before the request's language is known. ``extra`` adds members to the problem, only for a
+    caller that ``reveal`` (given the error and the caller's principal) says may see them: an
+    answer names nothing outside the caller's scope."""
 
     status: int
     code: str
@@ -104,20 +109,27 @@ class Refusal:
     detail: str | None = None
     extra: Callable[[Any], dict[str, Any]] | None = None
     reveal: Callable[[Any, Any], bool] | None = None
+    params: Callable[[Any], Mapping[str, Any]] | None = None
 
     def problem(self, exc: Exception, principal: Any = None) -> Problem:
         field = self.field or getattr(exc, "field", None)
         message = self.detail or getattr(exc, "message", None) or str(exc)
+        values = dict(self.params(exc) if self.params else getattr(exc, "params", None) or {})
         extra = self.extra(exc) if self.extra and self._revealed(exc, principal) else {}
+        english = filled(message, values)
         if field:
+            error: dict[str, Any] = {"field": field, "message": message}
+            if values:
+                error["params"] = values
             return Problem(
                 self.status,
                 self.code,
-                f"{field}: {message}",
-                errors=[{"field": field, "message": message}],
+                f"{field}: {english}",
+                errors=[error],
+                params=values,
                 **extra,
             )
-        return Problem(self.status, self.code, message, **extra)
+        return Problem(self.status, self.code, english, params=values, **extra)
 
     def _revealed(self, exc: Exception, principal: Any) -> bool:
         if self.reveal is None:
@@ -145,11 +157,27 @@ class Refusals:
                 return refusal.problem(exc, principal)
         return self.default.problem(exc, principal)
 
+    def text(self, exc: Exception, principal: Any = None) -> str:
+        """What the refusal says, in the request's language, where it is not an answer of
+        its own (a row of an import, say)."""
+        problem = self.problem(exc, principal)
+        return problem_detail(
+            problem.code, problem.detail, problem.extra | dict(problem.params or {})
+        )
+
 
 def problem_response(
-    status: int, code: str, detail: str, instance: str | None = None, **extra: Any
+    status: int,
+    code: str,
+    detail: str,
+    instance: str | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
-    detail, extra = localized_problem(code, detail, extra)
+    """The answer to a problem, in the request's language (``params`` fill its texts and are
+    not sent)."""
+    detail, extra = localized_problem(code, detail, extra, params)
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
         "title": HTTPStatus(status).phrase,
@@ -177,6 +205,7 @@ def _answer(request: Request, exc: Problem) -> JSONResponse:
         request.url.path,
         errors=exc.errors,
         headers=exc.headers,
+        params=exc.params,
         **exc.extra,
     )
 

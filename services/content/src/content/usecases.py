@@ -195,7 +195,7 @@ async def move_learner(cmd: commands.MoveLearner, uow: UnitOfWork) -> None:
     """Learners keep their version; an instructor or admin may move one to another version."""
     target = await uow.version(cmd.course_id, cmd.version)
     if target is None or target.status != VersionStatus.PUBLISHED:
-        raise UnknownVersion(f"course {cmd.course_id} has no published version {cmd.version}")
+        raise UnknownVersion(cmd.course_id, cmd.version)
     if not await uow.move_learner(cmd.learner_id, cmd.course_id, cmd.version):
         raise NotEnrolled("the learner is not enrolled in this course")
 

@@ -158,9 +158,9 @@ async def enroll_learner(cmd: commands.EnrollLearner, uow: UnitOfWork) -> Enroll
     if cmd.cohort is not None:
         cohort = await uow.get_cohort(cmd.course_id, cmd.cohort)
         if cohort is None:
-            raise UnknownCohort(f"course has no cohort named {cmd.cohort!r}")
+            raise UnknownCohort(cmd.cohort)
         if not cohort.is_open(at):
-            raise EnrollmentWindowClosed(f"enrollment in {cmd.cohort!r} is not open now")
+            raise EnrollmentWindowClosed(cmd.cohort)
     existing = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
     if existing is not None:
         raise AlreadyEnrolled(existing.enrollment_id)
@@ -197,7 +197,7 @@ class Imported:
 
     created: int = 0
     enrolled: int = 0
-    refused: list[tuple[int, str]] = field(default_factory=list)
+    refused: list[tuple[int, DomainError]] = field(default_factory=list)
 
 
 async def import_learners(cmd: commands.ImportLearners, uow: UnitOfWork) -> Imported:
@@ -210,7 +210,7 @@ async def import_learners(cmd: commands.ImportLearners, uow: UnitOfWork) -> Impo
         try:
             await enroll_learner(commands.EnrollLearner(learner.learner_id, cmd.course_id), uow)
         except DomainError as exc:
-            imported.refused.append((row, str(exc)))
+            imported.refused.append((row, exc))
         else:
             imported.enrolled += 1
     return imported
@@ -221,7 +221,7 @@ async def create_cohort(cmd: commands.CreateCohort, uow: UnitOfWork) -> Cohort:
         raise UnknownCourse(str(cmd.course_id))
     cohort = Cohort(cmd.course_id, cmd.name, cmd.enrollment_opens_at, cmd.enrollment_closes_at)
     if not await uow.add_cohort(cohort):
-        raise CohortExists(f"course already has a cohort named {cmd.name!r}")
+        raise CohortExists(cmd.name)
     return cohort
 
 
@@ -234,9 +234,9 @@ async def start_bulk_enrollment(cmd: commands.StartBulkEnrollment, uow: UnitOfWo
     if cmd.cohort is not None:
         cohort = await uow.get_cohort(cmd.course_id, cmd.cohort)
         if cohort is None:
-            raise UnknownCohort("the course has no cohort with this name")
+            raise UnknownCohort(cmd.cohort)
         if not cohort.is_open(uow.now()):
-            raise EnrollmentWindowClosed(f"enrollment in {cmd.cohort!r} is not open now")
+            raise EnrollmentWindowClosed(cmd.cohort)
     bulk = BulkEnrollment(
         course.course_id, course.version, course.title, cmd.region_code, cmd.positions, cmd.cohort
     )

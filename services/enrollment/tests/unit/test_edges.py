@@ -67,7 +67,12 @@ def test_refusals_keep_their_codes_fields_and_extra_members() -> None:
     course = REFUSALS.problem(UnknownCourse("x"))
     assert (course.status, course.detail) == (422, "course_id: no published course has this id")
     too_large = REFUSALS.problem(BulkJobTooLarge(9, 5))
+    assert too_large.detail == "region_code: matches 9 learners; at most 5 per job"
     assert too_large.errors == [
-        {"field": "region_code", "message": "matches 9 learners; at most 5 per job"}
+        {
+            "field": "region_code",
+            "message": "matches {matching} learners; at most {cap} per job",
+            "params": {"matching": 9, "cap": 5},
+        }
     ]
     assert REFUSALS.problem(NotEnrolled("withdrawn")).code == "conflict"

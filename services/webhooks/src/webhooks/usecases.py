@@ -94,10 +94,12 @@ async def checked_url(url: str, policy: AddressPolicy, resolve: Resolver) -> str
         return url
     addresses = await resolve(host)
     if not addresses:
-        raise InvalidEndpointUrl(f"{host} does not resolve")
+        raise InvalidEndpointUrl("{host} does not resolve", host=host)
     refused = policy.refused(addresses)
     if refused:
-        raise InvalidEndpointUrl(f"{host} resolves to {refused[0]}, a private address")
+        raise InvalidEndpointUrl(
+            "{host} resolves to {address}, a private address", host=host, address=str(refused[0])
+        )
     return url
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from servicekit.auth import CurrentPrincipal
 from servicekit.fields import LINE
@@ -58,7 +59,7 @@ DOCUMENT_POLICY = "sandbox; default-src 'none'"
 
 def _plain_name(name: str) -> str:
     if "/" in name or "\\" in name or not name.strip(" ."):
-        raise ValueError("a file name, without slashes, and not . or ..")
+        raise PydanticCustomError("file_name", "a file name, without slashes, and not . or ..")
     return name
 
 

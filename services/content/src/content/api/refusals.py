@@ -23,12 +23,29 @@ REFUSALS = Refusals(
         UnknownLesson: Refusal(
             404, "unknown_lesson", "lesson_id", "no lesson of this course has this id"
         ),
-        LessonNotInVersion: Refusal(422, "lesson_not_in_version", "lesson_id"),
-        UnknownVersion: Refusal(422, "unknown_version", "version"),
+        LessonNotInVersion: Refusal(
+            422,
+            "lesson_not_in_version",
+            "lesson_id",
+            "the lesson is not part of the learner's course version",
+        ),
+        UnknownVersion: Refusal(
+            422,
+            "unknown_version",
+            "version",
+            "this course has no published version {version}",
+            params=lambda exc: {"version": exc.version},
+        ),
         NotEnrolled: Refusal(403, "not_enrolled"),
         # names its own field: where in the outline the lesson is wrong
         InvalidLesson: Refusal(422, "invalid_lesson"),
-        CourseCodeTaken: Refusal(409, "course_code_taken", "code"),
+        CourseCodeTaken: Refusal(
+            409,
+            "course_code_taken",
+            "code",
+            "a course with code {code} exists",
+            params=lambda exc: {"code": exc.code},
+        ),
         VersionImmutable: Refusal(409, "version_published"),
         CourseNotPublishable: Refusal(422, "course_not_publishable"),
         CourseOverBudget: Refusal(

@@ -11,7 +11,11 @@ class UnknownLesson(DomainError):
 
 
 class UnknownVersion(DomainError):
-    pass
+    """The course has no published version with this number."""
+
+    def __init__(self, course_id: object, version: int) -> None:
+        super().__init__(f"course {course_id} has no published version {version}")
+        self.version = version
 
 
 class LessonNotInVersion(DomainError):
@@ -31,7 +35,9 @@ class CourseNotPublishable(DomainError):
 
 
 class CourseCodeTaken(DomainError):
-    pass
+    def __init__(self, code: str) -> None:
+        super().__init__(f"a course with code {code!r} exists")
+        self.code = code
 
 
 class InvalidLesson(DomainError):

@@ -42,7 +42,7 @@ class CatalogStore:
                     )
                 )
         except IntegrityError as exc:
-            raise CourseCodeTaken(f"a course with code {course.code!r} exists") from exc
+            raise CourseCodeTaken(course.code) from exc
         await self.save_version(course)
 
     async def save_version(self, course: CourseVersion) -> None:

@@ -22,6 +22,7 @@ from ..domain import commands
 from ..store import queries
 from ..store.unit_of_work import SqlUnitOfWork
 from .dependencies import CurrentSettings, UseCases
+from .refusals import REFUSALS
 from .schemas import BulkEnrollmentIn, JobOut, LearnerIn
 from .views import job_out
 
@@ -147,8 +148,8 @@ async def import_learners(
     valid, errors = learners_of(rows, region_code)
     imported = await runner.execute(commands.ImportLearners(tuple(valid), course_id))
     errors += [
-        {"row": number, "field": "course_id", "message": message}
-        for number, message in imported.refused
+        {"row": number, "field": "course_id", "message": REFUSALS.text(refused, principal)}
+        for number, refused in imported.refused
     ]
     return {
         "rows": len(rows),

@@ -36,10 +36,24 @@ REFUSALS = Refusals(
         UnknownLearner: Refusal(
             422, "unknown_learner", field="learner_id", detail="no learner has this id"
         ),
-        UnknownCohort: Refusal(422, "unknown_cohort", field="cohort"),
-        EnrollmentWindowClosed: Refusal(409, "enrollment_window_closed"),
+        UnknownCohort: Refusal(
+            422,
+            "unknown_cohort",
+            field="cohort",
+            detail="the course has no cohort named {cohort}",
+            params=lambda e: {"cohort": e.cohort},
+        ),
+        EnrollmentWindowClosed: Refusal(
+            409, "enrollment_window_closed", params=lambda e: {"cohort": e.cohort}
+        ),
         EnrollmentClosed: Refusal(409, "enrollment_closed"),
-        CohortExists: Refusal(409, "cohort_exists"),
-        BulkJobTooLarge: Refusal(422, "bulk_job_too_large", field="region_code"),
+        CohortExists: Refusal(409, "cohort_exists", params=lambda e: {"cohort": e.cohort}),
+        BulkJobTooLarge: Refusal(
+            422,
+            "bulk_job_too_large",
+            field="region_code",
+            detail="matches {matching} learners; at most {cap} per job",
+            params=lambda e: {"matching": e.matching, "cap": e.cap},
+        ),
     },
 )

@@ -25,15 +25,21 @@ class UnknownLearner(DomainError):
 
 
 class UnknownCohort(DomainError):
-    pass
+    def __init__(self, cohort: str) -> None:
+        super().__init__(f"the course has no cohort named {cohort!r}")
+        self.cohort = cohort
 
 
 class EnrollmentWindowClosed(DomainError):
-    pass
+    def __init__(self, cohort: str) -> None:
+        super().__init__(f"enrollment in {cohort!r} is not open now")
+        self.cohort = cohort
 
 
 class CohortExists(DomainError):
-    pass
+    def __init__(self, cohort: str) -> None:
+        super().__init__(f"the course already has a cohort named {cohort!r}")
+        self.cohort = cohort
 
 
 class LearnerExists(DomainError):

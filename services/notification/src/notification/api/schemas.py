@@ -7,6 +7,7 @@ from datetime import datetime, time
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 
 class MessageOut(BaseModel):
@@ -30,7 +31,7 @@ class MarkedRead(BaseModel):
 
 def _wall_clock(value: time) -> time:
     if value.tzinfo is not None:
-        raise ValueError("a local time of the village, without an offset")
+        raise PydanticCustomError("local_time", "a local time of the village, without an offset")
     return value
 
 

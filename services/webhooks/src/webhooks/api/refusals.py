@@ -17,7 +17,12 @@ REFUSALS = Refusals(
     WebhookError,
     {
         InvalidEndpointUrl: Refusal(422, "invalid_endpoint_url"),
-        EndpointExists: Refusal(409, "endpoint_exists"),
+        EndpointExists: Refusal(
+            409,
+            "endpoint_exists",
+            detail="an endpoint for this URL and region {region_code} is already registered",
+            params=lambda e: {"region_code": e.region_code},
+        ),
         EndpointNotFound: Refusal(404, "endpoint_not_found"),
         DeliveryNotFound: Refusal(404, "delivery_not_found"),
         NotDeadLettered: Refusal(409, "not_dead_lettered"),

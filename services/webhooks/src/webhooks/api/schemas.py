@@ -15,6 +15,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 import lms_contracts as c
 from servicekit.fields import LINE, RegionCode
@@ -26,9 +27,16 @@ LEARNER_EVENT_TYPES = tuple(e.event_type for e in LEARNER_EVENTS)
 
 def _event_type(value: str) -> str:
     if value == c.LearnerContactChanged.event_type:
-        raise ValueError("contact details are private: never delivered to regional systems")
+        raise PydanticCustomError(
+            "private_event_type",
+            "contact details are private: never delivered to regional systems",
+        )
     if value not in LEARNER_EVENT_TYPES:
-        raise ValueError(f"not a learner event type; one of {', '.join(LEARNER_EVENT_TYPES)}")
+        raise PydanticCustomError(
+            "learner_event_type",
+            "not a learner event type; one of {expected}",
+            {"expected": ", ".join(LEARNER_EVENT_TYPES)},
+        )
     return value
 
 
@@ -133,7 +141,7 @@ class ReplayIn(BaseModel):
     def _after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
         since = info.data.get("since")
         if until is not None and since is not None and until < since:
-            raise ValueError("must not be before since")
+            raise PydanticCustomError("until_before_since", "must not be before since")
         return until
 
 

@@ -58,12 +58,12 @@ def check_url(url: str, policy: AddressPolicy) -> str:
     """The URL as it will be posted to, or :class:`InvalidEndpointUrl` saying what is wrong."""
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidEndpointUrl(f"longer than {MAX_URL_LENGTH} characters")
+        raise InvalidEndpointUrl("longer than {n} characters", n=MAX_URL_LENGTH)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port out of range
     except ValueError as exc:
-        raise InvalidEndpointUrl(f"not a URL: {exc}") from exc
+        raise InvalidEndpointUrl("not a URL") from exc
     host = parts.hostname
     if parts.scheme not in ("https", "http") or not host:
         raise InvalidEndpointUrl("must be an absolute https:// URL")
@@ -75,7 +75,9 @@ def check_url(url: str, policy: AddressPolicy) -> str:
         raise InvalidEndpointUrl("must use https (http only to loopback in development)")
     address = literal_address(host)
     if address is not None and not policy.allows(address):
-        raise InvalidEndpointUrl(f"{address} is a private, loopback or reserved address")
+        raise InvalidEndpointUrl(
+            "{address} is a private, loopback or reserved address", address=str(address)
+        )
     if address is None and is_loopback(host) and not policy.private_allowed:
-        raise InvalidEndpointUrl(f"{host} is a loopback name")
+        raise InvalidEndpointUrl("{host} is a loopback name", host=host)
     return url

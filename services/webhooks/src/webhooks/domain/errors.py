@@ -10,13 +10,15 @@ class WebhookError(Exception):
 
 
 class InvalidEndpointUrl(WebhookError):
-    """The URL is not one the bridge may post to (scheme, form or address)."""
+    """The URL is not one the bridge may post to (scheme, form or address): ``message`` the
+    English rule, a template ``params`` fill (the catalogs translate it)."""
 
     field = "url"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message.format(**params) if params else message)
         self.message = message
+        self.params = params
 
 
 class EndpointExists(WebhookError):
@@ -24,6 +26,8 @@ class EndpointExists(WebhookError):
 
     def __init__(self, url: str, region_code: str) -> None:
         super().__init__(f"an endpoint for {url} and region {region_code} is already registered")
+        self.url = url
+        self.region_code = region_code
 
 
 class EndpointNotFound(WebhookError):
