@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
@@ -274,3 +275,101 @@ async def test_bulk_events_match_contract(
     assert from_sql.model_dump(exclude={"correlationid"}) == python_event.model_dump(
         exclude={"correlationid"}
     )
+
+
+@pytest.fixture
+async def capped(
+    database_url: str, nats_url: str, jetstream: JetStreamContext
+) -> AsyncIterator[RunningService]:
+    async with running_service(
+        "enrollment", database_url, nats_url, bulk_max_learners=2
+    ) as service:
+        yield service
+
+
+async def in_both_languages(
+    service: RunningService, method: str, url: str, **kwargs: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The same request answered in Indonesian (no Accept-Language) and in English."""
+    headers = kwargs.pop("headers")
+    indonesian = await service.client.request(method, url, headers=headers, **kwargs)
+    english = await service.client.request(
+        method, url, headers={**headers, "Accept-Language": "en-US,en;q=0.8"}, **kwargs
+    )
+    assert indonesian.headers["content-language"] == "id"
+    assert english.headers["content-language"] == "en"
+    return indonesian.json(), english.json()
+
+
+async def test_refusals_with_values_and_bad_codes_read_in_indonesian_or_english(
+    capped: RunningService, jetstream: JetStreamContext
+) -> None:
+    """A coordinator in Sulawesi Tenggara, with or without an English browser: the numbers,
+    the cohort and the codes they typed appear in a sentence of their language; codes stay."""
+    course_id = await a_course(jetstream, capped)
+    await register_many(capped, 8)  # six in province 74
+    admin = capped.auth("admin")
+    bulk = {"course_id": str(course_id), "region_code": "74"}
+    id_, en = await in_both_languages(
+        capped, "POST", "/v1/enrollments/bulk", headers=admin, json=bulk
+    )
+    assert id_["code"] == en["code"] == "bulk_job_too_large"
+    assert id_["errors"] == [
+        {"field": "region_code", "message": "mencakup 6 peserta; paling banyak 2 per pekerjaan"}
+    ]
+    assert en["errors"] == [
+        {"field": "region_code", "message": "matches 6 learners; at most 2 per job"}
+    ]
+
+    learner = (await capped.client.get("/v1/learners", headers=admin)).json()["items"][0]
+    cohort = {"learner_id": learner["learner_id"], "course_id": str(course_id), "cohort": "Gel {2"}
+    id_, en = await in_both_languages(capped, "POST", "/v1/enrollments", headers=admin, json=cohort)
+    assert id_["code"] == en["code"] == "unknown_cohort"
+    assert id_["errors"][0]["message"] == "pelatihan ini tidak memiliki angkatan bernama Gel {2"
+    assert en["errors"][0]["message"] == "the course has no cohort named Gel {2"
+
+    for region, indonesian, english in [
+        ("7", "Harus kode wilayah, misalnya 74", "Must be a region code such as 74"),
+        ("99", "Tidak ada wilayah dengan kode 99.", "No region has code 99."),
+    ]:
+        id_, en = await in_both_languages(
+            capped, "GET", "/v1/learners", headers=admin, params={"region_code": region}
+        )
+        assert id_["code"] == en["code"] == "validation_failed"
+        assert [e["field"] for e in id_["errors"]] == ["region_code"]
+        assert id_["errors"][0]["message"].startswith(indonesian)
+        assert en["errors"][0]["message"].startswith(english)
+    poisoned = learner_body(0) | {"full_name": "Wa Ode\x00Sitti"}
+    id_, en = await in_both_languages(capped, "POST", "/v1/learners", headers=admin, json=poisoned)
+    assert id_["errors"] == [
+        {
+            "field": "full_name",
+            "message": "Harus satu baris tanpa karakter kendali (seperti NUL, tab, atau baris baru).",
+        }
+    ]
+    assert en["errors"][0]["message"].startswith("Must be a single line without control")
+    assert len((await capped.client.get("/v1/learners", headers=admin)).json()["items"]) == 8
+    async with capped.runtime.database.read() as conn:
+        assert (await conn.execute(select(func.count()).select_from(jobs_table))).scalar_one() == 0
+    assert await enrolled_count(capped) == (0, 0)
+
+
+async def test_csv_rows_refused_a_course_say_why_in_the_coordinators_language(
+    enrollment: RunningService,
+) -> None:
+    csv_text = "full_name,position,village_code,phone,email\nWa Ode,kepala_desa,74.01.01.2006,,\n"
+    unknown_course = str(uuid.uuid4())
+    answers = []
+    for language in ("id", "en"):
+        response = await enrollment.client.post(
+            "/v1/learners/import",
+            headers={**enrollment.auth("admin"), "Accept-Language": language},
+            data={"region_code": "74", "course_id": unknown_course},
+            files={"file": ("learners.csv", csv_text, "text/csv")},
+        )
+        assert response.status_code == 200, response.text
+        answers.append(response.json()["errors"])
+    assert answers == [
+        [{"row": 2, "field": "course_id", "message": "Tidak ada pelatihan dengan id ini."}],
+        [{"row": 2, "field": "course_id", "message": "No course has this id."}],
+    ]
