@@ -159,3 +159,36 @@ async def test_unknown_ids_are_404_and_the_secret_is_sealed_at_rest(
         f"/v1/webhooks/endpoints/{created['endpoint_id']}", headers=admin
     )
     assert removed.status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("url", "indonesian", "english"),
+    [
+        (
+            "https://192.168.1.1/hooks",
+            "192.168.1.1 adalah alamat privat, loopback, atau khusus",
+            "192.168.1.1 is a private, loopback or reserved address",
+        ),
+        (
+            "https://nowhere.example.id/hooks",
+            "nama nowhere.example.id tidak ditemukan di DNS",
+            "nowhere.example.id does not resolve",
+        ),
+        ("ftp://sim.sultraprov.go.id/hooks", "harus URL https:// yang lengkap", None),
+    ],
+)
+async def test_a_refused_address_is_explained_in_the_integrators_language(
+    service: RunningService, url: str, indonesian: str, english: str | None
+) -> None:
+    said = {}
+    for language in ("id", "en"):
+        response = await service.client.post(
+            "/v1/webhooks/endpoints",
+            json={"url": url, "region_code": "74"},
+            headers={**service.auth("admin"), "Accept-Language": language},
+        )
+        assert response.json()["code"] == "invalid_endpoint_url"
+        said[language] = response.json()["errors"][0]["message"]
+    assert said == {"id": indonesian, "en": english or "must be an absolute https:// URL"}
+    listed = await service.client.get("/v1/webhooks/endpoints", headers=service.auth("admin"))
+    assert listed.json()["items"] == []
