@@ -39,10 +39,11 @@ class Subscriber:
     course catalog, used only if a catalog handler is registered) lives on the server, so a
     restart resumes where the last acknowledgement left off. The operator creates both
     (``lms topology apply`` with the region in ``REGIONAL_SUBSCRIBERS``); the kit only binds
-    to them, and stops with :class:`~.durables.DurableMissing` if one is not there. Handlers run one message after
-    another; a message is acknowledged after its handler returns, so a handler must be
-    idempotent by event id (a replay, or a crash before the acknowledgement, delivers it
-    again): see ``lms_contracts.subscriber.postgres``.
+    to them, and stops with :class:`~.durables.DurableMissing` if one is not there.
+
+    Handlers run one message after another; a message is acknowledged after its handler
+    returns, so a handler must be idempotent by event id (a replay, or a crash before the
+    acknowledgement, delivers it again): see ``lms_contracts.subscriber.postgres``.
     """
 
     def __init__(
