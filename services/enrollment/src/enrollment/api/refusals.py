@@ -8,12 +8,15 @@ from ..domain.errors import (
     AlreadyEnrolled,
     BulkJobTooLarge,
     CohortExists,
+    CohortOutsideRegion,
     DomainError,
     EnrollmentClosed,
     EnrollmentWindowClosed,
+    JobClosed,
     LearnerExists,
     UnknownCohort,
     UnknownCourse,
+    UnknownJob,
     UnknownLearner,
 )
 
@@ -41,5 +44,8 @@ REFUSALS = Refusals(
         EnrollmentClosed: Refusal(409, "enrollment_closed"),
         CohortExists: Refusal(409, "cohort_exists"),
         BulkJobTooLarge: Refusal(422, "bulk_job_too_large", field="region_code"),
+        CohortOutsideRegion: Refusal(409, "cohort_outside_region", field="cohort"),
+        JobClosed: Refusal(409, "job_closed"),
+        UnknownJob: Refusal(404, "job_not_found", detail="no job with this id is visible to you"),
     },
 )

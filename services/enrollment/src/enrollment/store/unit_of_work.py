@@ -14,6 +14,7 @@ from servicekit.clock import Clock
 from servicekit.database import Transaction
 from servicekit.runner import UnitOfWork
 
+from ..domain import commands
 from ..domain.errors import AlreadyEnrolled
 from ..domain.model import (
     BulkEnrollment,
@@ -21,8 +22,10 @@ from ..domain.model import (
     CourseVersion,
     Enrollment,
     EnrollmentStatus,
+    JobKind,
     JobState,
     Learner,
+    Outcome,
 )
 from . import queries
 from .rows import (
@@ -32,12 +35,14 @@ from .rows import (
     enrollment_values,
     learner_from_row,
     learner_values,
+    registration_input,
 )
 from .tables import (
     certificates,
     cohorts,
     courses,
     enrollments,
+    job_rows,
     jobs,
     learners,
     lesson_completions,
@@ -64,6 +69,16 @@ class SqlUnitOfWork(UnitOfWork):
             await self.conn.execute(select(learners).where(learners.c.nik_hash == nik_hash))
         ).first()
         return learner_from_row(row) if row else None
+
+    async def learners_at(self, village_code: str, position: str) -> list[Learner]:
+        """The learners of one position in one village (a handful): the candidates an
+        import's row may be, compared by natural key in the domain."""
+        rows = await self.conn.execute(
+            select(learners).where(
+                learners.c.village_code == village_code, learners.c.position == position
+            )
+        )
+        return [learner_from_row(row) for row in rows]
 
     async def add_learner(self, learner: Learner, now: datetime) -> None:
         await self.conn.execute(
@@ -130,6 +145,7 @@ class SqlUnitOfWork(UnitOfWork):
                 name=cohort.name,
                 enrollment_opens_at=cohort.enrollment_opens_at,
                 enrollment_closes_at=cohort.enrollment_closes_at,
+                region_code=cohort.region_code,
                 created_at=self.now(),
             )
             .on_conflict_do_nothing()
@@ -298,14 +314,65 @@ class SqlUnitOfWork(UnitOfWork):
     async def add_bulk_job(
         self, job_id: uuid.UUID, bulk: BulkEnrollment, total: int, created_by: str
     ) -> None:
+        await self._add_job(
+            job_id, JobKind.BULK_ENROLLMENT, bulk.region_code, bulk_params(bulk), total, created_by
+        )
+
+    async def add_import_job(self, cmd: commands.StartImport) -> None:
+        params = {
+            "course_id": str(cmd.course_id) if cmd.course_id else None,
+            "cohort": cmd.cohort,
+            "language": cmd.language,
+        }
+        skipped = len(cmd.refused)
+        await self._add_job(
+            cmd.job_id,
+            JobKind.LEARNER_IMPORT,
+            cmd.region_code,
+            params,
+            len(cmd.rows) + skipped,
+            cmd.requested_by,
+            skipped=skipped,
+        )
+        rows = [
+            {"job_id": cmd.job_id, "row_number": number, "input": registration_input(register)}
+            for number, register in cmd.rows
+        ] + [
+            {
+                "job_id": cmd.job_id,
+                "row_number": refused.row_number,
+                "outcome": Outcome.SKIPPED.value,
+                "field": refused.field,
+                "reason": refused.reason,
+            }
+            for refused in cmd.refused
+        ]
+        # one INSERT for the pending rows, one for the refused (their columns differ)
+        for same_shape in (rows[: len(cmd.rows)], rows[len(cmd.rows) :]):
+            if same_shape:
+                await self.conn.execute(job_rows.insert(), same_shape)
+
+    async def _add_job(
+        self,
+        job_id: uuid.UUID,
+        kind: JobKind,
+        region_code: str,
+        params: dict[str, Any],
+        total: int,
+        created_by: str,
+        skipped: int = 0,
+    ) -> None:
         now = self.now()
         await self.conn.execute(
             jobs.insert().values(
                 job_id=job_id,
-                kind="bulk_enrollment",
-                params=bulk_params(bulk),
-                state=JobState.PENDING,
+                kind=kind.value,
+                params=params,
+                state=JobState.PENDING.value,
+                region_code=region_code,
                 total=total,
+                skipped=skipped,
+                counts={Outcome.SKIPPED.value: skipped} if skipped else {},
                 created_by=created_by,
                 created_at=now,
                 updated_at=now,
@@ -313,3 +380,18 @@ class SqlUnitOfWork(UnitOfWork):
         )
         # wakes a waiting worker at once instead of at its next poll
         await self.conn.execute(text("SELECT pg_notify('lms_jobs', '')"))
+
+    async def job_state(self, job_id: uuid.UUID) -> JobState | None:
+        state = (
+            await self.conn.execute(
+                select(jobs.c.state).where(jobs.c.job_id == job_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        return JobState(state) if state is not None else None
+
+    async def close_job(self, job_id: uuid.UUID, state: JobState) -> None:
+        await self.conn.execute(
+            jobs.update()
+            .where(jobs.c.job_id == job_id)
+            .values(state=state.value, lease_until=None, updated_at=self.now())
+        )
