@@ -18,6 +18,7 @@ NIK, or else the same natural key, is known (ADR 21).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections import Counter
@@ -26,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.exc import StatementError
 
 from servicekit.clock import Clock
 from servicekit.database import Database, Transaction
@@ -221,13 +223,23 @@ async def lock_identities(tx: Transaction, people: list[commands.RegisterLearner
     each identity's lock is taken in one global order, so two chunks never wait on each
     other in a circle, and held until the chunk commits."""
     keys = sorted(
-        {f"learner-nik:{p.nik_hash}" for p in people if p.nik_hash}
-        | {f"learner:{NaturalKey.of(p.full_name, p.village_code, p.position)}" for p in people}
+        {identity_lock(f"nik:{p.nik_hash}") for p in people if p.nik_hash}
+        | {
+            identity_lock(str(NaturalKey.of(p.full_name, p.village_code, p.position)))
+            for p in people
+        }
     )
     await tx.conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(:keys) AS k"),
+        text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
         {"keys": keys},
     )
+
+
+def identity_lock(identity: str) -> int:
+    """The advisory lock of a person's identity: a digest, so that no name or NIK hash is
+    ever a statement's parameter (which an error message would repeat in a log line)."""
+    digest = hashlib.blake2b(identity.encode(), digest_size=8, person=b"lms-learner").digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 async def record_row(tx: Transaction, job: Any, number: int, done: RowDone) -> None:
@@ -300,6 +312,10 @@ async def job_worker(runtime: Runtime[EnrollmentSettings, EnrollmentDependencies
         log.info("running %s job %s", kind, job_id)
         try:
             await run_claimed(runtime, job_id, kind)
+        except StatementError as exc:
+            # its message repeats the statement's parameters (names, phones): never logged
+            log.error("%s job %s failed: %s", kind, job_id, type(exc.orig or exc).__name__)
+            await fail_job(database, job_id, f"database error: {type(exc.orig or exc).__name__}")
         except Exception as exc:
             log.exception("%s job %s failed", kind, job_id)
             await fail_job(database, job_id, str(exc))
