@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.exc import StatementError
 
 from servicekit.clock import Clock
@@ -197,28 +197,25 @@ async def run_import_chunk(
         if not pending:
             await finish(tx, job_id)
             return True
-        registrations = [(row.row_number, registration_from_input(row.input)) for row in pending]
-        await lock_identities(tx, [register for _, register in registrations])
-        counted: Counter[Outcome] = Counter()
-        for number, register in registrations:
-            done = await runner.apply(tx, import_row(job, register))
-            await record_row(tx, job, number, done)
-            counted[done.outcome] += 1
-            if done.enrollment is not None:
-                counted[done.enrollment] += 1
+        people = tuple(registration_from_input(row.input) for row in pending)
+        await lock_identities(tx, people)
+        outcomes: list[RowDone] = await runner.apply(tx, import_rows(job, people))
+        await record_rows(tx, job, [row.row_number for row in pending], outcomes)
+        counted: Counter[Outcome] = Counter(done.outcome for done in outcomes)
+        counted.update(done.enrollment for done in outcomes if done.enrollment is not None)
         await tx.conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         await advance(tx, job, counted, lease, done=len(pending))
         return False
 
 
-def import_row(job: Any, register: commands.RegisterLearner) -> commands.ImportRow:
+def import_rows(job: Any, people: tuple[commands.RegisterLearner, ...]) -> commands.ImportRows:
     course_id = job.params.get("course_id")
-    return commands.ImportRow(
-        register, uuid.UUID(course_id) if course_id else None, job.params.get("cohort")
+    return commands.ImportRows(
+        people, uuid.UUID(course_id) if course_id else None, job.params.get("cohort")
     )
 
 
-async def lock_identities(tx: Transaction, people: list[commands.RegisterLearner]) -> None:
+async def lock_identities(tx: Transaction, people: tuple[commands.RegisterLearner, ...]) -> None:
     """Serialise the imports that describe the same people (a file uploaded twice at once):
     each identity's lock is taken in one global order, so two chunks never wait on each
     other in a circle, and held until the chunk commits."""
@@ -242,23 +239,42 @@ def identity_lock(identity: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-async def record_row(tx: Transaction, job: Any, number: int, done: RowDone) -> None:
-    field, reason = None, None
-    if done.refusal is not None:
-        problem = REFUSALS.problem(done.refusal)
-        with speaking(job.params.get("language") or "id"):
-            reason = problem_detail(problem.code, problem.detail, {})
-        field = "course_id" if problem.errors is None else problem.errors[0]["field"]
+def refusal_text(job: Any, refusal: Exception) -> tuple[str, str]:
+    """A refused enrollment's column and reason, in the language of whoever uploaded."""
+    problem = REFUSALS.problem(refusal)
+    with speaking(job.params.get("language") or "id"):
+        reason = problem_detail(problem.code, problem.detail, {})
+    return ("course_id" if problem.errors is None else problem.errors[0]["field"]), reason
+
+
+async def record_rows(
+    tx: Transaction, job: Any, numbers: list[int], outcomes: list[RowDone]
+) -> None:
+    values = []
+    for number, done in zip(numbers, outcomes, strict=True):
+        field, reason = refusal_text(job, done.refusal) if done.refusal else (None, None)
+        values.append(
+            {
+                "j": job.job_id,
+                "n": number,
+                "outcome": done.outcome.value,
+                "enrollment": done.enrollment.value if done.enrollment else None,
+                "learner_id": done.learner_id,
+                "field": field,
+                "reason": reason,
+            }
+        )
     await tx.conn.execute(
         update(job_rows)
-        .where(job_rows.c.job_id == job.job_id, job_rows.c.row_number == number)
+        .where(job_rows.c.job_id == bindparam("j"), job_rows.c.row_number == bindparam("n"))
         .values(
-            outcome=done.outcome.value,
-            enrollment=done.enrollment.value if done.enrollment else None,
-            learner_id=done.learner_id,
-            field=field,
-            reason=reason,
-        )
+            outcome=bindparam("outcome"),
+            enrollment=bindparam("enrollment"),
+            learner_id=bindparam("learner_id"),
+            field=bindparam("field"),
+            reason=bindparam("reason"),
+        ),
+        values,
     )
 
 

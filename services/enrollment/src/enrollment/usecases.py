@@ -8,7 +8,7 @@ What handles what:
 | RegisterLearner         | register_learner          | LearnerRegistered (+ ContactChanged)         |
 | UpdateLearner           | update_learner            | LearnerMoved, ContactChanged                 |
 | StartImport             | start_import              | (as ImportRow, row by row in the job)        |
-| ImportRow               | import_row                | as RegisterLearner and EnrollLearner         |
+| ImportRows              | import_rows               | as RegisterLearner and EnrollLearner         |
 | CancelJob               | cancel_job                |                                              |
 | EnrollLearner           | enroll_learner            | Enrolled                                     |
 | Withdraw                | withdraw                  | Withdrawn                                    |
@@ -65,6 +65,7 @@ class UnitOfWork(Protocol):
     async def get_learner(self, learner_id: uuid.UUID, *, lock: bool = False) -> Learner | None: ...
     async def find_learner_by_nik(self, nik_hash: str) -> Learner | None: ...
     async def learners_at(self, village_code: str, position: str) -> list[Learner]: ...
+    async def recall_people(self, places: set[tuple[str, str]], nik_hashes: set[str]) -> None: ...
     async def add_learner(self, learner: Learner, now: datetime) -> None: ...
     async def save_learner(self, learner: Learner, now: datetime) -> None: ...
     async def latest_course(self, course_id: uuid.UUID) -> CourseVersion | None: ...
@@ -226,13 +227,24 @@ async def known_person(register: commands.RegisterLearner, uow: UnitOfWork) -> L
     return next((c for c in candidates if same_person(c, register.nik_hash, key)), None)
 
 
-async def import_row(cmd: commands.ImportRow, uow: UnitOfWork) -> RowDone:
-    known = await known_person(cmd.register, uow)
-    if known is not None and known.nik_hash is None and cmd.register.nik_hash:
+async def import_rows(cmd: commands.ImportRows, uow: UnitOfWork) -> list[RowDone]:
+    """Each row's outcome, in order; the people the rows may be are read at once first."""
+    await uow.recall_people(
+        {(r.village_code, r.position.value) for r in cmd.rows},
+        {r.nik_hash for r in cmd.rows if r.nik_hash},
+    )
+    return [await import_row(register, cmd, uow) for register in cmd.rows]
+
+
+async def import_row(
+    register: commands.RegisterLearner, cmd: commands.ImportRows, uow: UnitOfWork
+) -> RowDone:
+    known = await known_person(register, uow)
+    if known is not None and known.nik_hash is None and register.nik_hash:
         # found by name, village and position: their NIK, first given now, is theirs
-        known.nik_hash = cmd.register.nik_hash
+        known.nik_hash = register.nik_hash
         await uow.save_learner(known, uow.now())
-    learner = known or await register_learner(cmd.register, uow)
+    learner = known or await register_learner(register, uow)
     outcome = Outcome.ALREADY_REGISTERED if known else Outcome.REGISTERED
     if cmd.course_id is None:
         return RowDone(outcome, learner.learner_id)
@@ -361,7 +373,7 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Awaitable[Any]]] = {
     commands.RegisterLearner: register_learner,
     commands.UpdateLearner: update_learner,
     commands.StartImport: start_import,
-    commands.ImportRow: import_row,
+    commands.ImportRows: import_rows,
     commands.CancelJob: cancel_job,
     commands.EnrollLearner: enroll_learner,
     commands.Withdraw: withdraw,

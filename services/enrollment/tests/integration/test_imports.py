@@ -5,7 +5,6 @@ whole, jobs are listed within the caller's region and cancelled between chunks."
 import asyncio
 import csv
 import io
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,8 +12,8 @@ from nats.js import JetStreamContext
 from sqlalchemy import func, select, text
 
 from enrollment.domain.identity import NaturalKey
-from enrollment.jobs import identity_lock
 from enrollment.domain.model import Position
+from enrollment.jobs import identity_lock
 from enrollment.store.tables import learners, outbox
 from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually

@@ -72,6 +72,9 @@ class FakeUnitOfWork:
             if x.village_code == village_code and x.position == position
         ]
 
+    async def recall_people(self, places, nik_hashes):
+        pass
+
     async def job_state(self, job_id):
         return self.job_states.get(job_id)
 
@@ -378,11 +381,16 @@ async def test_a_bulk_job_into_a_cohort_follows_the_clock_of_the_unit_of_work() 
         await usecases.start_bulk_enrollment(bulk("Angkatan 9"), uow)
 
 
-def official(name: str, nik_hash: str | None = None) -> commands.ImportRow:
+def official(name: str, nik_hash: str | None = None) -> commands.ImportRows:
     register = commands.RegisterLearner(
         name, Position.SEKRETARIS_DESA, "74.01.01.2006", nik_hash=nik_hash
     )
-    return commands.ImportRow(register, COURSE_ID)
+    return commands.ImportRows((register,), COURSE_ID)
+
+
+async def import_one(row: commands.ImportRows, uow: FakeUnitOfWork) -> usecases.RowDone:
+    (done,) = await usecases.import_rows(row, uow)
+    return done
 
 
 async def test_an_import_row_registers_a_person_once_by_nik_else_by_name_village_and_position() -> (
@@ -390,19 +398,19 @@ async def test_an_import_row_registers_a_person_once_by_nik_else_by_name_village
 ):
     uow = FakeUnitOfWork()
     await usecases.record_course_published(published(), uow)
-    first = await usecases.import_row(official("Wa Ode Sitti"), uow)
+    first = await import_one(official("Wa Ode Sitti"), uow)
     assert (first.outcome, first.enrollment) == (Outcome.REGISTERED, Outcome.ENROLLED)
     # the same person written another way: case, spaces, accents and punctuation
-    again = await usecases.import_row(official("  WA  ODE sítti. "), uow)
+    again = await import_one(official("  WA  ODE sítti. "), uow)
     assert (again.outcome, again.enrollment) == (
         Outcome.ALREADY_REGISTERED,
         Outcome.ALREADY_ENROLLED,
     )
     assert again.learner_id == first.learner_id
     # a NIK decides over the name: two NIKs are two people, one NIK is one person
-    by_nik = await usecases.import_row(official("Wa Ode Sitti", nik_hash="a" * 64), uow)
-    other = await usecases.import_row(official("Wa Ode Sitti", nik_hash="b" * 64), uow)
-    renamed = await usecases.import_row(official("Sitti Wa Ode", nik_hash="b" * 64), uow)
+    by_nik = await import_one(official("Wa Ode Sitti", nik_hash="a" * 64), uow)
+    other = await import_one(official("Wa Ode Sitti", nik_hash="b" * 64), uow)
+    renamed = await import_one(official("Sitti Wa Ode", nik_hash="b" * 64), uow)
     # the first had no NIK: the key decides, and the NIK is theirs from now on
     assert (by_nik.outcome, by_nik.learner_id) == (Outcome.ALREADY_REGISTERED, first.learner_id)
     assert other.outcome == Outcome.REGISTERED
@@ -415,9 +423,7 @@ async def test_an_import_row_refused_its_course_is_still_registered_with_the_rea
     await usecases.record_course_published(published(), uow)
     uow.cohorts[(COURSE_ID, "Buton")] = Cohort(COURSE_ID, "Buton", region_code="74.04")
     row = official("La Ode Arif")
-    done = await usecases.import_row(
-        commands.ImportRow(row.register, COURSE_ID, cohort="Buton"), uow
-    )
+    done = await import_one(commands.ImportRows(row.rows, COURSE_ID, cohort="Buton"), uow)
     assert (done.outcome, done.enrollment) == (Outcome.REGISTERED, Outcome.NOT_ENROLLED)
     assert isinstance(done.refusal, CohortOutsideRegion)
 

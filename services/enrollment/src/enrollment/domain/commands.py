@@ -67,11 +67,11 @@ class StartImport:
 
 
 @dataclass(frozen=True)
-class ImportRow:
-    """One row of an import job: register the learner unless they are known (by NIK, else by
+class ImportRows:
+    """A chunk of an import job: register each learner unless they are known (by NIK, else by
     the natural key), then enroll them if the job names a course."""
 
-    register: RegisterLearner
+    rows: tuple[RegisterLearner, ...]
     course_id: uuid.UUID | None = None
     cohort: str | None = None
 

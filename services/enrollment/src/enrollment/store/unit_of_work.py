@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -54,6 +54,10 @@ class SqlUnitOfWork(UnitOfWork):
     def __init__(self, tx: Transaction, clock: Clock) -> None:
         super().__init__(tx)
         self.clock = clock
+        # learners read by ``recall_people`` (and added since), by the places and NIKs asked
+        self._people: dict[uuid.UUID, Learner] = {}
+        self._places: set[tuple[str, str]] = set()
+        self._niks: set[str] = set()
 
     def now(self) -> datetime:
         return self.clock()
@@ -65,6 +69,8 @@ class SqlUnitOfWork(UnitOfWork):
         return learner_from_row(row) if row else None
 
     async def find_learner_by_nik(self, nik_hash: str) -> Learner | None:
+        if nik_hash in self._niks:
+            return next((x for x in self._people.values() if x.nik_hash == nik_hash), None)
         row = (
             await self.conn.execute(select(learners).where(learners.c.nik_hash == nik_hash))
         ).first()
@@ -73,6 +79,12 @@ class SqlUnitOfWork(UnitOfWork):
     async def learners_at(self, village_code: str, position: str) -> list[Learner]:
         """The learners of one position in one village (a handful): the candidates an
         import's row may be, compared by natural key in the domain."""
+        if (village_code, position) in self._places:
+            return [
+                x
+                for x in self._people.values()
+                if (x.village_code, x.position.value) == (village_code, position)
+            ]
         rows = await self.conn.execute(
             select(learners).where(
                 learners.c.village_code == village_code, learners.c.position == position
@@ -80,7 +92,23 @@ class SqlUnitOfWork(UnitOfWork):
         )
         return [learner_from_row(row) for row in rows]
 
+    async def recall_people(self, places: set[tuple[str, str]], nik_hashes: set[str]) -> None:
+        """Read at once the learners of these villages and positions and of these NIKs, for
+        ``learners_at`` and ``find_learner_by_nik`` to answer from (with the learners this
+        unit of work adds) instead of asking for each row."""
+        if not places and not nik_hashes:
+            return
+        wanted = or_(
+            tuple_(learners.c.village_code, learners.c.position).in_(sorted(places)),
+            learners.c.nik_hash.in_(sorted(nik_hashes)),
+        )
+        for row in await self.conn.execute(select(learners).where(wanted)):
+            self._people[row.learner_id] = learner_from_row(row)
+        self._places |= places
+        self._niks |= nik_hashes
+
     async def add_learner(self, learner: Learner, now: datetime) -> None:
+        self._people[learner.learner_id] = learner
         await self.conn.execute(
             learners.insert().values(**learner_values(learner), registered_at=now, updated_at=now)
         )
