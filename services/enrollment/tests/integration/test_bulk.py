@@ -279,3 +279,46 @@ async def test_bulk_events_match_contract(
     assert from_sql.model_dump(exclude={"correlationid"}) == python_event.model_dump(
         exclude={"correlationid"}
     )
+
+
+async def test_a_supervisors_cohort_is_regional_and_admits_only_its_regions_learners(
+    enrollment: RunningService, jetstream: JetStreamContext
+) -> None:
+    course_id = await a_course(jetstream, enrollment)
+    kolaka = enrollment.auth("supervisor", region_code="74.01")
+    body = {"course_id": str(course_id), "name": "Kolaka Angkatan 1"}
+    elsewhere = await enrollment.client.post(
+        "/v1/cohorts", json=body | {"region_code": "74.02"}, headers=kolaka
+    )
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (403, "outside_region")
+    created = await enrollment.client.post("/v1/cohorts", json=body, headers=kolaka)
+    assert created.status_code == 201 and created.json()["region_code"] == "74.01"
+    admin = enrollment.auth("admin")
+    konawe = await enrollment.client.post(
+        "/v1/learners",
+        headers=admin,
+        json={
+            "full_name": "La Ode Konawe",
+            "position": "kepala_desa",
+            "village_code": "74.02.01.2006",
+        },
+    )
+    refused = await enrollment.client.post(
+        "/v1/enrollments",
+        headers=admin,
+        json={
+            "learner_id": konawe.json()["learner_id"],
+            "course_id": str(course_id),
+            "cohort": "Kolaka Angkatan 1",
+        },
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "cohort_outside_region")
+    province_wide = await enrollment.client.post(
+        "/v1/enrollments/bulk",
+        headers=admin,
+        json={"course_id": str(course_id), "region_code": "74", "cohort": "Kolaka Angkatan 1"},
+    )
+    assert (province_wide.status_code, province_wide.json()["code"]) == (
+        409,
+        "cohort_outside_region",
+    )
