@@ -268,6 +268,8 @@ async def record_rows(
         update(job_rows)
         .where(job_rows.c.job_id == bindparam("j"), job_rows.c.row_number == bindparam("n"))
         .values(
+            # the learner row holds them now: the upload's copy is not kept
+            input=None,
             outcome=bindparam("outcome"),
             enrollment=bindparam("enrollment"),
             learner_id=bindparam("learner_id"),

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from enrollment.domain.identity import NaturalKey
 from enrollment.domain.model import Position
 from enrollment.jobs import identity_lock
-from enrollment.store.tables import learners, outbox
+from enrollment.store.tables import job_rows, learners, outbox
 from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually
 
@@ -93,6 +93,9 @@ async def test_an_upload_twice_registers_nobody_twice_and_a_key_replays_the_firs
     first = await finished(enrollment, job["job_id"])
     assert first["counts"] == {"registered": 13}
     assert await counted(enrollment) == (13, 13)
+    async with enrollment.runtime.database.read() as conn:
+        kept = select(func.count()).select_from(job_rows).where(job_rows.c.input.is_not(None))
+        assert (await conn.execute(kept)).scalar_one() == 0  # the upload's copy is gone
     # the same key and file: the first answer again, no second job
     replay_status, replay = await upload(enrollment, body, key="kolaka-1")
     assert (replay_status, replay["job_id"]) == (202, job["job_id"])

@@ -150,7 +150,8 @@ jobs = Table(
 
 # One row a job acts on: an uploaded row (its number in the file, the header being row 1) or
 # a learner a bulk job picked (numbered in the order it picked them). ``outcome`` is NULL
-# until the row is done; ``input`` is an import row's validated learner (NIK only as its HMAC).
+# until the row is done; ``input`` is an import row's validated learner (NIK only as its HMAC),
+# kept only until the row is done or its job cancelled.
 job_rows = Table(
     "job_rows",
     metadata,

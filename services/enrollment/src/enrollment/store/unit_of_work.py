@@ -423,3 +423,9 @@ class SqlUnitOfWork(UnitOfWork):
             .where(jobs.c.job_id == job_id)
             .values(state=state.value, lease_until=None, updated_at=self.now())
         )
+        # the uploaded people the job will never reach are not kept
+        await self.conn.execute(
+            job_rows.update()
+            .where(job_rows.c.job_id == job_id, job_rows.c.outcome.is_(None))
+            .values(input=None)
+        )
