@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import bindparam, func, null, or_, select, text, update
 from sqlalchemy.exc import StatementError
 
 from servicekit.clock import Clock
@@ -269,7 +269,7 @@ async def record_rows(
         .where(job_rows.c.job_id == bindparam("j"), job_rows.c.row_number == bindparam("n"))
         .values(
             # the learner row holds them now: the upload's copy is not kept
-            input=None,
+            input=null(),
             outcome=bindparam("outcome"),
             enrollment=bindparam("enrollment"),
             learner_id=bindparam("learner_id"),

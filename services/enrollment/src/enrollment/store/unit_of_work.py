@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, tuple_
+from sqlalchemy import and_, null, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -427,5 +427,5 @@ class SqlUnitOfWork(UnitOfWork):
         await self.conn.execute(
             job_rows.update()
             .where(job_rows.c.job_id == job_id, job_rows.c.outcome.is_(None))
-            .values(input=None)
+            .values(input=null())
         )
