@@ -121,7 +121,7 @@ async def test_a_killed_process_resumes_its_import_when_started_again_without_do
         done = await eventually(
             lambda: restarted.client.get(f"/v1/jobs/{job_id}", headers=admin),
             lambda r: r.json()["state"] == "completed",
-            timeout=60,
+            timeout=120,
         )
         assert done.json()["counts"] == {"registered": ROWS}
         print(f"import job done {done.json()['updated_at']} (created {done.json()['created_at']})")

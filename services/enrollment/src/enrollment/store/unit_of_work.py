@@ -56,6 +56,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.clock = clock
         # learners read by ``recall_people`` (and added since), by the places and NIKs asked
         self._people: dict[uuid.UUID, Learner] = {}
+        self._people_at: dict[tuple[str, str], dict[uuid.UUID, Learner]] = {}
         self._places: set[tuple[str, str]] = set()
         self._niks: set[str] = set()
 
@@ -82,7 +83,7 @@ class SqlUnitOfWork(UnitOfWork):
         if (village_code, position) in self._places:
             return [
                 x
-                for x in self._people.values()
+                for x in self._people_at.get((village_code, position), {}).values()
                 if (x.village_code, x.position.value) == (village_code, position)
             ]
         rows = await self.conn.execute(
@@ -103,12 +104,17 @@ class SqlUnitOfWork(UnitOfWork):
             learners.c.nik_hash.in_(sorted(nik_hashes)),
         )
         for row in await self.conn.execute(select(learners).where(wanted)):
-            self._people[row.learner_id] = learner_from_row(row)
+            self._recall(learner_from_row(row))
         self._places |= places
         self._niks |= nik_hashes
 
-    async def add_learner(self, learner: Learner, now: datetime) -> None:
+    def _recall(self, learner: Learner) -> None:
         self._people[learner.learner_id] = learner
+        place = (learner.village_code, learner.position.value)
+        self._people_at.setdefault(place, {})[learner.learner_id] = learner
+
+    async def add_learner(self, learner: Learner, now: datetime) -> None:
+        self._recall(learner)
         await self.conn.execute(
             learners.insert().values(**learner_values(learner), registered_at=now, updated_at=now)
         )
