@@ -11,7 +11,7 @@ that registered its learner, and a cancelled job stops at its next chunk.
 
 Bulk chunks are set-based for speed (ADR 4): one statement selects the next learners after
 the cursor, enrolls them, writes their events and their row outcomes. Import chunks go row by
-row through the ``ImportRow`` use case, which registers a learner only if nobody with the same
+row through the ``ImportRows`` use case, which registers a learner only if nobody with the same
 NIK, or else the same natural key, is known (ADR 21).
 """
 
@@ -180,7 +180,7 @@ async def advance(
 async def run_import_chunk(
     runner: Runner[Any], job_id: uuid.UUID, chunk: int = 200, lease: timedelta = LEASE
 ) -> bool:
-    """Import the next ``chunk`` pending rows, each through the ``ImportRow`` use case, and
+    """Import the next ``chunk`` pending rows, through the ``ImportRows`` use case, and
     record what became of each; True when finished."""
     async with runner.database.transaction() as tx:
         job = await locked_job(tx, job_id)

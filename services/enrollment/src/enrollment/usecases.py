@@ -7,7 +7,7 @@ What handles what:
 |-------------------------|---------------------------|----------------------------------------------|
 | RegisterLearner         | register_learner          | LearnerRegistered (+ ContactChanged)         |
 | UpdateLearner           | update_learner            | LearnerMoved, ContactChanged                 |
-| StartImport             | start_import              | (as ImportRow, row by row in the job)        |
+| StartImport             | start_import              | (as ImportRows, a chunk at a time in the job)|
 | ImportRows              | import_rows               | as RegisterLearner and EnrollLearner         |
 | CancelJob               | cancel_job                |                                              |
 | EnrollLearner           | enroll_learner            | Enrolled                                     |
