@@ -231,7 +231,7 @@ class Driver:
                 writer.writerow(["full_name", "position", "village_code", "phone", "email"])
                 for x in members[start : start + 5000]:
                     writer.writerow([x.full_name, x.position, x.village_code, "", ""])
-                result = (
+                job = (
                     await self.call(
                         "POST",
                         f"{self.urls['enrollment']}/v1/learners/import",
@@ -240,8 +240,9 @@ class Driver:
                         files={"file": ("learners.csv", text.getvalue(), "text/csv")},
                     )
                 ).json()
-                if result["errors"]:
-                    raise RuntimeError(f"import of {province} refused rows: {result['errors'][:3]}")
+                done = await self.job_done(job["job_id"], supervisor)
+                if done["counts"] != {"registered": len(members[start : start + 5000])}:
+                    raise RuntimeError(f"import of {province} did not register every row: {done}")
             await self.learner_ids(province, members)
 
         started = time.perf_counter()
@@ -287,18 +288,22 @@ class Driver:
             )
         admin = self.auth("admin", subject="bench-admin")
         for job in jobs:
-            while True:
-                state = (
-                    await self.call(
-                        "GET", f"{self.urls['enrollment']}/v1/jobs/{job['job_id']}", headers=admin
-                    )
-                ).json()
-                if state["state"] in ("completed", "failed"):
-                    if state["state"] == "failed":
-                        raise RuntimeError(f"bulk job failed: {state}")
-                    break
-                await asyncio.sleep(0.05)
+            await self.job_done(job["job_id"], admin)
         return time.perf_counter() - started
+
+    async def job_done(self, job_id: str, headers: dict[str, str]) -> Any:
+        """A job (bulk enrollment, import) once completed; an error if it failed."""
+        while True:
+            state = (
+                await self.call(
+                    "GET", f"{self.urls['enrollment']}/v1/jobs/{job_id}", headers=headers
+                )
+            ).json()
+            if state["state"] == "completed":
+                return state
+            if state["state"] in ("failed", "cancelled"):
+                raise RuntimeError(f"job {state['state']}: {state}")
+            await asyncio.sleep(0.05)
 
     # learner activity ----------------------------------------------------------------------
     def learner_auth(self, learner: PlannedLearner) -> dict[str, str]:

@@ -80,6 +80,23 @@ class Outbox:
         await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         return event
 
+    async def add_all(
+        self,
+        conn: AsyncConnection,
+        events: list[EventData],
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> list[CloudEvent[Any]]:
+        """Several events in one statement (and one wake-up of the relay), in their order."""
+        rows = [
+            self.row(data, correlation_id=correlation_id, causation_id=causation_id)
+            for data in events
+        ]
+        await conn.execute(self.table.insert(), [values for _, values in rows])
+        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+        return [event for event, _ in rows]
+
     async def republish_since(self, conn: AsyncConnection, window: timedelta) -> int:
         """Mark a recent window unsent again, e.g. after an unclean broker restart."""
         result = await conn.execute(

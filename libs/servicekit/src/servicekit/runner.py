@@ -166,6 +166,4 @@ class Runner(Generic[U]):
         return await handler(command, uow)
 
     async def _flush(self, uow: U) -> None:
-        for event in uow.collect():
-            for data in self.outbound(event):
-                await uow.tx.emit(data)
+        await uow.tx.emit_all([data for event in uow.collect() for data in self.outbound(event)])

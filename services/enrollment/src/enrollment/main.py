@@ -10,12 +10,12 @@ from servicekit.database import Transaction
 from servicekit.registry import service
 from servicekit.service import ServiceDefinition, create_app
 
-from .api import bulk, certificates, cohorts, enrollments, learners
+from .api import bulk, certificates, cohorts, enrollments, jobs, learners
 from .api.refusals import REFUSALS
 from .dependencies import EnrollmentDependencies
 from .events.inbound import INBOUND
 from .events.outbound import to_contract
-from .jobs import bulk_worker
+from .jobs import job_worker
 from .settings import EnrollmentSettings as Settings
 from .store.tables import metadata
 from .store.unit_of_work import SqlUnitOfWork
@@ -47,13 +47,15 @@ def definition(
             cohorts.router,
             certificates.router,
             bulk.router,
+            jobs.router,
         ],
         handlers=HANDLERS,
         unit_of_work=unit_of_work,
         outbound=to_contract,
         refusals=REFUSALS,
         inbound=INBOUND,
-        workers=[bulk_worker],
+        workers=[job_worker],
+        upload_limits={"/v1/learners/import": settings.import_max_bytes},
     )
 
 

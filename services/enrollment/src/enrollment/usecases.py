@@ -7,7 +7,9 @@ What handles what:
 |-------------------------|---------------------------|----------------------------------------------|
 | RegisterLearner         | register_learner          | LearnerRegistered (+ ContactChanged)         |
 | UpdateLearner           | update_learner            | LearnerMoved, ContactChanged                 |
-| ImportLearners          | import_learners           | as RegisterLearner and EnrollLearner         |
+| StartImport             | start_import              | (as ImportRows, a chunk at a time in the job)|
+| ImportRows              | import_rows               | as RegisterLearner and EnrollLearner         |
+| CancelJob               | cancel_job                |                                              |
 | EnrollLearner           | enroll_learner            | Enrolled                                     |
 | Withdraw                | withdraw                  | Withdrawn                                    |
 | CreateCohort            | create_cohort             |                                              |
@@ -22,7 +24,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -31,20 +33,27 @@ from .domain.errors import (
     AlreadyEnrolled,
     BulkJobTooLarge,
     CohortExists,
+    CohortOutsideRegion,
     DomainError,
     EnrollmentWindowClosed,
+    JobClosed,
     LearnerExists,
     UnknownCohort,
     UnknownCourse,
+    UnknownJob,
     UnknownLearner,
 )
+from .domain.identity import NaturalKey, same_person
 from .domain.model import (
+    OPEN_JOB_STATES,
     BulkEnrollment,
     Cohort,
     CourseVersion,
     Enrollment,
     EnrollmentStatus,
+    JobState,
     Learner,
+    Outcome,
 )
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -55,6 +64,8 @@ class UnitOfWork(Protocol):
     def now(self) -> datetime: ...
     async def get_learner(self, learner_id: uuid.UUID, *, lock: bool = False) -> Learner | None: ...
     async def find_learner_by_nik(self, nik_hash: str) -> Learner | None: ...
+    async def learners_at(self, village_code: str, position: str) -> list[Learner]: ...
+    async def recall_people(self, places: set[tuple[str, str]], nik_hashes: set[str]) -> None: ...
     async def add_learner(self, learner: Learner, now: datetime) -> None: ...
     async def save_learner(self, learner: Learner, now: datetime) -> None: ...
     async def latest_course(self, course_id: uuid.UUID) -> CourseVersion | None: ...
@@ -93,6 +104,9 @@ class UnitOfWork(Protocol):
     async def add_bulk_job(
         self, job_id: uuid.UUID, bulk: BulkEnrollment, total: int, created_by: str
     ) -> None: ...
+    async def add_import_job(self, cmd: commands.StartImport) -> None: ...
+    async def job_state(self, job_id: uuid.UUID) -> JobState | None: ...
+    async def close_job(self, job_id: uuid.UUID, state: JobState) -> None: ...
 
 
 def verification_code() -> str:
@@ -161,6 +175,8 @@ async def enroll_learner(cmd: commands.EnrollLearner, uow: UnitOfWork) -> Enroll
             raise UnknownCohort(cmd.cohort)
         if not cohort.is_open(at):
             raise EnrollmentWindowClosed(cmd.cohort)
+        if not cohort.admits(learner.village_code):
+            raise CohortOutsideRegion()
     existing = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
     if existing is not None:
         raise AlreadyEnrolled(existing.enrollment_id)
@@ -191,35 +207,103 @@ async def withdraw(cmd: commands.Withdraw, uow: UnitOfWork) -> Enrollment:
     return enrollment
 
 
-@dataclass
-class Imported:
-    """What an import did: learners created and enrolled, and the rows refused a course."""
+@dataclass(frozen=True)
+class RowDone:
+    """What an import did with one row: the learner it found or registered, and what became
+    of their enrollment (None without a course; the refusal when not enrolled)."""
 
-    created: int = 0
-    enrolled: int = 0
-    refused: list[tuple[int, DomainError]] = field(default_factory=list)
+    outcome: Outcome
+    learner_id: uuid.UUID
+    enrollment: Outcome | None = None
+    refusal: DomainError | None = None
 
 
-async def import_learners(cmd: commands.ImportLearners, uow: UnitOfWork) -> Imported:
-    imported = Imported()
-    for row, register in cmd.rows:
-        learner = await register_learner(register, uow)
-        imported.created += 1
-        if cmd.course_id is None:
-            continue
-        try:
-            await enroll_learner(commands.EnrollLearner(learner.learner_id, cmd.course_id), uow)
-        except DomainError as exc:
-            imported.refused.append((row, exc))
-        else:
-            imported.enrolled += 1
-    return imported
+async def known_person(register: commands.RegisterLearner, uow: UnitOfWork) -> Learner | None:
+    """The learner this row describes, if registered already: by NIK, else by natural key."""
+    if register.nik_hash and (by_nik := await uow.find_learner_by_nik(register.nik_hash)):
+        return by_nik
+    key = NaturalKey.of(register.full_name, register.village_code, register.position)
+    candidates = await uow.learners_at(register.village_code, register.position.value)
+    return next((c for c in candidates if same_person(c, register.nik_hash, key)), None)
+
+
+async def import_rows(cmd: commands.ImportRows, uow: UnitOfWork) -> list[RowDone]:
+    """Each row's outcome, in order; the people the rows may be are read at once first."""
+    await uow.recall_people(
+        {(r.village_code, r.position.value) for r in cmd.rows},
+        {r.nik_hash for r in cmd.rows if r.nik_hash},
+    )
+    return [await import_row(register, cmd, uow) for register in cmd.rows]
+
+
+async def import_row(
+    register: commands.RegisterLearner, cmd: commands.ImportRows, uow: UnitOfWork
+) -> RowDone:
+    known = await known_person(register, uow)
+    if known is not None and known.nik_hash is None and register.nik_hash:
+        # found by name, village and position: their NIK, first given now, is theirs
+        known.nik_hash = register.nik_hash
+        await uow.save_learner(known, uow.now())
+    learner = known or await register_learner(register, uow)
+    outcome = Outcome.ALREADY_REGISTERED if known else Outcome.REGISTERED
+    if cmd.course_id is None:
+        return RowDone(outcome, learner.learner_id)
+    try:
+        enroll = commands.EnrollLearner(learner.learner_id, cmd.course_id, cmd.cohort)
+        await enroll_learner(enroll, uow)
+    except AlreadyEnrolled:
+        return RowDone(outcome, learner.learner_id, Outcome.ALREADY_ENROLLED)
+    except DomainError as refusal:
+        return RowDone(outcome, learner.learner_id, Outcome.NOT_ENROLLED, refusal)
+    return RowDone(outcome, learner.learner_id, Outcome.ENROLLED)
+
+
+async def open_cohort(
+    course_id: uuid.UUID, name: str | None, region_code: str, uow: UnitOfWork
+) -> None:
+    """Refuse a cohort a job cannot enroll ``region_code``'s learners into."""
+    if name is None:
+        return
+    cohort = await uow.get_cohort(course_id, name)
+    if cohort is None:
+        raise UnknownCohort(name)
+    if not cohort.is_open(uow.now()):
+        raise EnrollmentWindowClosed(name)
+    if not cohort.admits(region_code):
+        raise CohortOutsideRegion()
+
+
+async def start_import(cmd: commands.StartImport, uow: UnitOfWork) -> uuid.UUID:
+    """Plan the import and leave its rows for a worker (``jobs.py``)."""
+    if cmd.course_id is not None:
+        if await uow.latest_course(cmd.course_id) is None:
+            raise UnknownCourse(str(cmd.course_id))
+        await open_cohort(cmd.course_id, cmd.cohort, cmd.region_code, uow)
+    await uow.add_import_job(cmd)
+    return cmd.job_id
+
+
+async def cancel_job(cmd: commands.CancelJob, uow: UnitOfWork) -> uuid.UUID:
+    """Stop a job after the chunk in flight; what it did so far stays done."""
+    state = await uow.job_state(cmd.job_id)
+    if state is None:
+        raise UnknownJob(str(cmd.job_id))
+    if state not in OPEN_JOB_STATES:
+        raise JobClosed(f"the job is {state.value}")
+    await uow.close_job(cmd.job_id, JobState.CANCELLED)
+    return cmd.job_id
 
 
 async def create_cohort(cmd: commands.CreateCohort, uow: UnitOfWork) -> Cohort:
     if await uow.latest_course(cmd.course_id) is None:
         raise UnknownCourse(str(cmd.course_id))
-    cohort = Cohort(cmd.course_id, cmd.name, cmd.enrollment_opens_at, cmd.enrollment_closes_at)
+    cohort = Cohort(
+        cmd.course_id,
+        cmd.name,
+        cmd.enrollment_opens_at,
+        cmd.enrollment_closes_at,
+        cmd.region_code,
+    )
     if not await uow.add_cohort(cohort):
         raise CohortExists(cmd.name)
     return cohort
@@ -231,12 +315,7 @@ async def start_bulk_enrollment(cmd: commands.StartBulkEnrollment, uow: UnitOfWo
     course = await uow.latest_course(cmd.course_id)
     if course is None:
         raise UnknownCourse(str(cmd.course_id))
-    if cmd.cohort is not None:
-        cohort = await uow.get_cohort(cmd.course_id, cmd.cohort)
-        if cohort is None:
-            raise UnknownCohort(cmd.cohort)
-        if not cohort.is_open(uow.now()):
-            raise EnrollmentWindowClosed(cmd.cohort)
+    await open_cohort(cmd.course_id, cmd.cohort, cmd.region_code, uow)
     bulk = BulkEnrollment(
         course.course_id, course.version, course.title, cmd.region_code, cmd.positions, cmd.cohort
     )
@@ -293,7 +372,9 @@ async def record_post_test_passed(cmd: commands.RecordPostTestPassed, uow: UnitO
 HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Awaitable[Any]]] = {
     commands.RegisterLearner: register_learner,
     commands.UpdateLearner: update_learner,
-    commands.ImportLearners: import_learners,
+    commands.StartImport: start_import,
+    commands.ImportRows: import_rows,
+    commands.CancelJob: cancel_job,
     commands.EnrollLearner: enroll_learner,
     commands.Withdraw: withdraw,
     commands.CreateCohort: create_cohort,

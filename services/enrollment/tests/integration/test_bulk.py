@@ -116,7 +116,11 @@ async def test_bulk_job_enrolls_every_matching_learner_once_and_reports_progress
         lambda r: r.json()["state"] == "completed",
     )
     assert (done.json()["done"], done.json()["skipped"]) == (5, 1)
+    assert done.json()["counts"] == {"enrolled": 5, "already_enrolled": 1}
     assert await enrolled_count(enrollment) == (6, 6)
+    rows = await enrollment.client.get(f"/v1/jobs/{job['job_id']}/rows.csv", headers=admin)
+    outcomes = [line.split(",")[1] for line in rows.text.splitlines()[1:]]
+    assert sorted(outcomes) == ["already_enrolled"] + ["enrolled"] * 5
 
 
 async def test_a_bulk_job_interrupted_mid_way_resumes_without_enrolling_anyone_twice(
@@ -152,11 +156,41 @@ async def test_a_bulk_job_interrupted_mid_way_resumes_without_enrolling_anyone_t
     assert await enrolled_count(enrollment) == (15, 15)
 
 
-async def test_bulk_jobs_need_an_admin_and_a_published_course(enrollment: RunningService) -> None:
+async def test_a_supervisor_bulk_enrolls_in_their_region_and_is_refused_outside_it(
+    enrollment: RunningService, jetstream: JetStreamContext
+) -> None:
+    course_id = await a_course(jetstream, enrollment)
+    await register_many(enrollment, 8)
+    kolaka = enrollment.auth("supervisor", region_code="74.01")
+    body = {"course_id": str(course_id), "region_code": "74.02"}
+    refused = await enrollment.client.post("/v1/enrollments/bulk", json=body, headers=kolaka)
+    assert (refused.status_code, refused.json()["code"]) == (403, "outside_region")
+    listed = await enrollment.client.get("/v1/jobs", headers=enrollment.auth("admin"))
+    assert listed.json()["items"] == []
+    accepted = await enrollment.client.post(
+        "/v1/enrollments/bulk", json=body | {"region_code": "74.01"}, headers=kolaka
+    )
+    assert accepted.status_code == 202, accepted.text
+    job = accepted.json()
+    assert accepted.headers["location"] == f"/v1/jobs/{job['job_id']}"
+    done = await eventually(
+        lambda: enrollment.client.get(f"/v1/jobs/{job['job_id']}", headers=kolaka),
+        lambda r: r.json()["state"] == "completed",
+    )
+    in_kolaka = sum(learner_body(i)["village_code"].startswith("74.01.") for i in range(8))
+    assert done.json()["counts"] == {"enrolled": in_kolaka}
+    assert done.json()["progress"] == 1.0
+    # a supervisor of another regency neither sees the job nor its rows
+    konawe = enrollment.auth("supervisor", region_code="74.02")
+    for path in (f"/v1/jobs/{job['job_id']}", f"/v1/jobs/{job['job_id']}/rows.csv"):
+        assert (await enrollment.client.get(path, headers=konawe)).status_code == 404
+
+
+async def test_bulk_jobs_need_a_published_course_and_a_region(enrollment: RunningService) -> None:
     body = {"course_id": str(uuid.uuid4()), "region_code": "74"}
-    supervisor = enrollment.auth("supervisor", region_code="74")
+    learner = enrollment.auth("learner", learner_id=uuid.uuid4())
     assert (
-        await enrollment.client.post("/v1/enrollments/bulk", json=body, headers=supervisor)
+        await enrollment.client.post("/v1/enrollments/bulk", json=body, headers=learner)
     ).status_code == 403
     unknown = await enrollment.client.post(
         "/v1/enrollments/bulk", json=body, headers=enrollment.auth("admin")
@@ -168,35 +202,6 @@ async def test_bulk_jobs_need_an_admin_and_a_published_course(enrollment: Runnin
     assert (
         bad_region.status_code == 422 and bad_region.json()["errors"][0]["field"] == "region_code"
     )
-
-
-async def test_csv_import_keeps_valid_rows_and_reports_each_bad_row(
-    enrollment: RunningService,
-) -> None:
-    csv_text = (
-        "full_name,position,village_code,phone,email\n"
-        "Wa Ode Sitti,sekretaris_desa,74.01.01.2006,081234567890,\n"
-        "La Ode Arif,kepala_desa,74.01.01.2007,,arif@example.id\n"
-        "Salah Desa,kepala_desa,74.01.01.2001,,\n"
-        "Jawa Barat,kepala_desa,32.01.01.1001,,\n"
-        "Telepon,kaur_keuangan,74.01.01.2006,12,\n"
-    )
-    response = await enrollment.client.post(
-        "/v1/learners/import",
-        headers=enrollment.auth("supervisor", region_code="74"),
-        data={"region_code": "74"},
-        files={"file": ("learners.csv", csv_text, "text/csv")},
-    )
-    assert response.status_code == 200, response.text
-    result = response.json()
-    assert (result["rows"], result["created"]) == (5, 2)
-    assert [(e["row"], e["field"], e["message"]) for e in result["errors"]] == [
-        (4, "village_code", "Tidak ada desa dengan kode 74.01.01.2001."),
-        (5, "village_code", "di luar wilayah 74"),
-        (6, "phone", "Bukan nomor telepon yang valid."),
-    ]
-    listed = await enrollment.client.get("/v1/learners", headers=enrollment.auth("admin"))
-    assert len(listed.json()["items"]) == 2
 
 
 async def test_the_bulk_command_enrolls_a_region_with_a_progress_bar(
@@ -354,7 +359,7 @@ async def test_refusals_with_values_and_bad_codes_read_in_indonesian_or_english(
     assert await enrolled_count(capped) == (0, 0)
 
 
-async def test_csv_rows_refused_a_course_say_why_in_the_coordinators_language(
+async def test_an_import_into_an_unknown_course_says_why_in_the_coordinators_language(
     enrollment: RunningService,
 ) -> None:
     csv_text = "full_name,position,village_code,phone,email\nWa Ode,kepala_desa,74.01.01.2006,,\n"
@@ -367,9 +372,57 @@ async def test_csv_rows_refused_a_course_say_why_in_the_coordinators_language(
             data={"region_code": "74", "course_id": unknown_course},
             files={"file": ("learners.csv", csv_text, "text/csv")},
         )
-        assert response.status_code == 200, response.text
-        answers.append(response.json()["errors"])
+        assert response.status_code == 422, response.text
+        answers.append((response.json()["code"], response.json()["errors"]))
     assert answers == [
-        [{"row": 2, "field": "course_id", "message": "Tidak ada pelatihan dengan id ini."}],
-        [{"row": 2, "field": "course_id", "message": "No course has this id."}],
+        (
+            "unknown_course",
+            [{"field": "course_id", "message": "Tidak ada pelatihan dengan id ini."}],
+        ),
+        ("unknown_course", [{"field": "course_id", "message": "no published course has this id"}]),
     ]
+    async with enrollment.runtime.database.read() as conn:
+        assert (await conn.execute(select(func.count()).select_from(jobs_table))).scalar_one() == 0
+
+
+async def test_a_supervisors_cohort_is_regional_and_admits_only_its_regions_learners(
+    enrollment: RunningService, jetstream: JetStreamContext
+) -> None:
+    course_id = await a_course(jetstream, enrollment)
+    kolaka = enrollment.auth("supervisor", region_code="74.01")
+    body = {"course_id": str(course_id), "name": "Kolaka Angkatan 1"}
+    elsewhere = await enrollment.client.post(
+        "/v1/cohorts", json=body | {"region_code": "74.02"}, headers=kolaka
+    )
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (403, "outside_region")
+    created = await enrollment.client.post("/v1/cohorts", json=body, headers=kolaka)
+    assert created.status_code == 201 and created.json()["region_code"] == "74.01"
+    admin = enrollment.auth("admin")
+    konawe = await enrollment.client.post(
+        "/v1/learners",
+        headers=admin,
+        json={
+            "full_name": "La Ode Konawe",
+            "position": "kepala_desa",
+            "village_code": "74.02.01.2006",
+        },
+    )
+    refused = await enrollment.client.post(
+        "/v1/enrollments",
+        headers=admin,
+        json={
+            "learner_id": konawe.json()["learner_id"],
+            "course_id": str(course_id),
+            "cohort": "Kolaka Angkatan 1",
+        },
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "cohort_outside_region")
+    province_wide = await enrollment.client.post(
+        "/v1/enrollments/bulk",
+        headers=admin,
+        json={"course_id": str(course_id), "region_code": "74", "cohort": "Kolaka Angkatan 1"},
+    )
+    assert (province_wide.status_code, province_wide.json()["code"]) == (
+        409,
+        "cohort_outside_region",
+    )

@@ -11,11 +11,14 @@ from enrollment.domain.errors import (
     AlreadyEnrolled,
     BulkJobTooLarge,
     CohortExists,
+    CohortOutsideRegion,
     EnrollmentClosed,
     EnrollmentWindowClosed,
+    JobClosed,
     LearnerExists,
     UnknownCohort,
     UnknownCourse,
+    UnknownJob,
 )
 from enrollment.domain.model import (
     BulkEnrollment,
@@ -23,7 +26,9 @@ from enrollment.domain.model import (
     CourseVersion,
     Enrollment,
     EnrollmentStatus,
+    JobState,
     Learner,
+    Outcome,
     Position,
 )
 from servicekit.clock import ManualClock
@@ -42,6 +47,7 @@ class FakeUnitOfWork:
         self.published: list[events.DomainEvent] = []
         self.cohorts: dict[tuple[uuid.UUID, str], Cohort] = {}
         self.jobs: dict[uuid.UUID, tuple[BulkEnrollment, int]] = {}
+        self.job_states: dict[uuid.UUID, JobState] = {}
         self.clock = ManualClock()
 
     def now(self) -> datetime:
@@ -58,6 +64,22 @@ class FakeUnitOfWork:
 
     async def find_learner_by_nik(self, nik_hash):
         return next((x for x in self.learners.values() if x.nik_hash == nik_hash), None)
+
+    async def learners_at(self, village_code, position):
+        return [
+            x
+            for x in self.learners.values()
+            if x.village_code == village_code and x.position == position
+        ]
+
+    async def recall_people(self, places, nik_hashes):
+        pass
+
+    async def job_state(self, job_id):
+        return self.job_states.get(job_id)
+
+    async def close_job(self, job_id, state):
+        self.job_states[job_id] = state
 
     async def add_learner(self, learner, now):
         self.learners[learner.learner_id] = learner
@@ -359,15 +381,76 @@ async def test_a_bulk_job_into_a_cohort_follows_the_clock_of_the_unit_of_work() 
         await usecases.start_bulk_enrollment(bulk("Angkatan 9"), uow)
 
 
-async def test_an_import_keeps_learners_refused_a_course_and_reports_their_rows() -> None:
-    uow = FakeUnitOfWork()
-    rows = tuple(
-        (number, commands.RegisterLearner("Wa Ode", Position.KEPALA_DESA, "74.01.01.2006"))
-        for number in (2, 3)
+def official(name: str, nik_hash: str | None = None) -> commands.ImportRows:
+    register = commands.RegisterLearner(
+        name, Position.SEKRETARIS_DESA, "74.01.01.2006", nik_hash=nik_hash
     )
-    imported = await usecases.import_learners(commands.ImportLearners(rows, COURSE_ID), uow)
-    assert (imported.created, imported.enrolled) == (2, 0)
-    assert [number for number, _ in imported.refused] == [2, 3]
+    return commands.ImportRows((register,), COURSE_ID)
+
+
+async def import_one(row: commands.ImportRows, uow: FakeUnitOfWork) -> usecases.RowDone:
+    (done,) = await usecases.import_rows(row, uow)
+    return done
+
+
+async def test_an_import_row_registers_a_person_once_by_nik_else_by_name_village_and_position() -> (
+    None
+):
+    uow = FakeUnitOfWork()
     await usecases.record_course_published(published(), uow)
-    imported = await usecases.import_learners(commands.ImportLearners(rows, COURSE_ID), uow)
-    assert (imported.created, imported.enrolled, imported.refused) == (2, 2, [])
+    first = await import_one(official("Wa Ode Sitti"), uow)
+    assert (first.outcome, first.enrollment) == (Outcome.REGISTERED, Outcome.ENROLLED)
+    # the same person written another way: case, spaces, accents and punctuation
+    again = await import_one(official("  WA  ODE sítti. "), uow)
+    assert (again.outcome, again.enrollment) == (
+        Outcome.ALREADY_REGISTERED,
+        Outcome.ALREADY_ENROLLED,
+    )
+    assert again.learner_id == first.learner_id
+    # a NIK decides over the name: two NIKs are two people, one NIK is one person
+    by_nik = await import_one(official("Wa Ode Sitti", nik_hash="a" * 64), uow)
+    other = await import_one(official("Wa Ode Sitti", nik_hash="b" * 64), uow)
+    renamed = await import_one(official("Sitti Wa Ode", nik_hash="b" * 64), uow)
+    # the first had no NIK: the key decides, and the NIK is theirs from now on
+    assert (by_nik.outcome, by_nik.learner_id) == (Outcome.ALREADY_REGISTERED, first.learner_id)
+    assert other.outcome == Outcome.REGISTERED
+    assert (renamed.outcome, renamed.learner_id) == (Outcome.ALREADY_REGISTERED, other.learner_id)
+    assert len(uow.learners) == 2
+
+
+async def test_an_import_row_refused_its_course_is_still_registered_with_the_reason() -> None:
+    uow = FakeUnitOfWork()
+    await usecases.record_course_published(published(), uow)
+    uow.cohorts[(COURSE_ID, "Buton")] = Cohort(COURSE_ID, "Buton", region_code="74.04")
+    row = official("La Ode Arif")
+    done = await import_one(commands.ImportRows(row.rows, COURSE_ID, cohort="Buton"), uow)
+    assert (done.outcome, done.enrollment) == (Outcome.REGISTERED, Outcome.NOT_ENROLLED)
+    assert isinstance(done.refusal, CohortOutsideRegion)
+
+
+async def test_a_regional_cohort_admits_its_region_only_and_bulk_jobs_within_it() -> None:
+    uow = FakeUnitOfWork()
+    await usecases.record_course_published(published(), uow)
+    await usecases.create_cohort(
+        commands.CreateCohort(COURSE_ID, "Kolaka 1", region_code="74.01"), uow
+    )
+    with pytest.raises(CohortOutsideRegion):
+        await usecases.start_bulk_enrollment(bulk("Kolaka 1"), uow)  # the whole province
+    inside = commands.StartBulkEnrollment(
+        uuid.uuid4(), COURSE_ID, "74.01.01", (), "Kolaka 1", "test", 1000
+    )
+    assert await usecases.start_bulk_enrollment(inside, uow) == inside.job_id
+    # 74.010 is not under 74.01: codes are compared level by level
+    assert not Cohort(COURSE_ID, "x", region_code="74.01").admits("74.010.01.2001")
+
+
+async def test_a_job_is_cancelled_while_open_and_never_after() -> None:
+    uow = FakeUnitOfWork()
+    job_id = uuid.uuid4()
+    uow.job_states[job_id] = JobState.RUNNING
+    await usecases.cancel_job(commands.CancelJob(job_id), uow)
+    assert uow.job_states[job_id] == JobState.CANCELLED
+    with pytest.raises(JobClosed):
+        await usecases.cancel_job(commands.CancelJob(job_id), uow)
+    with pytest.raises(UnknownJob):
+        await usecases.cancel_job(commands.CancelJob(uuid.uuid4()), uow)

@@ -1,40 +1,57 @@
-"""Bulk operations: enroll a whole region as a background job, import learners from CSV."""
+"""Operations on many learners at once, as background jobs: enroll a region (and positions),
+import learners from a CSV or XLSX file. Admins act on the whole country, supervisors on
+their region; both answer 202 at once with the job (``api/jobs.py`` follows it)."""
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
+import json
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
-from servicekit import regions
-from servicekit.auth import CurrentPrincipal, Role
+from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.fields import RegionCode
-from servicekit.i18n import field_message, validation_message
-from servicekit.problems import Problem, field_problem
+from servicekit.i18n import current_language
 from servicekit.ratelimit import RateLimit
+from servicekit.runner import Idempotency, IdempotencyKey
 
 from ..domain import commands
 from ..store import queries
 from ..store.unit_of_work import SqlUnitOfWork
 from .dependencies import CurrentSettings, UseCases
-from .refusals import REFUSALS
-from .schemas import BulkEnrollmentIn, JobOut, LearnerIn
+from .import_rows import check_rows
+from .learners import nik_digest
+from .schemas import BulkEnrollmentIn, CohortName, JobOut
+from .uploads import read_rows
 from .views import job_out
 
 router = APIRouter(prefix="/v1", tags=["bulk"])
 bulk_limit = RateLimit("bulk enrollment", per_minute=6, burst=3)
-import_limit = RateLimit("CSV import", per_minute=10, burst=5)
-MAX_CSV_ROWS = 5000
-MAX_CSV_BYTES = 2_000_000
+import_limit = RateLimit("learner import", per_minute=10, burst=5)
 
 
 async def planned(job_id: uuid.UUID, uow: SqlUnitOfWork) -> dict[str, Any]:
     return job_out(await queries.job(uow.conn, job_id)).model_dump(mode="json")
+
+
+def accepted(response: JSONResponse) -> JSONResponse:
+    """The job's address, also when the answer is the first one replayed."""
+    if response.status_code == 202:
+        response.headers["Location"] = f"/v1/jobs/{json.loads(bytes(response.body))['job_id']}"
+    return response
+
+
+def acting_region(principal: Principal, region_code: str | None) -> str:
+    """The region an operation acts on: the one named, if the caller covers it (403 if not),
+    else all the caller covers (the country for admins, their region for supervisors)."""
+    principal.require(Role.ADMIN, Role.SUPERVISOR)
+    region = region_code if region_code is not None else principal.region_in_view or ""
+    principal.require_region(region)
+    return region
 
 
 @router.post(
@@ -44,10 +61,15 @@ async def planned(job_id: uuid.UUID, uow: SqlUnitOfWork) -> dict[str, Any]:
     dependencies=[Depends(bulk_limit)],
 )
 async def bulk_enroll(
-    body: BulkEnrollmentIn, principal: CurrentPrincipal, runner: UseCases, settings: CurrentSettings
+    body: BulkEnrollmentIn,
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    settings: CurrentSettings,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Enroll every learner of a region (optionally only some positions) as a background job."""
-    principal.require(Role.ADMIN)
+    """Enroll every learner of a region (optionally only some positions) as a background job:
+    admins anywhere, supervisors within their region."""
+    acting_region(principal, body.region_code)
     command = commands.StartBulkEnrollment(
         job_id=uuid.uuid4(),
         course_id=body.course_id,
@@ -57,103 +79,57 @@ async def bulk_enroll(
         requested_by=principal.subject,
         max_learners=settings.bulk_max_learners,
     )
-    response = await runner.respond(command, planned, status=202)
-    response.headers["Location"] = f"/v1/jobs/{command.job_id}"
-    return response
+    guard = Idempotency(idempotency_key, f"bulk:{principal.subject}", body.model_dump(mode="json"))
+    return accepted(await runner.respond(command, planned, status=202, idempotency=guard))
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut)
-async def get_job(job_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases) -> JobOut:
-    principal.require(Role.ADMIN)
-    async with runner.read() as conn:
-        row = await queries.job(conn, job_id)
-    if row is None:
-        raise Problem(404, "job_not_found", "no job has this id")
-    return job_out(row)
-
-
-def read_csv(raw: bytes) -> list[dict[str, str]]:
-    try:
-        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise field_problem("file", field_message("not a UTF-8 CSV file")) from exc
-    if len(rows) > MAX_CSV_ROWS:
-        raise field_problem("file", field_message("at most {n} rows per upload", n=MAX_CSV_ROWS))
-    return rows
-
-
-def learners_of(
-    rows: list[dict[str, str]], region_code: str
-) -> tuple[list[tuple[int, commands.RegisterLearner]], list[dict[str, Any]]]:
-    """The rows that describe a learner of the region (by row number, the header being row
-    1), and what is wrong with each of the others."""
-    valid: list[tuple[int, commands.RegisterLearner]] = []
-    errors: list[dict[str, Any]] = []
-    for number, row in enumerate(rows, start=2):
-        fields = {k.strip(): (v or "").strip() or None for k, v in row.items() if k}
-        try:
-            learner = LearnerIn.model_validate({k: v for k, v in fields.items() if v is not None})
-        except ValidationError as exc:
-            errors += [
-                {
-                    "row": number,
-                    "field": ".".join(str(p) for p in e["loc"]) or "row",
-                    "message": validation_message(e),
-                }
-                for e in exc.errors()
-            ]
-            continue
-        if not regions.within(learner.village_code, region_code):
-            errors.append(
-                {
-                    "row": number,
-                    "field": "village_code",
-                    "message": field_message(
-                        "outside region {region_code}", region_code=region_code
-                    ),
-                }
-            )
-            continue
-        valid.append((number, registration(learner)))
-    return valid, errors
-
-
-def registration(learner: LearnerIn) -> commands.RegisterLearner:
-    return commands.RegisterLearner(
-        full_name=learner.full_name,
-        position=learner.position,
-        village_code=learner.village_code,
-        phone=learner.phone,
-        email=learner.email,
-    )
-
-
-@router.post("/learners/import", dependencies=[Depends(import_limit)])
+@router.post(
+    "/learners/import",
+    status_code=202,
+    response_model=JobOut,
+    dependencies=[Depends(import_limit)],
+)
 async def import_learners(
     principal: CurrentPrincipal,
     runner: UseCases,
+    settings: CurrentSettings,
     file: Annotated[
-        UploadFile, File(description="CSV: full_name,position,village_code,phone,email")
+        UploadFile,
+        File(
+            description="CSV (comma or semicolon, UTF-8) or XLSX: full_name, position, "
+            "village_code, and optionally phone, email, nik"
+        ),
     ],
-    region_code: Annotated[RegionCode, Form()],
+    region_code: Annotated[RegionCode | None, Form()] = None,
     course_id: Annotated[uuid.UUID | None, Form()] = None,
-) -> dict[str, Any]:
-    """Register learners of a region from CSV; invalid rows are reported, valid ones kept."""
-    principal.require(Role.ADMIN, Role.SUPERVISOR)
-    principal.require_region(region_code)
-    raw = await file.read(MAX_CSV_BYTES + 1)
-    if len(raw) > MAX_CSV_BYTES:
-        raise Problem(413, "payload_too_large", f"the CSV exceeds {MAX_CSV_BYTES} bytes")
-    rows = read_csv(raw)
-    valid, errors = learners_of(rows, region_code)
-    imported = await runner.execute(commands.ImportLearners(tuple(valid), course_id))
-    errors += [
-        {"row": number, "field": "course_id", "message": REFUSALS.text(refused, principal)}
-        for number, refused in imported.refused
-    ]
-    return {
-        "rows": len(rows),
-        "created": imported.created,
-        "enrolled": imported.enrolled,
-        "errors": sorted(errors, key=lambda e: e["row"]),
+    cohort: Annotated[CohortName | None, Form()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register the learners of a file as a background job: each row registered, or found
+    already registered (by NIK, else by name, village and position), or skipped with its
+    reason; a row outside the caller's region refuses the whole file."""
+    region = acting_region(principal, region_code)
+    raw = await file.read()  # capped while it streams in (``upload_limits`` in main.py)
+    checked = check_rows(
+        read_rows(raw, settings.import_max_rows),
+        region,
+        partial(nik_digest, settings.nik_hash_key),
+    )
+    command = commands.StartImport(
+        job_id=uuid.uuid4(),
+        region_code=region,
+        rows=tuple(checked.valid),
+        refused=tuple(checked.refused),
+        requested_by=principal.subject,
+        course_id=course_id,
+        cohort=cohort,
+        language=current_language(),
+    )
+    request = {
+        "file": hashlib.sha256(raw).hexdigest(),
+        "region_code": region,
+        "course_id": str(course_id) if course_id else None,
+        "cohort": cohort,
     }
+    guard = Idempotency(idempotency_key, f"import:{principal.subject}", request)
+    return accepted(await runner.respond(command, planned, status=202, idempotency=guard))

@@ -19,14 +19,22 @@ router = APIRouter(prefix="/v1", tags=["enrollment"])
 
 @router.post("/cohorts", status_code=201, response_model=CohortOut)
 async def create_cohort(body: CohortIn, principal: CurrentPrincipal, runner: UseCases) -> CohortOut:
-    """An intake (angkatan) of a published course, with its enrollment window."""
-    principal.require(Role.ADMIN, Role.INSTRUCTOR)
+    """An intake (angkatan) of a published course, with its enrollment window: national
+    (admins, instructors) or regional, admitting only one region's learners (a supervisor's,
+    always within their region)."""
+    principal.require(Role.ADMIN, Role.INSTRUCTOR, Role.SUPERVISOR)
+    region_code = body.region_code
+    if not principal.has(Role.ADMIN, Role.INSTRUCTOR):
+        region_code = region_code if region_code is not None else principal.region_code
+        assert region_code is not None  # a supervisor's token always has a region
+        principal.require_region(region_code)
     cohort = await runner.execute(
         commands.CreateCohort(
             course_id=body.course_id,
             name=body.name,
             enrollment_opens_at=body.enrollment_opens_at,
             enrollment_closes_at=body.enrollment_closes_at,
+            region_code=region_code,
         )
     )
     return cohort_out(cohort)

@@ -8,12 +8,15 @@ from ..domain.errors import (
     AlreadyEnrolled,
     BulkJobTooLarge,
     CohortExists,
+    CohortOutsideRegion,
     DomainError,
     EnrollmentClosed,
     EnrollmentWindowClosed,
+    JobClosed,
     LearnerExists,
     UnknownCohort,
     UnknownCourse,
+    UnknownJob,
     UnknownLearner,
 )
 
@@ -55,5 +58,13 @@ REFUSALS = Refusals(
             detail="matches {matching} learners; at most {cap} per job",
             params=lambda e: {"matching": e.matching, "cap": e.cap},
         ),
+        CohortOutsideRegion: Refusal(
+            409,
+            "cohort_outside_region",
+            field="cohort",
+            detail="the cohort is for learners of another region",
+        ),
+        JobClosed: Refusal(409, "job_closed"),
+        UnknownJob: Refusal(404, "job_not_found", detail="no job with this id is visible to you"),
     },
 )

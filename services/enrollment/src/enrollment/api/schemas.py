@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 from servicekit import regions
 from servicekit.fields import LINE, VILLAGE_PATTERN, RegionCode
 
-from ..domain.model import EnrollmentStatus, Position
+from ..domain.model import EnrollmentStatus, JobKind, JobState, Outcome, Position
 
 NIK_PATTERN = r"^[0-9]{16}$"
 
@@ -157,6 +157,11 @@ class CohortIn(BaseModel):
     name: CohortName
     enrollment_opens_at: AwareDatetime | None = None
     enrollment_closes_at: AwareDatetime | None = None
+    region_code: RegionCode | None = Field(
+        default=None,
+        description="a regional intake admits only this region's learners (a supervisor's "
+        "cohorts are always regional: their region unless a region within it is named)",
+    )
 
     @field_validator("enrollment_closes_at")
     @classmethod
@@ -172,6 +177,7 @@ class CohortOut(BaseModel):
     name: str
     enrollment_opens_at: datetime | None
     enrollment_closes_at: datetime | None
+    region_code: str | None
 
 
 class CourseOut(BaseModel):
@@ -194,11 +200,18 @@ class BulkEnrollmentIn(BaseModel):
 
 class JobOut(BaseModel):
     job_id: uuid.UUID
-    kind: str
-    state: str
-    total: int
+    kind: JobKind
+    state: JobState
+    region_code: str = Field(description='the region it acts on ("" the whole country)')
+    total: int = Field(description="rows (an import) or learners (a bulk job) it acts on")
     done: int
     skipped: int
     failed: int
+    processed: int = Field(description="done + skipped + failed")
+    progress: float = Field(description="processed / total, 1 when there was nothing to do")
+    counts: dict[Outcome, int] = Field(description="rows by outcome so far")
     params: dict[str, Any]
     error: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime

@@ -10,7 +10,7 @@ from sqlalchemy import Row
 from servicekit.auth import Principal, Role
 from servicekit.i18n import position_name
 
-from ..domain.model import Cohort, EnrollmentStatus, Learner
+from ..domain.model import Cohort, EnrollmentStatus, JobKind, JobState, Learner, Outcome
 from .schemas import CertificateOut, CohortOut, CourseOut, EnrollmentOut, JobOut, LearnerOut
 
 
@@ -58,6 +58,7 @@ def cohort_out(cohort: Cohort | Row[Any]) -> CohortOut:
         name=cohort.name,
         enrollment_opens_at=cohort.enrollment_opens_at,
         enrollment_closes_at=cohort.enrollment_closes_at,
+        region_code=cohort.region_code,
     )
 
 
@@ -85,14 +86,22 @@ def certificate_out(row: Any) -> CertificateOut:
 
 
 def job_out(row: Any) -> JobOut:
+    processed = row.done + row.skipped + row.failed
     return JobOut(
         job_id=row.job_id,
-        kind=row.kind,
-        state=row.state,
+        kind=JobKind(row.kind),
+        state=JobState(row.state),
+        region_code=row.region_code,
         total=row.total,
         done=row.done,
         skipped=row.skipped,
         failed=row.failed,
+        processed=processed,
+        progress=round(processed / row.total, 4) if row.total else 1.0,
+        counts={Outcome(k): v for k, v in row.counts.items()},
         params=row.params,
         error=row.error,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )

@@ -40,12 +40,45 @@ class EnrollLearner:
 
 
 @dataclass(frozen=True)
-class ImportLearners:
-    """Register learners read from a file, each under its row number, and enroll each in
-    ``course_id`` if one is given; one learner refused a course does not stop the others."""
+class RowRefused:
+    """A row of an upload that names no learner the import can register: why, and which
+    column."""
 
+    row_number: int
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StartImport:
+    """Register the learners of an uploaded file (each under its row number, the header being
+    row 1) as a background job, and enroll each in ``course_id`` if one is given; the rows the
+    edge refused are kept as skipped, with their reasons."""
+
+    job_id: uuid.UUID
+    region_code: str
     rows: tuple[tuple[int, RegisterLearner], ...]
+    refused: tuple[RowRefused, ...]
+    requested_by: str
     course_id: uuid.UUID | None = None
+    cohort: str | None = None
+    # the language the uploader reads: reasons the job gives later are written in it
+    language: str = "id"
+
+
+@dataclass(frozen=True)
+class ImportRows:
+    """A chunk of an import job: register each learner unless they are known (by NIK, else by
+    the natural key), then enroll them if the job names a course."""
+
+    rows: tuple[RegisterLearner, ...]
+    course_id: uuid.UUID | None = None
+    cohort: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelJob:
+    job_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -60,6 +93,7 @@ class CreateCohort:
     name: str
     enrollment_opens_at: datetime | None = None
     enrollment_closes_at: datetime | None = None
+    region_code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,15 @@ class BulkJobTooLarge(DomainError):
         super().__init__(f"matches {matching} learners; at most {cap} per job")
         self.matching = matching
         self.cap = cap
+
+
+class CohortOutsideRegion(DomainError):
+    pass
+
+
+class JobClosed(DomainError):
+    """The job already completed, failed or was cancelled."""
+
+
+class UnknownJob(DomainError):
+    pass

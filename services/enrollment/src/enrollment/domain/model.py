@@ -53,11 +53,23 @@ class Cohort:
     name: str
     enrollment_opens_at: datetime | None = None
     enrollment_closes_at: datetime | None = None
+    # a regional intake (a supervisor's) admits only that region's learners
+    region_code: str | None = None
 
     def is_open(self, now: datetime) -> bool:
         if self.enrollment_opens_at is not None and now < self.enrollment_opens_at:
             return False
         return self.enrollment_closes_at is None or now <= self.enrollment_closes_at
+
+    def admits(self, code: str) -> bool:
+        """Whether a village (or a whole region) ``code`` lies within the cohort's region,
+        compared level by level as codes, never as patterns."""
+        return within(code, self.region_code or "")
+
+
+def within(code: str, region_code: str) -> bool:
+    """``code`` is ``region_code`` or lies under it (``""``: the whole country)."""
+    return region_code == "" or code == region_code or code.startswith(region_code + ".")
 
 
 @dataclass(frozen=True)
@@ -73,14 +85,34 @@ class BulkEnrollment:
     cohort: str | None
 
 
-class JobState:
-    """Where a bulk job stands (``jobs.state``); a running job whose lease lapsed is taken
-    over by another worker."""
+class JobState(StrEnum):
+    """Where a job stands (``jobs.state``); a running job whose lease lapsed is taken over by
+    another worker, which resumes it after its last committed chunk."""
 
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+OPEN_JOB_STATES = (JobState.PENDING, JobState.RUNNING)
+
+
+class JobKind(StrEnum):
+    BULK_ENROLLMENT = "bulk_enrollment"
+    LEARNER_IMPORT = "learner_import"
+
+
+class Outcome(StrEnum):
+    """What a job did with one row (or, for an import with a course, with its enrollment)."""
+
+    REGISTERED = "registered"
+    ALREADY_REGISTERED = "already_registered"
+    ENROLLED = "enrolled"
+    ALREADY_ENROLLED = "already_enrolled"
+    NOT_ENROLLED = "not_enrolled"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)

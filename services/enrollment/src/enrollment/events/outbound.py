@@ -133,6 +133,7 @@ def _(event: e.CertificateIssued) -> list[c.EventData]:
 # Bulk enrollment writes its enrollments and their `enrolled` events in one set-based statement
 # per chunk, so the envelope and payload are built by PostgreSQL here, beside their Python
 # twin above; a test checks both produce the same contract (`test_bulk_events_match_contract`).
+# Each learner picked also gets its row outcome (enrolled, or already enrolled) in `job_rows`.
 ENROLLED_TYPE = c.Enrolled.event_type
 BULK_ENROLL_CHUNK = f"""
 WITH picked AS (
@@ -167,8 +168,16 @@ WITH picked AS (
            CAST(event_id AS text)
     FROM events
     RETURNING 1
+), outcomes AS (
+    INSERT INTO job_rows (job_id, row_number, outcome, learner_id)
+    SELECT CAST(:job_id AS uuid),
+           :row_offset + row_number() OVER (ORDER BY p.village_code, p.learner_id),
+           CASE WHEN i.learner_id IS NULL THEN 'already_enrolled' ELSE 'enrolled' END,
+           p.learner_id
+    FROM picked p LEFT JOIN inserted i USING (learner_id)
+    RETURNING 1
 )
-SELECT (SELECT count(*) FROM picked) AS picked,
+SELECT (SELECT count(*) FROM outcomes) AS picked,
        (SELECT count(*) FROM published) AS enrolled,
        last.village_code AS last_village, last.learner_id AS last_learner
 FROM (SELECT 1) AS one

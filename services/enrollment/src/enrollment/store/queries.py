@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select, text
@@ -12,7 +14,16 @@ from servicekit.regions.sql import under
 
 from ..domain.model import BulkEnrollment, EnrollmentStatus, Learner, Position
 from .rows import learner_from_row
-from .tables import certificates, cohorts, courses, enrollments, jobs, learners, lesson_completions
+from .tables import (
+    certificates,
+    cohorts,
+    courses,
+    enrollments,
+    job_rows,
+    jobs,
+    learners,
+    lesson_completions,
+)
 
 # The learners a bulk job covers: a region prefix and, if any are given, positions. The job's
 # chunks (``events/outbound.py``) select with the same condition as the count it starts with.
@@ -172,3 +183,79 @@ async def certificate(conn: AsyncConnection, verification_code: str) -> Row[Any]
 
 async def job(conn: AsyncConnection, job_id: uuid.UUID) -> Row[Any] | None:
     return (await conn.execute(select(jobs).where(jobs.c.job_id == job_id))).first()
+
+
+async def jobs_page(
+    conn: AsyncConnection,
+    *,
+    region_code: str,
+    kind: str | None,
+    state: str | None,
+    created_by: str | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Up to ``limit + 1`` jobs acting within ``region_code``, newest first, before ``before``."""
+    query = (
+        select(jobs)
+        .where(under(jobs.c.region_code, region_code))
+        .order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc())
+        .limit(limit + 1)
+    )
+    if region_code:
+        # a national job ("") is under no region but the country's
+        query = query.where(jobs.c.region_code != "")
+    if kind:
+        query = query.where(jobs.c.kind == kind)
+    if state:
+        query = query.where(jobs.c.state == state)
+    if created_by:
+        query = query.where(jobs.c.created_by == created_by)
+    if before:
+        created_at, job_id = before
+        query = query.where(
+            or_(
+                jobs.c.created_at < created_at,
+                and_(jobs.c.created_at == created_at, jobs.c.job_id < job_id),
+            )
+        )
+    return list((await conn.execute(query)).all())
+
+
+async def job_outcomes(
+    conn: AsyncConnection, job_id: uuid.UUID, batch: int = 1000
+) -> AsyncIterator[Any]:
+    """Every row of a job in order, with the learner it found or registered, a batch of
+    rows per query (a bulk job may have hundreds of thousands)."""
+    after = 0
+    while True:
+        rows = (
+            await conn.execute(
+                select(
+                    job_rows.c.row_number,
+                    job_rows.c.outcome,
+                    job_rows.c.enrollment,
+                    job_rows.c.learner_id,
+                    job_rows.c.field,
+                    job_rows.c.reason,
+                    func.coalesce(learners.c.full_name, job_rows.c.input["full_name"].astext).label(
+                        "full_name"
+                    ),
+                    func.coalesce(
+                        learners.c.village_code, job_rows.c.input["village_code"].astext
+                    ).label("village_code"),
+                    func.coalesce(learners.c.position, job_rows.c.input["position"].astext).label(
+                        "position"
+                    ),
+                )
+                .outerjoin(learners, learners.c.learner_id == job_rows.c.learner_id)
+                .where(job_rows.c.job_id == job_id, job_rows.c.row_number > after)
+                .order_by(job_rows.c.row_number)
+                .limit(batch)
+            )
+        ).all()
+        for row in rows:
+            yield row
+        if len(rows) < batch:
+            return
+        after = rows[-1].row_number

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ..domain.commands import RegisterLearner
 from ..domain.model import BulkEnrollment, Cohort, CourseVersion, Enrollment, Learner, Position
 
 
@@ -43,7 +44,37 @@ def course_from_row(row: Any) -> CourseVersion:
 
 
 def cohort_from_row(row: Any) -> Cohort:
-    return Cohort(row.course_id, row.name, row.enrollment_opens_at, row.enrollment_closes_at)
+    return Cohort(
+        row.course_id,
+        row.name,
+        row.enrollment_opens_at,
+        row.enrollment_closes_at,
+        row.region_code,
+    )
+
+
+def registration_input(register: RegisterLearner) -> dict[str, Any]:
+    """An import row's learner as kept in ``job_rows.input`` until the job reaches it (the
+    NIK only as its keyed hash, as everywhere)."""
+    return {
+        "full_name": register.full_name,
+        "position": register.position.value,
+        "village_code": register.village_code,
+        "phone": register.phone,
+        "email": register.email,
+        "nik_hash": register.nik_hash,
+    }
+
+
+def registration_from_input(values: dict[str, Any]) -> RegisterLearner:
+    return RegisterLearner(
+        full_name=values["full_name"],
+        position=Position(values["position"]),
+        village_code=values["village_code"],
+        phone=values.get("phone"),
+        email=values.get("email"),
+        nik_hash=values.get("nik_hash"),
+    )
 
 
 def enrollment_values(enrollment: Enrollment) -> dict[str, Any]:

@@ -119,6 +119,8 @@ cohorts = Table(
     Column("enrollment_opens_at", DateTime(timezone=True)),
     Column("enrollment_closes_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # a regional intake admits only learners of that region; NULL admits the whole country
+    Column("region_code", String(13)),
 )
 
 jobs = Table(
@@ -138,5 +140,27 @@ jobs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("lease_until", DateTime(timezone=True)),
+    # the region the job acts on: who may list, read and cancel it (``""`` the whole country)
+    Column("region_code", String(13), nullable=False, server_default=text("''")),
+    # outcome -> rows so far (registered, already_registered, enrolled, ...)
+    Column("counts", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("jobs_claimable", "state", "lease_until"),
+    Index("jobs_listed", "created_at", "job_id"),
+)
+
+# One row a job acts on: an uploaded row (its number in the file, the header being row 1) or
+# a learner a bulk job picked (numbered in the order it picked them). ``outcome`` is NULL
+# until the row is done; ``input`` is an import row's validated learner (NIK only as its HMAC),
+# kept only until the row is done or its job cancelled.
+job_rows = Table(
+    "job_rows",
+    metadata,
+    Column("job_id", UUID(as_uuid=True), ForeignKey("jobs.job_id"), primary_key=True),
+    Column("row_number", Integer, primary_key=True),
+    Column("input", JSONB),
+    Column("outcome", String(24)),
+    Column("enrollment", String(24)),
+    Column("learner_id", UUID(as_uuid=True)),
+    Column("field", Text),
+    Column("reason", Text),
 )

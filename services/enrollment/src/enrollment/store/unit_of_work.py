@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, null, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -14,6 +14,7 @@ from servicekit.clock import Clock
 from servicekit.database import Transaction
 from servicekit.runner import UnitOfWork
 
+from ..domain import commands
 from ..domain.errors import AlreadyEnrolled
 from ..domain.model import (
     BulkEnrollment,
@@ -21,8 +22,10 @@ from ..domain.model import (
     CourseVersion,
     Enrollment,
     EnrollmentStatus,
+    JobKind,
     JobState,
     Learner,
+    Outcome,
 )
 from . import queries
 from .rows import (
@@ -32,12 +35,14 @@ from .rows import (
     enrollment_values,
     learner_from_row,
     learner_values,
+    registration_input,
 )
 from .tables import (
     certificates,
     cohorts,
     courses,
     enrollments,
+    job_rows,
     jobs,
     learners,
     lesson_completions,
@@ -49,6 +54,11 @@ class SqlUnitOfWork(UnitOfWork):
     def __init__(self, tx: Transaction, clock: Clock) -> None:
         super().__init__(tx)
         self.clock = clock
+        # learners read by ``recall_people`` (and added since), by the places and NIKs asked
+        self._people: dict[uuid.UUID, Learner] = {}
+        self._people_at: dict[tuple[str, str], dict[uuid.UUID, Learner]] = {}
+        self._places: set[tuple[str, str]] = set()
+        self._niks: set[str] = set()
 
     def now(self) -> datetime:
         return self.clock()
@@ -60,12 +70,51 @@ class SqlUnitOfWork(UnitOfWork):
         return learner_from_row(row) if row else None
 
     async def find_learner_by_nik(self, nik_hash: str) -> Learner | None:
+        if nik_hash in self._niks:
+            return next((x for x in self._people.values() if x.nik_hash == nik_hash), None)
         row = (
             await self.conn.execute(select(learners).where(learners.c.nik_hash == nik_hash))
         ).first()
         return learner_from_row(row) if row else None
 
+    async def learners_at(self, village_code: str, position: str) -> list[Learner]:
+        """The learners of one position in one village (a handful): the candidates an
+        import's row may be, compared by natural key in the domain."""
+        if (village_code, position) in self._places:
+            return [
+                x
+                for x in self._people_at.get((village_code, position), {}).values()
+                if (x.village_code, x.position.value) == (village_code, position)
+            ]
+        rows = await self.conn.execute(
+            select(learners).where(
+                learners.c.village_code == village_code, learners.c.position == position
+            )
+        )
+        return [learner_from_row(row) for row in rows]
+
+    async def recall_people(self, places: set[tuple[str, str]], nik_hashes: set[str]) -> None:
+        """Read at once the learners of these villages and positions and of these NIKs, for
+        ``learners_at`` and ``find_learner_by_nik`` to answer from (with the learners this
+        unit of work adds) instead of asking for each row."""
+        if not places and not nik_hashes:
+            return
+        wanted = or_(
+            tuple_(learners.c.village_code, learners.c.position).in_(sorted(places)),
+            learners.c.nik_hash.in_(sorted(nik_hashes)),
+        )
+        for row in await self.conn.execute(select(learners).where(wanted)):
+            self._recall(learner_from_row(row))
+        self._places |= places
+        self._niks |= nik_hashes
+
+    def _recall(self, learner: Learner) -> None:
+        self._people[learner.learner_id] = learner
+        place = (learner.village_code, learner.position.value)
+        self._people_at.setdefault(place, {})[learner.learner_id] = learner
+
     async def add_learner(self, learner: Learner, now: datetime) -> None:
+        self._recall(learner)
         await self.conn.execute(
             learners.insert().values(**learner_values(learner), registered_at=now, updated_at=now)
         )
@@ -130,6 +179,7 @@ class SqlUnitOfWork(UnitOfWork):
                 name=cohort.name,
                 enrollment_opens_at=cohort.enrollment_opens_at,
                 enrollment_closes_at=cohort.enrollment_closes_at,
+                region_code=cohort.region_code,
                 created_at=self.now(),
             )
             .on_conflict_do_nothing()
@@ -298,14 +348,65 @@ class SqlUnitOfWork(UnitOfWork):
     async def add_bulk_job(
         self, job_id: uuid.UUID, bulk: BulkEnrollment, total: int, created_by: str
     ) -> None:
+        await self._add_job(
+            job_id, JobKind.BULK_ENROLLMENT, bulk.region_code, bulk_params(bulk), total, created_by
+        )
+
+    async def add_import_job(self, cmd: commands.StartImport) -> None:
+        params = {
+            "course_id": str(cmd.course_id) if cmd.course_id else None,
+            "cohort": cmd.cohort,
+            "language": cmd.language,
+        }
+        skipped = len(cmd.refused)
+        await self._add_job(
+            cmd.job_id,
+            JobKind.LEARNER_IMPORT,
+            cmd.region_code,
+            params,
+            len(cmd.rows) + skipped,
+            cmd.requested_by,
+            skipped=skipped,
+        )
+        rows = [
+            {"job_id": cmd.job_id, "row_number": number, "input": registration_input(register)}
+            for number, register in cmd.rows
+        ] + [
+            {
+                "job_id": cmd.job_id,
+                "row_number": refused.row_number,
+                "outcome": Outcome.SKIPPED.value,
+                "field": refused.field,
+                "reason": refused.reason,
+            }
+            for refused in cmd.refused
+        ]
+        # one INSERT for the pending rows, one for the refused (their columns differ)
+        for same_shape in (rows[: len(cmd.rows)], rows[len(cmd.rows) :]):
+            if same_shape:
+                await self.conn.execute(job_rows.insert(), same_shape)
+
+    async def _add_job(
+        self,
+        job_id: uuid.UUID,
+        kind: JobKind,
+        region_code: str,
+        params: dict[str, Any],
+        total: int,
+        created_by: str,
+        skipped: int = 0,
+    ) -> None:
         now = self.now()
         await self.conn.execute(
             jobs.insert().values(
                 job_id=job_id,
-                kind="bulk_enrollment",
-                params=bulk_params(bulk),
-                state=JobState.PENDING,
+                kind=kind.value,
+                params=params,
+                state=JobState.PENDING.value,
+                region_code=region_code,
                 total=total,
+                skipped=skipped,
+                counts={Outcome.SKIPPED.value: skipped} if skipped else {},
                 created_by=created_by,
                 created_at=now,
                 updated_at=now,
@@ -313,3 +414,24 @@ class SqlUnitOfWork(UnitOfWork):
         )
         # wakes a waiting worker at once instead of at its next poll
         await self.conn.execute(text("SELECT pg_notify('lms_jobs', '')"))
+
+    async def job_state(self, job_id: uuid.UUID) -> JobState | None:
+        state = (
+            await self.conn.execute(
+                select(jobs.c.state).where(jobs.c.job_id == job_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        return JobState(state) if state is not None else None
+
+    async def close_job(self, job_id: uuid.UUID, state: JobState) -> None:
+        await self.conn.execute(
+            jobs.update()
+            .where(jobs.c.job_id == job_id)
+            .values(state=state.value, lease_until=None, updated_at=self.now())
+        )
+        # the uploaded people the job will never reach are not kept
+        await self.conn.execute(
+            job_rows.update()
+            .where(job_rows.c.job_id == job_id, job_rows.c.outcome.is_(None))
+            .values(input=null())
+        )
