@@ -377,7 +377,7 @@ async def test_an_import_into_an_unknown_course_says_why_in_the_coordinators_lan
     assert answers == [
         (
             "unknown_course",
-            [{"field": "course_id", "message": "Tidak ada pelatihan dengan id ini."}],
+            [{"field": "course_id", "message": "tidak ada pelatihan terbit dengan id ini"}],
         ),
         ("unknown_course", [{"field": "course_id", "message": "no published course has this id"}]),
     ]
