@@ -168,10 +168,10 @@ async def test_a_job_that_dies_mid_chunk_resumes_without_a_second_message(
             raise ConnectionResetError("the replica died")
         return await real_apply(tx, *commands)
 
-    notification.runtime.runner.apply = dies_on_the_second  # type: ignore[method-assign]
+    notification.runtime.runner.apply = dies_on_the_second
     with pytest.raises(ConnectionResetError):
         await worker.run_once()
-    notification.runtime.runner.apply = real_apply  # type: ignore[method-assign]
+    notification.runtime.runner.apply = real_apply
     await work_off(notification)
     for learner_id in learners:
         assert len(await inbox(notification, learner_id)) == 1
