@@ -203,7 +203,8 @@ async def test_other_regions_learners_are_refused_and_nothing_is_sent(
     no_key = await notification.client.post(
         "/v1/broadcasts", json=MESSAGE, headers=notification.auth("supervisor", region_code="74")
     )
-    assert no_key.status_code == 428
+    assert no_key.status_code == 422
+    assert no_key.json()["errors"][0]["field"] == "Idempotency-Key"
     learner_token = notification.auth("learner", learner_id=ours)
     denied = await notification.client.post(
         "/v1/broadcasts", json=MESSAGE, headers={**learner_token, "Idempotency-Key": "x"}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
+from servicekit.openapi import problems
 from servicekit.problems import Problem
 from servicekit.ratelimit import RateLimit
-from servicekit.runner import Idempotency, IdempotencyKey
+from servicekit.runner import Idempotency
 
 from ..domain.commands import SendBroadcast, SubscribeToDigest
 from ..domain.errors import BroadcastNotFound
@@ -20,6 +22,10 @@ from .schemas import BroadcastIn, BroadcastOut, DigestSubscriptionIn, DigestSubs
 from .views import broadcast_out
 
 router = APIRouter(prefix="/v1", tags=["coaching"])
+# Required here: a repeated or retried request must never send the message twice.
+RequiredIdempotencyKey = Annotated[
+    str, Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+]
 message_limit = RateLimit("coaching message", per_minute=6, burst=3)
 
 
@@ -33,27 +39,20 @@ def audience_of(principal: Principal, body: BroadcastIn) -> Audience:
     return Audience(region_code, body.course_id, body.inactive_days, tuple(body.learner_ids))
 
 
-@router.post("/broadcasts", status_code=202, response_model=BroadcastOut)
+@router.post("/broadcasts", status_code=202, response_model=BroadcastOut, responses=problems(429))
 async def send_broadcast(
     request: Request,
     body: BroadcastIn,
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
     runner: UseCases,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: RequiredIdempotencyKey,
 ) -> object:
     """Each matching learner gets the message once (inbox, and the channels they want, outside
     their quiet hours), however often they are listed and however often the request is sent:
     the ``Idempotency-Key`` is required and a repeat answers the first job. Rate-limited per
     caller (429 with Retry-After)."""
     audience = audience_of(principal, body)
-    if not idempotency_key:
-        raise Problem(
-            428,
-            "idempotency_key_required",
-            "send an Idempotency-Key header so that a repeat sends nothing twice",
-            errors=[{"field": "Idempotency-Key", "message": "required"}],
-        )
     await message_limit(request)  # counts only requests that could send something
     command = SendBroadcast(
         uuid.uuid4(), principal.subject, audience, body.title, body.text, runtime.clock()

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
@@ -182,7 +183,7 @@ async def contact_access_log(
     cursors: PageCursors,
     learner_id: uuid.UUID | None = None,
     viewer: Annotated[str | None, Query(max_length=200, pattern=r"^[\x21-\x7e]+$")] = None,
-    since: datetime | None = None,
+    since: AwareDatetime | None = None,
     cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
