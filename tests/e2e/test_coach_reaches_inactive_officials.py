@@ -55,7 +55,7 @@ def ok(response: httpx.Response, status: int | None = None) -> Any:
     return response.json()
 
 
-async def published_course(http: httpx.AsyncClient, stack: Stack) -> tuple[str, str]:
+async def published_course(http: httpx.AsyncClient, stack: Stack, code: str) -> tuple[str, str]:
     """A published course of two lessons: its id and its first lesson's."""
     instructor = stack.auth("instructor")
     lesson = {"kind": "text", "body": "Perencanaan ...", "required": True}
@@ -64,7 +64,7 @@ async def published_course(http: httpx.AsyncClient, stack: Stack) -> tuple[str, 
             f"{stack.urls['content']}/v1/courses",
             headers=instructor,
             json={
-                "code": "KEU-02",
+                "code": code,
                 "title": "Penatausahaan Keuangan Desa",
                 "modules": [
                     {
@@ -132,7 +132,7 @@ async def test_a_province_coach_finds_reads_and_messages_inactive_officials_once
 ) -> None:
     urls = stack.urls
     async with httpx.AsyncClient(timeout=15) as http:
-        course_id, lesson_id = await published_course(http, stack)
+        course_id, lesson_id = await published_course(http, stack, "KEU-02")
         officials = {
             name: await enrolled_official(http, stack, name, village, course_id, n)
             for n, (name, village) in enumerate(
@@ -234,7 +234,7 @@ async def test_a_regency_coach_cannot_reach_another_regency_nor_be_fooled_by_bad
 ) -> None:
     urls = stack.urls
     async with httpx.AsyncClient(timeout=15) as http:
-        course_id, _ = await published_course(http, stack)
+        course_id, _ = await published_course(http, stack, "KEU-03")
         konawe = await enrolled_official(http, stack, "Andi Jauh", LAMBUYA, course_id, 7)
         await eventually(lambda: inbox(http, stack, konawe), lambda m: len(m) >= 1)
         kolaka = stack.auth("supervisor", subject="pembina-kolaka", region_code="74.01")
