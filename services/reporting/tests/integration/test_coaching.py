@@ -150,6 +150,8 @@ async def test_contacts_outside_the_region_are_refused_unlogged_and_unrevealed(
     unknown = await get(reporting, f"/v1/reports/contacts/{uuid.uuid4()}", kolaka)
     assert theirs.status_code == unknown.status_code == 404
     assert theirs.json()["detail"] == unknown.json()["detail"]
+    admin = reporting.auth("admin")
+    assert (await get(reporting, f"/v1/reports/contacts/{uuid.uuid4()}", admin)).status_code == 404
     learner = reporting.auth("learner", learner_id=elsewhere[0].learner_id)
     assert (await get(reporting, "/v1/reports/contact-access", learner)).status_code == 403
     assert (await get(reporting, "/v1/reports/contact-access", kolaka)).status_code == 403

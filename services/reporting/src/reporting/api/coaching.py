@@ -162,8 +162,10 @@ async def learner_contact(
     otherwise, as for an unknown learner); the read is logged."""
     async with logged(runtime, principal, request) as (conn, shown):
         learner = await queries.learner(conn, learner_id)
-        village_code = learner.village_code if learner is not None else None
-        if not sees_contacts(principal) or not principal.covers_region(village_code or "-"):
+        if learner is None or not learner.village_code:
+            raise LearnerNotFound()
+        village_code = learner.village_code
+        if not sees_contacts(principal) or not principal.covers_region(village_code):
             raise LearnerNotFound()
         found = await coaching.contact_of(conn, learner_id)
         shown.append(learner_id)
