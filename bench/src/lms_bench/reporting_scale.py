@@ -427,7 +427,7 @@ async def report_latencies(conn: Any, codes: dict[str, str], course: uuid.UUID) 
 async def inactive_latencies(conn: Any, codes: dict[str, str]) -> dict[str, float]:
     """Per level below the nation, milliseconds of the first page (50) of learners to coach
     (the query behind ``GET /v1/reports/inactive``), the median of ``LATENCY_REPEATS``."""
-    from reporting.store.queries import inactive_learners
+    from reporting.store.coaching import inactive_rows
 
     times: dict[str, float] = {}
     for level, code in codes.items():
@@ -435,7 +435,7 @@ async def inactive_latencies(conn: Any, codes: dict[str, str]) -> dict[str, floa
             continue
 
         async def query(code: str = code) -> None:
-            await inactive_learners(conn, code, DAYS_ACTIVE, 51, datetime.now(UTC))
+            await inactive_rows(conn, code, DAYS_ACTIVE, datetime.now(UTC), limit=51)
 
         times[level] = await _median(query) * 1000
     return times

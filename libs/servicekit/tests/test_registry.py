@@ -59,10 +59,12 @@ def test_consumers_are_the_services_that_consume_something() -> None:
     assert consumers() == tuple(spec for spec in SERVICES if spec.consumes)
 
 
-def test_the_private_contact_event_reaches_notification_only() -> None:
-    """ADR 5: contact details are not for reporting or regional systems."""
+def test_the_private_contact_event_reaches_notification_and_reporting_only() -> None:
+    """ADR 5, ADR 22: contact details are for messages and the region's supervisors (each
+    read logged by reporting), never for regional systems."""
     assert [spec.name for spec in SERVICES if LearnerContactChanged in spec.consumes] == [
-        "notification"
+        "notification",
+        "reporting",
     ]
     assert {CertificateIssued, CoursePublished} <= set(service("reporting").consumes)
 

@@ -126,8 +126,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "reporting",
         8005,
         "LMS Pamong Desa: reporting",
-        # every event but the private contact change (ADR 5)
-        consumes=tuple(e for e in EVENT_TYPES.values() if e is not LearnerContactChanged),
+        # every event, the private contact change too: the inactive list shows contacts to
+        # the region's supervisors, each read logged (ADR 22)
+        consumes=tuple(EVENT_TYPES.values()),
     ),
     ServiceSpec(
         "webhooks",

@@ -97,7 +97,7 @@ class DeliveryWorker:
                         learners.c.email.label("email_address"),
                         *(c.label(f"pref_{c.name}") for c in preferences.c),
                     )
-                    .join(learners, learners.c.learner_id == deliveries.c.learner_id)
+                    .outerjoin(learners, learners.c.learner_id == deliveries.c.learner_id)
                     .outerjoin(preferences, preferences.c.learner_id == deliveries.c.learner_id)
                     .where(deliveries.c.delivery_id.in_(list(ids)))
                 )
@@ -109,6 +109,19 @@ class DeliveryWorker:
             _prefixed(row, "pref_") if row.pref_learner_id is not None else None,
             self.defaults,
         )
+        if row.address is not None:  # a supervisor's digest: their address, no quiet hours
+            recipient = Recipient(row.delivery_id, "", None, None, row.address)
+            return Claimed(
+                row.delivery_id,
+                channel,
+                row.attempts,
+                row.subject,
+                row.body_text,
+                row.body_html,
+                recipient,
+                None,
+                True,
+            )
         recipient = Recipient(
             row.learner_id, row.village_code, row.full_name, row.phone, row.email_address
         )

@@ -13,9 +13,11 @@ from servicekit.service import ServiceDefinition, Worker, create_app
 
 from . import usecases
 from .api.admin import router as admin_router
+from .api.broadcasts import router as broadcasts_router
 from .api.inbox import router as inbox_router
 from .api.preferences import router as preferences_router
 from .api.refusals import REFUSALS
+from .broadcasting import broadcast_worker
 from .channels import senders_for
 from .delivery import delivery_worker
 from .dependencies import NotificationDependencies
@@ -46,12 +48,14 @@ def definition(
         workers.append(delivery_worker)
     if settings.run_scheduler:
         workers.append(scheduler_worker)
+    if settings.run_broadcaster:
+        workers.append(broadcast_worker)
     return ServiceDefinition(
         spec=service(NAME),
         settings=settings,
         deps=deps,
         metadata=metadata,
-        routers=[inbox_router, preferences_router, admin_router],
+        routers=[inbox_router, preferences_router, admin_router, broadcasts_router],
         handlers=usecases.handlers(settings, deps),
         unit_of_work=partial(SqlUnitOfWork, defaults=settings.default_preferences),
         refusals=REFUSALS,

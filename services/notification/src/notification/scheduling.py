@@ -195,7 +195,7 @@ class Scheduler:
             if run.state == "done":
                 return 0
             written = 0
-            for width in (2, 5):  # province PP, regency PP.KK
+            for width in (2, 5, 8):  # province PP, regency PP.KK, district PP.KK.CC
                 for region_code, rows in (
                     await self._inactive_by_region(tx.conn, now, width)
                 ).items():

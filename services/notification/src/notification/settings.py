@@ -55,6 +55,12 @@ class NotificationSettings(ServiceSettings):
     digest_max_names: int = Field(default=25, ge=0, le=500)
     schedule_chunk_size: int = Field(default=1000, ge=1)
 
+    # coaching messages ("message the learners who ..."): sent by a job, rate-limited
+    run_broadcaster: bool = True
+    broadcast_per_second: float = Field(default=20.0, gt=0)
+    broadcast_batch_size: int = Field(default=50, ge=1, le=1000)
+    broadcast_poll_seconds: float = Field(default=1.0, gt=0)
+
     @property
     def default_preferences(self) -> Preferences:
         """What a learner who never set preferences gets."""

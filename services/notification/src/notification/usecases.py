@@ -18,6 +18,8 @@ What handles what:
 | MarkRead          | mark_read          | one inbox message read                               |
 | MarkAllRead       | mark_all_read      | every unread message of an inbox read                |
 | RetryDelivery     | retry_delivery     | a delivery that failed for good, pending again       |
+| SendBroadcast     | send_broadcast     | a coaching job and its recipients (sent by the job)  |
+| SubscribeToDigest | subscribe_to_digest| a supervisor's e-mail address for the digest         |
 
 A message is written at most once per (event id, channel): the unique keys of the inbox and
 delivery tables make a redelivered or replayed event a no-op even after the consumer's own
@@ -38,7 +40,13 @@ from servicekit.runner import UseCase
 
 from .dependencies import NotificationDependencies
 from .domain import commands
-from .domain.errors import DeliveryNotFailed, DeliveryNotFound, MessageNotFound
+from .domain.errors import (
+    DeliveryNotFailed,
+    DeliveryNotFound,
+    LearnerNotFound,
+    MessageNotFound,
+    NoRecipients,
+)
 from .domain.model import (
     Channel,
     InboxOwner,
@@ -84,6 +92,12 @@ class UnitOfWork(Protocol):
     async def add_delivery(self, planned: PlannedDelivery) -> bool: ...
     async def requeue_failed(self, delivery_id: uuid.UUID) -> Any | None: ...
     async def delivery_state(self, delivery_id: uuid.UUID) -> str | None: ...
+    async def listed_in_region(
+        self, learner_ids: Iterable[uuid.UUID], region_code: str
+    ) -> set[uuid.UUID]: ...
+    async def add_broadcast(self, cmd: commands.SendBroadcast) -> Any: ...
+    async def save_digest_subscriber(self, cmd: commands.SubscribeToDigest) -> None: ...
+    async def digest_subscribers(self, region_code: str) -> list[tuple[str, str]]: ...
 
 
 async def record_learner(cmd: commands.RecordLearner, uow: UnitOfWork) -> None:
@@ -187,12 +201,34 @@ async def notify_certificate(
 
 
 async def post_digest(
-    cmd: commands.PostDigest, uow: UnitOfWork, renderer: Renderer, clock: Clock
+    cmd: commands.PostDigest,
+    uow: UnitOfWork,
+    renderer: Renderer,
+    configured: Iterable[Channel],
+    clock: Clock,
 ) -> bool:
+    """The region's inbox message and, when e-mail is configured, an e-mail to each of the
+    region's supervisors who gave an address (one per supervisor and digest)."""
+    now = clock()
     message = renderer.render(Kind.DIGEST, Channel.INBOX, cmd.context)
-    return await uow.add_inbox_message(
-        cmd.event_id, "notification.digest", message, clock(), region_code=cmd.region_code
+    fresh = await uow.add_inbox_message(
+        cmd.event_id, "notification.digest", message, now, region_code=cmd.region_code
     )
+    if Channel.EMAIL not in configured:
+        return fresh
+    mail = renderer.render(Kind.DIGEST, Channel.EMAIL, cmd.context)
+    for subject, address in await uow.digest_subscribers(cmd.region_code):
+        planned = PlannedDelivery(
+            uuid.uuid5(cmd.event_id, subject),
+            "notification.digest",
+            Channel.EMAIL,
+            None,
+            mail,
+            now,
+            address=address,
+        )
+        fresh = await uow.add_delivery(planned) or fresh
+    return fresh
 
 
 async def set_preferences(
@@ -237,6 +273,23 @@ async def retry_delivery(cmd: commands.RetryDelivery, uow: UnitOfWork) -> Any:
     raise DeliveryNotFailed(cmd.delivery_id, state)
 
 
+async def send_broadcast(cmd: commands.SendBroadcast, uow: UnitOfWork) -> Any:
+    """Record the job and resolve its recipients now (a learner once, however often listed);
+    the broadcast worker then sends, rate-limited. A listed learner outside the region refuses
+    the whole request: nothing is sent to anyone."""
+    listed = set(cmd.audience.learner_ids)
+    if listed and await uow.listed_in_region(listed, cmd.audience.region_code) != listed:
+        raise LearnerNotFound()
+    broadcast = await uow.add_broadcast(cmd)
+    if broadcast.total == 0:
+        raise NoRecipients()
+    return broadcast
+
+
+async def subscribe_to_digest(cmd: commands.SubscribeToDigest, uow: UnitOfWork) -> None:
+    await uow.save_digest_subscriber(cmd)
+
+
 def handlers(
     settings: NotificationSettings, deps: NotificationDependencies
 ) -> dict[type[Any], UseCase[Any]]:
@@ -254,9 +307,11 @@ def handlers(
         commands.NotifyCertificate: partial(
             notify_certificate, verification_url=settings.verification_url, **writing
         ),
-        commands.PostDigest: partial(post_digest, renderer=deps.renderer, clock=deps.clock),
+        commands.PostDigest: partial(post_digest, **writing),
         commands.SetPreferences: set_preferences,
         commands.MarkRead: mark_read,
         commands.MarkAllRead: mark_all_read,
         commands.RetryDelivery: retry_delivery,
+        commands.SendBroadcast: send_broadcast,
+        commands.SubscribeToDigest: subscribe_to_digest,
     }

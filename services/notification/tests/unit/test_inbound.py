@@ -81,5 +81,7 @@ def test_the_inbound_table_is_the_registered_subscription_and_workers_follow_set
     assert set(INBOUND) == set(service("notification").consumes)
     settings = main.Settings(run_scheduler=False)
     built = main.definition(settings, main.dependencies(settings))
-    assert [w.__name__ for w in built.workers] == ["delivery_worker"]
+    assert [w.__name__ for w in built.workers] == ["delivery_worker", "broadcast_worker"]
+    quiet = main.Settings(run_scheduler=False, run_broadcaster=False, run_delivery_worker=False)
+    assert main.definition(quiet, main.dependencies(quiet)).workers == []
     assert built.deps.channels == (Channel.INBOX,)  # no SMTP host, no gateway

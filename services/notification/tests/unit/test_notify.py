@@ -225,6 +225,7 @@ CONTEXTS: dict[Kind, dict[str, Any]] = {
         "inactive_days": 14,
         "learners": [{"full_name": "A", "village_code": "74.01.01.2006", "last_activity_at": NOW}],
     },
+    Kind.COACHING: {"title": "Ayo", "body": "Modul 2.", "region_name": "Kabupaten Kolaka"},
 }
 
 

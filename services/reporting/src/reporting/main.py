@@ -8,7 +8,9 @@ from servicekit.clock import system_clock
 from servicekit.registry import service
 from servicekit.service import ServiceDefinition, create_app
 
+from .api.coaching import router as coaching_router
 from .api.exports import router as exports_router
+from .api.inactive_export import router as inactive_export_router
 from .api.refusals import REFUSALS
 from .api.reports import router as reports_router
 from .dependencies import ReportingDependencies
@@ -33,7 +35,7 @@ def definition(
         settings=settings,
         deps=deps,
         metadata=metadata,
-        routers=[reports_router, exports_router],
+        routers=[reports_router, coaching_router, inactive_export_router, exports_router],
         refusals=REFUSALS,
         projection=PROJECTION,
     )

@@ -25,7 +25,7 @@ from servicekit.topology import STREAM, interests
 from .events.inbound import project_events
 from .store.tables import metadata
 
-PROJECTIONS = ["learners", "enrollments", "courses", "rollups", "activity"]
+PROJECTIONS = ["learners", "enrollments", "courses", "rollups", "activity", "contacts"]
 SCHEMA = "rebuild"
 WANTED = interests("reporting")
 

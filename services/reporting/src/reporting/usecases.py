@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import lms_contracts as c
 
 from .domain.changes import Changes
-from .domain.model import CourseVersion, EnrollmentRow, LearnerRow, mark_active
+from .domain.model import Contact, CourseVersion, EnrollmentRow, LearnerRow, mark_active
 from .domain.rollups import Deltas
 
 RowRule = Callable[[Changes, Any], None]
@@ -103,6 +103,12 @@ def course_published(changes: Changes, data: c.CoursePublished) -> None:
     )
 
 
+def contact_changed(changes: Changes, data: c.LearnerContactChanged) -> None:
+    """A learner's phone and e-mail, the newest by its own time (kept apart from the rows
+    that count, shown only to the learner's supervisors and admins: ADR 22)."""
+    changes.contacts.append(Contact(data.learner_id, data.phone, data.email, data.changed_at))
+
+
 RULES: dict[type[c.EventData], Rule] = {
     c.LearnerRegistered: Rule(registered),
     c.LearnerUpdated: Rule(profile_updated),
@@ -113,6 +119,7 @@ RULES: dict[type[c.EventData], Rule] = {
     c.CourseCompleted: Rule(course_completed),
     c.CertificateIssued: Rule(certificate_issued),
     c.CoursePublished: Rule(course_published, learner=False),
+    c.LearnerContactChanged: Rule(contact_changed, learner=False),
     # Enrollment: the lesson counted once; both: last activity. Set-based, in SQL (ADR 7).
     c.LessonCompleted: Rule(None),
 }
@@ -129,6 +136,7 @@ class ProjectionStore(Protocol):
     async def save_enrollments(self, rows: Sequence[EnrollmentRow]) -> None: ...
     async def add_rollups(self, deltas: Deltas) -> None: ...
     async def save_courses(self, courses: Sequence[CourseVersion]) -> None: ...
+    async def save_contacts(self, contacts: Sequence[Contact]) -> None: ...
     async def apply_lessons(self, lessons: Sequence[c.LessonCompleted]) -> None: ...
 
 
@@ -167,4 +175,5 @@ async def project_batch(events: Sequence[c.CloudEvent[Any]], store: ProjectionSt
         await store.save_enrollments(changes.changed_enrollments())
         await store.add_rollups(deltas)
         await store.save_courses(changes.courses)
+        await store.save_contacts(changes.contacts)
     await store.apply_lessons(lessons)

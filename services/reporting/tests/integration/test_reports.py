@@ -137,7 +137,7 @@ async def test_duplicated_and_shuffled_events_give_exact_counts_that_sum_across_
     course, lessons = uuid.uuid4(), [uuid.uuid4(), uuid.uuid4()]
     envelopes = [c.new_event(data) for i in range(12) for data in learner_story(i, course, lessons)]
     shuffled = envelopes + random.Random(7).sample(envelopes, 20)  # duplicates under new msg ids
-    contact = c.LearnerContactChanged(  # on the stream, not for reporting: skipped unread
+    contact = c.LearnerContactChanged(  # kept apart: counts nothing
         learner_id=uuid.uuid4(), full_name="A0", village_code=VILLAGES[0], changed_at=NOW
     )
     shuffled.append(c.new_event(contact))

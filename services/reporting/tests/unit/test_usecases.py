@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import lms_contracts as c
-from reporting.domain.model import CourseVersion, EnrollmentRow, LearnerRow
+from reporting.domain.model import Contact, CourseVersion, EnrollmentRow, LearnerRow
 from reporting.domain.rollups import Deltas
 from reporting.usecases import RULES, project_batch
 from servicekit.registry import service
@@ -43,13 +43,16 @@ class FakeStore:
     async def save_courses(self, courses: Sequence[CourseVersion]) -> None:
         self.calls.append(("courses", list(courses)))
 
+    async def save_contacts(self, contacts: Sequence[Contact]) -> None:
+        if contacts:
+            self.calls.append(("contacts", list(contacts)))
+
     async def apply_lessons(self, lessons: Sequence[c.LessonCompleted]) -> None:
         self.calls.append(("lessons", [d.lesson_id for d in lessons]))
 
 
 def test_the_rules_table_covers_exactly_the_events_reporting_consumes() -> None:
     assert set(RULES) == set(service("reporting").consumes)
-    assert c.LearnerContactChanged not in RULES
 
 
 async def test_lessons_go_by_sql_and_the_other_events_through_loaded_rows() -> None:

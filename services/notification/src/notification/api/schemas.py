@@ -6,8 +6,21 @@ import uuid
 from datetime import datetime, time
 from typing import Annotated, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from servicekit.fields import LINE, TEXT, RegionCode
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise PydanticCustomError("email_invalid", "{reason}", {"reason": str(exc)}) from exc
+
+
+Email = Annotated[str, Field(max_length=254), LINE, AfterValidator(_email)]
 
 
 class MessageOut(BaseModel):
@@ -97,10 +110,50 @@ class DeliveryOut(BaseModel):
     event_id: uuid.UUID
     event_type: str
     channel: str
-    learner_id: uuid.UUID
+    learner_id: uuid.UUID | None = None
     state: str
     attempts: int
     next_attempt_at: datetime | None
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+class BroadcastIn(BaseModel):
+    """A message to the learners of a region who match the filter (all of them, those
+    listed, those enrolled in a course, those inactive for some days; any combination)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, Field(min_length=3, max_length=120), LINE]
+    text: Annotated[str, Field(min_length=3, max_length=1000), TEXT]
+    region_code: RegionCode | None = Field(
+        default=None, description="default: the supervisor's region"
+    )
+    course_id: uuid.UUID | None = None
+    inactive_days: int | None = Field(default=None, ge=1, le=365)
+    learner_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+
+
+class BroadcastOut(BaseModel):
+    broadcast_id: uuid.UUID
+    region_code: str
+    course_id: uuid.UUID | None
+    inactive_days: int | None
+    title: str
+    state: Literal["running", "done"]
+    total: int
+    sent: int
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DigestSubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+
+
+class DigestSubscriptionOut(BaseModel):
+    region_code: str
+    email: str

@@ -9,7 +9,14 @@ from servicekit.regions import timezone_of
 
 from ..domain.model import Channel, DeliveryState, Preferences
 from ..domain.policy import zone_label
-from .schemas import ChannelsOut, DeliveryOut, MessageOut, PreferencesOut, QuietHoursBody
+from .schemas import (
+    BroadcastOut,
+    ChannelsOut,
+    DeliveryOut,
+    MessageOut,
+    PreferencesOut,
+    QuietHoursBody,
+)
 
 # where a learner this service has not heard of yet is taken to live
 DEFAULT_ZONE = "Asia/Jakarta"
@@ -56,4 +63,19 @@ def preferences_out(
         timezone=zone,
         timezone_label=zone_label(zone),
         available_channels=[c.value for c in available],
+    )
+
+
+def broadcast_out(row: Any) -> BroadcastOut:
+    return BroadcastOut(
+        broadcast_id=row.broadcast_id,
+        region_code=row.region_code,
+        course_id=row.course_id,
+        inactive_days=row.inactive_days,
+        title=row.title,
+        state=row.state,
+        total=row.total,
+        sent=row.sent,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .model import InboxOwner, Notification, QuietHours
+from .model import Audience, InboxOwner, Notification, QuietHours
 
 
 @dataclass(frozen=True)
@@ -118,3 +118,25 @@ class RetryDelivery:
     """Send a delivery that failed for good once more (after an address was fixed, say)."""
 
     delivery_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SendBroadcast:
+    """A supervisor's (or admin's) message to the learners of ``audience``, as a job."""
+
+    broadcast_id: uuid.UUID
+    sender: str
+    audience: Audience
+    title: str
+    body: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SubscribeToDigest:
+    """A supervisor wants their region's weekly digest by e-mail as well."""
+
+    subject: str
+    region_code: str
+    email: str
+    at: datetime

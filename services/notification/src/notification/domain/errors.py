@@ -28,3 +28,23 @@ class DeliveryNotFailed(NotificationError):
         super().__init__(f"only failed deliveries are retried; it is {state}")
         self.delivery_id = delivery_id
         self.state = state
+
+
+class LearnerNotFound(NotificationError):
+    """A listed learner is unknown or outside the caller's region: the same answer for both,
+    so that a foreign learner's existence is not revealed."""
+
+    def __init__(self) -> None:
+        super().__init__("a listed learner is not one of your region's learners")
+        self.field = "learner_ids"
+
+
+class NoRecipients(NotificationError):
+    def __init__(self) -> None:
+        super().__init__("no learner matches this filter")
+
+
+class BroadcastNotFound(NotificationError):
+    def __init__(self, broadcast_id: uuid.UUID) -> None:
+        super().__init__("no message job with this id that you can see")
+        self.broadcast_id = broadcast_id

@@ -39,6 +39,7 @@ class Kind(StrEnum):
     WITHDRAWN = "withdrawn"
     REMINDER = "reminder"
     DIGEST = "digest"
+    COACHING = "coaching"
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,23 @@ class Notification:
 
 @dataclass(frozen=True)
 class PlannedDelivery:
+    """To a learner (at their address when it is sent), or to ``address`` (a supervisor)."""
+
     event_id: uuid.UUID
     event_type: str
     channel: Channel
-    learner_id: uuid.UUID
+    learner_id: uuid.UUID | None
     message: Rendered
     due_at: datetime
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom a coaching message reaches: learners of a region (every one of them, or those
+    listed), optionally only those enrolled (and active) in a course and inactive for days."""
+
+    region_code: str
+    course_id: uuid.UUID | None = None
+    inactive_days: int | None = None
+    learner_ids: tuple[uuid.UUID, ...] = ()

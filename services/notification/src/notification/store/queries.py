@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.model import DeliveryState, InboxOwner, Preferences, QuietHours
-from .tables import deliveries, learners, messages, preferences
+from .tables import broadcasts, deliveries, learners, messages, preferences
 
 # Where a page ends: the last row's creation time and id (newest first).
 Position = tuple[datetime, uuid.UUID]
@@ -118,3 +118,9 @@ async def deliveries_page(
         )
     query = query.order_by(deliveries.c.created_at.desc(), deliveries.c.delivery_id.desc())
     return list((await conn.execute(query.limit(limit + 1))).all())
+
+
+async def broadcast(conn: AsyncConnection, broadcast_id: uuid.UUID) -> Any:
+    return (
+        await conn.execute(select(broadcasts).where(broadcasts.c.broadcast_id == broadcast_id))
+    ).first()

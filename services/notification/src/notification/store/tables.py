@@ -93,7 +93,9 @@ deliveries = Table(
     Column("event_id", UUID(as_uuid=True), nullable=False),
     Column("event_type", Text, nullable=False),
     Column("channel", String(16), nullable=False),
-    Column("learner_id", UUID(as_uuid=True), nullable=False),
+    # a learner's message goes to their address; a supervisor's digest to ``address``
+    Column("learner_id", UUID(as_uuid=True)),
+    Column("address", Text),
     Column("subject", Text, nullable=False),
     Column("body_text", Text, nullable=False),
     Column("body_html", Text),
@@ -127,4 +129,52 @@ schedule_runs = Table(
     Column("lease_until", DateTime(timezone=True)),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
+)
+
+# "Message the learners who ...": one row per request (a job), one per learner it reaches. The
+# recipients' primary key makes a learner listed twice, or a request resolved again, one
+# message; each message's event id is derived from (broadcast, learner), so the inbox and
+# delivery keys hold even if the job is resumed after a crash.
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("broadcast_id", UUID(as_uuid=True), primary_key=True),
+    Column("sender", Text, nullable=False),
+    Column("region_code", String(13), nullable=False),
+    Column("course_id", UUID(as_uuid=True)),
+    Column("inactive_days", Integer),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("sent", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("broadcasts_running", "created_at", postgresql_where=text("state = 'running'")),
+    Index("broadcasts_region", "region_code", "created_at", "broadcast_id"),
+)
+
+broadcast_recipients = Table(
+    "broadcast_recipients",
+    metadata,
+    Column("broadcast_id", UUID(as_uuid=True), primary_key=True),
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("sent_at", DateTime(timezone=True)),
+    Index(
+        "broadcast_recipients_pending",
+        "broadcast_id",
+        "learner_id",
+        postgresql_where=text("sent_at IS NULL"),
+    ),
+)
+
+# Supervisors who want their region's digest by e-mail as well as in the inbox.
+digest_subscribers = Table(
+    "digest_subscribers",
+    metadata,
+    Column("subject", Text, primary_key=True),
+    Column("region_code", String(13), nullable=False),
+    Column("email", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("digest_subscribers_region", "region_code"),
 )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from servicekit.database import Transaction
@@ -22,7 +23,16 @@ from ..domain.model import (
     Rendered,
 )
 from . import queries
-from .tables import deliveries, enrollments, learners, messages, preferences
+from .tables import (
+    broadcast_recipients,
+    broadcasts,
+    deliveries,
+    digest_subscribers,
+    enrollments,
+    learners,
+    messages,
+    preferences,
+)
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -187,6 +197,7 @@ class SqlUnitOfWork(UnitOfWork):
                 event_type=planned.event_type,
                 channel=planned.channel.value,
                 learner_id=planned.learner_id,
+                address=planned.address,
                 subject=planned.message.title,
                 body_text=planned.message.text,
                 body_html=planned.message.html,
@@ -225,3 +236,83 @@ class SqlUnitOfWork(UnitOfWork):
                 select(deliveries.c.state).where(deliveries.c.delivery_id == delivery_id)
             )
         ).scalar_one_or_none()
+
+    # coaching messages
+    async def listed_in_region(
+        self, learner_ids: Iterable[uuid.UUID], region_code: str
+    ) -> set[uuid.UUID]:
+        rows = await self.conn.execute(
+            select(learners.c.learner_id).where(
+                learners.c.learner_id.in_(list(learner_ids)),
+                learners.c.village_code.startswith(region_code, autoescape=True),
+            )
+        )
+        return set(rows.scalars())
+
+    async def add_broadcast(self, cmd: commands.SendBroadcast) -> Any:
+        """The job, with its recipients resolved from what this service knows now."""
+        audience = cmd.audience
+        chosen = select(literal(cmd.broadcast_id), learners.c.learner_id).where(
+            learners.c.village_code.startswith(audience.region_code, autoescape=True)
+        )
+        if audience.learner_ids:
+            chosen = chosen.where(learners.c.learner_id.in_(set(audience.learner_ids)))
+        if audience.inactive_days is not None:
+            since = cmd.at - timedelta(days=audience.inactive_days)
+            chosen = chosen.where(
+                func.coalesce(learners.c.last_activity_at, learners.c.updated_at) < since
+            )
+        if audience.course_id is not None:
+            chosen = chosen.where(
+                select(enrollments.c.enrollment_id)
+                .where(
+                    enrollments.c.learner_id == learners.c.learner_id,
+                    enrollments.c.course_id == audience.course_id,
+                    enrollments.c.state == "active",
+                )
+                .exists()
+            )
+        added = await self.conn.execute(
+            insert(broadcast_recipients)
+            .from_select(["broadcast_id", "learner_id"], chosen)
+            .on_conflict_do_nothing()
+            .returning(broadcast_recipients.c.learner_id)
+        )
+        total = len(added.all())
+        return (
+            await self.conn.execute(
+                insert(broadcasts)
+                .values(
+                    broadcast_id=cmd.broadcast_id,
+                    sender=cmd.sender,
+                    region_code=audience.region_code,
+                    course_id=audience.course_id,
+                    inactive_days=audience.inactive_days,
+                    title=cmd.title,
+                    body=cmd.body,
+                    state="running" if total else "done",
+                    total=total,
+                    created_at=cmd.at,
+                    finished_at=None if total else cmd.at,
+                )
+                .returning(*broadcasts.c)
+            )
+        ).one()
+
+    # supervisors' digests by e-mail
+    async def save_digest_subscriber(self, cmd: commands.SubscribeToDigest) -> None:
+        values = {"region_code": cmd.region_code, "email": cmd.email, "updated_at": cmd.at}
+        await self.conn.execute(
+            insert(digest_subscribers)
+            .values(subject=cmd.subject, **values)
+            .on_conflict_do_update(index_elements=["subject"], set_=values)
+        )
+
+    async def digest_subscribers(self, region_code: str) -> list[tuple[str, str]]:
+        """(subject, e-mail) of the supervisors of exactly this region who want it."""
+        rows = await self.conn.execute(
+            select(digest_subscribers.c.subject, digest_subscribers.c.email)
+            .where(digest_subscribers.c.region_code == region_code)
+            .order_by(digest_subscribers.c.subject)
+        )
+        return [(r.subject, r.email) for r in rows]

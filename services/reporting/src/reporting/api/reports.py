@@ -1,9 +1,8 @@
-"""Region, course and learner reports, and learners to coach."""
+"""Region, course and learner reports (learners to coach: ``coaching.py``)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -11,9 +10,7 @@ from pydantic import Field
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.fields import LINE, RegionCodeShape
-from servicekit.fields import RegionCode as RegionCodeField
 from servicekit.i18n import position_name
-from servicekit.pagination import CursorParam, PageCursors
 
 from ..domain.errors import LearnerNotFound, UnknownCourse, UnknownRegion
 from ..store import queries
@@ -155,43 +152,3 @@ async def course_report(
         "totals": found["totals"],
         "provinces": found["children"],
     }
-
-
-@router.get("/inactive")
-async def inactive_learners(
-    principal: CurrentPrincipal,
-    runtime: ServiceRuntime,
-    cursors: PageCursors,
-    region_code: Annotated[RegionCodeField, Query()],
-    days: Annotated[int, Query(ge=1, le=365)] = 14,
-    cursor: CursorParam = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
-    """Learners to coach: registered in the region, no activity for ``days`` (oldest first)."""
-    require_scope(principal, region_code)
-    after = cursors.decode("inactive", cursor, "at", "id")
-    async with runtime.runner.read() as conn:
-        rows = await queries.inactive_learners(
-            conn,
-            region_code,
-            days,
-            limit + 1,
-            runtime.clock(),
-            (datetime.fromisoformat(after["at"]), uuid.UUID(after["id"])) if after else None,
-        )
-    items = [
-        {
-            "learner_id": str(r.learner_id),
-            "full_name": r.full_name,
-            "village_code": r.village_code,
-            "position": r.position,
-            "position_name": position_name(r.position) if r.position else None,
-            "last_activity_at": r.last_activity_at,
-        }
-        for r in rows[:limit]
-    ]
-    next_cursor = None
-    if len(rows) > limit:
-        edge = rows[limit - 1]
-        next_cursor = cursors.encode("inactive", at=edge.last.isoformat(), id=str(edge.learner_id))
-    return {"region_code": region_code, "days": days, "items": items, "next_cursor": next_cursor}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from .model import CourseVersion, EnrollmentRow, LearnerRow
+from .model import Contact, CourseVersion, EnrollmentRow, LearnerRow
 from .rollups import Deltas
 
 
@@ -21,6 +21,7 @@ class Changes:
         self._before = {id(row): row.contribution() for row in self.rows()}
         self._loaded = {id(row): row.state() for row in self.rows()}
         self.courses: list[CourseVersion] = []
+        self.contacts: list[Contact] = []
 
     def rows(self) -> list[LearnerRow | EnrollmentRow]:
         return [*self.learners.values(), *self.enrollments.values()]

@@ -89,6 +89,16 @@ class CourseVersion(NamedTuple):
     required_lessons: int
 
 
+class Contact(NamedTuple):
+    """A learner's phone and e-mail as of ``changed_at``, in the order of the ``contacts``
+    columns."""
+
+    learner_id: uuid.UUID
+    phone: str | None
+    email: str | None
+    changed_at: datetime
+
+
 @dataclass
 class LearnerRow:
     learner_id: uuid.UUID

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import lms_contracts as c
 
-from ..domain.model import COUNTERS, CourseVersion, EnrollmentRow, LearnerRow
+from ..domain.model import COUNTERS, Contact, CourseVersion, EnrollmentRow, LearnerRow
 from ..domain.rollups import Deltas
 from .lessons import apply_lessons, lock_learners
 
@@ -97,6 +97,13 @@ SAVE_COURSE = (
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
 )
 
+# The newest contact by its own time wins, whatever order the events came in.
+SAVE_CONTACT = (
+    "INSERT INTO contacts (learner_id, phone, email, changed_at) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (learner_id) DO UPDATE SET phone = excluded.phone, email = excluded.email, "
+    "changed_at = excluded.changed_at WHERE contacts.changed_at <= excluded.changed_at"
+)
+
 
 def _column_lists(rows: Sequence[LearnerRow | EnrollmentRow], names: list[str]) -> list[list[Any]]:
     """One list per column, as ``_unnest`` takes them."""
@@ -156,6 +163,10 @@ class SqlProjectionStore:
     async def save_courses(self, courses: Sequence[CourseVersion]) -> None:
         for course in courses:
             await self.driver.execute(SAVE_COURSE, *course)
+
+    async def save_contacts(self, contacts: Sequence[Contact]) -> None:
+        for contact in contacts:
+            await self.driver.execute(SAVE_CONTACT, *contact)
 
     async def apply_lessons(self, lessons: Sequence[c.LessonCompleted]) -> None:
         await apply_lessons(self.driver, lessons)

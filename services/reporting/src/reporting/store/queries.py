@@ -1,5 +1,5 @@
 """Read queries: a region's totals and its children's from a handful of rollup rows, a
-learner's enrollments, a course's versions, learners to coach."""
+learner's enrollments, a course's versions (learners to coach: ``coaching.py``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-from servicekit.regions.sql import under
 
 from ..domain.model import ACTIVITY_PREFIXES, SCALE
 from .tables import (
@@ -208,33 +206,6 @@ async def region_report(
             for child in children
         ],
     }
-
-
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # never active sorts first
-
-
-async def inactive_learners(
-    conn: AsyncConnection,
-    region_code: str,
-    days: int,
-    limit: int,
-    now: datetime,
-    after: tuple[datetime, uuid.UUID] | None = None,
-) -> list[Any]:
-    """Registered learners under ``region_code`` with no activity for ``days`` before
-    ``now``, longest inactive first, ``limit`` rows after the cursor ``after`` (last activity,
-    learner id)."""
-    since = now - timedelta(days=days)
-    last = func.coalesce(learners.c.last_activity_at, NEVER)
-    query = (
-        select(learners, last.label("last"))
-        .where(learners.c.registered, under(learners.c.village_code, region_code), last < since)
-        .order_by(last, learners.c.learner_id)
-        .limit(limit)
-    )
-    if after is not None:
-        query = query.where(tuple_(last, learners.c.learner_id) > after)
-    return list(await conn.execute(query))
 
 
 async def learner(conn: AsyncConnection, learner_id: uuid.UUID) -> Any:

@@ -155,3 +155,31 @@ COUNTERS = [
     for c in rollups.columns
     if c.name not in ("region_code", "course_id", "cohort", "position")
 ]
+
+# Learners' phone and e-mail (from learner-contact-changed, the newest by its own time): shown
+# to the supervisors of the learner's region and to admins only, each read logged below (ADR 22).
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("phone", String(20)),
+    Column("email", Text),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Who saw whose contact, when and through which route (UU PDP No. 27/2022). Not a projection:
+# a rebuild keeps it, and nothing but a read of contact details writes it.
+contact_reads = Table(
+    "contact_reads",
+    metadata,
+    Column("read_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+    Column("viewer", Text, nullable=False),
+    Column("viewer_role", String(16), nullable=False),
+    Column("viewer_region", String(13)),
+    Column("learner_id", UUID(as_uuid=True), nullable=False),
+    Column("route", Text, nullable=False),
+    Index("contact_reads_time", "read_at", "read_id"),
+    Index("contact_reads_learner", "learner_id", "read_at"),
+    Index("contact_reads_viewer", "viewer", "read_at"),
+)
