@@ -126,7 +126,7 @@ def province_74_events(data: Province74) -> list[c.EventData]:
         published,
         *official_story(data, "Wa Ode Hasnia", TOWUA, "kepala_desa", 4, True),
         *official_story(data, "La Ode Rahman", TOWUA, "sekretaris_desa", 4, True),
-        *official_story(data, '=HYPERLINK("http://x")', TOWUA, "kaur_keuangan", 1, False),
+        *official_story(data, '=HYPERLINK("http://x")', TOWUA, "kaur_keuangan", 0, False),
         *official_story(data, "Andi Baso", BENDE, "kepala_desa", 2, False),
         *official_story(data, "Sitti Rahma", AWULITI, "kepala_desa", 0, False),
     ]

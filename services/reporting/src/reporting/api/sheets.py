@@ -19,6 +19,7 @@ from servicekit.indonesian import tanggal
 Kind = Literal["text", "integer", "decimal", "percent", "date"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+HEADER_ROW = 6  # below the title, region, filters, time and a blank line
 NUMBER_FORMATS = {"integer": "#,##0", "decimal": "0.00", "percent": "0.00%", "date": "yyyy-mm-dd"}
 # A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice and
 # Sheets; tab and carriage return start one after a CSV is re-imported.
@@ -83,14 +84,13 @@ def xlsx_bytes(sheet: Sheet) -> bytes:
     page = book.active
     assert page is not None
     page.title = "Laporan"
-    page.append([neutralised(sheet.title)])
+    for row, line in enumerate((sheet.title, sheet.region, sheet.filters, sheet.generated), 1):
+        page.cell(row, 1, neutralised(line))
     page["A1"].font = Font(bold=True, size=14)
-    for line in (sheet.region, sheet.filters, sheet.generated):
-        page.append([neutralised(line)])
-    page.append([])
-    header_row = page.max_row + 1
+    header_row = HEADER_ROW
     columns = [Column("no", "No.", "integer", 6), *sheet.columns]
-    page.append([column.title for column in columns])
+    for index, column in enumerate(columns, start=1):
+        page.cell(header_row, index, column.title)
     for cell in page[header_row]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDE7F0")
