@@ -11,7 +11,7 @@ from servicekit.indonesian import MONTHS
 from ..store.officials import Week
 from .pages import number, t
 
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 240, 40, 36, 12
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 480, 210, 40, 30, 12
 ENROLLED, COMPLETED = "#1565c0", "#2e7d32"
 
 
@@ -29,9 +29,9 @@ def weekly_trend_svg(weeks: Sequence[Week]) -> str:
     parts = [
         f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH}" y2="{HEIGHT - BOTTOM}" '
         'stroke="#888" stroke-width="1"/>',
-        f'<text x="{LEFT - 6}" y="{TOP + 10}" font-size="12" text-anchor="end">'
+        f'<text x="{LEFT - 6}" y="{TOP + 10}" font-size="14" text-anchor="end">'
         f"{number(top, 0)}</text>",
-        f'<text x="{LEFT - 6}" y="{HEIGHT - BOTTOM}" font-size="12" text-anchor="end">0</text>',
+        f'<text x="{LEFT - 6}" y="{HEIGHT - BOTTOM}" font-size="14" text-anchor="end">0</text>',
     ]
     for index, week in enumerate(weeks):
         x = LEFT + index * slot + slot * 0.12
@@ -48,7 +48,7 @@ def weekly_trend_svg(weeks: Sequence[Week]) -> str:
             )
         if index % 2 == 0:
             parts.append(
-                f'<text x="{x + bar:.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="12" '
+                f'<text x="{x + bar:.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="14" '
                 f'text-anchor="middle">{label}</text>'
             )
     return (
