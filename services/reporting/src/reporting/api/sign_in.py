@@ -89,7 +89,7 @@ def signed_in(
     response = RedirectResponse(safe_next(next) or home_of(principal), status_code=303)
     open_session(response, request, runtime.settings, principal, runtime.clock(), expires_at)
     response.delete_cookie(SIGN_IN_COOKIE, path="/dashboard")
-    log.info("dashboard session opened", extra={"subject": principal.subject})
+    log.info("dashboard session opened")
     return response
 
 
