@@ -111,7 +111,7 @@ async def test_filters_a_breadcrumb_and_two_decimal_rates_follow_the_coordinator
     assert kpi(towua.text, "completion_rate") == "66,67%"
     officials = re.search(r'<table id="officials">.*?</table>', towua.text, re.S)
     assert officials is not None
-    for name in ("Wa Ode Hasnia", "La Ode Rahman", "Kepala Desa", "Selesai", "Sedang belajar"):
+    for name in ("Wa Ode Hasnia", "La Ode Rahman", "Kepala Desa", "Selesai", "Terdaftar"):
         assert name in officials.group(0)
     assert "&#34;" in officials.group(0) or "&quot;" in officials.group(0)  # escaped, not markup
     assert "100%" in officials.group(0) and ">0%<" in officials.group(0)

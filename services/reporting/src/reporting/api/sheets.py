@@ -84,8 +84,9 @@ def xlsx_bytes(sheet: Sheet) -> bytes:
     page = book.active
     assert page is not None
     page.title = "Laporan"
-    for row, line in enumerate((sheet.title, sheet.region, sheet.filters, sheet.generated), 1):
-        page.cell(row, 1, neutralised(line))
+    lines = (sheet.title, sheet.region, sheet.filters, sheet.generated)
+    for line_number, line in enumerate(lines, start=1):
+        page.cell(line_number, 1, neutralised(line))
     page["A1"].font = Font(bold=True, size=14)
     header_row = HEADER_ROW
     columns = [Column("no", "No.", "integer", 6), *sheet.columns]
