@@ -22,6 +22,7 @@ from servicekit.registry import NAMES, SERVICES, ServiceSpec, UnknownService, pr
 from servicekit.registry import service as registered
 from servicekit.settings import ServiceSettings
 
+from .browser import ensure_chromium
 from .connections import on_jetstream
 from .dead_letters import app as dead_letters_app
 
@@ -211,6 +212,8 @@ def test(ctx: typer.Context) -> None:
         [str(bin_dir / "mypy"), *sources],
         [str(bin_dir / "pytest"), *ctx.args],
     ]
+    chromium = ensure_chromium()  # the dashboard's browser tests drive it
+    console.print(f"[bold]chromium[/] {chromium}")
     for step in steps:
         console.print(f"[bold]$ {Path(step[0]).name} {' '.join(step[1:])}")
         result = subprocess.run(step, cwd=root)

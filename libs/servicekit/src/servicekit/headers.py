@@ -1,10 +1,10 @@
 """Security headers: ``nosniff`` on every response, and on every HTML page a content security
-policy, no framing, no referrer and no caching (the dashboard carries a token in its links)."""
+policy, no framing, no referrer and no caching (pages show personal data)."""
 
 from __future__ import annotations
 
 # An HTML page of a service loads nothing from elsewhere and runs no script; its styles are
-# inline.
+# inline (the dashboard sets a policy of its own: its stylesheet, forms posting to itself).
 HTML_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"

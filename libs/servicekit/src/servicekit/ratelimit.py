@@ -60,15 +60,19 @@ class RateLimit:
 
     async def __call__(self, request: Request) -> None:
         principal = await current_principal(request)
+        self.take(request, principal.subject)
+
+    def take(self, request: Request, subject: str) -> None:
+        """Take one request of ``subject``'s allowance, or refuse (429) until there is one."""
         # buckets live with the app, so each app (and each test's app) starts afresh
         all_buckets = request.app.state._state.setdefault("rate_limits", {})
         buckets: dict[str, TokenBucket] = all_buckets.setdefault(self.name, {})
-        bucket = buckets.get(principal.subject)
+        bucket = buckets.get(subject)
         if bucket is None:
             if len(buckets) > 100_000:
                 buckets.clear()
             bucket = TokenBucket(self.burst, self.per_minute / 60, updated=self.now())
-            buckets[principal.subject] = bucket
+            buckets[subject] = bucket
         wait = bucket.take(self.now())
         if wait > 0:
             retry_after = str(math.ceil(wait))

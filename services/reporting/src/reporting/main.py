@@ -9,10 +9,12 @@ from servicekit.registry import service
 from servicekit.service import ServiceDefinition, create_app
 
 from .api.coaching import router as coaching_router
+from .api.dashboard import router as dashboard_router
 from .api.exports import router as exports_router
 from .api.inactive_export import router as inactive_export_router
 from .api.refusals import REFUSALS
 from .api.reports import router as reports_router
+from .api.sign_in import router as sign_in_router
 from .dependencies import ReportingDependencies
 from .events.inbound import PROJECTION
 from .settings import ReportingSettings as Settings
@@ -35,7 +37,14 @@ def definition(
         settings=settings,
         deps=deps,
         metadata=metadata,
-        routers=[reports_router, coaching_router, inactive_export_router, exports_router],
+        routers=[
+            reports_router,
+            coaching_router,
+            exports_router,
+            inactive_export_router,
+            dashboard_router,
+            sign_in_router,
+        ],
         refusals=REFUSALS,
         projection=PROJECTION,
     )

@@ -291,23 +291,29 @@ async def test_exports_open_as_csv_and_xlsx_and_the_dashboard_loads_nothing_from
     exported = await reporting.client.get("/v1/reports/regions/74/export?format=csv", headers=admin)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["Kode Wilayah", "Nama Wilayah", "Tingkat", "Terdaftar"]
-    assert rows[1][:4] == ["74", "Sulawesi Tenggara", "Provinsi", "3"]
+    assert rows[0][:5] == ["No.", "Kode Wilayah", "Nama Wilayah", "Tingkat", "Terdaftar"]
+    assert rows[1][:5] == ["1", "74", "Sulawesi Tenggara", "Provinsi", "3"]
     assert len(rows) == 2 + 17
     workbook = await reporting.client.get(
         "/v1/reports/regions/74/export?format=xlsx", headers=admin
     )
     sheet = load_workbook(io.BytesIO(workbook.content)).active
-    assert sheet["A1"].value == "Kode Wilayah" and sheet["D2"].value == 3
+    assert sheet["A6"].value == "No." and sheet["B6"].value == "Kode Wilayah"
+    assert sheet["E7"].value == 3
     assert (
         await reporting.client.get("/v1/reports/regions/74/export?format=pdf", headers=admin)
     ).status_code == 422
 
     token = reporting.token("supervisor", region_code="74")
-    page = await reporting.client.get(f"/dashboard/regions/74?token={token}")
+    in_link = await reporting.client.get(f"/dashboard/regions/74?token={token}")
+    assert in_link.status_code == 303, "a token in a link signs nobody in"
+    assert in_link.headers["location"].startswith("/dashboard/sign-in?next=")
+    page = await reporting.client.get(
+        "/dashboard/regions/74", headers={"Authorization": f"Bearer {token}"}
+    )
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<svg" in page.text and "Sulawesi Tenggara" in page.text
-    assert f'href="/dashboard/regions/74.01?token={token}"' in page.text
+    assert 'href="/dashboard/regions/74.01?days=14"' in page.text
     assert not re.search(r'(src|href)="(https?:)?//', page.text), (
         "no resource from outside the service"
     )

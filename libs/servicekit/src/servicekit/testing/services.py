@@ -68,7 +68,7 @@ async def running_service(
     main = importlib.import_module(f"{service}.main")
     await asyncio.to_thread(upgrade, main.MIGRATIONS, database_url)
     settings = main.Settings(
-        database_url=database_url, nats_url=nats_url, environment="test", **overrides
+        **{"database_url": database_url, "nats_url": nats_url, "environment": "test"} | overrides
     )
     app = main.app(settings, deps)
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):

@@ -1,49 +1,69 @@
-"""Region reports as CSV and XLSX with Indonesian headers, and the monitoring page."""
+"""Region reports and their officials as spreadsheets an office can file (CSV or XLSX)."""
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 
-from servicekit.auth import Principal, Role, TokenVerifier, authenticates, current_principal
-from servicekit.indonesian import angka, persen
+from servicekit.auth import Principal, current_principal
+from servicekit.i18n import position_name
 from servicekit.openapi import problems, served
+from servicekit.problems import Problem
 from servicekit.ratelimit import RateLimit
 
-from ..store import queries
-from .dependencies import ServiceRuntime
+from ..domain.errors import UnknownRegion
+from ..store import officials, queries
+from .dependencies import ReportingRuntime, ServiceRuntime
 from .reports import (
     CohortFilter,
     PositionFilter,
     RegionCode,
     active_days,
+    enrollment_status,
     report,
     require_scope,
 )
+from .sheets import XLSX, Column, Sheet, csv_bytes, generated_at, xlsx_bytes, zone_of
 
 router = APIRouter(tags=["exports"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 export_limit = RateLimit("export", per_minute=12, burst=4)
+# a learner-level export is for a regency or smaller: a province has tens of thousands
+MAX_LEARNER_ROWS = 100_000
 
-HEADERS = [
-    ("code", "Kode Wilayah"),
-    ("name", "Nama Wilayah"),
-    ("level", "Tingkat"),
-    ("registered", "Terdaftar"),
-    ("enrolled", "Peserta"),
-    ("active", "Aktif"),
-    ("completed", "Lulus Pelatihan"),
-    ("passed", "Lulus Post-test"),
-    ("certified", "Bersertifikat"),
-    ("avg_pre_test", "Rata-rata Pre-test"),
-    ("avg_post_test", "Rata-rata Post-test"),
-    ("avg_improvement", "Rata-rata Peningkatan"),
+REGION_COLUMNS = [
+    Column("code", "Kode Wilayah", width=16),
+    Column("name", "Nama Wilayah", width=28),
+    Column("level", "Tingkat", width=15),
+    Column("registered", "Terdaftar", "integer", 11),
+    Column("enrolled", "Peserta", "integer", 10),
+    Column("active", "Aktif", "integer", 9),
+    Column("completed", "Lulus Pelatihan", "integer", 14),
+    Column("passed", "Lulus Post-test", "integer", 14),
+    Column("certified", "Bersertifikat", "integer", 13),
+    Column("completion_rate", "Tingkat Penyelesaian", "percent", 19),
+    Column("pass_rate", "Tingkat Kelulusan", "percent", 17),
+    Column("avg_pre_test", "Rata-rata Pre-test", "decimal", 17),
+    Column("avg_post_test", "Rata-rata Post-test", "decimal", 18),
+    Column("avg_improvement", "Rata-rata Peningkatan", "decimal", 20),
+]
+LEARNER_COLUMNS = [
+    Column("village_code", "Kode Desa", width=15),
+    Column("village_name", "Desa/Kelurahan", width=22),
+    Column("full_name", "Nama", width=28),
+    Column("position", "Jabatan", width=26),
+    Column("course", "Pelatihan", width=30),
+    Column("cohort", "Angkatan", width=14),
+    Column("lessons_done", "Materi Selesai", "integer", 14),
+    Column("progress", "Kemajuan", "percent", 11),
+    Column("pre_test", "Pre-test", "decimal", 10),
+    Column("post_test", "Post-test", "decimal", 10),
+    Column("status", "Status", width=18),
+    Column("certified", "Bersertifikat", width=13),
+    Column("last_activity", "Aktivitas Terakhir", "date", 17),
 ]
 LEVEL_NAMES = {
     "national": "Nasional",
@@ -52,20 +72,141 @@ LEVEL_NAMES = {
     "district": "Kecamatan",
     "village": "Desa/Kelurahan",
 }
+STATUS_NAMES = {
+    "completed": "Selesai",
+    "in_progress": "Sedang belajar",
+    "enrolled": "Terdaftar",
+    "withdrawn": "Mengundurkan diri",
+}
 
 
-def table_rows(found: dict[str, Any]) -> list[list[Any]]:
+def _fraction(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def region_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """The region first, then each child region."""
     rows = []
     for entry in [found, *found["children"]]:
         region, totals = entry["region"], entry["totals"]
-        values = {
-            "code": region["code"],
-            "name": region["name"],
-            "level": LEVEL_NAMES[region["level"]],
-        }
-        values |= totals
-        rows.append([values[key] if values[key] is not None else "" for key, _ in HEADERS])
+        rows.append(
+            {
+                "code": region["code"],
+                "name": region["name"],
+                "level": LEVEL_NAMES[region["level"]],
+                **totals,
+                "completion_rate": _fraction(totals["completed"], totals["enrolled"]),
+                "pass_rate": _fraction(totals["passed"], totals["enrolled"]),
+            }
+        )
     return rows
+
+
+def filters_line(filters: queries.Filters, days: int | None, course_title: str | None) -> str:
+    parts = []
+    if filters.course_id is not None:
+        parts.append(f"pelatihan {course_title or filters.course_id}")
+    if filters.cohort is not None:
+        parts.append(f"angkatan {filters.cohort}")
+    if filters.position is not None:
+        parts.append(f"jabatan {position_name(filters.position)}")
+    if days is not None:
+        parts.append(f"aktif {days} hari terakhir")
+    return "Saringan: " + ("; ".join(parts) if parts else "tanpa saringan")
+
+
+def region_sheet(
+    found: dict[str, Any], filters: queries.Filters, course_title: str | None, now: datetime
+) -> Sheet:
+    region = found["region"]
+    code = "" if region["code"] == "national" else region["code"]
+    return Sheet(
+        title="Laporan Pelatihan Aparatur Desa",
+        region=f"Wilayah: {region['name']} ({LEVEL_NAMES[region['level']]} {code})".replace(
+            " )", ")"
+        ),
+        filters=filters_line(filters, found["filters"]["active_days"], course_title),
+        generated="Dibuat: " + generated_at(now, code),
+        columns=REGION_COLUMNS,
+        rows=region_rows(found),
+    )
+
+
+def learner_rows(rows: list[Any], region_code: str) -> list[dict[str, Any]]:
+    zone = zone_of(region_code)
+    out = []
+    for row in rows:
+        enrolled = row.course_id is not None
+        last = row.last_activity_at if enrolled else row.learner_last_activity_at
+        out.append(
+            {
+                "village_code": row.village_code,
+                "village_name": row.village_name,
+                "full_name": row.full_name,
+                "position": position_name(row.position) if row.position else None,
+                "course": row.course_title if enrolled else "Belum mengikuti pelatihan",
+                "cohort": row.cohort or None,
+                "lessons_done": row.lessons_done,
+                "progress": min(1.0, row.lessons_done / row.required_lessons)
+                if enrolled and row.required_lessons
+                else None,
+                "pre_test": row.pre_test_score,
+                "post_test": row.post_test_score,
+                "status": STATUS_NAMES[enrollment_status(row)] if enrolled else None,
+                "certified": ("Ya" if row.certified else "Tidak") if enrolled else None,
+                "last_activity": last.astimezone(zone).date() if last else None,
+            }
+        )
+    return out
+
+
+async def learners_sheet(
+    runtime: ReportingRuntime, code: str, filters: queries.Filters, now: datetime
+) -> Sheet:
+    async with runtime.runner.read() as conn:
+        names = await officials.region_names(conn, [code])
+        if code not in names:
+            raise UnknownRegion(code)
+        rows = await officials.region_officials(conn, code, filters, MAX_LEARNER_ROWS + 1)
+        titles = dict(await officials.course_choices(conn))
+    if len(rows) > MAX_LEARNER_ROWS:
+        raise Problem(
+            422,
+            "export_too_large",
+            f"the region has more than {MAX_LEARNER_ROWS} learner rows; export a smaller one",
+            max_rows=MAX_LEARNER_ROWS,
+        )
+    return Sheet(
+        title="Daftar Peserta Pelatihan Aparatur Desa",
+        region=f"Wilayah: {names[code]} ({code})",
+        filters=filters_line(filters, None, titles.get(filters.course_id)),  # type: ignore[arg-type]
+        generated="Dibuat: " + generated_at(now, code),
+        columns=LEARNER_COLUMNS,
+        rows=learner_rows(rows, code),
+    )
+
+
+async def course_title(runtime: ReportingRuntime, course_id: uuid.UUID | None) -> str | None:
+    if course_id is None:
+        return None
+    async with runtime.runner.read() as conn:
+        return dict(await officials.course_choices(conn)).get(course_id)
+
+
+def spreadsheet(sheet: Sheet, format: str, filename: str) -> Response:
+    body, media_type = (
+        (csv_bytes(sheet), "text/csv; charset=utf-8")
+        if format == "csv"
+        else (xlsx_bytes(sheet), XLSX)
+    )
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{format}"'},
+    )
+
+
+Format = Annotated[str, Query(pattern="^(csv|xlsx)$")]
 
 
 @router.get(
@@ -77,149 +218,39 @@ async def export_region(
     code: RegionCode,
     runtime: ServiceRuntime,
     principal: Annotated[Principal, Depends(current_principal)],
-    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+    format: Format = "csv",
+    course_id: uuid.UUID | None = None,
+    cohort: CohortFilter = None,
+    position: PositionFilter = None,
+    days: Annotated[int | None, Query(ge=1, le=365)] = None,
+) -> Response:
+    """The region and its children (first row: the region itself), with completion and pass
+    rates; the XLSX says above the table what it is, for which filters and when."""
+    require_scope(principal, code)
+    filters = queries.Filters(course_id, cohort, position)
+    found = await report(runtime, code, filters, active_days(runtime, days))
+    sheet = region_sheet(found, filters, await course_title(runtime, course_id), runtime.clock())
+    return spreadsheet(sheet, format, f"laporan-{code.replace('.', '')}")
+
+
+@router.get(
+    "/v1/reports/regions/{code}/learners/export",
+    dependencies=[Depends(export_limit)],
+    responses=served("text/csv", XLSX, description="The officials as a spreadsheet")
+    | problems(404, 422),
+)
+async def export_learners(
+    code: RegionCode,
+    runtime: ServiceRuntime,
+    principal: Annotated[Principal, Depends(current_principal)],
+    format: Format = "xlsx",
     course_id: uuid.UUID | None = None,
     cohort: CohortFilter = None,
     position: PositionFilter = None,
 ) -> Response:
-    """The region and its children as a spreadsheet (first row: the region itself)."""
+    """The region's officials, one row per course they take (or one saying they take none),
+    with lessons done, progress, scores, status and last activity."""
     require_scope(principal, code)
-    found = await report(
-        runtime, code, queries.Filters(course_id, cohort, position), active_days(runtime, None)
-    )
-    rows = table_rows(found)
-    filename = f"laporan-{code.replace('.', '')}"
-    if format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([title for _, title in HEADERS])
-        writer.writerows(rows)
-        return Response(
-            buffer.getvalue().encode("utf-8-sig"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-        )
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Laporan"
-    sheet.append([title for _, title in HEADERS])
-    for row in rows:
-        sheet.append(row)
-    output = io.BytesIO()
-    book.save(output)
-    return Response(
-        output.getvalue(),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
-    )
-
-
-# A bearer token in a link (three base64url parts)
-LinkToken = Annotated[
-    str | None, Query(max_length=8192, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
-]
-
-
-@authenticates
-async def page_principal(request: Request, token: LinkToken = None) -> Principal:
-    """Browsers can pass the token as ``?token=`` on the first visit; links carry it on."""
-    if token and "authorization" not in request.headers:
-        verifier: TokenVerifier = request.app.state.token_verifier
-        return await verifier.verify(token)
-    return await current_principal(request)
-
-
-@router.get("/dashboard/regions/{code}", response_class=HTMLResponse, responses=problems(404))
-async def region_dashboard(
-    code: RegionCode,
-    runtime: ServiceRuntime,
-    principal: Annotated[Principal, Depends(page_principal)],
-    token: LinkToken = None,
-) -> HTMLResponse:
-    """Monitoring page: completion and improvement by child region, with drill-down links."""
-    require_scope(principal, code)
-    found = await report(runtime, code, queries.Filters(), active_days(runtime, None))
-    return HTMLResponse(render_page(found, token))
-
-
-@router.get("/dashboard/national", response_class=HTMLResponse)
-async def national_dashboard(
-    runtime: ServiceRuntime,
-    principal: Annotated[Principal, Depends(page_principal)],
-    token: LinkToken = None,
-) -> HTMLResponse:
-    """The national monitoring page, for admins."""
-    principal.require(Role.ADMIN)
-    found = await report(runtime, "", queries.Filters(), active_days(runtime, None))
-    return HTMLResponse(render_page(found, token))
-
-
-def _bar_chart(children: list[dict[str, Any]]) -> str:
-    width, row_height, label_width = 720, 22, 200
-    bars = []
-    for i, child in enumerate(children[:60]):
-        totals = child["totals"]
-        rate = totals["completed"] / totals["enrolled"] if totals["enrolled"] else 0.0
-        improvement = max(0.0, min(100.0, totals["avg_improvement"] or 0.0)) / 100
-        y = i * row_height
-        name = html.escape(child["region"]["name"])
-        bars.append(
-            f'<text x="0" y="{y + 15}" font-size="12">{name}</text>'
-            f'<rect x="{label_width}" y="{y + 3}" width="{rate * (width - label_width - 60):.1f}" '
-            f'height="8" fill="#2e7d32"><title>penyelesaian {persen(rate)}</title></rect>'
-            f'<rect x="{label_width}" y="{y + 12}" width="{improvement * (width - label_width - 60):.1f}" '
-            f'height="8" fill="#1565c0"><title>peningkatan {angka(improvement * 100)} poin</title></rect>'
-            f'<text x="{width - 55}" y="{y + 15}" font-size="11">{persen(rate)}</text>'
-        )
-    height = max(row_height, len(bars) * row_height)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="Penyelesaian dan peningkatan per wilayah">{"".join(bars)}</svg>'
-    )
-
-
-def render_page(found: dict[str, Any], token: str | None) -> str:
-    region, totals = found["region"], found["totals"]
-    suffix = f"?token={html.escape(token)}" if token else ""
-    rows = []
-    for child in found["children"]:
-        c, t = child["region"], child["totals"]
-        link = f"/dashboard/regions/{c['code']}{suffix}" if c["level"] != "village" else ""
-        name = f'<a href="{link}">{html.escape(c["name"])}</a>' if link else html.escape(c["name"])
-        rows.append(
-            f"<tr><td>{c['code']}</td><td>{name}</td><td>{angka(t['registered'])}</td>"
-            f"<td>{angka(t['enrolled'])}</td><td>{angka(t['active'])}</td>"
-            f"<td>{angka(t['completed'])}</td><td>{angka(t['certified'])}</td>"
-            f"<td>{angka(t['avg_improvement'])}</td></tr>"
-        )
-    title = html.escape(region["name"])
-    return f"""<!doctype html>
-<html lang="id"><head><meta charset="utf-8"><title>Pemantauan {title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
-table {{ border-collapse: collapse; margin-top: 1rem; }} td, th {{ border: 1px solid #ccc; padding: .25rem .5rem; }}
-th {{ background: #f0f0f0; }} .kpi {{ display: inline-block; margin-right: 1.5rem; }}
-.kpi b {{ display: block; font-size: 1.4rem; }} .legend span {{ margin-right: 1rem; }}
-</style></head><body>
-<h1>Pemantauan Pelatihan Aparatur Desa: {title}</h1>
-<p>{LEVEL_NAMES[region["level"]]} {region["code"] if region["code"] != "national" else ""}</p>
-<div>
-<span class="kpi">Terdaftar<b>{angka(totals["registered"])}</b></span>
-<span class="kpi">Peserta<b>{angka(totals["enrolled"])}</b></span>
-<span class="kpi">Aktif {found["filters"]["active_days"]} hari<b>{angka(totals["active"])}</b></span>
-<span class="kpi">Lulus<b>{angka(totals["completed"])}</b></span>
-<span class="kpi">Bersertifikat<b>{angka(totals["certified"])}</b></span>
-<span class="kpi">Peningkatan rata-rata<b>{angka(totals["avg_improvement"])}</b></span>
-</div>
-<h2>Penyelesaian dan peningkatan per wilayah</h2>
-<p class="legend"><span style="color:#2e7d32">&#9632; penyelesaian</span><span style="color:#1565c0">&#9632; peningkatan nilai</span></p>
-{_bar_chart(found["children"])}
-<table><thead><tr><th>Kode</th><th>Wilayah</th><th>Terdaftar</th><th>Peserta</th><th>Aktif</th>
-<th>Lulus</th><th>Bersertifikat</th><th>Peningkatan</th></tr></thead><tbody>
-{"".join(rows)}
-</tbody></table>
-</body></html>"""
+    filters = queries.Filters(course_id, cohort, position)
+    sheet = await learners_sheet(runtime, code, filters, runtime.clock())
+    return spreadsheet(sheet, format, f"peserta-{code.replace('.', '')}")

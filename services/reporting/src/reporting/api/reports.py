@@ -98,7 +98,7 @@ async def learner_report(
                 "course_title": r.course_title,
                 "course_version": r.course_version,
                 "cohort": r.cohort or None,
-                "status": _status(r),
+                "status": enrollment_status(r),
                 "lessons_done": r.lessons_done,
                 "pre_test_score": r.pre_test_score,
                 "post_test_score": r.post_test_score,
@@ -111,7 +111,7 @@ async def learner_report(
     }
 
 
-def _status(row: Any) -> str:
+def enrollment_status(row: Any) -> str:
     if row.withdrawn:
         return "withdrawn"
     if row.completed:
