@@ -170,10 +170,12 @@ async def test_the_inactive_export_opens_as_xlsx_with_neutralised_cells_and_is_l
     assert exported.status_code == 200, exported.text
     sheet = load_workbook(io.BytesIO(exported.content)).active
     assert sheet is not None
-    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
-    assert rows[0][:3] == ["Nama", "Jabatan", "Kode Desa"] and "Telepon" in rows[0]
-    names = sorted(str(r[0]) for r in rows[1:])
+    table = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    header = next(i for i, row in enumerate(table) if row[0] == "No.")
+    columns, rows = table[header], table[header + 1 :]
+    assert {"Nama", "Jabatan", "Kode Desa", "Telepon"} <= set(columns)
+    names = sorted(str(r[columns.index("Nama")]) for r in rows)
     assert names == ['\'=HYPERLINK("http://evil")', "Wa Ode Diam"]
-    assert all(r[rows[0].index("Telepon")] == "+6281234567890" for r in rows[1:])
+    assert all(r[columns.index("Telepon")] == "+6281234567890" for r in rows)
     logged = await access_log(reporting)
     assert len(logged) == 2 and {r["route"] for r in logged} == {"GET /v1/reports/inactive/export"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +25,7 @@ NUMBER_FORMATS = {"integer": "#,##0", "decimal": "0.00", "percent": "0.00%", "da
 # A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice and
 # Sheets; tab and carriage return start one after a CSV is re-imported.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PHONE = re.compile(r"\+\d{6,19}")  # E.164, as the contact projection stores phones
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,9 @@ class Sheet:
 
 
 def neutralised(value: Any) -> Any:
-    """Text that would start a formula gets a leading apostrophe; anything else is as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Text that would start a formula gets a leading apostrophe; anything else (an E.164
+    phone number included) is as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PHONE.fullmatch(value):
         return "'" + value
     return value
 
