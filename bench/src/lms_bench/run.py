@@ -201,6 +201,7 @@ async def measure(
     }
     latencies = sorted(lat for _, lat in driver.timeline.samples)
     results.measurements |= single_stack.latency_percentiles(latencies)
+    results.measurements["slowest_routes"] = driver.timeline.slowest_routes()
 
     console.print("[bold]offline syncs and post-tests with reporting stopped, then its catch-up")
     await asyncio.to_thread(stack.stop, "reporting")

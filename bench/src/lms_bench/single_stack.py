@@ -23,7 +23,7 @@ import nats
 from rich.console import Console
 
 from lms_cli.stack import LocalStack
-from servicekit.registry import NAMES
+from servicekit.registry import NAMES, SERVICES
 
 from . import ceilings, profiles
 from .driver import Driver
@@ -69,6 +69,23 @@ def latency_percentiles(latencies: list[float]) -> dict[str, float]:
 def load_average() -> str:
     """The machine's load (1, 5, 15 minutes), to read the absolute numbers by."""
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def commits(server_url: str) -> dict[str, int]:
+    """Transactions committed so far in each service's database (PostgreSQL's counter, which
+    it publishes every half second or so): divided by the events, how many each takes."""
+    from servicekit.servers import connect_asyncpg
+
+    conn = await connect_asyncpg(server_url)
+    try:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        rows = await conn.fetch("SELECT datname, xact_commit FROM pg_stat_database")
+    finally:
+        await conn.close()
+    databases = {spec.database: spec.name for spec in SERVICES}
+    return {
+        databases[r["datname"]]: int(r["xact_commit"]) for r in rows if r["datname"] in databases
+    }
 
 
 def online_events(plan: Plan) -> int:
@@ -125,6 +142,7 @@ async def _measure(
     console.print("[bold]online lessons (end to end)" + (", sampled by py-spy" if profile else ""))
     pids = {name: process.pid for name, process in stack.processes.items()}
     cpu_before = {name: profiles.cpu_seconds(pid) for name, pid in pids.items()}
+    commits_before = await commits(stack.server_url)
     sampling: AbstractContextManager[dict[str, Path]] = (
         profiles.sampled(pids, out) if profile else nullcontext({})
     )
@@ -135,13 +153,19 @@ async def _measure(
         seconds = time.perf_counter() - started
     cpu = {name: profiles.cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     events = online_events(plan)
+    await asyncio.sleep(1.0)  # the statistics of the last commits reach the counters
+    committed = await commits(stack.server_url)
     latency = latency_percentiles([lat for _, lat in driver.timeline.samples])
     results.measurements |= latency | {
         "online_lesson_events": events,
         "progress_requests": requests,
         "progress_rate_under_full_load_per_s": rate,
         "e2e_seconds": seconds,
-        "cpu_seconds_during_lessons": {k: round(v, 2) for k, v in cpu.items()},
+        "slowest_routes": driver.timeline.slowest_routes(),
+        "cpu_ms_per_event": {k: round(1000 * v / events, 2) for k, v in cpu.items()},
+        "transactions_per_event": {
+            k: round((v - commits_before[k]) / events, 2) for k, v in committed.items()
+        },
     }
     results.ratios = goals(events / seconds, bare, latency.get("http_p99_ms", 0.0))
     if files:
