@@ -49,6 +49,8 @@ class SqlUnitOfWork(UnitOfWork):
     def __init__(self, tx: Transaction, clock: Clock) -> None:
         super().__init__(tx)
         self.clock = clock
+        # each enrollment's row as read: saving it unchanged writes nothing
+        self._as_read: dict[uuid.UUID, dict[str, Any]] = {}
 
     def now(self) -> datetime:
         return self.clock()
@@ -197,6 +199,9 @@ class SqlUnitOfWork(UnitOfWork):
 
     async def save_enrollment(self, enrollment: Enrollment) -> None:
         values = enrollment_values(enrollment)
+        if self._as_read.get(enrollment.enrollment_id) == values:
+            return  # a lesson done again, or one more of an enrollment in progress
+        self._as_read[enrollment.enrollment_id] = values
         await self.conn.execute(
             enrollments.update()
             .where(enrollments.c.enrollment_id == enrollment.enrollment_id)
@@ -214,7 +219,7 @@ class SqlUnitOfWork(UnitOfWork):
                 )
             ).scalars()
         )
-        return Enrollment(
+        enrollment = Enrollment(
             enrollment_id=row.enrollment_id,
             learner_id=row.learner_id,
             course_id=row.course_id,
@@ -228,6 +233,8 @@ class SqlUnitOfWork(UnitOfWork):
             completed_at=row.completed_at,
             withdrawn_at=row.withdrawn_at,
         )
+        self._as_read[enrollment.enrollment_id] = enrollment_values(enrollment)
+        return enrollment
 
     # progress facts, kept per learner and course so that they survive any arrival order
     async def add_lesson_completion(
