@@ -135,7 +135,7 @@ async def benchmark(size: str, seed: int, out: Path) -> Results:
     results.measurements["workload"] = summary(plan)
     results.measurements["load_average_at_start"] = single_stack.load_average()
     ports = {name: free_port() for name in NAMES}
-    stack = LocalStack(ports=ports, external=False)
+    stack = LocalStack(ports=ports, external=False, ready_timeout=300)
     await asyncio.to_thread(stack.__enter__)
     try:
         with PeakMemory(stack.processes) as memory:

@@ -98,7 +98,9 @@ async def run(size: str, seed: int, out: Path, profile: bool) -> Results:
     plan = make_plan(size, seed)
     results = Results(size=size, seed=seed)
     results.measurements |= {"workload": summary(plan), "load_average_at_start": load_average()}
-    stack = LocalStack(ports={name: free_port() for name in NAMES}, external=False)
+    stack = LocalStack(
+        ports={name: free_port() for name in NAMES}, external=False, ready_timeout=300
+    )
     await asyncio.to_thread(stack.__enter__)
     try:
         nc = await nats.connect(stack.nats_url, user="admin", password=stack.passwords["admin"])

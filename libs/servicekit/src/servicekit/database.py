@@ -55,6 +55,9 @@ def make_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        # the connection returned last is lent first: the busy ones stay busy (and unchecked),
+        # the others idle
+        pool_use_lifo=True,
         connect_args={"timeout": connect_timeout},
     )
     dialect = engine.dialect
