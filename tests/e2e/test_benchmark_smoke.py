@@ -19,6 +19,14 @@ async def test_a_smoke_rollout_reconciles_exactly_and_writes_its_results(tmp_pat
     written = json.loads((tmp_path / "results.json").read_text())
     assert written["reconciliation"]["expected"] == written["reconciliation"]["shown"]
     assert {r["name"] for r in written["ratios"]} >= {"POST /v1/progress vs bare FastAPI endpoint"}
+    # the single stack's goals: against the bare endpoint of the same run, and p99's 500 ms
+    e2e = next(r for r in written["ratios"] if r["name"].startswith("end-to-end lesson"))
+    assert e2e["baseline"] == written["ceilings"]["bare_fastapi_requests_per_s"]
+    assert e2e["measured"] > 0 and e2e["goal"] == 0.5
+    p99 = next(r for r in written["ratios"] if r["name"].startswith("HTTP p99"))
+    assert p99["measured"] == written["measurements"]["http_p99_ms"] > 0
+    assert p99["baseline"] == 500 and p99["lower_is_better"] is True
+    assert written["measurements"]["slowest_routes"]
     kit = [r for r in written["ratios"] if r["name"].startswith("subscriber kit")]
     assert len(kit) == 2 and all(r["measured"] > 0 and r["baseline"] > 0 for r in kit)
     assert written["measurements"]["subscriber_kit_events"] > 0

@@ -37,6 +37,28 @@ def bench(
         raise typer.Exit(1)
 
 
+@app.command("e2e")
+def end_to_end(
+    size: Annotated[str, typer.Option(help=f"one of: {', '.join(SIZES)}")] = "small",
+    seed: int = 2026,
+    profile: Annotated[
+        bool, typer.Option(help="sample every service with py-spy during the lessons")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="folder for e2e.md (and profile.md)")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """The single stack's goals alone: end to end vs the bare endpoint, HTTP p99."""
+    from .single_stack import run
+
+    if size not in SIZES:
+        raise typer.BadParameter(f"unknown size {size!r}; one of {', '.join(SIZES)}")
+    results = asyncio.run(run(size, seed, out, profile))
+    console.print(results.markdown())
+    if profile:
+        console.print(f"profile in {out}/profile.md (py-spy's stacks: {out}/profile-*.txt)")
+
+
 @app.command("reporting")
 def reporting_at_scale(
     learners: Annotated[int, typer.Option(help="spread over every village")] = 1_000_000,

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import itertools
+import re
 import statistics
 import time
 import uuid
@@ -28,16 +29,51 @@ QUESTIONS = DEMO_QUESTIONS["KEU-DESA-01"]
 KEEPALIVE_EXPIRY = 2.0
 
 
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def route_of(method: str, url: str, services: dict[str, str]) -> str:
+    """``POST assessment /v1/attempts/{id}/submit``: the request's service and route, without
+    its ids and query (``services``: base URL -> service)."""
+    path = url.split("?", 1)[0]
+    for base, name in services.items():
+        if path.startswith(base):
+            return f"{method} {name} {UUID.sub('{id}', path[len(base) :])}"
+    return f"{method} {UUID.sub('{id}', path)}"
+
+
 class Timeline:
     """Requests completed per second and their latencies, for the chart."""
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
         self.samples: list[tuple[float, float]] = []  # (seconds into run, latency)
+        self.routes: list[str] = []  # the route of each sample
 
-    def record(self, began: float) -> None:
+    def record(self, began: float, route: str = "") -> None:
         now = time.perf_counter()
         self.samples.append((now - self.started, now - began))
+        self.routes.append(route)
+
+    def slowest_routes(self, top: int = 5) -> dict[str, dict[str, float]]:
+        """The routes with the most requests in the slowest 1%: their count there and p99."""
+        ordered = sorted(lat for _, lat in self.samples)
+        if not ordered:
+            return {}
+        cut = ordered[int(len(ordered) * 0.99)]
+        by_route: dict[str, list[float]] = {}
+        for (_, latency), route in zip(self.samples, self.routes, strict=True):
+            by_route.setdefault(route, []).append(latency)
+        slow = {r: sum(lat >= cut for lat in lats) for r, lats in by_route.items()}
+        return {
+            route: {
+                "in_slowest_1%": float(slow[route]),
+                "requests": float(len(by_route[route])),
+                "p99_ms": sorted(by_route[route])[int(len(by_route[route]) * 0.99)] * 1000,
+            }
+            for route in sorted(slow, key=lambda r: -slow[r])[:top]
+            if slow[route]
+        }
 
     def buckets(self, applied: list[tuple[float, int]]) -> list[dict[str, float]]:
         if not self.samples:
@@ -64,6 +100,7 @@ class Driver:
     ) -> None:
         self.plan = plan
         self.urls = urls
+        self.services = {url: name for name, url in urls.items()}
         self.settings = settings or ServiceSettings()
         self.http = httpx.AsyncClient(
             timeout=60,
@@ -120,7 +157,7 @@ class Driver:
         for attempt in range(attempts):
             began = time.perf_counter()
             response = await self.http.request(method, url, **kwargs)
-            self.timeline.record(began)
+            self.timeline.record(began, route_of(method, url, self.services))
             if response.status_code == 429:
                 await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
                 continue

@@ -80,11 +80,14 @@ class Results:
             f"| {k} | {v if not isinstance(v, float) else round(v, 3)} |"
             for k, v in self.measurements.items()
         ]
-        lines += ["", "| service | peak RSS (MB) | under 200 MB |", "|---|---|---|"]
-        lines += [
-            f"| {k} | {v:.0f} | {'yes' if v < 200 else 'NO'} |"
-            for k, v in self.peak_memory_mb.items()
-        ]
+        if self.peak_memory_mb:
+            lines += ["", "| service | peak RSS (MB) | under 200 MB |", "|---|---|---|"]
+            lines += [
+                f"| {k} | {v:.0f} | {'yes' if v < 200 else 'NO'} |"
+                for k, v in self.peak_memory_mb.items()
+            ]
+        if not self.reconciliation:
+            return "\n".join(lines) + "\n"
         lines += [
             "",
             f"Reconciliation: **{'exact' if self.reconciliation.get('ok') else 'MISMATCH'}**",

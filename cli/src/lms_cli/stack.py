@@ -152,7 +152,7 @@ class LocalStack:
         ready_timeout: float = 60,
     ) -> None:
         self.host = host
-        self.ready_timeout = ready_timeout
+        self.ready_timeout = ready_timeout  # a benchmark on a busy machine waits longer
         self.ports = ports or {spec.name: spec.port for spec in SERVICES}
         self.external = external
         self.service_env = service_env or {}
@@ -194,7 +194,7 @@ class LocalStack:
             cleanup.callback(stop_processes, self.processes)
             for name in NAMES:
                 self.start(name)
-            wait_ready(self.urls, self.processes, self.log_dir, self.ready_timeout)
+            wait_ready(self.urls, self.processes, self.log_dir, timeout=self.ready_timeout)
         except BaseException:
             cleanup.close()
             raise

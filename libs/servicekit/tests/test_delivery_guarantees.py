@@ -190,6 +190,56 @@ async def test_consumer_applies_each_event_once_despite_duplicates(
     assert await store.applied_event_ids() == [envelope.id]
 
 
+async def test_events_arriving_while_a_batch_is_applied_are_applied_together_after_it(
+    store: Store, jetstream: JetStreamContext
+) -> None:
+    """Under a trickle of events the next batch is what arrived during the current one's
+    transaction, not its first message: one transaction for them all, not one each."""
+    batches: list[list[uuid.UUID]] = []
+    first_applying, release = asyncio.Event(), asyncio.Event()
+
+    async def apply(tx: Transaction, events: Any) -> None:
+        batches.append([e.id for e in events])
+        if len(batches) == 1:
+            first_applying.set()
+            await release.wait()  # the first batch's transaction is still open
+        for event in events:
+            await tx.execute(applied.insert().values(event_id=event.id, lesson_id="x"))
+
+    async def publish() -> uuid.UUID:
+        envelope = new_event(lesson_completed())
+        await jetstream.publish(
+            subject_of(envelope.data), envelope.to_json(), headers={"Nats-Msg-Id": str(envelope.id)}
+        )
+        return envelope.id
+
+    consumer = Consumer(
+        "reporting",
+        jetstream,
+        store.database,
+        Inbox(inbox_table, "reporting"),
+        Subscription(batch_handler=apply),
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        first = await publish()
+        await asyncio.wait_for(first_applying.wait(), 10)
+        later = [await publish() for _ in range(10)]
+        # all eleven delivered to the consumer: one in its transaction, ten waiting
+        await eventually(
+            lambda: jetstream.consumer_info(STREAM, "reporting"),
+            lambda info: info.num_ack_pending == 11,
+        )
+        release.set()
+        await eventually(lambda: consumer_pending(jetstream, "reporting"), lambda n: n == 0)
+    finally:
+        release.set()
+        consumer.stop()
+        await task
+    assert batches == [[first], later]
+    assert sorted(await store.applied_event_ids()) == sorted([first, *later])
+
+
 async def test_maintenance_runs_on_schedule_and_a_failed_run_does_not_stop_the_consumer(
     store: Store, jetstream: JetStreamContext
 ) -> None:

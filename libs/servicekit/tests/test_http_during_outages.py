@@ -38,7 +38,7 @@ router = APIRouter()
 @router.post("/notes", status_code=201)
 async def add_note(request: Request) -> dict[str, str]:
     """A write that publishes an event, as a producer's use cases do."""
-    async with get_runtime(request).database.transaction() as tx:
+    async with (await get_runtime(request)).database.transaction() as tx:
         await tx.execute(notes.insert())
         await tx.emit(lesson_completed())
     return {"status": "added"}
@@ -46,7 +46,7 @@ async def add_note(request: Request) -> dict[str, str]:
 
 @router.get("/notes")
 async def count_notes(request: Request) -> dict[str, int]:
-    async with get_runtime(request).database.read() as conn:
+    async with (await get_runtime(request)).database.read() as conn:
         return {"notes": (await conn.execute(select(func.count()).select_from(notes))).scalar_one()}
 
 

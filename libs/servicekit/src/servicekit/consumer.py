@@ -3,8 +3,12 @@
 The consumer reads the whole stream; messages on subjects the service does not consume are
 acknowledged unparsed (ADR 5). A fetched batch is applied in one database transaction
 together with its inbox rows while the next batch is fetched (by
-:class:`~servicekit.pull.Puller`) and parsed, and acknowledged while the next batch is applied:
-once its transaction has committed, a batch needs nothing of the database, so its
+:class:`~servicekit.pull.Puller`) and parsed, and acknowledged while the next batch is applied.
+A next batch that is not full when fetched takes, once the current one has been applied, what
+arrived meanwhile: under a steady trickle of events a batch is whatever came during the last
+transaction, not the first message of it (which could not be applied any sooner), so a
+transaction, its inbox claim and its commit serve many events instead of one. Once applied,
+a batch needs nothing of the database, so its
 acknowledgements (and the freeing of its messages and events) wait for the database's replies
 to the next one instead of holding it up.
 
@@ -121,6 +125,7 @@ class Consumer:
         # progress while the consumer is paused
         self._in_hand: list[Msg] = []
         self._preparing: list[Msg] = []
+        self._gathering: list[Msg] = []  # fetched ahead, topping up while a batch applies
         self.settling = Settling(
             name, js, self.options.max_deliver, self.options.retry_delays, hold=self._held
         )
@@ -138,12 +143,17 @@ class Consumer:
         maintenance_due = loop.time() + min(60.0, every)
         ahead: asyncio.Task[Parsed] | None = None
         acking: asyncio.Task[None] | None = None
+        applying = asyncio.Event()
         try:
             ahead = self._ahead = asyncio.create_task(self._next_batch(puller))
             while not self._stopping:
                 batch = await ahead
-                ahead = self._ahead = asyncio.create_task(self._next_batch(puller))
-                applied = await self._apply_batch(batch)
+                applying = asyncio.Event()
+                ahead = self._ahead = asyncio.create_task(self._next_batch(puller, applying))
+                try:
+                    applied = await self._apply_batch(batch)
+                finally:
+                    applying.set()
                 del batch  # the acknowledging task holds the last reference: it frees them
                 if acking is not None:
                     await acking
@@ -153,6 +163,7 @@ class Consumer:
                     maintenance_due = loop.time() + every
                     await self.maintain()
         finally:
+            applying.set()
             if acking is not None:
                 await acking
             if ahead is not None:
@@ -171,8 +182,18 @@ class Consumer:
         except Exception:
             log.exception("consumer maintenance failed; retried at the next run")
 
-    async def _next_batch(self, puller: Puller) -> Parsed:
-        messages = await puller.fetch(self.options.batch_size, self.options.fetch_timeout)
+    async def _next_batch(self, puller: Puller, applying: asyncio.Event | None = None) -> Parsed:
+        """The next batch; if it is not full, topped up with what arrives until the batch
+        being applied (``applying``) is done."""
+        size = self.options.batch_size
+        messages = await puller.fetch(size, self.options.fetch_timeout)
+        if applying is not None and 0 < len(messages) < size and not applying.is_set():
+            self._gathering = messages  # in hand: reported in progress if the consumer pauses
+            try:
+                await applying.wait()
+            finally:
+                self._gathering = []
+            messages += puller.take(size - len(messages))
         refusal = puller.refusal
         if refusal is not None:
             self.pauses.begin(pauses.PULL_REFUSED, refusal)
@@ -343,7 +364,7 @@ class Consumer:
     async def _report_progress(self) -> None:
         """Tell the server that the messages in hand, and those fetched ahead, are in
         progress, so that it does not deliver them again while the consumer is paused."""
-        messages = self._in_hand + self._preparing
+        messages = self._in_hand + self._preparing + self._gathering
         ahead = self._ahead
         if ahead is not None and ahead.done() and not ahead.cancelled() and not ahead.exception():
             messages += [msg for msg, _ in ahead.result()]

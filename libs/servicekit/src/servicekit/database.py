@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from lms_contracts import EventData
@@ -26,18 +27,57 @@ if TYPE_CHECKING:
 _UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "57014", "25006", "53", "58")
 
 
-def make_engine(url: str, *, pool_size: int = 10, connect_timeout: float = 5.0) -> AsyncEngine:
-    """A pool that checks a connection before lending it (one that PostgreSQL dropped, in a
-    restart say, is replaced) and gives up connecting after ``connect_timeout`` seconds, so
-    that a request during an outage is answered (503) rather than held for asyncpg's
-    default minute."""
-    return create_async_engine(
+# A connection lent again within this long of its return was working a moment ago.
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "servicekit_returned_at"
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    connect_timeout: float = 5.0,
+    ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+) -> AsyncEngine:
+    """A pool that checks a connection that sat idle before lending it (one that PostgreSQL
+    dropped, in a restart say, is replaced) and gives up connecting after ``connect_timeout``
+    seconds, so that a request during an outage is answered (503) rather than held for
+    asyncpg's default minute.
+
+    SQLAlchemy's ``pool_pre_ping`` checks every connection it lends, and asyncpg's check is
+    three round trips (BEGIN, an empty query, ROLLBACK): on the busiest requests that was more
+    than their own statements. A connection back in use within ``ping_after_idle`` seconds is
+    lent unchecked; if the server went away in that moment, its first statement fails as a
+    disconnect, which invalidates the whole pool (an HTTP request gets a 503 to retry, a
+    consumer pauses and applies its batch again), so one check after idling covers the
+    rest."""
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # the connection returned last is lent first: the busy ones stay busy (and unchecked),
+        # the others idle
+        pool_use_lifo=True,
         connect_args={"timeout": connect_timeout},
     )
+    dialect = engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def returned(dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def lent(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)  # none on a connection just made
+        if returned_at is None or time.monotonic() - returned_at < ping_after_idle:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # the pool drops this connection and lends another (a new one if need be)
+            raise sqlalchemy.exc.DisconnectionError(str(exc)) from exc
+
+    return engine
 
 
 @dataclass

@@ -156,6 +156,10 @@ class Puller:
         except TimeoutError:
             pass
 
+    def take(self, most: int) -> list[Msg]:
+        """Up to ``most`` of the messages already delivered, without asking for more."""
+        return [self._buffer.popleft() for _ in range(min(most, len(self._buffer)))]
+
     async def fetch(self, batch: int, timeout: float) -> list[Msg]:
         """Up to ``batch`` messages; empty if none came within ``timeout`` seconds."""
         if len(self._buffer) < batch and not self._live():

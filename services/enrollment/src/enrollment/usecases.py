@@ -327,7 +327,11 @@ async def start_bulk_enrollment(cmd: commands.StartBulkEnrollment, uow: UnitOfWo
 
 
 async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
-    course = await uow.course(enrollment.course_id, enrollment.course_version)
+    course = (
+        await uow.course(enrollment.course_id, enrollment.course_version)
+        if enrollment.may_complete
+        else None  # the course's lessons cannot decide yet: no need to read them
+    )
     at = uow.now()
     if not enrollment.try_complete(course, at):
         await uow.save_enrollment(enrollment)

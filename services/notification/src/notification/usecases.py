@@ -72,6 +72,9 @@ class UnitOfWork(Protocol):
         self, enrollment_id: uuid.UUID, state: str, at: datetime
     ) -> None: ...
     async def touch_activity(self, learner_id: uuid.UUID, at: datetime) -> None: ...
+    async def save_activity(
+        self, learner_id: uuid.UUID, village_code: str, at: datetime
+    ) -> None: ...
     async def course_title(self, learner_id: uuid.UUID, course_id: uuid.UUID) -> str | None: ...
     async def recipient(self, learner_id: uuid.UUID) -> Recipient | None: ...
     async def village_code(self, learner_id: uuid.UUID) -> str | None: ...
@@ -120,8 +123,7 @@ async def close_enrollment(cmd: commands.CloseEnrollment, uow: UnitOfWork) -> No
 
 
 async def record_activity(cmd: commands.RecordActivity, uow: UnitOfWork) -> None:
-    await uow.save_learner(cmd.learner_id, cmd.village_code, None, cmd.at)
-    await uow.touch_activity(cmd.learner_id, cmd.at)
+    await uow.save_activity(cmd.learner_id, cmd.village_code, cmd.at)
 
 
 def channels_for(

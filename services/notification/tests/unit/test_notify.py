@@ -53,6 +53,9 @@ class FakeUnitOfWork:
     ) -> None: ...
     async def touch_activity(self, learner_id: uuid.UUID, at: datetime) -> None: ...
 
+    async def save_activity(self, learner_id: uuid.UUID, village_code: str, at: datetime) -> None:
+        await self.save_learner(learner_id, village_code, None, at)
+
     async def course_title(self, learner_id: uuid.UUID, course_id: uuid.UUID) -> str | None:
         return self.course_titles.get((learner_id, course_id))
 

@@ -118,6 +118,8 @@ class DeliveryWorker:
         dropped = [e for e in self.ready if e not in self.targets and self.ready[e]]
         released = [d for e in dropped for d in self.ready.pop(e)]
         claimed: list[Claimed] = []
+        if not (outcomes or released or chosen):
+            return 0  # nothing to record, release or claim: no transaction
         try:
             async with self.queue.round() as conn:
                 await self.queue.record(conn, outcomes)

@@ -21,7 +21,7 @@ ServiceRuntime = Annotated[AssessmentRuntime, Depends(get_runtime)]
 UseCases = Annotated[Runner[SqlUnitOfWork], Depends(get_runner)]
 
 
-def settings_of(runtime: ServiceRuntime) -> AssessmentSettings:
+async def settings_of(runtime: ServiceRuntime) -> AssessmentSettings:
     return runtime.settings
 
 

@@ -19,7 +19,7 @@ ServiceRuntime = Annotated[
 UseCases = Annotated[Runner[SqlUnitOfWork], Depends(get_runner)]
 
 
-def current_settings(runtime: ServiceRuntime) -> EnrollmentSettings:
+async def current_settings(runtime: ServiceRuntime) -> EnrollmentSettings:
     return runtime.settings
 
 

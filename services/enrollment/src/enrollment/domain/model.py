@@ -158,11 +158,14 @@ class Enrollment:
         if self.status == EnrollmentStatus.ENROLLED:
             self.status = EnrollmentStatus.IN_PROGRESS
 
+    @property
+    def may_complete(self) -> bool:
+        """In progress with the post-test passed: the course's lessons decide the rest."""
+        return self.status == EnrollmentStatus.IN_PROGRESS and self.post_test_score is not None
+
     def try_complete(self, course: CourseVersion | None, now: datetime) -> bool:
         """Complete when every required lesson is done and the post-test is passed."""
-        if self.status != EnrollmentStatus.IN_PROGRESS or course is None:
-            return False
-        if self.post_test_score is None:
+        if not self.may_complete or course is None:
             return False
         if not course.required_lesson_ids <= self.completed_lesson_ids:
             return False

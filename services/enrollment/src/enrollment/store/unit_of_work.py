@@ -59,6 +59,8 @@ class SqlUnitOfWork(UnitOfWork):
         self._people_at: dict[tuple[str, str], dict[uuid.UUID, Learner]] = {}
         self._places: set[tuple[str, str]] = set()
         self._niks: set[str] = set()
+        # each enrollment's row as read: saving it unchanged writes nothing
+        self._as_read: dict[uuid.UUID, dict[str, Any]] = {}
 
     def now(self) -> datetime:
         return self.clock()
@@ -247,6 +249,9 @@ class SqlUnitOfWork(UnitOfWork):
 
     async def save_enrollment(self, enrollment: Enrollment) -> None:
         values = enrollment_values(enrollment)
+        if self._as_read.get(enrollment.enrollment_id) == values:
+            return  # a lesson done again, or one more of an enrollment in progress
+        self._as_read[enrollment.enrollment_id] = values
         await self.conn.execute(
             enrollments.update()
             .where(enrollments.c.enrollment_id == enrollment.enrollment_id)
@@ -264,7 +269,7 @@ class SqlUnitOfWork(UnitOfWork):
                 )
             ).scalars()
         )
-        return Enrollment(
+        enrollment = Enrollment(
             enrollment_id=row.enrollment_id,
             learner_id=row.learner_id,
             course_id=row.course_id,
@@ -278,6 +283,8 @@ class SqlUnitOfWork(UnitOfWork):
             completed_at=row.completed_at,
             withdrawn_at=row.withdrawn_at,
         )
+        self._as_read[enrollment.enrollment_id] = enrollment_values(enrollment)
+        return enrollment
 
     # progress facts, kept per learner and course so that they survive any arrival order
     async def add_lesson_completion(

@@ -86,6 +86,23 @@ class SqlUnitOfWork(UnitOfWork):
             .values(state=state, updated_at=at)
         )
 
+    async def save_activity(self, learner_id: uuid.UUID, village_code: str, at: datetime) -> None:
+        """The learner's village and latest activity, in one statement (an event per lesson
+        comes through here)."""
+        statement = insert(learners).values(
+            learner_id=learner_id, village_code=village_code, updated_at=at, last_activity_at=at
+        )
+        latest = func.greatest(
+            func.coalesce(learners.c.last_activity_at, statement.excluded.last_activity_at),
+            statement.excluded.last_activity_at,
+        )
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["learner_id"],
+                set_={"village_code": village_code, "updated_at": at, "last_activity_at": latest},
+            )
+        )
+
     async def touch_activity(self, learner_id: uuid.UUID, at: datetime) -> None:
         await self.conn.execute(
             update(learners)
