@@ -8,13 +8,16 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
+from contextvars import Token
 
+from opentelemetry.trace import Span, SpanKind
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .headers import security_headers
-from .observability import HTTP_REQUESTS, correlation_id_var
+from .observability import HTTP_REQUESTS, Pseudonyms, correlation_id_var, log_access
 from .problems import BodyTooLarge, body_too_large_response, internal_error_response
+from .tracing import Tracing, parent_var, span, valid
 
 # A caller's correlation id is echoed in headers and logs: visible ASCII only, bounded.
 CORRELATION_ID = re.compile(rb"[\x21-\x7e]{1,100}")
@@ -58,16 +61,42 @@ class RequestContext:
     request on it would fail too. Only an error after the response started, whose body is
     cut short, still closes the connection."""
 
-    def __init__(self, app: ASGIApp, body_limits: BodyLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, body_limits: BodyLimits, pseudonyms: Pseudonyms | None = None
+    ) -> None:
         self.app = app
         self.body_limits = body_limits
+        # None: no access log
+        self.pseudonyms = pseudonyms
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        correlation_id = correlation_id_of(scope.get("headers") or [])
+        headers = scope.get("headers") or []
+        correlation_id = correlation_id_of(headers)
         token = correlation_id_var.set(correlation_id)
+        caller_trace = traceparent_of(headers)
+        if Tracing.enabled:
+            with span("HTTP", caller_trace, kind=SpanKind.SERVER) as current:
+                await self._serve(scope, receive, send, correlation_id, token, current)
+            return
+        trace_token = parent_var.set(caller_trace) if caller_trace else None
+        try:
+            await self._serve(scope, receive, send, correlation_id, token)
+        finally:
+            if trace_token is not None:
+                parent_var.reset(trace_token)
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        correlation_id: str,
+        token: Token[str | None],
+        current: Span | None = None,
+    ) -> None:
         cap = self.body_limits.of(scope["path"])
         status = 500
         response_started = False
@@ -99,12 +128,28 @@ class RequestContext:
             answer = internal_error_response(scope.get("path"), exc)
             await answer(scope, receive, send_with_context)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], path, str(status)).observe(
-                time.perf_counter() - started
-            )
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, route, str(status)).observe(seconds)
+            if current is not None:
+                current.update_name(f"{method} {route}")
+                current.set_attributes({"http.request.method": method, "http.route": route})
+                current.set_attribute("http.response.status_code", status)
+            if self.pseudonyms is not None:
+                principal = (scope.get("state") or {}).get("principal")
+                subject = getattr(principal, "subject", None)
+                hashed = self.pseudonyms.of(subject) if subject else None
+                log_access(method, route, status, seconds, hashed)
             correlation_id_var.reset(token)
+
+
+def traceparent_of(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The caller's W3C ``traceparent``, if it is well formed."""
+    for name, value in headers:
+        if name == b"traceparent":
+            return valid(value.decode("latin-1"))
+    return None
 
 
 def declared_over(scope: Scope, cap: int) -> bool:

@@ -21,6 +21,12 @@ from sqlalchemy import func, or_, select, text, update
 
 from servicekit.clock import Clock
 from servicekit.database import Database
+from servicekit.observability import (
+    JOB_ITEMS_DONE,
+    JOB_ITEMS_REMAINING,
+    JOB_OLDEST_ACTIVE_AGE,
+    JOBS_ACTIVE,
+)
 from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.service import Runtime
 
@@ -35,6 +41,8 @@ from .store.tables import jobs
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 ZERO = "00000000-0000-0000-0000-000000000000"
+# Reported at every scrape, with zeros while none is active (an alert needs the series).
+JOB_KINDS = ("bulk_enrollment",)
 
 
 async def claim_job(database: Database, lease: timedelta = LEASE) -> uuid.UUID | None:
@@ -160,3 +168,30 @@ async def bulk_worker(runtime: Runtime[EnrollmentSettings, EnrollmentDependencie
         except Exception as exc:
             log.exception("bulk enrollment job %s failed", job_id)
             await fail_job(database, job_id, str(exc))
+
+
+async def measure_jobs(runtime: Runtime[EnrollmentSettings, EnrollmentDependencies]) -> None:
+    """The progress of the jobs still to finish, for /metrics: how many, items left and done,
+    the oldest one's age (a job that stops progressing shows as an age that keeps growing)."""
+    active = jobs.c.state.in_([JobState.PENDING, JobState.RUNNING])
+    query = (
+        select(
+            jobs.c.kind,
+            func.count(),
+            func.sum(jobs.c.total - jobs.c.done - jobs.c.skipped - jobs.c.failed),
+            func.sum(jobs.c.done),
+            func.extract("epoch", func.now() - func.min(jobs.c.created_at)),
+        )
+        .where(active)
+        .group_by(jobs.c.kind)
+    )
+    async with runtime.database.read() as conn:
+        rows = (await conn.execute(query)).all()
+    found = {row[0]: row for row in rows}
+    for kind in {*JOB_KINDS, *found}:
+        row = found.get(kind)
+        count, remaining, done, age = row[1:] if row is not None else (0, 0, 0, 0)
+        JOBS_ACTIVE.labels(kind).set(count)
+        JOB_ITEMS_REMAINING.labels(kind).set(max(0, int(remaining or 0)))
+        JOB_ITEMS_DONE.labels(kind).set(int(done or 0))
+        JOB_OLDEST_ACTIVE_AGE.labels(kind).set(float(age or 0))

@@ -15,7 +15,7 @@ from .api.refusals import REFUSALS
 from .dependencies import EnrollmentDependencies
 from .events.inbound import INBOUND
 from .events.outbound import to_contract
-from .jobs import bulk_worker
+from .jobs import bulk_worker, measure_jobs
 from .settings import EnrollmentSettings as Settings
 from .store.tables import metadata
 from .store.unit_of_work import SqlUnitOfWork
@@ -54,6 +54,7 @@ def definition(
         refusals=REFUSALS,
         inbound=INBOUND,
         workers=[bulk_worker],
+        measurements=[measure_jobs],
     )
 
 
