@@ -8,16 +8,14 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from contextvars import Token
 
-from opentelemetry.trace import Span, SpanKind
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .headers import security_headers
 from .observability import HTTP_REQUESTS, Pseudonyms, correlation_id_var, log_access
 from .problems import BodyTooLarge, body_too_large_response, internal_error_response
-from .tracing import Tracing, parent_var, span, valid
+from .tracing import Tracing, parent_var, valid
 
 # A caller's correlation id is echoed in headers and logs: visible ASCII only, bounded.
 CORRELATION_ID = re.compile(rb"[\x21-\x7e]{1,100}")
@@ -76,27 +74,18 @@ class RequestContext:
         headers = scope.get("headers") or []
         correlation_id = correlation_id_of(headers)
         token = correlation_id_var.set(correlation_id)
-        caller_trace = traceparent_of(headers)
-        if Tracing.enabled:
-            with span("HTTP", caller_trace, kind=SpanKind.SERVER) as current:
-                await self._serve(scope, receive, send, correlation_id, token, current)
-            return
+        # With tracing on, FastAPI's own span of the request carries the caller's trace
+        # context (servicekit.tracing); off, the events written continue the caller's trace.
+        caller_trace = None if Tracing.enabled else traceparent_of(headers)
         trace_token = parent_var.set(caller_trace) if caller_trace else None
         try:
-            await self._serve(scope, receive, send, correlation_id, token)
+            await self._serve(scope, receive, send, correlation_id)
         finally:
             if trace_token is not None:
                 parent_var.reset(trace_token)
+            correlation_id_var.reset(token)
 
-    async def _serve(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        correlation_id: str,
-        token: Token[str | None],
-        current: Span | None = None,
-    ) -> None:
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, correlation_id: str) -> None:
         cap = self.body_limits.of(scope["path"])
         status = 500
         response_started = False
@@ -132,16 +121,11 @@ class RequestContext:
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
             HTTP_REQUESTS.labels(method, route, str(status)).observe(seconds)
-            if current is not None:
-                current.update_name(f"{method} {route}")
-                current.set_attributes({"http.request.method": method, "http.route": route})
-                current.set_attribute("http.response.status_code", status)
             if self.pseudonyms is not None:
                 principal = (scope.get("state") or {}).get("principal")
                 subject = getattr(principal, "subject", None)
                 hashed = self.pseudonyms.of(subject) if subject else None
                 log_access(method, route, status, seconds, hashed)
-            correlation_id_var.reset(token)
 
 
 def traceparent_of(headers: list[tuple[bytes, bytes]]) -> str | None:

@@ -50,7 +50,7 @@ from .registry import ServiceSpec
 from .runner import Outbound, Runner, UnitOfWork, UseCase, no_events
 from .settings import ServiceSettings
 from .topology import interests
-from .tracing import configure_tracing
+from .tracing import HTTP_TELEMETRY, configure_tracing
 
 log = logging.getLogger(__name__)
 # How long a starting process waits for NATS before it serves without it.
@@ -364,6 +364,7 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=HTTP_TELEMETRY,
     )
     app.state.token_verifier = TokenVerifier(settings)
     app.state.cursors = Cursors(settings.cursor_signing_key)

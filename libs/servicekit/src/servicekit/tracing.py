@@ -3,8 +3,8 @@
 Every event carries a ``traceparent`` (the CloudEvents distributed-tracing extension): the
 trace of the request or the event that caused it. Spans are recorded and exported only when
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set: then the
-HTTP request, the outbox write, the relay's publish and each consumer's apply are spans of
-that trace, sent over OTLP/HTTP. Without it nothing is recorded and the cost is a few string
+HTTP request (FastAPI's own span), the outbox write, the relay's publish and each consumer's
+apply are spans of that trace, sent over OTLP/HTTP. Without it nothing is recorded and the cost is a few string
 operations per request and per event: the trace id still travels (the caller's
 ``traceparent`` header, else one derived from the correlation id), so that logs of one
 request across services can be joined on it and a collector added later sees whole traces.
@@ -20,7 +20,9 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind
@@ -30,11 +32,29 @@ log = logging.getLogger(__name__)
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 PROPAGATOR = TraceContextTextMapPropagator()
+# Operators' probes and scrapes are not traced.
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 # The trace context of the work at hand (a caller's header, the event being applied) while no
 # span is recorded: what the events it writes continue.
 parent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
 tracer = trace.get_tracer("servicekit")
+
+
+def _untraced(scope: Any) -> bool:
+    return scope.get("path") in UNTRACED_PATHS
+
+
+# FastAPI's own span of each request (named by method and route template, the caller's
+# traceparent its parent), recorded once a tracer provider is set; its metrics and log
+# signals stay off (metrics are Prometheus', logs are JSON lines).
+HTTP_TELEMETRY: TelemetryConfig = {
+    "tracing": True,
+    "metrics": False,
+    "logs": False,
+    "auto_configure": False,
+    "exclude": _untraced,
+}
 
 
 class Tracing:

@@ -82,9 +82,11 @@ async def running_service(
     )
     app = main.app(settings, deps)
     if over_http:
-        async with served_by_uvicorn(app) as url:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-                yield RunningService(service, app, client, settings)
+        async with (
+            served_by_uvicorn(app) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as client,
+        ):
+            yield RunningService(service, app, client, settings)
         return
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=app)
