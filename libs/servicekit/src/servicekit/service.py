@@ -195,7 +195,9 @@ def get_runner(request: Request) -> Runner[Any]:
     return get_runtime(request).runner
 
 
-async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
+async def connect_nats(
+    settings: ServiceSettings, name: str, *, reconnect_attempts: int = -1
+) -> NatsClient:
     client = NatsClient()
 
     async def disconnected() -> None:
@@ -210,7 +212,7 @@ async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
         password=settings.nats_password,
         # a private inbox per user: nobody may subscribe to replies meant for others
         inbox_prefix=f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX",
-        max_reconnect_attempts=-1,
+        max_reconnect_attempts=reconnect_attempts,
         reconnect_time_wait=0.5,  # type: ignore[arg-type]  # nats-py sleeps a float; its hint says int
         # one line per failed attempt while NATS is away, not a traceback every half second
         error_cb=_nats_error,
