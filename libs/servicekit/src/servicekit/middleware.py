@@ -17,6 +17,8 @@ from .observability import HTTP_REQUESTS, Pseudonyms, correlation_id_var, log_ac
 from .problems import BodyTooLarge, body_too_large_response, internal_error_response
 from .tracing import Tracing, parent_var, valid
 
+# Probes and scrapes (every few seconds, per pod) are counted in the metrics, not logged.
+UNLOGGED_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 # A caller's correlation id is echoed in headers and logs: visible ASCII only, bounded.
 CORRELATION_ID = re.compile(rb"[\x21-\x7e]{1,100}")
 
@@ -121,7 +123,7 @@ class RequestContext:
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
             HTTP_REQUESTS.labels(method, route, str(status)).observe(seconds)
-            if self.pseudonyms is not None:
+            if self.pseudonyms is not None and route not in UNLOGGED_ROUTES:
                 principal = (scope.get("state") or {}).get("principal")
                 subject = getattr(principal, "subject", None)
                 hashed = self.pseudonyms.of(subject) if subject else None

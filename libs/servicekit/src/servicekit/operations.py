@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 DATABASE_CHECK_SECONDS = 2.0
 # A ping to nats-server, and a question about the durable consumer, wait this long at most.
 NATS_PING_SECONDS = 1.0
-# What a service measures at each scrape besides the outbox (enrollment: its jobs).
-Measurement = Callable[[Any], Awaitable[None]]
 
 
 def operations_router() -> APIRouter:
@@ -83,7 +81,8 @@ def operations_router() -> APIRouter:
         await asyncio.gather(
             nats_state(runtime),
             consumer_state(runtime),
-            *(measured(m.__name__, m(runtime)) for m in measurements_of(runtime)),
+            database_state(runtime),
+            *(measured(m.__name__, m(runtime)) for m in runtime.definition.measurements),
         )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -141,14 +140,6 @@ async def consumer_state(runtime: Any) -> dict[str, Any] | None:
     return described
 
 
-def measurements_of(runtime: Any) -> list[Measurement]:
-    found: list[Measurement] = []
-    if runtime.definition.spec.produces:
-        found.append(measure_outbox)
-    found.extend(runtime.definition.measurements)
-    return found
-
-
 async def measured(name: str, measurement: Awaitable[None]) -> None:
     """Within the scrape's bound; on failure the gauges keep their last values."""
     try:
@@ -171,8 +162,18 @@ async def outbox_state(runtime: Any) -> dict[str, float] | None:
     return {"oldest_unsent_age_seconds": round(age, 3)}
 
 
-async def measure_outbox(runtime: Any) -> None:
-    database = runtime.database
-    async with database.read() as conn:
-        OUTBOX_OLDEST_UNSENT_AGE.set(await database.outbox.oldest_unsent_age(conn))
-        OUTBOX_BACKLOG.set(await database.outbox.backlog(conn))
+async def database_state(runtime: Any) -> None:
+    """For a scrape: the readiness check of the database (``lms_check_ok{check="database"}``)
+    and, for a producer, the outbox's age and backlog. On failure the outbox gauges keep their
+    last values."""
+    try:
+        async with asyncio.timeout(DATABASE_CHECK_SECONDS):
+            await outbox_state(runtime)
+            if runtime.definition.spec.produces:
+                async with runtime.database.read() as conn:
+                    OUTBOX_BACKLOG.set(await runtime.database.outbox.backlog(conn))
+    except Exception as exc:
+        CHECK_OK.labels("database").set(0)
+        log.warning("database not measured: %r", exc)
+    else:
+        CHECK_OK.labels("database").set(1)
