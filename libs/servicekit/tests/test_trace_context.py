@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,7 +27,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import MetaData, select
 
-from lms_contracts import CloudEvent, LearnerRegistered, LessonCompleted, parse_event
+from lms_contracts import (
+    CloudEvent,
+    LearnerRegistered,
+    LessonCompleted,
+    new_event,
+    parse_event,
+    subject_of,
+)
 from servicekit.consumer import Consumer, ConsumerOptions, Subscription
 from servicekit.database import Database, Transaction, make_engine
 from servicekit.inbox import Inbox
@@ -265,3 +274,61 @@ async def test_with_tracing_on_request_outbox_relay_and_consumer_are_spans_of_on
     assert f"{applied.context.trace_id:032x}" == TRACE_ID
     assert applied.parent is not None
     assert f"{applied.parent.span_id:016x}" == registered.traceparent[36:52]
+
+
+async def refuse(tx: Transaction, event: CloudEvent[Any]) -> None:
+    raise ValueError("village code not in this regency")
+
+
+async def test_a_failing_event_is_retried_and_dead_lettered_with_a_line_each_naming_its_request(
+    databases: dict[str, str], jetstream: JetStreamContext
+) -> None:
+    lines: list[dict[str, Any]] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(JsonFormatter().format(record)))
+
+    settling = logging.getLogger("servicekit.dead_lettering")
+    handler = Collect()
+    settling.addHandler(handler)
+    engine = make_engine(databases["welcome"])
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    running = Consumer(
+        "notification",
+        jetstream,
+        Database(engine, Outbox(outbox_table)),
+        Inbox(inbox_table, "notification"),
+        Subscription(handlers={LearnerRegistered: refuse}),
+        ConsumerOptions(max_deliver=2, retry_delays=(0.1,), fetch_timeout=0.2),
+    )
+    task = asyncio.create_task(running.run())
+    try:
+        event = new_event(
+            LearnerRegistered(
+                learner_id=uuid.uuid4(),
+                full_name="La Ode Gagal",
+                position="kepala_dusun",
+                village_code=TOWUA,
+                registered_at=datetime.now(UTC),
+            ),
+            correlation_id="kolaka-ops-11",
+        )
+        await jetstream.publish(subject_of(event.data), event.to_json())
+        await eventually(
+            lambda: asyncio.sleep(0, lines),
+            lambda x: any("dead-lettered" in y["message"] for y in x),
+        )
+    finally:
+        running.stop()
+        await asyncio.wait_for(task, 30)
+        settling.removeHandler(handler)
+        await engine.dispose()
+    retried, dead = lines[0], lines[-1]
+    assert "retry in" in retried["message"] and retried["level"] == "warning"
+    assert dead["message"].startswith(f"dead-lettered event {event.id} of type {event.type}")
+    assert "village code not in this regency" in dead["message"] and dead["level"] == "error"
+    for line in (retried, dead):
+        assert line["correlation_id"] == "kolaka-ops-11"
+        assert line["event_id"] == str(event.id)
