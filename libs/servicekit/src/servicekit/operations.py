@@ -11,6 +11,12 @@ rather than for taking pods out of service (ADR 11). A consumer paused for its i
 (ADR 12) is reported too, under ``checks.consumer`` with what it waits for and since when, and
 in ``lms_consumer_paused``: it needs no pod taken out (its messages wait on the server), but
 an operator needs to know.
+
+"NATS connected" means the server answered a ping within ``NATS_PING_SECONDS``: a paused or
+hung server keeps the connection open and says nothing, so only a round trip tells. The
+consumer's durable is asked about (pending, ack pending, redelivered) with the same bound,
+which also sets the lag gauges. ``/metrics`` runs the same checks at each scrape
+(``lms_check_ok{check}``), so that alerts see what the probes see (ADR 27).
 """
 
 from __future__ import annotations
