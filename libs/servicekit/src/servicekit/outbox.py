@@ -32,18 +32,20 @@ from .tracing import Tracing, span, trace_id_of, traceparent_for, valid
 
 log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "lms_outbox"
-TRACEPARENT_KEY = b'"traceparent":"'
+TRACEPARENT_KEY = b'"traceparent"'
 
 
 def traceparent_in(payload: bytes, correlation_id: str | None) -> str:
-    """The event's own ``traceparent`` (found in its JSON without parsing it), else one of its
-    correlation id."""
-    start = payload.find(TRACEPARENT_KEY)
-    if start >= 0:
-        start += len(TRACEPARENT_KEY)
-        found = valid(payload[start : start + 55].decode("ascii", "replace"))
-        if found is not None:
-            return found
+    """The event's own ``traceparent`` (found in its JSON without parsing it, written by
+    pydantic or by PostgreSQL's ``json_build_object``, which puts spaces around the colon),
+    else one of its correlation id."""
+    key = payload.find(TRACEPARENT_KEY)
+    if key >= 0:
+        opening = payload.find(b'"', key + len(TRACEPARENT_KEY))
+        if opening > 0 and not payload[key + len(TRACEPARENT_KEY) : opening].strip(b" :"):
+            found = valid(payload[opening + 1 : opening + 56].decode("ascii", "replace"))
+            if found is not None:
+                return found
     return f"00-{trace_id_of(correlation_id)}-{uuid.uuid4().hex[:16]}-01"
 
 
