@@ -4,9 +4,11 @@ and notified."""
 
 from __future__ import annotations
 
+import json
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,8 +31,9 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self, urls: dict[str, str]) -> None:
+    def __init__(self, urls: dict[str, str], log_dir: Path) -> None:
         self.urls = urls
+        self.log_dir = log_dir
         self.settings = ServiceSettings()
 
     def auth(
@@ -50,7 +53,7 @@ def stack() -> Iterator[Stack]:
     """The five services as processes, NATS with its users, a PostgreSQL of their own."""
     ports = {name: free_port() for name in SERVICES}
     with LocalStack(ports=ports, external=False) as local:
-        yield Stack(local.urls)
+        yield Stack(local.urls, local.log_dir)
         processes = list(local.processes.values())
     assert all(process.poll() is not None for process in processes)
 
@@ -314,3 +317,74 @@ async def strangers_see_nothing(http: httpx.AsyncClient, stack: Stack, ids: dict
     assert mine.status_code == 200 and mine.json()["items"] == []
     inbox = await http.get(f"{urls['notification']}/v1/inbox", headers=other_learner)
     assert inbox.status_code == 200 and inbox.json()["items"] == []
+
+
+def log_lines(stack: Stack, service: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in (stack.log_dir / f"{service}.log").read_text().splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue  # uvicorn's own start lines
+    return lines
+
+
+async def test_an_operator_follows_a_registration_by_its_correlation_id(stack: Stack) -> None:
+    """A regency operator registers an official in Towua with their own correlation id; the
+    on-call engineer finds the request in the access log by that id (its route template, the
+    caller as a pseudonym, no name or village), and every process's readiness and metrics
+    show its consumer running and its lag. A forged correlation id (JSON and spaces) is
+    replaced, never written into a log line."""
+    urls = stack.urls
+    async with httpx.AsyncClient(timeout=15) as http:
+        registered = ok(
+            await http.post(
+                f"{urls['enrollment']}/v1/learners?email=la.ode@example.id",
+                headers=stack.auth("admin") | {"X-Correlation-Id": "kolaka-ops-77"},
+                json={
+                    "full_name": "La Ode Rahman",
+                    "position": "kaur_keuangan",
+                    "village_code": TOWUA,
+                },
+            ),
+            201,
+        )
+        forged = await http.get(
+            f"{urls['enrollment']}/v1/learners/{registered['learner_id']}",
+            headers=stack.auth("admin") | {"X-Correlation-Id": 'x", "level": "error'},
+        )
+        assert forged.status_code == 200
+        fresh = forged.headers["x-correlation-id"]
+        assert uuid.UUID(fresh)
+
+        found = await eventually(
+            lambda: http.get(f"{urls['enrollment']}/healthz"),
+            lambda _: any(
+                line.get("correlation_id") == fresh for line in log_lines(stack, "enrollment")
+            ),
+        )
+        assert found.status_code == 200
+        access = [x for x in log_lines(stack, "enrollment") if x["logger"] == "lms.access"]
+        (line,) = [x for x in access if x.get("correlation_id") == "kolaka-ops-77"]
+        assert line["route"] == "/v1/learners" and line["status"] == 201
+        assert line["method"] == "POST" and len(line["principal"]) == 16
+        text = (stack.log_dir / "enrollment.log").read_text()
+        for personal in ("La Ode Rahman", "la.ode@example.id", TOWUA, registered["learner_id"]):
+            assert personal not in text
+
+        for service, url in urls.items():
+            ready = (await http.get(f"{url}/readyz")).json()
+            assert ready["checks"]["nats"] == "connected", service
+            metrics = (await http.get(f"{url}/metrics")).text
+            assert 'lms_check_ok{check="database"} 1.0' in metrics, service
+            if "consumer" in ready["checks"]:
+                consumer = await eventually(
+                    lambda url=url: http.get(f"{url}/readyz"),
+                    lambda r: r.json()["checks"]["consumer"]["state"] == "running",
+                )
+                assert set(consumer.json()["checks"]["consumer"]["server"]) == {
+                    "pending",
+                    "ack_pending",
+                    "redelivered",
+                }
+                assert f'lms_consumer_pending_messages{{consumer="{service}"}}' in metrics

@@ -18,7 +18,8 @@ def on_jetstream(action: Callable[[JetStreamContext], Awaitable[T]]) -> T:
     from servicekit.service import connect_nats
 
     async def run() -> T:
-        nc = await connect_nats(ServiceSettings(), "lms-cli")
+        # a command gives up on a server that does not answer (a service keeps trying)
+        nc = await connect_nats(ServiceSettings(), "lms-cli", reconnect_attempts=2)
         try:
             return await action(nc.jetstream())
         finally:

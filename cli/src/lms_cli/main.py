@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import os
 import re
 import subprocess
@@ -25,11 +26,17 @@ from servicekit.settings import ServiceSettings
 from .browser import ensure_chromium
 from .connections import on_jetstream
 from .dead_letters import app as dead_letters_app
+from .errors import DATABASE_UNSET, MissingSetting, friendly
 
 if TYPE_CHECKING:
     from sqlalchemy import Table as SqlTable
 
-app = typer.Typer(help="LMS Pamong Desa", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="LMS Pamong Desa",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # an error is one line (lms_cli.errors), not a traceback
+)
 console = Console()
 ServiceName = Annotated[str, typer.Argument(help=f"one of: {', '.join(NAMES)}")]
 
@@ -83,7 +90,7 @@ def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")])
     for spec in specs:
         url = os.environ.get("DATABASE_URL")
         if not url:
-            raise typer.BadParameter("DATABASE_URL is not set")
+            raise MissingSetting(DATABASE_UNSET)
         upgrade(spec.main().MIGRATIONS, url)
         console.print(f"[green]migrated[/] {spec.name}")
 
@@ -234,5 +241,12 @@ for _spec in SERVICES:
         app.add_typer(_module.app, name=_spec.name, help=f"{_spec.name} service commands")
 
 
+def main() -> None:
+    """The ``lms`` command: an error is one line (the libraries' warnings on the way, a
+    retried connection say, are not printed)."""
+    logging.basicConfig(level=logging.ERROR, format="lms: %(message)s")
+    friendly(app)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -45,6 +45,10 @@ def _envelope(event: type[EventData]) -> dict[str, Any]:
             "minorversion": {"type": "integer"},
             "correlationid": {"type": "string"},
             "causationid": {"type": "string"},
+            "traceparent": {
+                "type": "string",
+                "description": "W3C trace context (CloudEvents distributed-tracing extension)",
+            },
             "data": {"$ref": f"#/components/schemas/{_name(event)}"},
         },
     }

@@ -50,6 +50,9 @@ class CloudEvent(BaseModel, Generic[D]):
     minorversion: int = 0
     correlationid: str | None = None
     causationid: str | None = None
+    # CloudEvents distributed-tracing extension: the W3C trace context of the work that
+    # produced the event (not validated: a malformed one must not make the event unreadable)
+    traceparent: str | None = None
     data: D
 
     @field_validator("time")
@@ -71,6 +74,7 @@ def new_event(
     causation_id: str | None = None,
     event_id: uuid.UUID | None = None,
     time: datetime | None = None,
+    traceparent: str | None = None,
 ) -> CloudEvent[D]:
     """Build the envelope for ``data``: callers pass only the payload and the causal chain."""
     event_id = event_id or uuid.uuid4()
@@ -83,5 +87,6 @@ def new_event(
         minorversion=data.minor_version,
         correlationid=correlation_id or str(event_id),
         causationid=causation_id,
+        traceparent=traceparent,
         data=data,
     )

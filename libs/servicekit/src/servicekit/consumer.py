@@ -39,6 +39,7 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind
 
 from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventType, parse_event
 
@@ -46,11 +47,12 @@ from . import pauses
 from .database import Database, Transaction, database_unavailable
 from .dead_lettering import GIVEN_UP_UNTRIED, Settling, unsettled
 from .inbox import Inbox
-from .observability import EVENTS_CONSUMED, correlation_id_var, event_id_var
+from .observability import EVENTS_CONSUMED, REDELIVERIES, correlation_id_var, event_id_var
 from .pauses import ConsumerStopping, Pauses
 from .pull import Puller
 from .retries import RETRIES
 from .topology import STREAM
+from .tracing import Tracing, parent_var, span
 
 log = logging.getLogger(__name__)
 # Messages parsed or acknowledged between two yields to the event loop (about a millisecond).
@@ -119,6 +121,7 @@ class Consumer:
             retry_max=self.options.database_retry_max,
         )
         self._stopping = False
+        self.running = False  # its loop runs (between the puller's start and stop)
         self._ahead: asyncio.Task[Parsed] | None = None
         self._puller: Puller | None = None
         # messages fetched and not yet settled, being applied or parsed: reported in
@@ -138,6 +141,7 @@ class Consumer:
         one is being applied."""
         puller = self._puller = Puller.of(self.js, STREAM, self.name)
         await puller.start()
+        self.running = True
         loop = asyncio.get_running_loop()
         every = self.options.maintenance_every.total_seconds()
         maintenance_due = loop.time() + min(60.0, every)
@@ -164,6 +168,7 @@ class Consumer:
                     await self.maintain()
         finally:
             applying.set()
+            self.running = False
             if acking is not None:
                 await acking
             if ahead is not None:
@@ -224,6 +229,7 @@ class Consumer:
         skipped: list[Msg] = []
         refused: list[tuple[Msg, Exception]] = []
         untried_after = self.options.max_deliver + GIVEN_UP_UNTRIED
+        redelivered = 0
         for i, msg in enumerate(messages):
             if i % YIELD_EVERY == YIELD_EVERY - 1:
                 # Parsing runs while the previous batch is in the database: let its replies
@@ -231,13 +237,19 @@ class Consumer:
                 await asyncio.sleep(0)
             if self.wanted is not None and not self.wanted(msg.subject):
                 skipped.append(msg)
-            elif (msg.metadata.num_delivered or 1) > untried_after:
+                continue
+            deliveries = msg.metadata.num_delivered or 1
+            if deliveries > 1:
+                redelivered += 1
+            if deliveries > untried_after:
                 refused.append((msg, unsettled(msg)))
             else:
                 try:
                     parsed.append((msg, parse_event(msg.data)))
                 except (MalformedEvent, UnknownEventType) as exc:
                     refused.append((msg, exc))
+        if redelivered:
+            REDELIVERIES.labels(self.name).inc(redelivered)
         if skipped:
             EVENTS_CONSUMED.labels(self.name, "skipped").inc(len(skipped))
             for msg in skipped:
@@ -384,19 +396,37 @@ class Consumer:
                 fresh = await self.inbox.claim(tx.conn, [(e.id, e.type) for e in todo])
                 todo = [e for e in todo if e.id in fresh]
             if self.subscription.batch_handler is not None and todo:
-                await self.subscription.batch_handler(tx, todo)
+                if Tracing.enabled:
+                    links = [e.traceparent for e in todo]
+                    with span(f"{self.name} apply batch", kind=SpanKind.CONSUMER, links=links):
+                        await self.subscription.batch_handler(tx, todo)
+                else:
+                    await self.subscription.batch_handler(tx, todo)
             if not self.subscription.handlers:
                 return
             for event in todo:
                 handler = self.subscription.handler_for(event)
-                if handler is None:
-                    continue
-                tx.correlation_id = event.correlationid or str(event.id)
-                tx.causation_id = str(event.id)
-                correlation_token = correlation_id_var.set(tx.correlation_id)
-                event_token = event_id_var.set(str(event.id))
+                if handler is not None:
+                    await self._handle(tx, handler, event)
+
+    async def _handle(self, tx: Transaction, handler: Handler, event: CloudEvent[Any]) -> None:
+        """One event in the batch's transaction, with its correlation id and trace context
+        (on every log line it causes, and every event it writes)."""
+        tx.correlation_id = event.correlationid or str(event.id)
+        tx.causation_id = str(event.id)
+        correlation_token = correlation_id_var.set(tx.correlation_id)
+        event_token = event_id_var.set(str(event.id))
+        try:
+            if Tracing.enabled:
+                name = f"{self.name} apply {event.type}"
+                with span(name, event.traceparent, kind=SpanKind.CONSUMER):
+                    await handler(tx, event)
+            else:
+                trace_token = parent_var.set(event.traceparent)
                 try:
                     await handler(tx, event)
                 finally:
-                    correlation_id_var.reset(correlation_token)
-                    event_id_var.reset(event_token)
+                    parent_var.reset(trace_token)
+        finally:
+            correlation_id_var.reset(correlation_token)
+            event_id_var.reset(event_token)

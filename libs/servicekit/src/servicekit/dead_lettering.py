@@ -21,7 +21,7 @@ from nats.js import JetStreamContext
 from lms_contracts import CloudEvent
 
 from . import pauses
-from .observability import DEAD_LETTERS, EVENTS_CONSUMED, event_id_var
+from .observability import DEAD_LETTERS, EVENTS_CONSUMED, correlation_id_var, event_id_var
 from .retries import retry_delay
 from .topology import dlq_subject
 
@@ -61,6 +61,7 @@ class Settling:
             return
         delay = retry_delay(self.retry_delays, deliveries)
         token = event_id_var.set(str(event.id))
+        correlation = correlation_id_var.set(event.correlationid)
         try:
             log.warning(
                 "handling %s failed (delivery %d), retry in %.1fs: %r",
@@ -71,6 +72,7 @@ class Settling:
             )
         finally:
             event_id_var.reset(token)
+            correlation_id_var.reset(correlation)
         EVENTS_CONSUMED.labels(self.consumer, "retried").inc()
         await msg.nak(delay=delay)
 
@@ -108,6 +110,7 @@ class DeadLetterCopy:
     deliveries: int
     error: str
     headers: dict[str, str]
+    correlation_id: str = ""
 
     @classmethod
     def of(cls, consumer: str, msg: Msg, exc: BaseException) -> DeadLetterCopy:
@@ -132,11 +135,13 @@ class DeadLetterCopy:
             meta.num_delivered or 0,
             error,
             headers,
+            correlation_of(msg.data),
         )
 
     def log(self) -> None:
         """One line an operator can search by event id, type, consumer or error."""
         token = event_id_var.set(self.event_id or None)
+        correlation = correlation_id_var.set(self.correlation_id or None)
         try:
             log.error(
                 "dead-lettered event %s of type %s: consumer %s gave up after %d deliveries "
@@ -150,6 +155,17 @@ class DeadLetterCopy:
             )
         finally:
             event_id_var.reset(token)
+            correlation_id_var.reset(correlation)
+
+
+def correlation_of(data: bytes) -> str:
+    """The CloudEvent ``correlationid`` of raw message bytes, if they have one."""
+    try:
+        envelope = json.loads(data)
+    except ValueError:
+        return ""
+    found = envelope.get("correlationid") if isinstance(envelope, dict) else None
+    return found if isinstance(found, str) else ""
 
 
 def identify(data: bytes) -> tuple[str, str]:

@@ -13,9 +13,12 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .headers import security_headers
-from .observability import HTTP_REQUESTS, correlation_id_var
+from .observability import HTTP_REQUESTS, Pseudonyms, correlation_id_var, log_access
 from .problems import BodyTooLarge, body_too_large_response, internal_error_response
+from .tracing import Tracing, parent_var, valid
 
+# Probes and scrapes (every few seconds, per pod) are counted in the metrics, not logged.
+UNLOGGED_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 # A caller's correlation id is echoed in headers and logs: visible ASCII only, bounded.
 CORRELATION_ID = re.compile(rb"[\x21-\x7e]{1,100}")
 
@@ -58,16 +61,33 @@ class RequestContext:
     request on it would fail too. Only an error after the response started, whose body is
     cut short, still closes the connection."""
 
-    def __init__(self, app: ASGIApp, body_limits: BodyLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, body_limits: BodyLimits, pseudonyms: Pseudonyms | None = None
+    ) -> None:
         self.app = app
         self.body_limits = body_limits
+        # None: no access log
+        self.pseudonyms = pseudonyms
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        correlation_id = correlation_id_of(scope.get("headers") or [])
+        headers = scope.get("headers") or []
+        correlation_id = correlation_id_of(headers)
         token = correlation_id_var.set(correlation_id)
+        # With tracing on, FastAPI's own span of the request carries the caller's trace
+        # context (servicekit.tracing); off, the events written continue the caller's trace.
+        caller_trace = None if Tracing.enabled else traceparent_of(headers)
+        trace_token = parent_var.set(caller_trace) if caller_trace else None
+        try:
+            await self._serve(scope, receive, send, correlation_id)
+        finally:
+            if trace_token is not None:
+                parent_var.reset(trace_token)
+            correlation_id_var.reset(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, correlation_id: str) -> None:
         cap = self.body_limits.of(scope["path"])
         status = 500
         response_started = False
@@ -99,12 +119,23 @@ class RequestContext:
             answer = internal_error_response(scope.get("path"), exc)
             await answer(scope, receive, send_with_context)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], path, str(status)).observe(
-                time.perf_counter() - started
-            )
-            correlation_id_var.reset(token)
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, route, str(status)).observe(seconds)
+            if self.pseudonyms is not None and route not in UNLOGGED_ROUTES:
+                principal = (scope.get("state") or {}).get("principal")
+                subject = getattr(principal, "subject", None)
+                hashed = self.pseudonyms.of(subject) if subject else None
+                log_access(method, route, status, seconds, hashed)
+
+
+def traceparent_of(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The caller's W3C ``traceparent``, if it is well formed."""
+    for name, value in headers:
+        if name == b"traceparent":
+            return valid(value.decode("latin-1"))
+    return None
 
 
 def declared_over(scope: Scope, cap: int) -> bool:

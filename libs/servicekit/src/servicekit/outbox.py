@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind
 from sqlalchemy import Table, and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,18 +28,25 @@ from lms_contracts import CloudEvent, EventData, new_event, subject_of
 
 from .observability import RELAY_FAILURES, RELAY_PUBLISHED
 from .topology import STREAM
+from .tracing import Tracing, span, trace_id_of, traceparent_for, valid
 
 log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "lms_outbox"
+TRACEPARENT_KEY = b'"traceparent"'
 
 
-def traceparent(correlation_id: str | None) -> str:
-    """W3C trace context: the correlation id (a UUID) is the trace id."""
-    try:
-        trace_id = uuid.UUID(str(correlation_id)).hex
-    except ValueError:
-        trace_id = uuid.uuid4().hex
-    return f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+def traceparent_in(payload: bytes, correlation_id: str | None) -> str:
+    """The event's own ``traceparent`` (found in its JSON without parsing it, written by
+    pydantic or by PostgreSQL's ``json_build_object``, which puts spaces around the colon),
+    else one of its correlation id."""
+    key = payload.find(TRACEPARENT_KEY)
+    if key >= 0:
+        opening = payload.find(b'"', key + len(TRACEPARENT_KEY))
+        if opening > 0 and not payload[key + len(TRACEPARENT_KEY) : opening].strip(b" :"):
+            found = valid(payload[opening + 1 : opening + 56].decode("ascii", "replace"))
+            if found is not None:
+                return found
+    return f"00-{trace_id_of(correlation_id)}-{uuid.uuid4().hex[:16]}-01"
 
 
 class Outbox:
@@ -53,8 +62,14 @@ class Outbox:
         causation_id: str | None = None,
     ) -> tuple[CloudEvent[Any], dict[str, Any]]:
         """The envelope of ``data`` and its outbox row, for callers writing their own SQL."""
+        event_id = uuid.uuid4()
         event = new_event(
-            data, subject=subject, correlation_id=correlation_id, causation_id=causation_id
+            data,
+            subject=subject,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            event_id=event_id,
+            traceparent=traceparent_for(event_id, correlation_id),
         )
         return event, {
             "event_id": event.id,
@@ -72,6 +87,19 @@ class Outbox:
         subject: str | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+    ) -> CloudEvent[Any]:
+        if Tracing.enabled:
+            with span("outbox write", attributes={"cloudevents.event_type": data.event_type}):
+                return await self._add(conn, data, subject, correlation_id, causation_id)
+        return await self._add(conn, data, subject, correlation_id, causation_id)
+
+    async def _add(
+        self,
+        conn: AsyncConnection,
+        data: EventData,
+        subject: str | None,
+        correlation_id: str | None,
+        causation_id: str | None,
     ) -> CloudEvent[Any]:
         event, values = self.row(
             data, subject=subject, correlation_id=correlation_id, causation_id=causation_id
@@ -275,9 +303,7 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return RelayBatch(0, 0, full=False)
-            results = await asyncio.gather(
-                *(self._publish(row) for row in rows), return_exceptions=True
-            )
+            results = await self._publish_all(rows)
             acked = [
                 row.event_id
                 for row, result in zip(rows, results, strict=True)
@@ -302,12 +328,24 @@ class OutboxRelay:
         RELAY_PUBLISHED.inc(len(acked))
         return RelayBatch(len(acked), failed, full=len(rows) == self.batch_size)
 
+    async def _publish_all(self, rows: Sequence[Any]) -> list[Any]:
+        """Publish rows concurrently; each result is its ack or the error it got. With tracing
+        on, the batch is one span linked to every event's trace."""
+        if not Tracing.enabled:
+            return await asyncio.gather(*map(self._publish, rows), return_exceptions=True)
+        traces = [traceparent_in(bytes(row.payload), row.correlation_id) for row in rows]
+        with span("outbox relay publish", kind=SpanKind.PRODUCER, links=traces) as current:
+            if current is not None:
+                current.set_attribute("messaging.batch.message_count", len(rows))
+            return await asyncio.gather(*map(self._publish, rows), return_exceptions=True)
+
     async def _publish(self, row: Any) -> None:
+        payload = bytes(row.payload)
         headers = {
             "Nats-Msg-Id": str(row.event_id),
-            "traceparent": traceparent(row.correlation_id),
+            "traceparent": traceparent_in(payload, row.correlation_id),
         }
-        await self.js.publish(row.subject, bytes(row.payload), headers=headers, stream=STREAM)
+        await self.js.publish(row.subject, payload, headers=headers, stream=STREAM)
 
     async def purge_sent(self) -> int:
         async with self.engine.begin() as conn:

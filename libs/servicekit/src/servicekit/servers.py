@@ -120,12 +120,23 @@ class NatsServer:
     def stop(self, *, hard: bool = False) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        self.process.send_signal(signal.SIGCONT)  # a paused server could not hear the rest
         self.process.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
         try:
             self.process.wait(15)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
+
+    def pause(self) -> None:
+        """SIGSTOP: the server keeps its connections open and answers nothing (a hung or
+        overloaded server, a network that drops packets without a reset)."""
+        assert self.process is not None, "server not started"
+        self.process.send_signal(signal.SIGSTOP)
+
+    def unpause(self) -> None:
+        assert self.process is not None, "server not started"
+        self.process.send_signal(signal.SIGCONT)
 
     def restart(self, *, hard: bool = False) -> str:
         """Stop (SIGKILL when ``hard``) and start again on the same port and store."""

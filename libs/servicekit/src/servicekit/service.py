@@ -40,7 +40,7 @@ from .i18n import LanguageContext
 from .idempotency import IdempotencyStore
 from .inbox import Inbox
 from .middleware import BodyLimits, RequestContext
-from .observability import configure_logging
+from .observability import Pseudonyms, configure_logging
 from .openapi import docs_router, document_problems
 from .operations import operations_router
 from .outbox import Outbox, OutboxRelay
@@ -50,6 +50,7 @@ from .registry import ServiceSpec
 from .runner import Outbound, Runner, UnitOfWork, UseCase, no_events
 from .settings import ServiceSettings
 from .topology import interests
+from .tracing import HTTP_TELEMETRY, configure_tracing
 
 log = logging.getLogger(__name__)
 # How long a starting process waits for NATS before it serves without it.
@@ -110,6 +111,8 @@ class ServiceDefinition(Generic[S, D]):
     inbound: Mapping[type[EventData], Translator] = field(default_factory=dict)
     projection: Projection | None = None
     workers: Sequence[Worker] = ()
+    # gauges set at each scrape of /metrics, within its bound (servicekit.operations)
+    measurements: Sequence[Callable[[Runtime[Any, Any]], Awaitable[None]]] = ()
     # the cap on a request body, and larger caps of routes taking uploads (by path template)
     max_body_bytes: int = 1_000_000
     upload_limits: Mapping[str, int] = field(default_factory=dict)
@@ -194,7 +197,9 @@ async def get_runner(request: Request) -> Runner[Any]:
     return (await get_runtime(request)).runner
 
 
-async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
+async def connect_nats(
+    settings: ServiceSettings, name: str, *, reconnect_attempts: int = -1
+) -> NatsClient:
     client = NatsClient()
 
     async def disconnected() -> None:
@@ -209,7 +214,7 @@ async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
         password=settings.nats_password,
         # a private inbox per user: nobody may subscribe to replies meant for others
         inbox_prefix=f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX",
-        max_reconnect_attempts=-1,
+        max_reconnect_attempts=reconnect_attempts,
         reconnect_time_wait=0.5,  # type: ignore[arg-type]  # nats-py sleeps a float; its hint says int
         # one line per failed attempt while NATS is away, not a traceback every half second
         error_cb=_nats_error,
@@ -318,6 +323,7 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(definition.name, settings.log_level)
+        configure_tracing(definition.name)
         engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         database = Database(engine, Outbox(definition.metadata.tables["outbox"]))
         definition.deps.bind(database)
@@ -362,6 +368,7 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=HTTP_TELEMETRY,
     )
     app.state.token_verifier = TokenVerifier(settings)
     app.state.cursors = Cursors(settings.cursor_signing_key)
@@ -378,7 +385,9 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
         refused.add(definition.refusals.default.status)
     document_problems(app, refused)
     app.add_middleware(
-        RequestContext, body_limits=BodyLimits(definition.max_body_bytes, definition.upload_limits)
+        RequestContext,
+        body_limits=BodyLimits(definition.max_body_bytes, definition.upload_limits),
+        pseudonyms=Pseudonyms(settings.cursor_signing_key) if settings.access_log else None,
     )
     install_compression(app, settings.compress_min_bytes)
     app.add_middleware(LanguageContext, default=settings.default_language)

@@ -27,6 +27,8 @@ class ServiceSettings(BaseSettings):
     nats_password: str | None = None
     run_consumers: bool = True
     run_relay: bool = True
+    # one structured line per HTTP request (servicekit.observability.log_access)
+    access_log: bool = True
 
     auth_issuer: str = "lms-dev"
     auth_audience: str = "lms"

@@ -32,6 +32,12 @@ from sqlalchemy.exc import StatementError
 from servicekit.clock import Clock
 from servicekit.database import Database, Transaction
 from servicekit.i18n import problem_detail, speaking
+from servicekit.observability import (
+    JOB_ITEMS_DONE,
+    JOB_ITEMS_REMAINING,
+    JOB_OLDEST_ACTIVE_AGE,
+    JOBS_ACTIVE,
+)
 from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.runner import Runner
 from servicekit.service import Runtime
@@ -51,6 +57,8 @@ from .usecases import RowDone
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 ZERO = "00000000-0000-0000-0000-000000000000"
+# Reported at every scrape, with zeros while none is active (an alert needs the series).
+JOB_KINDS = tuple(JobKind)
 
 
 async def claim_job(database: Database, lease: timedelta = LEASE) -> tuple[uuid.UUID, str] | None:
@@ -337,3 +345,30 @@ async def job_worker(runtime: Runtime[EnrollmentSettings, EnrollmentDependencies
         except Exception as exc:
             log.exception("%s job %s failed", kind, job_id)
             await fail_job(database, job_id, str(exc))
+
+
+async def measure_jobs(runtime: Runtime[EnrollmentSettings, EnrollmentDependencies]) -> None:
+    """The progress of the jobs still to finish, for /metrics: how many, items left and done,
+    the oldest one's age (a job that stops progressing shows as an age that keeps growing)."""
+    active = jobs.c.state.in_([JobState.PENDING, JobState.RUNNING])
+    query = (
+        select(
+            jobs.c.kind,
+            func.count(),
+            func.sum(jobs.c.total - jobs.c.done - jobs.c.skipped - jobs.c.failed),
+            func.sum(jobs.c.done),
+            func.extract("epoch", func.now() - func.min(jobs.c.created_at)),
+        )
+        .where(active)
+        .group_by(jobs.c.kind)
+    )
+    async with runtime.database.read() as conn:
+        rows = (await conn.execute(query)).all()
+    found = {row[0]: row for row in rows}
+    for kind in {*JOB_KINDS, *found}:
+        row = found.get(kind)
+        count, remaining, done, age = row[1:] if row is not None else (0, 0, 0, 0)
+        JOBS_ACTIVE.labels(kind).set(count)
+        JOB_ITEMS_REMAINING.labels(kind).set(max(0, int(remaining or 0)))
+        JOB_ITEMS_DONE.labels(kind).set(int(done or 0))
+        JOB_OLDEST_ACTIVE_AGE.labels(kind).set(float(age or 0))

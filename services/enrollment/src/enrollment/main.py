@@ -15,7 +15,7 @@ from .api.refusals import REFUSALS
 from .dependencies import EnrollmentDependencies
 from .events.inbound import INBOUND
 from .events.outbound import to_contract
-from .jobs import job_worker
+from .jobs import job_worker, measure_jobs
 from .settings import EnrollmentSettings as Settings
 from .store.tables import metadata
 from .store.unit_of_work import SqlUnitOfWork
@@ -56,6 +56,7 @@ def definition(
         inbound=INBOUND,
         workers=[job_worker],
         upload_limits={"/v1/learners/import": settings.import_max_bytes},
+        measurements=[measure_jobs],
     )
 
 

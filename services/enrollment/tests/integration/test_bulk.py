@@ -18,6 +18,7 @@ from enrollment.store.tables import jobs as jobs_table
 from enrollment.store.unit_of_work import SqlUnitOfWork
 from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually
+from servicekit.tracing import traceparent_for
 
 pytestmark = pytest.mark.integration
 VILLAGES = ["74.01.01.2006", "74.01.01.2007", "74.02.01.2006", "32.01.01.1001"]
@@ -276,7 +277,13 @@ async def test_bulk_events_match_contract(
         )
     )[0]
     assert data == twin
-    python_event = c.new_event(twin, event_id=from_sql.id, time=from_sql.time)
+    # the trace context too: that of an event written without a request, by the same rule
+    python_event = c.new_event(
+        twin,
+        event_id=from_sql.id,
+        time=from_sql.time,
+        traceparent=traceparent_for(from_sql.id, str(from_sql.id)),
+    )
     assert from_sql.model_dump(exclude={"correlationid"}) == python_event.model_dump(
         exclude={"correlationid"}
     )

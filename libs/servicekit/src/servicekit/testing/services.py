@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
@@ -57,12 +59,20 @@ class RunningService:
 
 @asynccontextmanager
 async def running_service(
-    service: str, database_url: str, nats_url: str, *, deps: Any = None, **overrides: Any
+    service: str,
+    database_url: str,
+    nats_url: str,
+    *,
+    deps: Any = None,
+    over_http: bool = False,
+    **overrides: Any,
 ) -> AsyncIterator[RunningService]:
     """Migrate a fresh database, start the service's lifespan, and hand back a client.
 
     ``deps`` replaces the service's dependencies (a held clock, recording senders); settings
-    take ``overrides``. Expects the JetStream topology to be applied already (the
+    take ``overrides``. With ``over_http`` the app is served by uvicorn on a loopback port and
+    the client calls it over real connections (what a client sees of an error: a problem, or
+    a connection reset). Expects the JetStream topology to be applied already (the
     ``jetstream`` fixture does).
     """
     main = importlib.import_module(f"{service}.main")
@@ -71,7 +81,37 @@ async def running_service(
         **{"database_url": database_url, "nats_url": nats_url, "environment": "test"} | overrides
     )
     app = main.app(settings, deps)
+    if over_http:
+        async with (
+            served_by_uvicorn(app) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as client,
+        ):
+            yield RunningService(service, app, client, settings)
+        return
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield RunningService(service, app, client, settings)
+
+
+@asynccontextmanager
+async def served_by_uvicorn(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` behind uvicorn on a free loopback port (its lifespan run by uvicorn); yields
+    the base URL. The root logger's handlers, which the app replaces at start, are restored."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -160,6 +160,8 @@ WITH picked AS (
                'id', event_id, 'source', '/lms/enrollment', 'type', '{ENROLLED_TYPE}',
                'specversion', '1.0', 'time', CAST(:now_text AS text), 'datacontenttype', 'application/json',
                'minorversion', {c.Enrolled.minor_version}, 'correlationid', CAST(event_id AS text),
+               'traceparent', '00-' || replace(CAST(event_id AS text), '-', '') || '-'
+                   || left(replace(CAST(event_id AS text), '-', ''), 16) || '-01',
                'data', json_build_object(
                    'enrollment_id', enrollment_id, 'learner_id', learner_id,
                    'course_id', CAST(:course_id AS uuid), 'course_version', CAST(:course_version AS integer),
