@@ -93,3 +93,24 @@ def poor_link(
     console.print(results.markdown())
     if not results.ok:
         raise typer.Exit(1)
+
+
+@app.command("durability")
+def durability(
+    messages: Annotated[int, typer.Option(help="publishes per round")] = 20_000,
+    rounds: Annotated[int, typer.Option(help="fresh clusters per setting")] = 2,
+    out: Annotated[Path, typer.Option(help="folder for durability.json and .md")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """JetStream publish throughput on a 3-node R3 cluster: sync_interval default vs always."""
+    import json
+
+    from . import durability as measured
+
+    found = asyncio.run(measured.measure(messages, rounds))
+    text = measured.markdown(found)
+    console.print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "durability.md").write_text(text)
+    (out / "durability.json").write_text(json.dumps(found, indent=2))
