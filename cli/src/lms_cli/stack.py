@@ -152,6 +152,7 @@ def provision(
     nats_admin: tuple[str, str] | None = None,
     *,
     jetstream_replicas: int = 1,
+    topology: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """One database and role per service, migrated (reporting's migrations load the region
     tree); the topology applied with ``jetstream_replicas`` copies of every stream."""
@@ -164,17 +165,19 @@ def provision(
         upgrade(spec.main().MIGRATIONS, urls[spec.name])
         console.print(f"  migrated [cyan]{spec.name}[/]")
 
-    async def topology() -> None:
+    async def apply() -> None:
         user, password = nats_admin or (None, None)
         settings = ServiceSettings(nats_url=nats_url, nats_user=user, nats_password=password)
         nc = await connect_nats(settings, "lms-up")
-        topology = TopologySettings(replicas=jetstream_replicas, regions=tuple(DEMO_REGIONS))
+        applied = TopologySettings(
+            replicas=jetstream_replicas, regions=tuple(DEMO_REGIONS), **(topology or {})
+        )
         try:
-            await applied_once_ready(nc.jetstream(), topology)
+            await applied_once_ready(nc.jetstream(), applied)
         finally:
             await nc.close()
 
-    asyncio.run(topology())
+    asyncio.run(apply())
     console.print(f"  JetStream topology applied ({jetstream_replicas} replicas)")
     return urls
 
@@ -203,7 +206,8 @@ class LocalStack:
     ``NATS_URL`` / ``DATABASE_URL``; provisioned; every service as a separate process.
 
     ``cluster``: three NATS nodes and R3 streams, ``replicas`` processes per service (two), each
-    on its own port (``ports`` is keyed by process: ``enrollment-1``, ``enrollment-2``...)."""
+    on its own port (``ports`` is keyed by process: ``enrollment-1``, ``enrollment-2``...).
+    ``topology`` overrides settings of the JetStream topology (``ack_wait_seconds``...)."""
 
     def __init__(
         self,
@@ -213,8 +217,10 @@ class LocalStack:
         external: bool = True,
         service_env: dict[str, str] | None = None,
         cluster: bool = False,
+        topology: dict[str, Any] | None = None,
     ) -> None:
         self.host = host
+        self.topology = topology
         self.cluster = cluster
         self.replicas = CLUSTER_SERVICE_REPLICAS if cluster else 1
         self.ports = ports or stack_ports(8001, self.replicas)
@@ -269,6 +275,7 @@ class LocalStack:
                 self.nats_url,
                 self.nats_admin,
                 jetstream_replicas=CLUSTER_NODES if self.cluster else 1,
+                topology=self.topology,
             )
             self.log_dir.mkdir()
             cleanup.callback(stop_processes, self.processes)

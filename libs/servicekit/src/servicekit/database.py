@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -36,8 +38,17 @@ def make_engine(url: str, *, pool_size: int = 10, connect_timeout: float = 5.0) 
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"timeout": connect_timeout},
+        connect_args={
+            "timeout": connect_timeout,
+            "server_settings": {"application_name": application_name()},
+        },
     )
+
+
+def application_name() -> str:
+    """How PostgreSQL's ``pg_stat_activity`` names this process's connections: its host (the
+    pod, in Kubernetes) and process id, so that an operator (or a test) can tell replicas apart."""
+    return f"{socket.gethostname()}:{os.getpid()}"[-63:]
 
 
 @dataclass
