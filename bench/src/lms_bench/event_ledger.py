@@ -138,3 +138,22 @@ async def reporting_counts_each_once(
     if counted != total["n"]:
         problems.append(f"reporting counts {counted} registered, enrollment has {total['n']}")
     return problems
+
+
+async def applied_everywhere(database_urls: dict[str, str], learner_id: str) -> bool:
+    """Has every consumer of the event applied this learner's registration?"""
+    events = (await registered_events(database_urls["enrollment"], {learner_id})).get(learner_id)
+    if not events:
+        return False
+    for spec in consumers():
+        if LearnerRegistered not in spec.consumes:
+            continue
+        if spec.name in WITHOUT_INBOX:
+            query = "SELECT 1 FROM learners WHERE registered AND learner_id = $1::uuid"
+            found = await rows(database_urls[spec.name], query, learner_id)
+        else:
+            query = "SELECT 1 FROM inbox WHERE event_id = $1::uuid"
+            found = await rows(database_urls[spec.name], query, events[0])
+        if not found:
+            return False
+    return True

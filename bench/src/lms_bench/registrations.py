@@ -78,8 +78,28 @@ class RegistrationLoad:
     async def close(self) -> None:
         await self.http.aclose()
 
-    def accepted(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.accepted]
+    def accepted(self, since: float = 0.0) -> list[Outcome]:
+        """Registrations accepted, of those sent after ``since`` (a ``time.time()``)."""
+        return [o for o in self.outcomes if o.accepted and o.sent_at > since]
+
+    async def run_until(self, stop: asyncio.Event) -> list[Outcome]:
+        """Send registrations until ``stop`` is set."""
+
+        async def worker() -> None:
+            while not stop.is_set():
+                self.outcomes.append(await self.register())
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        return self.outcomes
+
+    async def accepted_since(self, since: float, count: int, timeout: float = 300) -> Outcome:
+        """Wait until ``count`` registrations sent after ``since`` were accepted; the first."""
+        deadline = time.monotonic() + timeout
+        while len(found := self.accepted(since)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(found)} of {count} registrations accepted")
+            await asyncio.sleep(0.05)
+        return min(found, key=lambda o: o.sent_at)
 
     async def run(self, count: int, started: asyncio.Event | None = None) -> list[Outcome]:
         """Send ``count`` registrations; ``started`` is set once a third of them are answered
@@ -111,8 +131,9 @@ class RegistrationLoad:
         body = self.body(next(self._counter))
         outcome = Outcome(uuid.uuid4().hex, body["full_name"], body["village_code"], time.time())
         headers = self.headers | {"Idempotency-Key": outcome.key}
-        for _ in range(self.attempts):
-            url = self.urls[next(self._next_url)]
+        first = next(self._next_url)
+        for attempt in range(self.attempts):
+            url = self.urls[(first + attempt) % len(self.urls)]
             try:
                 response = await self.http.post(f"{url}/v1/learners", json=body, headers=headers)
             except TRANSPORT_ERRORS:

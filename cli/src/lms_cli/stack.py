@@ -132,14 +132,15 @@ def secured_nats(
     workdir: Path, regions: list[str], *, nodes: int = 1
 ) -> tuple[NatsServer | NatsCluster, dict[str, str]]:
     """nats-server with the generated users and permissions (see servicekit.natsauth): one
-    server, or a cluster of ``nodes``."""
+    server, or a cluster of ``nodes`` that fsyncs before every ack, as in production (ADR 24)."""
     from servicekit.natsauth import all_users, generate_passwords, server_config
 
     passwords = generate_passwords(regions)
     accounts = server_config(all_users(passwords, regions))
     workdir.mkdir(parents=True, exist_ok=True)
     if nodes > 1:
-        return NatsCluster(workdir, size=nodes, accounts=accounts), passwords
+        cluster = NatsCluster(workdir, size=nodes, accounts=accounts, sync_interval="always")
+        return cluster, passwords
     config = workdir / "nats.conf"
     config.write_text(accounts)
     config.chmod(0o600)

