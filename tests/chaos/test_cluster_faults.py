@@ -75,11 +75,13 @@ class Report:
     outcomes: list[Outcome]
     recovered_s: float
     reconciliation: dict[str, Any]
+    held_s: float  # from the fault until it was undone (the node or process started again)
 
     def line(self, name: str) -> str:
         resets = sum(o.resets for o in self.outcomes)
         return (
-            f"{name}: recovered in {self.recovered_s:.1f} s; {len(self.outcomes)} registrations, "
+            f"{name}: recovered in {self.recovered_s:.1f} s ({self.recovered_s - self.held_s:.1f} s "
+            f"after it was undone at {self.held_s:.1f} s); {len(self.outcomes)} registrations, "
             f"{self.reconciliation['accepted']} accepted, {self.reconciliation['refused']} "
             f"refused; answers on the way {answers_seen(self.outcomes)}; {resets} resets"
         )
@@ -104,6 +106,7 @@ async def under_load(stack: LocalStack, fault: Fault, say: Callable[[str], None]
         else:
             await load.accepted_since(fault_at, UNDER_FAULT)
         await asyncio.to_thread(fault.restore)
+        held_s = time.time() - fault_at
         await load.accepted_since(time.time(), WARM_UP)
         recovered_s = await recovery
     finally:
@@ -111,7 +114,7 @@ async def under_load(stack: LocalStack, fault: Fault, say: Callable[[str], None]
         outcomes = await running
         await load.close()
     reconciliation = await reconciled(stack, outcomes)
-    report = Report(outcomes, recovered_s, reconciliation)
+    report = Report(outcomes, recovered_s, reconciliation, held_s)
     say(report.line(fault.name))
     return report
 

@@ -24,9 +24,25 @@ def bench(
     out: Annotated[
         Path, typer.Option(help="folder for results.json, results.md, timeline.png")
     ] = Path("bench-results"),
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            help="the cluster stack (lms up --cluster): end-to-end rate without and with a "
+            "NATS node killed halfway"
+        ),
+    ] = False,
+    registrations: Annotated[int, typer.Option(help="with --cluster: per phase")] = 1500,
 ) -> None:
     """Start the stack, run the seeded rollout, measure against same-run baselines, reconcile."""
     if ctx.invoked_subcommand is not None:
+        return
+    if cluster:
+        from .cluster_run import cluster_benchmark
+
+        found = asyncio.run(cluster_benchmark(registrations, seed, out))
+        console.print(found.markdown())
+        if not found.reconciliation.get("ok"):
+            raise typer.Exit(1)
         return
     if size not in SIZES:
         raise typer.BadParameter(f"unknown size {size!r}; one of {', '.join(SIZES)}")

@@ -3,9 +3,12 @@ API, spread over a service's replicas, keeping what each client was finally told
 
 A client behaves as a well-made gateway would: a request that never got an answer (connection
 refused or reset) is sent again, with the same ``Idempotency-Key``, to the next replica; a 503
-is retried after its ``Retry-After`` (kept short here). Whatever it got last is the answer the
-client was told. One request in ten is an invalid one (a village that does not exist), which
-must be refused and leave no trace.
+is retried after its ``Retry-After`` (kept short here), with the same key. A 503 is not an
+answer but "try again": the database may have committed the request just as its connection
+was cut (``kill -9`` during COMMIT), and only the retry, with its key, learns that it did
+(the first answer, stored with the commit). So a client keeps trying for ``patience`` seconds;
+the last thing it got is what it was told. One request in ten is an invalid one (a village that
+does not exist), which must be refused and leave no trace.
 """
 
 from __future__ import annotations
@@ -57,16 +60,18 @@ class RegistrationLoad:
         *,
         seed: int = 74,
         concurrency: int = 8,
-        attempts: int = 6,
+        patience: float = 120.0,
         longest_wait: float = 1.0,
+        invalid_every: int | None = 10,
     ) -> None:
         self.urls = urls
         self.headers = headers
         self.random = random.Random(seed)
         self.villages = sorted(regions.villages_of_province("74"))
         self.concurrency = concurrency
-        self.attempts = attempts
+        self.patience = patience
         self.longest_wait = longest_wait
+        self.invalid_every = invalid_every
         self.outcomes: list[Outcome] = []
         self.run_id = uuid.uuid4().hex[:8]
         self._next_url = itertools.cycle(range(len(urls)))
@@ -101,9 +106,11 @@ class RegistrationLoad:
             await asyncio.sleep(0.05)
         return min(found, key=lambda o: o.sent_at)
 
-    async def run(self, count: int, started: asyncio.Event | None = None) -> list[Outcome]:
-        """Send ``count`` registrations; ``started`` is set once a third of them are answered
-        (where a fault is due)."""
+    async def run(
+        self, count: int, halfway: asyncio.Event | None = None, fraction: float = 0.5
+    ) -> list[Outcome]:
+        """Send ``count`` registrations; ``halfway`` is set once ``fraction`` of them are
+        answered (where a fault is due)."""
         done = 0
         queue = list(range(count))
 
@@ -113,14 +120,16 @@ class RegistrationLoad:
                 queue.pop()
                 self.outcomes.append(await self.register())
                 done += 1
-                if started is not None and done >= count // 3:
-                    started.set()
+                if halfway is not None and done >= count * fraction:
+                    halfway.set()
 
         await asyncio.gather(*(worker() for _ in range(self.concurrency)))
         return self.outcomes
 
     def body(self, index: int) -> dict[str, Any]:
-        invalid = index % 10 == 9
+        invalid = (
+            self.invalid_every is not None and index % self.invalid_every == self.invalid_every - 1
+        )
         return {
             "full_name": f"Peserta Uji {self.run_id} {index}",
             "position": self.random.choice(POSITIONS),
@@ -132,7 +141,10 @@ class RegistrationLoad:
         outcome = Outcome(uuid.uuid4().hex, body["full_name"], body["village_code"], time.time())
         headers = self.headers | {"Idempotency-Key": outcome.key}
         first = next(self._next_url)
-        for attempt in range(self.attempts):
+        give_up = time.monotonic() + self.patience
+        for attempt in itertools.count():
+            if attempt and time.monotonic() > give_up:
+                break
             url = self.urls[(first + attempt) % len(self.urls)]
             try:
                 response = await self.http.post(f"{url}/v1/learners", json=body, headers=headers)
