@@ -77,11 +77,20 @@ class Report:
     reconciliation: dict[str, Any]
     held_s: float  # from the fault until it was undone (the node or process started again)
 
+    @property
+    def recovered_while_held(self) -> bool:
+        return self.recovered_s <= self.held_s
+
     def line(self, name: str) -> str:
         resets = sum(o.resets for o in self.outcomes)
+        undone = (
+            f"before it was undone at {self.held_s:.1f} s"
+            if self.recovered_while_held
+            else f"{self.recovered_s - self.held_s:.1f} s after it was undone at {self.held_s:.1f} s"
+        )
         return (
-            f"{name}: recovered in {self.recovered_s:.1f} s ({self.recovered_s - self.held_s:.1f} s "
-            f"after it was undone at {self.held_s:.1f} s); {len(self.outcomes)} registrations, "
+            f"{name}: recovered in {self.recovered_s:.1f} s ({undone}); "
+            f"{len(self.outcomes)} registrations, "
             f"{self.reconciliation['accepted']} accepted, {self.reconciliation['refused']} "
             f"refused; answers on the way {answers_seen(self.outcomes)}; {resets} resets"
         )
@@ -104,7 +113,9 @@ async def under_load(stack: LocalStack, fault: Fault, say: Callable[[str], None]
         if fault.lasts:
             await asyncio.sleep(fault.lasts)  # the outage itself, not a wait for something
         else:
+            # the rest of the system recovers with the node or process still dead
             await load.accepted_since(fault_at, UNDER_FAULT)
+            await asyncio.shield(recovery)
         await asyncio.to_thread(fault.restore)
         held_s = time.time() - fault_at
         await load.accepted_since(time.time(), WARM_UP)
@@ -191,6 +202,7 @@ async def test_a_nats_node_killed_under_load_loses_and_doubles_nothing(
     )
 
     assert_told_properly(report)
+    assert report.recovered_while_held  # two nodes / one replica carried on alone
     # the API kept answering: enrollment writes to its outbox, the relay waits for a leader
     assert all(o.status is not None for o in report.outcomes)
     # the killed node is back in the cluster and the stream on three replicas again
@@ -212,6 +224,7 @@ async def test_a_consumer_replica_killed_mid_batch_applies_everything_once(
     )
 
     assert_told_properly(report)
+    assert report.recovered_while_held  # two nodes / one replica carried on alone
     assert cluster.processes[victim].poll() is None
 
 
@@ -235,6 +248,7 @@ async def test_an_enrollment_replica_killed_while_relaying_doubles_nothing(
     )
 
     assert_told_properly(report)
+    assert report.recovered_while_held  # two nodes / one replica carried on alone
     # a request in flight on the killed replica was sent again to the other, with its key
     assert all(o.status is not None for o in report.outcomes)
 

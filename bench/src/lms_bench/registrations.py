@@ -43,6 +43,7 @@ class Outcome:
     learner_id: str | None = None
     answers: list[int] = field(default_factory=list)  # every status on the way
     resets: int = 0  # attempts that got no answer (refused, reset, timed out)
+    reset_kinds: list[str] = field(default_factory=list)  # httpx's name for each
     malformed: list[str] = field(default_factory=list)  # answers that were not a proper problem
 
     @property
@@ -148,8 +149,9 @@ class RegistrationLoad:
             url = self.urls[(first + attempt) % len(self.urls)]
             try:
                 response = await self.http.post(f"{url}/v1/learners", json=body, headers=headers)
-            except TRANSPORT_ERRORS:
+            except TRANSPORT_ERRORS as exc:
                 outcome.resets += 1
+                outcome.reset_kinds.append(type(exc).__name__)
                 outcome.status = None
                 await asyncio.sleep(0.1)
                 continue
@@ -180,11 +182,12 @@ def improper(response: httpx.Response) -> list[str]:
 
 
 def answers_seen(outcomes: list[Outcome]) -> dict[str, int]:
-    """Every answer the clients got on the way, by status (``reset`` for none)."""
+    """Every answer the clients got on the way, by status, and the attempts that got none, by
+    kind (``no answer: ConnectError``: refused; ``ReadError``, ``RemoteProtocolError``: cut)."""
     seen: dict[str, int] = {}
     for outcome in outcomes:
         for status in outcome.answers:
             seen[str(status)] = seen.get(str(status), 0) + 1
-        if outcome.resets:
-            seen["reset"] = seen.get("reset", 0) + outcome.resets
+        for kind in outcome.reset_kinds:
+            seen[f"no answer: {kind}"] = seen.get(f"no answer: {kind}", 0) + 1
     return dict(sorted(seen.items()))

@@ -102,17 +102,22 @@ def wait_ready(
 ) -> None:
     deadline = time.monotonic() + timeout
     pending = dict(urls)
+    last: dict[str, str] = {}  # what each said last, for the error
     while pending:
         for name, url in list(pending.items()):
             if processes[name].poll() is not None:
                 raise RuntimeError(f"{name} exited; see {log_dir / (name + '.log')}")
             try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    del pending[name]
-            except httpx.HTTPError:
-                pass
+                response = httpx.get(f"{url}/readyz", timeout=5)
+            except httpx.HTTPError as exc:
+                last[name] = repr(exc)
+                continue
+            if response.status_code == 200:
+                del pending[name]
+            last[name] = response.text[:300]
         if time.monotonic() > deadline:
-            raise TimeoutError(f"not ready: {', '.join(pending)}")
+            said = "; ".join(f"{name}: {last.get(name, '')}" for name in pending)
+            raise TimeoutError(f"not ready: {said}")
         time.sleep(0.2)
 
 
