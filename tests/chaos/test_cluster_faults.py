@@ -37,7 +37,7 @@ from servicekit.settings import ServiceSettings, nats_servers
 from servicekit.testing.waiting import eventually
 from servicekit.topology import STREAM
 
-pytestmark = [pytest.mark.chaos, pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.chaos, pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(900)]
 OUTAGE_SECONDS = float(os.environ.get("CHAOS_POSTGRES_OUTAGE_SECONDS", "30"))
 # registrations accepted before a fault, and during it (for those that do not stop the API)
 WARM_UP, UNDER_FAULT = 20, 40
@@ -169,7 +169,7 @@ def assert_told_properly(report: Report) -> None:
 def restarted(stack: LocalStack, instance: str) -> None:
     stack.start(instance)
     wait_ready(
-        {instance: stack.instance_urls[instance]}, stack.processes, stack.log_dir, timeout=180
+        {instance: stack.instance_urls[instance]}, stack.processes, stack.log_dir, timeout=400
     )
 
 
