@@ -24,9 +24,25 @@ def bench(
     out: Annotated[
         Path, typer.Option(help="folder for results.json, results.md, timeline.png")
     ] = Path("bench-results"),
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            help="the cluster stack (lms up --cluster): end-to-end rate without and with a "
+            "NATS node killed halfway"
+        ),
+    ] = False,
+    registrations: Annotated[int, typer.Option(help="with --cluster: per phase")] = 1500,
 ) -> None:
     """Start the stack, run the seeded rollout, measure against same-run baselines, reconcile."""
     if ctx.invoked_subcommand is not None:
+        return
+    if cluster:
+        from .cluster_run import cluster_benchmark
+
+        found = asyncio.run(cluster_benchmark(registrations, seed, out))
+        console.print(found.markdown())
+        if not found.reconciliation.get("ok"):
+            raise typer.Exit(1)
         return
     if size not in SIZES:
         raise typer.BadParameter(f"unknown size {size!r}; one of {', '.join(SIZES)}")
@@ -115,3 +131,24 @@ def poor_link(
     console.print(results.markdown())
     if not results.ok:
         raise typer.Exit(1)
+
+
+@app.command("durability")
+def durability(
+    messages: Annotated[int, typer.Option(help="publishes per round")] = 20_000,
+    rounds: Annotated[int, typer.Option(help="fresh clusters per setting")] = 2,
+    out: Annotated[Path, typer.Option(help="folder for durability.json and .md")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """JetStream publish throughput on a 3-node R3 cluster: sync_interval default vs always."""
+    import json
+
+    from . import durability as measured
+
+    found = asyncio.run(measured.measure(messages, rounds))
+    text = measured.markdown(found)
+    console.print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "durability.md").write_text(text)
+    (out / "durability.json").write_text(json.dumps(found, indent=2))

@@ -193,11 +193,18 @@ def up(
     demo: Annotated[bool, typer.Option(help="load demo courses and learners")] = True,
     host: str = "127.0.0.1",
     base_port: Annotated[int, typer.Option(help="enrollment's port; the others follow")] = 8001,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            help="the production shape: three NATS nodes with R3 streams, two processes per "
+            "service (the second ten ports above the first)"
+        ),
+    ] = False,
 ) -> None:
     """Start the whole system on this machine; Ctrl-C stops everything."""
-    from .stack import run_stack
+    from .up import run_stack
 
-    run_stack(host=host, demo=demo, base_port=base_port)
+    run_stack(host=host, demo=demo, base_port=base_port, cluster=cluster)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -1,6 +1,10 @@
 """``lms up``: real nats-server and PostgreSQL from their wheels, migrations, topology, region
 list, demo data and every registered service as a separate process. A service that stops is
-started again (``lms_cli.supervision``); Ctrl-C stops all of it and removes its folder."""
+started again (``lms_cli.supervision``); Ctrl-C stops all of it and removes its folder.
+
+``lms up --cluster`` is the production shape: three nats-server nodes routed to each other
+with every stream and durable consumer on three replicas, and two replicas of every service,
+each connected to all three nodes."""
 
 from __future__ import annotations
 
@@ -14,15 +18,16 @@ import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
 
-from servicekit.auth import mint_token
 from servicekit.migrations import upgrade
 from servicekit.registry import NAMES, SERVICES, service
 from servicekit.servers import (
     LocalPostgres,
+    NatsCluster,
     NatsServer,
     ensure_database_sync,
     new_run_dir,
@@ -30,10 +35,25 @@ from servicekit.servers import (
 )
 from servicekit.settings import ServiceSettings
 
-from .supervision import Supervisor
-
 console = Console()
 DEMO_REGIONS = ["74", "74.01"]
+CLUSTER_NODES = 3
+CLUSTER_SERVICE_REPLICAS = 2
+
+
+def instance_names(name: str, replicas: int) -> list[str]:
+    """A service's processes: its name alone, or ``<name>-1``, ``<name>-2`` ... for replicas."""
+    return [name] if replicas == 1 else [f"{name}-{i}" for i in range(1, replicas + 1)]
+
+
+def stack_ports(base_port: int, replicas: int) -> dict[str, int]:
+    """Each service's port follows ``base_port`` in the registry's order; a second replica
+    listens ten above the first (8001 and 8011 for enrollment)."""
+    return {
+        instance: base_port + offset + 10 * replica
+        for offset, name in enumerate(NAMES)
+        for replica, instance in enumerate(instance_names(name, replicas))
+    }
 
 
 def _die_with_parent() -> None:
@@ -43,9 +63,17 @@ def _die_with_parent() -> None:
 
 
 def start_service(
-    name: str, env: dict[str, str], host: str, log_dir: Path, port: int | None = None
+    name: str,
+    env: dict[str, str],
+    host: str,
+    log_dir: Path,
+    port: int | None = None,
+    *,
+    log_name: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    with (log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
+    with (log_dir / f"{log_name or name}.log").open(
+        "ab"
+    ) as log:  # the child keeps its own descriptor
         return subprocess.Popen(
             [
                 sys.executable,
@@ -74,17 +102,22 @@ def wait_ready(
 ) -> None:
     deadline = time.monotonic() + timeout
     pending = dict(urls)
+    last: dict[str, str] = {}  # what each said last, for the error
     while pending:
         for name, url in list(pending.items()):
             if processes[name].poll() is not None:
                 raise RuntimeError(f"{name} exited; see {log_dir / (name + '.log')}")
             try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    del pending[name]
-            except httpx.HTTPError:
-                pass
+                response = httpx.get(f"{url}/readyz", timeout=5)
+            except httpx.HTTPError as exc:
+                last[name] = repr(exc)
+                continue
+            if response.status_code == 200:
+                del pending[name]
+            last[name] = response.text[:300]
         if time.monotonic() > deadline:
-            raise TimeoutError(f"not ready: {', '.join(pending)}")
+            said = "; ".join(f"{name}: {last.get(name, '')}" for name in pending)
+            raise TimeoutError(f"not ready: {said}")
         time.sleep(0.2)
 
 
@@ -100,25 +133,37 @@ def stop_processes(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.wait(5)
 
 
-def secured_nats(workdir: Path, regions: list[str]) -> tuple[NatsServer, dict[str, str]]:
-    """nats-server with the generated users and permissions (see servicekit.natsauth)."""
+def secured_nats(
+    workdir: Path, regions: list[str], *, nodes: int = 1
+) -> tuple[NatsServer | NatsCluster, dict[str, str]]:
+    """nats-server with the generated users and permissions (see servicekit.natsauth): one
+    server, or a cluster of ``nodes`` that fsyncs before every ack, as in production (ADR 24)."""
     from servicekit.natsauth import all_users, generate_passwords, server_config
 
     passwords = generate_passwords(regions)
+    accounts = server_config(all_users(passwords, regions))
     workdir.mkdir(parents=True, exist_ok=True)
+    if nodes > 1:
+        cluster = NatsCluster(workdir, size=nodes, accounts=accounts, sync_interval="always")
+        return cluster, passwords
     config = workdir / "nats.conf"
-    config.write_text(server_config(all_users(passwords, regions)))
+    config.write_text(accounts)
     config.chmod(0o600)
     return NatsServer(workdir, config_file=config), passwords
 
 
 def provision(
-    server_url: str, nats_url: str, nats_admin: tuple[str, str] | None = None
+    server_url: str,
+    nats_url: str,
+    nats_admin: tuple[str, str] | None = None,
+    *,
+    jetstream_replicas: int = 1,
+    topology: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """One database and role per service, migrated (reporting's migrations load the region
-    tree); the topology applied."""
+    tree); the topology applied with ``jetstream_replicas`` copies of every stream."""
     from servicekit.service import connect_nats
-    from servicekit.topology import TopologySettings, apply_topology
+    from servicekit.topology import TopologySettings
 
     urls = {}
     for spec in SERVICES:
@@ -126,21 +171,49 @@ def provision(
         upgrade(spec.main().MIGRATIONS, urls[spec.name])
         console.print(f"  migrated [cyan]{spec.name}[/]")
 
-    async def topology() -> None:
+    async def apply() -> None:
         user, password = nats_admin or (None, None)
         settings = ServiceSettings(nats_url=nats_url, nats_user=user, nats_password=password)
         nc = await connect_nats(settings, "lms-up")
-        await apply_topology(nc.jetstream(), TopologySettings(regions=tuple(DEMO_REGIONS)))
-        await nc.close()
+        applied = TopologySettings(
+            replicas=jetstream_replicas, regions=tuple(DEMO_REGIONS), **(topology or {})
+        )
+        try:
+            await applied_once_ready(nc.jetstream(), applied)
+        finally:
+            await nc.close()
 
-    asyncio.run(topology())
-    console.print("  JetStream topology applied")
+    asyncio.run(apply())
+    console.print(f"  JetStream topology applied ({jetstream_replicas} replicas)")
     return urls
+
+
+async def applied_once_ready(js: Any, topology: Any, timeout: float = 60) -> None:
+    """Apply the topology as soon as JetStream can place it: a new cluster first elects its
+    meta leader and learns its peers, and refuses replicated streams until then."""
+    from nats.errors import TimeoutError as NatsTimeout
+    from nats.js.errors import APIError
+
+    from servicekit.topology import apply_topology
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await apply_topology(js, topology)
+            return
+        except (APIError, NatsTimeout):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 class LocalStack:
     """NATS (with its users) and PostgreSQL from the wheels, or the external ones named by
-    ``NATS_URL`` / ``DATABASE_URL``; provisioned; every service as a separate process."""
+    ``NATS_URL`` / ``DATABASE_URL``; provisioned; every service as a separate process.
+
+    ``cluster``: three NATS nodes and R3 streams, ``replicas`` processes per service (two), each
+    on its own port (``ports`` is keyed by process: ``enrollment-1``, ``enrollment-2``...).
+    ``topology`` overrides settings of the JetStream topology (``ack_wait_seconds``...)."""
 
     def __init__(
         self,
@@ -150,10 +223,15 @@ class LocalStack:
         external: bool = True,
         service_env: dict[str, str] | None = None,
         ready_timeout: float = 60,
+        cluster: bool = False,
+        topology: dict[str, Any] | None = None,
     ) -> None:
         self.host = host
         self.ready_timeout = ready_timeout  # a benchmark on a busy machine waits longer
-        self.ports = ports or {spec.name: spec.port for spec in SERVICES}
+        self.topology = topology
+        self.cluster = cluster
+        self.replicas = CLUSTER_SERVICE_REPLICAS if cluster else 1
+        self.ports = ports or stack_ports(8001, self.replicas)
         self.external = external
         self.service_env = service_env or {}
         self.run_dir = new_run_dir("stack")
@@ -163,11 +241,31 @@ class LocalStack:
         self.database_urls: dict[str, str] = {}
         self.server_url = ""
         self.nats_url = ""
+        self.nats: NatsServer | NatsCluster | None = None
+        self.postgres: LocalPostgres | None = None
         self._cleanup = ExitStack()
+
+    def instances(self, name: str) -> list[str]:
+        """The processes of service ``name`` (or ``name`` itself, already one process)."""
+        return [name] if name in self.ports else instance_names(name, self.replicas)
+
+    def service_of(self, instance: str) -> str:
+        return instance if instance in NAMES else instance.rsplit("-", 1)[0]
+
+    @property
+    def instance_urls(self) -> dict[str, str]:
+        return {instance: f"http://{self.host}:{port}" for instance, port in self.ports.items()}
+
+    @property
+    def replica_urls(self) -> dict[str, list[str]]:
+        """Every service's replicas' addresses."""
+        found = self.instance_urls
+        return {name: [found[i] for i in self.instances(name)] for name in NAMES}
 
     @property
     def urls(self) -> dict[str, str]:
-        return {name: f"http://{self.host}:{port}" for name, port in self.ports.items()}
+        """One address per service (its first replica's)."""
+        return {name: urls[0] for name, urls in self.replica_urls.items()}
 
     @property
     def nats_admin(self) -> tuple[str, str] | None:
@@ -178,27 +276,45 @@ class LocalStack:
         cleanup = self._cleanup
         cleanup.callback(shutil.rmtree, self.run_dir, ignore_errors=True)
         try:
-            self.nats_url = (os.environ.get("NATS_URL") if self.external else None) or ""
-            if not self.nats_url:
-                nats, self.passwords = secured_nats(self.run_dir / "nats", DEMO_REGIONS)
-                self.nats_url = nats.start()
-                cleanup.callback(nats.stop)
-            self.server_url = (os.environ.get("DATABASE_URL") if self.external else None) or ""
-            if not self.server_url:
-                postgres = LocalPostgres(self.run_dir / "postgres")
-                self.server_url = postgres.start()
-                cleanup.callback(postgres.stop)
+            self._start_servers(cleanup)
             console.print(f"[bold]NATS[/] {self.nats_url}\n[bold]PostgreSQL[/] {self.server_url}")
-            self.database_urls = provision(self.server_url, self.nats_url, self.nats_admin)
+            self.database_urls = provision(
+                self.server_url,
+                self.nats_url,
+                self.nats_admin,
+                jetstream_replicas=CLUSTER_NODES if self.cluster else 1,
+                topology=self.topology,
+            )
             self.log_dir.mkdir()
             cleanup.callback(stop_processes, self.processes)
-            for name in NAMES:
-                self.start(name)
-            wait_ready(self.urls, self.processes, self.log_dir, timeout=self.ready_timeout)
+            for instance in self.ports:
+                self.start(instance)
+            # a process takes seconds of CPU to start: more of them take longer on a laptop
+            wait_ready(
+                self.instance_urls,
+                self.processes,
+                self.log_dir,
+                timeout=max(self.ready_timeout, 30.0 * len(self.ports)),
+            )
         except BaseException:
             cleanup.close()
             raise
         return self
+
+    def _start_servers(self, cleanup: ExitStack) -> None:
+        self.nats_url = (os.environ.get("NATS_URL") if self.external else None) or ""
+        if not self.nats_url:
+            nodes = CLUSTER_NODES if self.cluster else 1
+            self.nats, self.passwords = secured_nats(
+                self.run_dir / "nats", DEMO_REGIONS, nodes=nodes
+            )
+            self.nats_url = self.nats.start()
+            cleanup.callback(self.nats.stop)
+        self.server_url = (os.environ.get("DATABASE_URL") if self.external else None) or ""
+        if not self.server_url:
+            self.postgres = LocalPostgres(self.run_dir / "postgres")
+            self.server_url = self.postgres.start()
+            cleanup.callback(self.postgres.stop)
 
     def env_for(self, name: str) -> dict[str, str]:
         env = (
@@ -215,65 +331,22 @@ class LocalStack:
         return env
 
     def start(self, name: str) -> subprocess.Popen[bytes]:
-        process = start_service(name, self.env_for(name), self.host, self.log_dir, self.ports[name])
-        self.processes[name] = process
-        return process
+        """Start a process (``enrollment-2``), or every process of a service (``enrollment``)."""
+        for instance in self.instances(name):
+            service_name = self.service_of(instance)
+            self.processes[instance] = start_service(
+                service_name,
+                self.env_for(service_name),
+                self.host,
+                self.log_dir,
+                self.ports[instance],
+                log_name=instance,
+            )
+        return self.processes[instance]
 
     def stop(self, name: str) -> None:
-        stop_processes({name: self.processes[name]})
+        """Stop a process, or every process of a service."""
+        stop_processes({i: self.processes[i] for i in self.instances(name)})
 
     def __exit__(self, *exc: object) -> None:
         self._cleanup.close()
-
-
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
-def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
-    # Ctrl-C and SIGTERM stop everything at any moment, also where SIGINT was ignored
-    # (a shell starts background jobs that way).
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
-    ports = {name: base_port + offset for offset, name in enumerate(NAMES)}
-    try:
-        with LocalStack(host=host, ports=ports) as stack:
-            settings = ServiceSettings()
-            admin = mint_token(settings, roles=["admin"], subject="dev-admin")
-            if demo:
-                from .demo import load_demo
-
-                load_demo(stack.urls, settings)
-            for name, url in stack.urls.items():
-                console.print(f"  [green]{name:<13}[/] {url}  (docs: {url}/docs)")
-            console.print(f"Events (AsyncAPI): {stack.urls[NAMES[0]]}/asyncapi")
-            console.print("\n[bold]Admin token[/] (12 h):")
-            print(admin, flush=True)  # one line, never wrapped, so it can be copied
-            if stack.passwords:
-                console.print(
-                    "[bold]NATS users[/] for operations and a regional system (the subscriber "
-                    "kit: add `status` for its checkpoint, `postgres --database-url ...` for "
-                    "the worked example):"
-                )
-                print(
-                    f"NATS_URL={stack.nats_url} NATS_USER=admin NATS_PASSWORD={stack.passwords['admin']}"
-                )
-                print(
-                    # "--password=" keeps a generated password that starts with "-" a value
-                    f"python -m lms_contracts.subscriber --url {stack.nats_url} --user region-74 "
-                    f"--password={stack.passwords['region-74']} --region 74",
-                    flush=True,
-                )
-            console.print(
-                f"Logs: {stack.log_dir}. A service that stops is restarted. "
-                "Press Ctrl-C to stop everything."
-            )
-            Supervisor(
-                stack.processes,
-                stack.start,
-                lambda name: stack.urls[name],
-                console,
-                lambda name: str(stack.log_dir / f"{name}.log"),
-            ).run()
-    except KeyboardInterrupt:
-        console.print("stopped")

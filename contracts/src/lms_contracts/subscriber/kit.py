@@ -58,6 +58,8 @@ class Subscriber:
     ) -> None:
         self.region_code = format_region_code(region_code)
         self.url, self.password = url, password
+        # one server, or a cluster's nodes comma-separated (the client fails over between them)
+        self.servers = [part.strip() for part in url.split(",") if part.strip()]
         self.user = user or regional_consumer(region_code)
         self.batch_size, self.max_wait = batch_size, max_wait
         self.dispatcher = Dispatcher()
@@ -94,7 +96,7 @@ class Subscriber:
         the subscriber binds to the operator's durable)."""
         inbox = f"_INBOX_{self.user}"
         broker = NatsBroker(
-            self.url,
+            self.servers,
             security=SASLPlaintext(username=self.user, password=self.password),
             inbox_prefix=inbox,
             name=f"lms-subscriber-{self.user}",
@@ -180,7 +182,7 @@ class Subscriber:
         """Where each durable stands on the server (its acknowledged stream sequence, when,
         and how much is still to come)."""
         connection = await nats.connect(
-            self.url,
+            self.servers,
             user=self.user,
             password=self.password,
             inbox_prefix=f"_INBOX_{self.user}",

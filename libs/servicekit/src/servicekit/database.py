@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,7 +60,10 @@ def make_engine(
         # the connection returned last is lent first: the busy ones stay busy (and unchecked),
         # the others idle
         pool_use_lifo=True,
-        connect_args={"timeout": connect_timeout},
+        connect_args={
+            "timeout": connect_timeout,
+            "server_settings": {"application_name": application_name()},
+        },
     )
     dialect = engine.dialect
 
@@ -78,6 +83,12 @@ def make_engine(
             raise sqlalchemy.exc.DisconnectionError(str(exc)) from exc
 
     return engine
+
+
+def application_name() -> str:
+    """How PostgreSQL's ``pg_stat_activity`` names this process's connections: its host (the
+    pod, in Kubernetes) and process id, so that an operator (or a test) can tell replicas apart."""
+    return f"{socket.gethostname()}:{os.getpid()}"[-63:]
 
 
 @dataclass

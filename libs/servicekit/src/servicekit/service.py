@@ -208,7 +208,7 @@ async def connect_nats(
             log.warning("NATS connection lost; reconnecting")
 
     await client.connect(
-        settings.nats_url,
+        settings.nats_servers,
         name=name,
         user=settings.nats_user,
         password=settings.nats_password,

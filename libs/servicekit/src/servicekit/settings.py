@@ -22,6 +22,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     database_url: str = "postgresql+asyncpg://postgres@localhost:5432/lms"
     database_pool_size: int = 10
+    # one server, or every node of a cluster, comma-separated: the client fails over between them
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
     nats_password: str | None = None
@@ -51,6 +52,10 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: float = 72.0
     inbox_retention_days: float = 30.0
 
+    @property
+    def nats_servers(self) -> list[str]:
+        return nats_servers(self.nats_url)
+
     @model_validator(mode="after")
     def _no_default_secrets_outside_dev(self) -> ServiceSettings:
         if self.environment == "prod":
@@ -63,3 +68,8 @@ class ServiceSettings(BaseSettings):
             if self.cursor_signing_key == DEV_CURSOR_KEY:
                 raise ValueError("CURSOR_SIGNING_KEY must be set to a secret in production")
         return self
+
+
+def nats_servers(url: str) -> list[str]:
+    """The servers of a ``NATS_URL`` that names one or several (``nats://a:4222,nats://b:4222``)."""
+    return [part.strip() for part in url.split(",") if part.strip()]
