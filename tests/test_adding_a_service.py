@@ -18,7 +18,16 @@ from servicekit.registry import NAMES
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "adding-a-service.md"
 # local state, caches and build output: never part of the repository
-LOCAL = {".git", ".venv", ".tools", ".lms", "bench-results", "__pycache__", "node_modules"}
+LOCAL = {
+    ".git",
+    ".venv",
+    ".tools",
+    ".lms",
+    ".hypothesis",
+    "bench-results",
+    "__pycache__",
+    "node_modules",
+}
 # a service's own folders, where its name is everywhere by design
 OWN = ("services/{name}", "deploy/k8s/base/{name}")
 WITHOUT_WIRING = "What names every service without wiring it"

@@ -193,6 +193,28 @@ class CertificateIssued(EventData):
     issued_at: datetime
 
 
+class CourseVersionChanged(EventData):
+    """An enrollment was moved to another published version of its course.
+
+    ``move_number`` orders the moves of one enrollment (its enrollment is move 0): a consumer
+    applies a move only if it is later than the last one it applied, so an older move that
+    arrives late, or twice, changes nothing.
+    """
+
+    event_type: ClassVar[str] = "lms.enrollment.course-version-changed.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    village_code: VillageCode = _code
+    from_version: int = Field(ge=1)
+    course_version: int = Field(ge=1)
+    move_number: int = Field(ge=1)
+    changed_at: datetime
+
+
 EVENTS: tuple[type[EventData], ...] = (
     LearnerRegistered,
     LearnerUpdated,
@@ -205,4 +227,5 @@ EVENTS: tuple[type[EventData], ...] = (
     Failed,
     CourseCompleted,
     CertificateIssued,
+    CourseVersionChanged,
 )

@@ -18,6 +18,7 @@ from lms_contracts import (
     CertificateIssued,
     CourseCompleted,
     CoursePublished,
+    CourseVersionChanged,
     Enrolled,
     EventData,
     Failed,
@@ -96,14 +97,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
         8002,
         "LMS Pamong Desa: content",
         publishes=published_by("content"),
-        consumes=(Enrolled, Withdrawn),
+        consumes=(Enrolled, Withdrawn, CourseVersionChanged),
     ),
     ServiceSpec(
         "assessment",
         8003,
         "LMS Pamong Desa: assessment",
         publishes=published_by("assessment"),
-        consumes=(CoursePublished, Enrolled, Withdrawn, LessonCompleted),
+        consumes=(CoursePublished, Enrolled, Withdrawn, CourseVersionChanged, LessonCompleted),
     ),
     ServiceSpec(
         "notification",
@@ -120,6 +121,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
             Failed,
             CourseCompleted,
             CertificateIssued,
+            CourseVersionChanged,
         ),
     ),
     ServiceSpec(

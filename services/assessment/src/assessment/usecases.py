@@ -12,6 +12,7 @@ What handles what:
 | RecordCoursePublished  | record_course_published |                                           |
 | RecordEnrolled         | record_enrolled         |                                           |
 | RecordWithdrawn        | record_withdrawn        |                                           |
+| RecordVersionChange    | record_version_change   |                                           |
 | RecordLessonCompleted  | record_lesson_completed |                                           |
 """
 
@@ -61,6 +62,7 @@ class UnitOfWork(Protocol):
     async def add_course_version(self, course: CourseVersion) -> None: ...
     async def save_enrollment(self, cmd: commands.RecordEnrolled) -> None: ...
     async def withdraw_enrollment(self, cmd: commands.RecordWithdrawn) -> None: ...
+    async def change_version(self, cmd: commands.RecordVersionChange) -> None: ...
     async def add_lesson_completion(self, cmd: commands.RecordLessonCompleted) -> None: ...
 
 
@@ -121,12 +123,26 @@ async def submit_attempt(cmd: commands.SubmitAttempt, uow: UnitOfWork) -> Attemp
     if attempt.is_late(now, cmd.grace):
         await _expire(attempt, assessment, uow, now)
         return attempt
+    await _still_open(assessment, attempt, uow)
     answers = check_answers(assessment, attempt.paper, cmd.answers)
     points, possible = grade(assessment, attempt.paper, answers)
     attempt.record_grade(answers, points, possible, assessment.pass_score, now)
     await uow.save_attempt(attempt)
     uow.publish(events.Graded(attempt, assessment))
     return attempt
+
+
+async def _still_open(assessment: Assessment, attempt: Attempt, uow: UnitOfWork) -> None:
+    """A post-test is graded only while it is open to the learner: moved meanwhile to a
+    version with lessons still to do, they submit again once those are done (the attempt
+    stays open until its time runs out)."""
+    if assessment.kind != AssessmentKind.POST_TEST:
+        return
+    enrollment = await uow.active_enrollment(attempt.learner_id, attempt.course_id, lock=True)
+    if enrollment is None:
+        return
+    course = await uow.course_version(enrollment.course_id, enrollment.course_version)
+    enrollment.require_open(assessment.kind, course)
 
 
 async def expire_overdue(cmd: commands.ExpireOverdue, uow: UnitOfWork) -> int:
@@ -166,6 +182,10 @@ async def record_withdrawn(cmd: commands.RecordWithdrawn, uow: UnitOfWork) -> No
     await uow.withdraw_enrollment(cmd)
 
 
+async def record_version_change(cmd: commands.RecordVersionChange, uow: UnitOfWork) -> None:
+    await uow.change_version(cmd)
+
+
 async def record_lesson_completed(cmd: commands.RecordLessonCompleted, uow: UnitOfWork) -> None:
     await uow.add_lesson_completion(cmd)
 
@@ -178,5 +198,6 @@ HANDLERS: Mapping[type[Any], UseCase[Any]] = {
     commands.RecordCoursePublished: record_course_published,
     commands.RecordEnrolled: record_enrolled,
     commands.RecordWithdrawn: record_withdrawn,
+    commands.RecordVersionChange: record_version_change,
     commands.RecordLessonCompleted: record_lesson_completed,
 }

@@ -10,7 +10,7 @@ What handles what (``HANDLERS``):
 | AttachDocument   | attach_document   | (none)                                  |
 | RecordEnrollment | record_enrollment | (none)                                  |
 | RecordWithdrawal | record_withdrawal | (none)                                  |
-| MoveLearner      | move_learner      | (none)                                  |
+| RecordVersionChange | record_version_change | (none)                              |
 | CompleteLesson   | complete_lesson   | LessonCompleted (first time only)       |
 | SyncProgress     | sync_progress     | LessonCompleted (offline, once per item)|
 """
@@ -33,7 +33,6 @@ from .domain.errors import (
     NotEnrolled,
     UnknownCourse,
     UnknownLesson,
-    UnknownVersion,
     VersionImmutable,
 )
 from .domain.model import (
@@ -67,9 +66,7 @@ class UnitOfWork(Protocol):
     async def add_attachment(self, attachment: Attachment) -> None: ...
     async def record_enrollment(self, enrollment: Enrollment) -> None: ...
     async def record_withdrawal(self, cmd: commands.RecordWithdrawal) -> None: ...
-    async def move_learner(
-        self, learner_id: uuid.UUID, course_id: uuid.UUID, version: int
-    ) -> bool: ...
+    async def record_version_change(self, cmd: commands.RecordVersionChange) -> None: ...
     async def find_completion(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
     ) -> Completion: ...
@@ -188,13 +185,9 @@ async def record_withdrawal(cmd: commands.RecordWithdrawal, uow: UnitOfWork) -> 
     await uow.record_withdrawal(cmd)
 
 
-async def move_learner(cmd: commands.MoveLearner, uow: UnitOfWork) -> None:
-    """Learners keep their version; an instructor or admin may move one to another version."""
-    target = await uow.version(cmd.course_id, cmd.version)
-    if target is None or target.status != VersionStatus.PUBLISHED:
-        raise UnknownVersion(f"course {cmd.course_id} has no published version {cmd.version}")
-    if not await uow.move_learner(cmd.learner_id, cmd.course_id, cmd.version):
-        raise NotEnrolled("the learner is not enrolled in this course")
+async def record_version_change(cmd: commands.RecordVersionChange, uow: UnitOfWork) -> None:
+    """Learners keep their version until enrollment moves them; the latest move wins."""
+    await uow.record_version_change(cmd)
 
 
 async def complete_lesson(cmd: commands.CompleteLesson, uow: UnitOfWork) -> Completion:
@@ -289,7 +282,7 @@ HANDLERS: Mapping[type[Any], UseCase[Any]] = {
     commands.AttachDocument: attach_document,
     commands.RecordEnrollment: record_enrollment,
     commands.RecordWithdrawal: record_withdrawal,
-    commands.MoveLearner: move_learner,
+    commands.RecordVersionChange: record_version_change,
     commands.CompleteLesson: complete_lesson,
     commands.SyncProgress: sync_progress,
 }

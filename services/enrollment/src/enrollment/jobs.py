@@ -1,11 +1,16 @@
-"""Bulk enrollment jobs: every learner of a region (and positions) into one course.
+"""Background jobs: bulk enrollment and version moves, resumable by any replica.
 
-A job (planned by ``usecases.start_bulk_enrollment``) is run set-based for speed: each chunk
+A bulk enrollment (every learner of a region, and positions, into one course; planned by
+``usecases.start_bulk_enrollment``) is run set-based for speed: each chunk
 selects the next learners after the job's cursor, inserts their enrollments with ``ON CONFLICT
 DO NOTHING`` on the one-active-enrollment index (so nobody is ever enrolled twice), writes their
 events to the outbox, and advances the cursor and counters, all in one transaction. A crash
 loses at most the chunk in flight, which is rolled back; the job's lease then expires and any
 replica resumes it from the cursor.
+
+A version move (``usecases.start_version_move``) moves a chunk of learners per transaction,
+each by the same use case as a single move, so that every rule and event is the single
+move's; a learner who finished meanwhile is skipped.
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ from sqlalchemy import func, or_, select, text, update
 from servicekit.clock import Clock
 from servicekit.database import Database
 from servicekit.outbox import NOTIFY_CHANNEL
+from servicekit.runner import Runner
 from servicekit.service import Runtime
 
 from .dependencies import EnrollmentDependencies
-from .domain.model import JobState
+from .domain.commands import MoveToVersion
+from .domain.errors import DomainError
+from .domain.model import JobKind, JobState
 from .events.outbound import BULK_ENROLL_CHUNK
 from .settings import EnrollmentSettings
-from .store.queries import bulk_learner_params
-from .store.rows import bulk_from_params
+from .store.queries import bulk_learner_params, version_move_chunk
+from .store.rows import bulk_from_params, move_from_params
 from .store.tables import jobs
 
 log = logging.getLogger(__name__)
@@ -37,8 +45,9 @@ LEASE = timedelta(seconds=60)
 ZERO = "00000000-0000-0000-0000-000000000000"
 
 
-async def claim_job(database: Database, lease: timedelta = LEASE) -> uuid.UUID | None:
-    """Take a pending job, or a running one whose worker stopped renewing its lease."""
+async def claim_job(database: Database, lease: timedelta = LEASE) -> tuple[uuid.UUID, str] | None:
+    """Take a pending job, or a running one whose worker stopped renewing its lease; its id
+    and kind."""
     claimable = (
         select(jobs.c.job_id)
         .where(
@@ -51,16 +60,17 @@ async def claim_job(database: Database, lease: timedelta = LEASE) -> uuid.UUID |
         .scalar_subquery()
     )
     async with database.transaction() as tx:
-        return (
+        row = (
             await tx.conn.execute(
                 update(jobs)
                 .where(jobs.c.job_id == claimable)
                 .values(
                     state=JobState.RUNNING, lease_until=func.now() + lease, updated_at=func.now()
                 )
-                .returning(jobs.c.job_id)
+                .returning(jobs.c.job_id, jobs.c.kind)
             )
-        ).scalar_one_or_none()
+        ).first()
+    return (row.job_id, row.kind) if row else None
 
 
 def chunk_params(job: Any, chunk: int, now: datetime) -> dict[str, Any]:
@@ -132,6 +142,51 @@ async def run_job(
             await on_progress()
 
 
+async def run_move_chunk(
+    runner: Runner[Any], job_id: uuid.UUID, chunk: int = 500, lease: timedelta = LEASE
+) -> bool:
+    """Move the next chunk of a version-move job's learners in one transaction; True when
+    finished."""
+    async with runner.database.transaction() as tx:
+        conn = tx.conn
+        job = (
+            await conn.execute(select(jobs).where(jobs.c.job_id == job_id).with_for_update())
+        ).one()
+        if job.state not in (JobState.RUNNING, JobState.PENDING):
+            return True
+        move = move_from_params(job.params)
+        after = uuid.UUID((job.cursor or {}).get("id", ZERO))
+        picked = await version_move_chunk(conn, move, after, chunk)
+        if not picked:
+            await conn.execute(
+                update(jobs)
+                .where(jobs.c.job_id == job_id)
+                .values(state=JobState.COMPLETED, lease_until=None, updated_at=func.now())
+            )
+            return True
+        moved = 0
+        for row in picked:
+            try:
+                await runner.apply(
+                    tx, MoveToVersion(row.learner_id, move.course_id, move.course_version)
+                )
+            except DomainError:
+                continue  # finished or withdrawn since the chunk was read: not moved
+            moved += 1
+        await conn.execute(
+            update(jobs)
+            .where(jobs.c.job_id == job_id)
+            .values(
+                done=jobs.c.done + moved,
+                skipped=jobs.c.skipped + len(picked) - moved,
+                cursor={"id": str(picked[-1].enrollment_id)},
+                lease_until=func.now() + lease,
+                updated_at=func.now(),
+            )
+        )
+        return False
+
+
 async def fail_job(database: Database, job_id: uuid.UUID, error: str) -> None:
     async with database.transaction() as tx:
         await tx.conn.execute(
@@ -150,13 +205,18 @@ async def bulk_worker(runtime: Runtime[EnrollmentSettings, EnrollmentDependencie
     """Background worker of every replica: runs claimable jobs one at a time."""
     database = runtime.database
     while True:
-        job_id = await claim_job(database)
-        if job_id is None:
+        claimed = await claim_job(database)
+        if claimed is None:
             await asyncio.sleep(0.5)
             continue
-        log.info("running bulk enrollment job %s", job_id)
+        job_id, kind = claimed
+        log.info("running %s job %s", kind, job_id)
         try:
-            await run_job(database, job_id, runtime.clock)
+            if kind == JobKind.VERSION_MOVE:
+                while not await run_move_chunk(runtime.runner, job_id):
+                    pass
+            else:
+                await run_job(database, job_id, runtime.clock)
         except Exception as exc:
-            log.exception("bulk enrollment job %s failed", job_id)
+            log.exception("%s job %s failed", kind, job_id)
             await fail_job(database, job_id, str(exc))

@@ -10,7 +10,7 @@ from servicekit.database import Transaction
 from servicekit.registry import service
 from servicekit.service import ServiceDefinition, create_app
 
-from .api import bulk, certificates, cohorts, enrollments, learners
+from .api import bulk, certificates, cohorts, enrollments, learners, versions
 from .api.refusals import REFUSALS
 from .dependencies import EnrollmentDependencies
 from .events.inbound import INBOUND
@@ -47,6 +47,7 @@ def definition(
             cohorts.router,
             certificates.router,
             bulk.router,
+            versions.router,
         ],
         handlers=HANDLERS,
         unit_of_work=unit_of_work,

@@ -12,6 +12,8 @@ What handles what:
 | Withdraw                | withdraw                  | Withdrawn                                    |
 | CreateCohort            | create_cohort             |                                              |
 | StartBulkEnrollment     | start_bulk_enrollment     | (Enrolled, written by the job's chunks)      |
+| MoveToVersion           | move_to_version           | VersionChanged (+ CourseCompleted, ...)      |
+| StartVersionMove        | start_version_move        | (VersionChanged, by the job's chunks)        |
 | RecordCoursePublished   | record_course_published   | CourseCompleted, CertificateIssued (catch-up)|
 | RecordLessonCompleted   | record_lesson_completed   | CourseCompleted, CertificateIssued           |
 | RecordPostTestPassed    | record_post_test_passed   | CourseCompleted, CertificateIssued           |
@@ -34,9 +36,11 @@ from .domain.errors import (
     DomainError,
     EnrollmentWindowClosed,
     LearnerExists,
+    NotEnrolled,
     UnknownCohort,
     UnknownCourse,
     UnknownLearner,
+    UnknownVersion,
 )
 from .domain.model import (
     BulkEnrollment,
@@ -45,6 +49,7 @@ from .domain.model import (
     Enrollment,
     EnrollmentStatus,
     Learner,
+    VersionMove,
 )
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -92,6 +97,10 @@ class UnitOfWork(Protocol):
     async def count_bulk_learners(self, bulk: BulkEnrollment) -> int: ...
     async def add_bulk_job(
         self, job_id: uuid.UUID, bulk: BulkEnrollment, total: int, created_by: str
+    ) -> None: ...
+    async def count_version_move(self, move: VersionMove) -> int: ...
+    async def add_version_move_job(
+        self, job_id: uuid.UUID, move: VersionMove, total: int, created_by: str
     ) -> None: ...
 
 
@@ -247,6 +256,50 @@ async def start_bulk_enrollment(cmd: commands.StartBulkEnrollment, uow: UnitOfWo
     return cmd.job_id
 
 
+async def move_to_version(cmd: commands.MoveToVersion, uow: UnitOfWork) -> Enrollment:
+    """From now on the learner's requirements are those of the target version; lessons they
+    did that the version also has still count. Moving to the version they follow changes
+    nothing and publishes nothing."""
+    target = await uow.course(cmd.course_id, cmd.version)
+    if target is None:
+        raise UnknownVersion(cmd.version)
+    enrollment = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
+    if enrollment is None:
+        raise NotEnrolled("the learner is not enrolled in this course")
+    previous = enrollment.course_version
+    if not enrollment.move_to(target):
+        return enrollment
+    learner = await uow.get_learner(enrollment.learner_id)
+    assert learner is not None
+    await uow.save_enrollment(enrollment)
+    uow.publish(
+        events.VersionChanged(
+            enrollment,
+            learner,
+            previous,
+            enrollment.course_version,
+            enrollment.version_move,
+            uow.now(),
+        )
+    )
+    # the new version may ask for less than the learner has already done
+    await _complete_if_done(enrollment, uow)
+    return enrollment
+
+
+async def start_version_move(cmd: commands.StartVersionMove, uow: UnitOfWork) -> uuid.UUID:
+    """Plan the job; a worker (``jobs.py``) moves its learners a chunk at a time, each by
+    ``move_to_version``."""
+    if await uow.course(cmd.course_id, cmd.version) is None:
+        raise UnknownVersion(cmd.version)
+    if cmd.cohort is not None and await uow.get_cohort(cmd.course_id, cmd.cohort) is None:
+        raise UnknownCohort("the course has no cohort with this name")
+    move = VersionMove(cmd.course_id, cmd.version, cmd.cohort)
+    total = await uow.count_version_move(move)
+    await uow.add_version_move_job(cmd.job_id, move, total, cmd.requested_by)
+    return cmd.job_id
+
+
 async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
     course = await uow.course(enrollment.course_id, enrollment.course_version)
     at = uow.now()
@@ -264,7 +317,7 @@ async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
 
 async def record_course_published(cmd: commands.RecordCoursePublished, uow: UnitOfWork) -> None:
     course = CourseVersion(
-        cmd.course_id, cmd.version, cmd.title, frozenset(cmd.required_lesson_ids)
+        cmd.course_id, cmd.version, cmd.title, frozenset(cmd.required_lesson_ids), cmd.lesson_ids
     )
     await uow.add_course(course, cmd.code, cmd.published_at)
     # Progress may have arrived before the catalog did: settle what it now decides.
@@ -298,6 +351,8 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Awaitable[Any]]] = {
     commands.Withdraw: withdraw,
     commands.CreateCohort: create_cohort,
     commands.StartBulkEnrollment: start_bulk_enrollment,
+    commands.MoveToVersion: move_to_version,
+    commands.StartVersionMove: start_version_move,
     commands.RecordCoursePublished: record_course_published,
     commands.RecordLessonCompleted: record_lesson_completed,
     commands.RecordPostTestPassed: record_post_test_passed,

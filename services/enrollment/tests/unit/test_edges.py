@@ -64,4 +64,6 @@ def test_refusals_keep_their_codes_fields_and_extra_members() -> None:
     assert too_large.errors == [
         {"field": "region_code", "message": "matches 9 learners; at most 5 per job"}
     ]
-    assert REFUSALS.problem(NotEnrolled("withdrawn")).code == "conflict"
+    not_enrolled = REFUSALS.problem(NotEnrolled("withdrawn"))
+    assert (not_enrolled.status, not_enrolled.code) == (422, "not_enrolled")
+    assert not_enrolled.errors == [{"field": "learner_id", "message": "withdrawn"}]

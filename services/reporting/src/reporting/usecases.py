@@ -56,7 +56,16 @@ def enrolled(changes: Changes, data: c.Enrolled) -> None:
     row, learner = changes.enrollment_of(data.learner_id, data.course_id)
     learner.assume_place(data.village_code, data.position.value)
     if row.enroll(data.enrollment_id, data.enrolled_at, data.cohort):
-        row.course_version, row.course_title = data.course_version, data.course_title
+        row.course_title = data.course_title
+        moved_first = row.moved_id == data.enrollment_id
+        row.course_version = row.moved_version if moved_first else data.course_version
+
+
+def version_changed(changes: Changes, data: c.CourseVersionChanged) -> None:
+    """Enrollment: the version of its latest move (a later move number wins)."""
+    row, learner = changes.enrollment_of(data.learner_id, data.course_id)
+    learner.assume_place(data.village_code, None)
+    row.move(data.enrollment_id, data.course_version, data.move_number, data.changed_at)
 
 
 def withdrawn(changes: Changes, data: c.Withdrawn) -> None:
@@ -108,6 +117,7 @@ RULES: dict[type[c.EventData], Rule] = {
     c.LearnerUpdated: Rule(profile_updated),
     c.Enrolled: Rule(enrolled),
     c.Withdrawn: Rule(withdrawn),
+    c.CourseVersionChanged: Rule(version_changed),
     c.Passed: Rule(graded),
     c.Failed: Rule(graded),
     c.CourseCompleted: Rule(course_completed),

@@ -233,3 +233,46 @@ def test_activity_buckets_stop_at_the_regency_and_counters_match_the_table() -> 
     store.apply(story(uuid.uuid4()))
     assert {key[0] for key, n in store.activity.items() if n} == {"", "74", "74.01"}
     assert tuple(tables.COUNTERS) == COUNTERS
+
+
+def test_an_enrollment_follows_its_latest_version_move_whatever_arrives_first() -> None:
+    learner, enrollment = uuid.uuid4(), uuid.uuid4()
+    common = {"learner_id": learner, "course_id": COURSE, "village_code": TOWUA}
+    moved = {"enrollment_id": enrollment, "course_title": "K"}
+    events = [
+        c.new_event(
+            c.Enrolled(
+                **common,
+                enrollment_id=enrollment,
+                course_version=1,
+                course_title="K",
+                position="kepala_desa",
+                enrolled_at=T0,
+            )
+        ),
+        c.new_event(
+            c.CourseVersionChanged(
+                **common,
+                **moved,
+                from_version=1,
+                course_version=2,
+                move_number=1,
+                changed_at=T0 + timedelta(1),
+            )
+        ),
+        c.new_event(
+            c.CourseVersionChanged(
+                **common,
+                **moved,
+                from_version=2,
+                course_version=3,
+                move_number=2,
+                changed_at=T0 + timedelta(2),
+            )
+        ),
+    ]
+    for order in itertools.permutations(events + events[1:2]):
+        store = final_rollups(list(order), 1)
+        row = store.enrollments[(learner, COURSE)]
+        assert (row.course_version, row.version_move, row.enrollment_id) == (3, 2, enrollment)
+        assert store.count("", "enrolled") == 1

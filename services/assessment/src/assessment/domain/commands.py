@@ -85,6 +85,19 @@ class RecordEnrolled:
 
 
 @dataclass(frozen=True)
+class RecordVersionChange:
+    """The enrollment follows another course version from now on (its ``move_number``-th
+    move): the post-test opens after that version's required lessons."""
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_version: int
+    village_code: str
+    move_number: int
+
+
+@dataclass(frozen=True)
 class RecordWithdrawn:
     enrollment_id: uuid.UUID
     learner_id: uuid.UUID

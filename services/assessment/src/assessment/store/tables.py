@@ -116,6 +116,8 @@ enrollments = Table(
     Column("village_code", String(13), nullable=False),
     Column("enrolled_at", DateTime(timezone=True)),
     Column("withdrawn_at", DateTime(timezone=True)),
+    # the last move to another version applied here (0: none); a later one wins
+    Column("version_move", Integer, nullable=False, server_default=text("0")),
     Index("enrollments_learner_course", "learner_id", "course_id"),
 )
 

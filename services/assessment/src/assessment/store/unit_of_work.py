@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.dialects.postgresql import insert
 
 from servicekit.clock import Clock
@@ -108,19 +108,50 @@ class SqlUnitOfWork(UnitOfWork):
         )
 
     async def save_enrollment(self, cmd: commands.RecordEnrolled) -> None:
-        enrolled = {
-            "course_version": cmd.course_version,
-            "village_code": cmd.village_code,
-            "enrolled_at": cmd.enrolled_at,
-        }
         statement = insert(enrollments).values(
             enrollment_id=cmd.enrollment_id,
             learner_id=cmd.learner_id,
             course_id=cmd.course_id,
-            **enrolled,
+            course_version=cmd.course_version,
+            village_code=cmd.village_code,
+            enrolled_at=cmd.enrolled_at,
+        )
+        # a move that came first keeps the version it moved the learner to
+        moved = enrollments.c.version_move > 0
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["enrollment_id"],
+                set_={
+                    "course_version": case(
+                        (moved, enrollments.c.course_version),
+                        else_=statement.excluded.course_version,
+                    ),
+                    "village_code": statement.excluded.village_code,
+                    "enrolled_at": statement.excluded.enrolled_at,
+                },
+            )
+        )
+
+    async def change_version(self, cmd: commands.RecordVersionChange) -> None:
+        """A later move than the last one applied wins; an earlier or repeated one changes
+        nothing. A move that comes before its enrollment is kept for it."""
+        statement = insert(enrollments).values(
+            enrollment_id=cmd.enrollment_id,
+            learner_id=cmd.learner_id,
+            course_id=cmd.course_id,
+            course_version=cmd.course_version,
+            village_code=cmd.village_code,
+            version_move=cmd.move_number,
         )
         await self.conn.execute(
-            statement.on_conflict_do_update(index_elements=["enrollment_id"], set_=enrolled)
+            statement.on_conflict_do_update(
+                index_elements=["enrollment_id"],
+                set_={
+                    "course_version": statement.excluded.course_version,
+                    "version_move": statement.excluded.version_move,
+                },
+                where=enrollments.c.version_move < statement.excluded.version_move,
+            )
         )
 
     async def withdraw_enrollment(self, cmd: commands.RecordWithdrawn) -> None:

@@ -11,7 +11,6 @@ from ..domain.errors import (
     NotEnrolled,
     UnknownCourse,
     UnknownLesson,
-    UnknownVersion,
     VersionImmutable,
 )
 
@@ -23,7 +22,6 @@ REFUSALS = Refusals(
             404, "unknown_lesson", "lesson_id", "no lesson of this course has this id"
         ),
         LessonNotInVersion: Refusal(422, "lesson_not_in_version", "lesson_id"),
-        UnknownVersion: Refusal(422, "unknown_version", "version"),
         NotEnrolled: Refusal(403, "not_enrolled"),
         # names its own field: where in the outline the lesson is wrong
         InvalidLesson: Refusal(422, "invalid_lesson"),

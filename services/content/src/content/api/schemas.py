@@ -143,12 +143,6 @@ class AttachmentOut(BaseModel):
     created_at: datetime
 
 
-class MoveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: int = Field(ge=1)
-
-
 class ProgressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -10,10 +10,6 @@ class UnknownLesson(DomainError):
     pass
 
 
-class UnknownVersion(DomainError):
-    pass
-
-
 class LessonNotInVersion(DomainError):
     """The lesson exists in the course, but not in the version the learner follows."""
 

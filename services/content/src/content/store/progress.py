@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, tuple_, update
+from sqlalchemy import case, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -85,12 +85,17 @@ class ProgressStore:
             village_code=enrollment.village_code,
             enrolled_at=enrollment.enrolled_at,
         )
-        # the withdrawal may have arrived first: keep it, fill in what it did not know
+        # the withdrawal or a move may have arrived first: keep them, fill in what they did
+        # not know (a moved enrollment keeps the version it was moved to)
+        moved = enrollments.c.version_move > 0
         await self.conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["enrollment_id"],
                 set_={
-                    "course_version": statement.excluded.course_version,
+                    "course_version": case(
+                        (moved, enrollments.c.course_version),
+                        else_=statement.excluded.course_version,
+                    ),
                     "enrolled_at": statement.excluded.enrolled_at,
                 },
                 where=enrollments.c.enrolled_at.is_(None),
@@ -112,18 +117,27 @@ class ProgressStore:
             )
         )
 
-    async def move_learner(self, learner_id: uuid.UUID, course_id: uuid.UUID, version: int) -> bool:
-        result = await self.conn.execute(
-            update(enrollments)
-            .where(
-                enrollments.c.learner_id == learner_id,
-                enrollments.c.course_id == course_id,
-                enrollments.c.withdrawn_at.is_(None),
-                enrollments.c.enrolled_at.is_not(None),
-            )
-            .values(course_version=version)
+    async def record_version_change(self, cmd: commands.RecordVersionChange) -> None:
+        """A later move than the last one applied wins; an earlier or repeated one changes
+        nothing. A move that comes before its enrollment is kept for it."""
+        statement = insert(enrollments).values(
+            enrollment_id=cmd.enrollment_id,
+            learner_id=cmd.learner_id,
+            course_id=cmd.course_id,
+            course_version=cmd.course_version,
+            village_code=cmd.village_code,
+            version_move=cmd.move_number,
         )
-        return bool(result.rowcount)
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["enrollment_id"],
+                set_={
+                    "course_version": statement.excluded.course_version,
+                    "version_move": statement.excluded.version_move,
+                },
+                where=enrollments.c.version_move < statement.excluded.version_move,
+            )
+        )
 
     async def find_completion(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID

@@ -25,14 +25,11 @@ from .views import enrollment_out
 router = APIRouter(prefix="/v1", tags=["enrollment"])
 
 
-async def enrolled(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
+async def shown(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
+    """An enrollment just enrolled or withdrawn, as the GET of it shows it."""
     row = await queries.enrollment(uow.conn, enrollment.enrollment_id)
-    return enrollment_out(row, 0).model_dump(mode="json")
-
-
-async def withdrawn(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
-    row = await queries.enrollment(uow.conn, enrollment.enrollment_id)
-    return enrollment_out(row).model_dump(mode="json")
+    progress = await queries.progress_of(uow.conn, [row])
+    return enrollment_out(row, progress.get(row.enrollment_id, 0)).model_dump(mode="json")
 
 
 @router.post("/enrollments", status_code=201, response_model=EnrollmentOut)
@@ -50,7 +47,7 @@ async def enroll(
         commands.EnrollLearner(
             learner_id=body.learner_id, course_id=body.course_id, cohort=body.cohort
         ),
-        enrolled,
+        shown,
         status=201,
         idempotency=Idempotency(
             idempotency_key, f"enrollments:{principal.subject}", body.model_dump(mode="json")
@@ -93,7 +90,8 @@ async def list_enrollments(
             after=uuid.UUID(after["id"]) if after else None,
             limit=limit,
         )
-    items = [enrollment_out(r) for r in rows[:limit]]
+        progress = await queries.progress_of(conn, rows[:limit])
+    items = [enrollment_out(r, progress.get(r.enrollment_id, 0)) for r in rows[:limit]]
     next_cursor = (
         encode_cursor({"id": str(rows[limit - 1].enrollment_id)}) if len(rows) > limit else None
     )
@@ -106,8 +104,8 @@ async def get_enrollment(
 ) -> EnrollmentOut:
     async with runner.read() as conn:
         row = await visible_enrollment(conn, enrollment_id, principal)
-        lessons = await queries.lessons_completed(conn, row.learner_id, row.course_id)
-    return enrollment_out(row, lessons)
+        progress = await queries.progress_of(conn, [row])
+    return enrollment_out(row, progress.get(row.enrollment_id, 0))
 
 
 @router.delete("/enrollments/{enrollment_id}", response_model=EnrollmentOut)
@@ -119,4 +117,4 @@ async def withdraw(
 ) -> JSONResponse:
     async with runner.read() as conn:
         await visible_enrollment(conn, enrollment_id, principal)
-    return await runner.respond(commands.Withdraw(enrollment_id, reason), withdrawn)
+    return await runner.respond(commands.Withdraw(enrollment_id, reason), shown)

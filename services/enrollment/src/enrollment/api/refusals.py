@@ -5,6 +5,7 @@ from __future__ import annotations
 from servicekit.problems import Refusal, Refusals
 
 from ..domain.errors import (
+    AlreadyCompleted,
     AlreadyEnrolled,
     BulkJobTooLarge,
     CohortExists,
@@ -12,9 +13,11 @@ from ..domain.errors import (
     EnrollmentClosed,
     EnrollmentWindowClosed,
     LearnerExists,
+    NotEnrolled,
     UnknownCohort,
     UnknownCourse,
     UnknownLearner,
+    UnknownVersion,
 )
 
 REFUSALS = Refusals(
@@ -37,5 +40,8 @@ REFUSALS = Refusals(
         EnrollmentClosed: Refusal(409, "enrollment_closed"),
         CohortExists: Refusal(409, "cohort_exists"),
         BulkJobTooLarge: Refusal(422, "bulk_job_too_large", field="region_code"),
+        UnknownVersion: Refusal(422, "unknown_version", field="version"),
+        NotEnrolled: Refusal(422, "not_enrolled", field="learner_id"),
+        AlreadyCompleted: Refusal(409, "enrollment_completed", field="learner_id"),
     },
 )

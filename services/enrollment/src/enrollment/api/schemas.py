@@ -115,7 +115,9 @@ class EnrollmentOut(BaseModel):
     cohort: str | None
     status: EnrollmentStatus
     post_test_score: float | None
-    lessons_completed: int | None = None
+    lessons_completed: int = Field(
+        description="lessons done that the enrollment's course version has, however long ago"
+    )
     enrolled_at: datetime
     completed_at: datetime | None
     withdrawn_at: datetime | None
@@ -161,6 +163,18 @@ class CourseOut(BaseModel):
     title: str
     required_lessons: int
     published_at: datetime
+
+
+class MoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[int, Field(ge=1, description="a published version of the course")]
+
+
+class VersionMoveIn(MoveIn):
+    cohort: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="only this cohort's learners"
+    )
 
 
 class BulkEnrollmentIn(BaseModel):

@@ -26,7 +26,7 @@ def learner_out(learner: Learner, principal: Principal) -> LearnerOut:
     )
 
 
-def enrollment_out(row: Any, lessons: int | None = None) -> EnrollmentOut:
+def enrollment_out(row: Any, lessons: int) -> EnrollmentOut:
     return EnrollmentOut(
         enrollment_id=row.enrollment_id,
         learner_id=row.learner_id,

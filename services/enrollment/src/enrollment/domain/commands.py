@@ -77,6 +77,27 @@ class StartBulkEnrollment:
 
 
 @dataclass(frozen=True)
+class MoveToVersion:
+    """Move a learner's active enrollment in a course to another published version."""
+
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    version: int
+
+
+@dataclass(frozen=True)
+class StartVersionMove:
+    """Move every unfinished learner of a course (of one cohort, if given) to a published
+    version, as a background job named by the caller."""
+
+    job_id: uuid.UUID
+    course_id: uuid.UUID
+    version: int
+    cohort: str | None
+    requested_by: str
+
+
+@dataclass(frozen=True)
 class RecordCoursePublished:
     course_id: uuid.UUID
     version: int
@@ -84,6 +105,7 @@ class RecordCoursePublished:
     code: str
     required_lesson_ids: tuple[uuid.UUID, ...]
     published_at: datetime
+    lesson_ids: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,18 @@ class Withdrawn:
 
 
 @dataclass(frozen=True)
+class VersionChanged:
+    """The enrollment now follows another version of its course."""
+
+    enrollment: Enrollment
+    learner: Learner
+    from_version: int
+    to_version: int
+    move_number: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CourseCompleted:
     enrollment: Enrollment
     learner: Learner
@@ -61,6 +73,7 @@ DomainEvent = (
     | ContactChanged
     | Enrolled
     | Withdrawn
+    | VersionChanged
     | CourseCompleted
     | CertificateIssued
 )

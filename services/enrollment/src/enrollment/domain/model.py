@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from .errors import EnrollmentClosed, NotEnrolled
+from .errors import AlreadyCompleted, EnrollmentClosed, NotEnrolled
 
 
 class Position(StrEnum):
@@ -73,6 +73,23 @@ class BulkEnrollment:
     cohort: str | None
 
 
+@dataclass(frozen=True)
+class VersionMove:
+    """What a version-move job does: every unfinished learner of a course (of one cohort, if
+    given) to one published version."""
+
+    course_id: uuid.UUID
+    course_version: int
+    cohort: str | None
+
+
+class JobKind:
+    """What a job does (``jobs.kind``)."""
+
+    BULK_ENROLLMENT = "bulk_enrollment"
+    VERSION_MOVE = "version_move"
+
+
 class JobState:
     """Where a bulk job stands (``jobs.state``); a running job whose lease lapsed is taken
     over by another worker."""
@@ -89,6 +106,7 @@ class CourseVersion:
     version: int
     title: str
     required_lesson_ids: frozenset[uuid.UUID]
+    lesson_ids: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass
@@ -107,6 +125,8 @@ class Enrollment:
     post_test_score: float | None = None
     completed_at: datetime | None = None
     withdrawn_at: datetime | None = None
+    # how many times the learner was moved to another version (the enrollment is move 0)
+    version_move: int = 0
 
     @property
     def is_active(self) -> bool:
@@ -136,6 +156,21 @@ class Enrollment:
             return False
         self.status = EnrollmentStatus.COMPLETED
         self.completed_at = now
+        return True
+
+    def move_to(self, course: CourseVersion) -> bool:
+        """Follow ``course`` from now on; False if already there. A learner who finished
+        keeps the version they finished."""
+        if self.status == EnrollmentStatus.WITHDRAWN:
+            raise NotEnrolled("the enrollment was withdrawn")
+        if self.status == EnrollmentStatus.COMPLETED:
+            raise AlreadyCompleted(
+                f"the learner completed version {self.course_version} and keeps it"
+            )
+        if course.version == self.course_version:
+            return False
+        self.course_version, self.course_title = course.version, course.title
+        self.version_move += 1
         return True
 
     def withdraw(self, now: datetime) -> None:

@@ -19,6 +19,7 @@ def course_published(event: c.CloudEvent[Any]) -> commands.RecordCoursePublished
         code=data.code,
         required_lesson_ids=tuple(data.required_lesson_ids),
         published_at=data.published_at,
+        lesson_ids=tuple(data.lesson_ids),
     )
 
 

@@ -96,6 +96,24 @@ def _(event: e.Withdrawn) -> list[c.EventData]:
 
 
 @to_contract.register
+def _(event: e.VersionChanged) -> list[c.EventData]:
+    enrollment = event.enrollment
+    return [
+        c.CourseVersionChanged(
+            enrollment_id=enrollment.enrollment_id,
+            learner_id=enrollment.learner_id,
+            course_id=enrollment.course_id,
+            course_title=enrollment.course_title,
+            village_code=event.learner.village_code,
+            from_version=event.from_version,
+            course_version=event.to_version,
+            move_number=event.move_number,
+            changed_at=event.at,
+        )
+    ]
+
+
+@to_contract.register
 def _(event: e.CourseCompleted) -> list[c.EventData]:
     enrollment = event.enrollment
     assert enrollment.completed_at is not None

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Row, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.model import BulkEnrollment, EnrollmentStatus, Learner, Position
+from ..domain.model import BulkEnrollment, EnrollmentStatus, Learner, Position, VersionMove
 from .rows import learner_from_row
-from .tables import certificates, cohorts, courses, enrollments, jobs, learners, lesson_completions
+from .tables import certificates, cohorts, courses, enrollments, jobs, learners
 
 # The learners a bulk job covers: a region prefix and, if any are given, positions. The job's
 # chunks (``events/outbound.py``) select with the same condition as the count it starts with.
@@ -27,6 +27,37 @@ async def bulk_learner_count(conn: AsyncConnection, bulk: BulkEnrollment) -> int
         text(f"SELECT count(*) FROM learners WHERE {BULK_LEARNERS}"), bulk_learner_params(bulk)
     )
     return int(total.scalar_one())
+
+
+def _moving(move: VersionMove) -> list[Any]:
+    """The enrollments a version-move job covers: unfinished, of its course (and cohort),
+    not yet on its version."""
+    conditions = [
+        enrollments.c.course_id == move.course_id,
+        enrollments.c.status.in_([EnrollmentStatus.ENROLLED, EnrollmentStatus.IN_PROGRESS]),
+        enrollments.c.course_version != move.course_version,
+    ]
+    if move.cohort is not None:
+        conditions.append(enrollments.c.cohort == move.cohort)
+    return conditions
+
+
+async def version_move_count(conn: AsyncConnection, move: VersionMove) -> int:
+    query = select(func.count()).select_from(enrollments).where(*_moving(move))
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def version_move_chunk(
+    conn: AsyncConnection, move: VersionMove, after: uuid.UUID, limit: int
+) -> list[Any]:
+    """The next learners of a version-move job, in enrollment id order after ``after``."""
+    query = (
+        select(enrollments.c.enrollment_id, enrollments.c.learner_id)
+        .where(*_moving(move), enrollments.c.enrollment_id > after)
+        .order_by(enrollments.c.enrollment_id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).all())
 
 
 async def learner(conn: AsyncConnection, learner_id: uuid.UUID) -> Learner | None:
@@ -125,19 +156,28 @@ async def enrollment_with_village(
     ).first()
 
 
-async def lessons_completed(
-    conn: AsyncConnection, learner_id: uuid.UUID, course_id: uuid.UUID
-) -> int:
-    return (
-        await conn.execute(
-            select(func.count())
-            .select_from(lesson_completions)
-            .where(
-                lesson_completions.c.learner_id == learner_id,
-                lesson_completions.c.course_id == course_id,
-            )
-        )
-    ).scalar_one()
+# Lessons count in the version the enrollment follows: done in an earlier version, a lesson
+# the version also has counts; one it dropped does not.
+LESSONS_IN_VERSION = text(
+    """
+SELECT e.enrollment_id, count(lc.lesson_id) AS lessons
+FROM enrollments e
+LEFT JOIN courses c ON c.course_id = e.course_id AND c.version = e.course_version
+LEFT JOIN lesson_completions lc
+       ON lc.learner_id = e.learner_id AND lc.course_id = e.course_id
+      AND (c.lesson_ids IS NULL OR c.lesson_ids ? CAST(lc.lesson_id AS text))
+WHERE e.enrollment_id = ANY(CAST(:ids AS uuid[]))
+GROUP BY e.enrollment_id
+"""
+)
+
+
+async def progress_of(conn: AsyncConnection, rows: list[Any]) -> dict[uuid.UUID, int]:
+    """Lessons completed per enrollment, counted in the version it follows."""
+    if not rows:
+        return {}
+    found = await conn.execute(LESSONS_IN_VERSION, {"ids": [r.enrollment_id for r in rows]})
+    return {row.enrollment_id: int(row.lessons) for row in found}
 
 
 async def cohorts_of(conn: AsyncConnection, course_id: uuid.UUID) -> list[Row[Any]]:

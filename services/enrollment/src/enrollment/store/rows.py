@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..domain.model import BulkEnrollment, Cohort, CourseVersion, Enrollment, Learner, Position
+from ..domain.model import (
+    BulkEnrollment,
+    Cohort,
+    CourseVersion,
+    Enrollment,
+    Learner,
+    Position,
+    VersionMove,
+)
 
 
 def learner_from_row(row: Any) -> Learner:
@@ -39,6 +47,7 @@ def course_from_row(row: Any) -> CourseVersion:
         version=row.version,
         title=row.title,
         required_lesson_ids=frozenset(uuid.UUID(x) for x in row.required_lesson_ids),
+        lesson_ids=tuple(uuid.UUID(x) for x in row.lesson_ids or ()),
     )
 
 
@@ -59,6 +68,7 @@ def enrollment_values(enrollment: Enrollment) -> dict[str, Any]:
         "enrolled_at": enrollment.enrolled_at,
         "completed_at": enrollment.completed_at,
         "withdrawn_at": enrollment.withdrawn_at,
+        "version_move": enrollment.version_move,
     }
 
 
@@ -83,3 +93,16 @@ def bulk_from_params(params: dict[str, Any]) -> BulkEnrollment:
         tuple(Position(p) for p in params["positions"]),
         params.get("cohort"),
     )
+
+
+def move_params(move: VersionMove) -> dict[str, Any]:
+    """A version-move job's plan as kept in ``jobs.params``."""
+    return {
+        "course_id": str(move.course_id),
+        "course_version": move.course_version,
+        "cohort": move.cohort,
+    }
+
+
+def move_from_params(params: dict[str, Any]) -> VersionMove:
+    return VersionMove(uuid.UUID(params["course_id"]), params["course_version"], params["cohort"])

@@ -46,6 +46,9 @@ courses = Table(
     Column("title", Text, nullable=False),
     Column("required_lesson_ids", JSONB, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+    # every lesson of the version (a learner's progress counts only these); null for versions
+    # learnt before the lists were kept
+    Column("lesson_ids", JSONB),
 )
 
 enrollments = Table(
@@ -62,6 +65,8 @@ enrollments = Table(
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
     Column("withdrawn_at", DateTime(timezone=True)),
+    # how many times the learner was moved to another version: orders the moves' events
+    Column("version_move", Integer, nullable=False, server_default=text("0")),
     Index(
         "enrollments_one_active",
         "learner_id",

@@ -21,8 +21,10 @@ from ..domain.model import (
     CourseVersion,
     Enrollment,
     EnrollmentStatus,
+    JobKind,
     JobState,
     Learner,
+    VersionMove,
 )
 from . import queries
 from .rows import (
@@ -32,6 +34,7 @@ from .rows import (
     enrollment_values,
     learner_from_row,
     learner_values,
+    move_params,
 )
 from .tables import (
     certificates,
@@ -108,6 +111,7 @@ class SqlUnitOfWork(UnitOfWork):
                 code=code,
                 title=course.title,
                 required_lesson_ids=sorted(str(x) for x in course.required_lesson_ids),
+                lesson_ids=[str(x) for x in course.lesson_ids],
                 published_at=published_at,
             )
             .on_conflict_do_nothing()
@@ -227,6 +231,7 @@ class SqlUnitOfWork(UnitOfWork):
             post_test_score=row.post_test_score,
             completed_at=row.completed_at,
             withdrawn_at=row.withdrawn_at,
+            version_move=row.version_move,
         )
 
     # progress facts, kept per learner and course so that they survive any arrival order
@@ -298,12 +303,25 @@ class SqlUnitOfWork(UnitOfWork):
     async def add_bulk_job(
         self, job_id: uuid.UUID, bulk: BulkEnrollment, total: int, created_by: str
     ) -> None:
+        await self._add_job(job_id, JobKind.BULK_ENROLLMENT, bulk_params(bulk), total, created_by)
+
+    async def count_version_move(self, move: VersionMove) -> int:
+        return await queries.version_move_count(self.conn, move)
+
+    async def add_version_move_job(
+        self, job_id: uuid.UUID, move: VersionMove, total: int, created_by: str
+    ) -> None:
+        await self._add_job(job_id, JobKind.VERSION_MOVE, move_params(move), total, created_by)
+
+    async def _add_job(
+        self, job_id: uuid.UUID, kind: str, params: dict[str, Any], total: int, created_by: str
+    ) -> None:
         now = self.now()
         await self.conn.execute(
             jobs.insert().values(
                 job_id=job_id,
-                kind="bulk_enrollment",
-                params=bulk_params(bulk),
+                kind=kind,
+                params=params,
                 state=JobState.PENDING,
                 total=total,
                 created_by=created_by,

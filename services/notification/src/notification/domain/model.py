@@ -37,6 +37,7 @@ class Kind(StrEnum):
     FAILED = "failed"
     CERTIFICATE = "certificate"
     WITHDRAWN = "withdrawn"
+    VERSION_CHANGED = "version_changed"
     REMINDER = "reminder"
     DIGEST = "digest"
 

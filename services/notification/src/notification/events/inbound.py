@@ -128,6 +128,21 @@ def certificate_issued(event: c.CloudEvent[c.CertificateIssued]) -> commands.Not
     return commands.NotifyCertificate(issued, data.village_code, data.verification_code)
 
 
+def course_version_changed(
+    event: c.CloudEvent[c.CourseVersionChanged],
+) -> commands.NotifyVersionChange:
+    data = event.data
+    context = {
+        "course_title": data.course_title,
+        "course_version": data.course_version,
+        "from_version": data.from_version,
+    }
+    moved = notification(event, Kind.VERSION_CHANGED, data.learner_id, data.village_code, context)
+    return commands.NotifyVersionChange(
+        moved, data.village_code, data.enrollment_id, data.move_number
+    )
+
+
 INBOUND: dict[type[c.EventData], Translator] = {
     c.LearnerRegistered: learner_registered,
     c.LearnerUpdated: learner_updated,
@@ -139,4 +154,5 @@ INBOUND: dict[type[c.EventData], Translator] = {
     c.Failed: graded,
     c.CourseCompleted: course_completed,
     c.CertificateIssued: certificate_issued,
+    c.CourseVersionChanged: course_version_changed,
 }

@@ -22,7 +22,7 @@ from ..domain.model import (
     Rendered,
 )
 from . import queries
-from .tables import deliveries, enrollments, learners, messages, preferences
+from .tables import deliveries, enrollments, learners, messages, preferences, version_moves
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -75,6 +75,20 @@ class SqlUnitOfWork(UnitOfWork):
             .where(enrollments.c.enrollment_id == enrollment_id)
             .values(state=state, updated_at=at)
         )
+
+    async def advance_version_move(self, enrollment_id: uuid.UUID, move_number: int) -> bool:
+        """True if ``move_number`` is later than every move of the enrollment seen so far."""
+        statement = insert(version_moves).values(
+            enrollment_id=enrollment_id, move_number=move_number
+        )
+        advanced = await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["enrollment_id"],
+                set_={"move_number": statement.excluded.move_number},
+                where=version_moves.c.move_number < statement.excluded.move_number,
+            ).returning(version_moves.c.enrollment_id)
+        )
+        return advanced.first() is not None
 
     async def touch_activity(self, learner_id: uuid.UUID, at: datetime) -> None:
         await self.conn.execute(

@@ -152,6 +152,10 @@ class EnrollmentRow:
     completed: bool = False
     certified: bool = False
     last_activity_at: datetime | None = None
+    # the latest move to another course version: its enrollment, number and version
+    moved_id: uuid.UUID | None = None
+    version_move: int = 0
+    moved_version: int | None = None
 
     @property
     def enrolled(self) -> bool:
@@ -168,6 +172,17 @@ class EnrollmentRow:
             return False
         self.enrollment_id, self.enrolled_at, self.cohort = enrollment_id, at, cohort or ""
         return True
+
+    def move(self, enrollment_id: uuid.UUID, version: int, number: int, at: datetime) -> None:
+        """Follow the version of the enrollment's latest move; a move of an earlier enrollment
+        (older than the one this row holds) or an earlier move changes nothing."""
+        if enrollment_id != self.enrollment_id and self.enrolled_at and at < self.enrolled_at:
+            return
+        if enrollment_id == self.moved_id and number <= self.version_move:
+            return
+        self.moved_id, self.version_move, self.moved_version = enrollment_id, number, version
+        if self.enrollment_id in (None, enrollment_id):
+            self.course_version = version
 
     def withdraw(self, enrollment_id: uuid.UUID, at: datetime) -> None:
         if self.withdrawn_at is None or at >= self.withdrawn_at:
@@ -202,6 +217,9 @@ class EnrollmentRow:
             self.completed,
             self.certified,
             self.last_activity_at,
+            self.moved_id,
+            self.version_move,
+            self.moved_version,
         )
 
     def contribution(self) -> Contribution | None:

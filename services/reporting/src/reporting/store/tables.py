@@ -88,6 +88,11 @@ enrollments = Table(
     Column("certified", Boolean, nullable=False, server_default=text("false")),
     Column("enrolled_at", DateTime(timezone=True)),
     Column("last_activity_at", DateTime(timezone=True)),
+    # the latest move to another course version: its enrollment, number (a later one wins)
+    # and version
+    Column("moved_id", UUID(as_uuid=True)),
+    Column("version_move", Integer, nullable=False, server_default=text("0")),
+    Column("moved_version", Integer),
     # The UTC day of the last activity, as the activity buckets count it: a district's or
     # village's active enrollments are counted from the index below alone (ADR 8). It changes
     # once a day at most, so the activity of a day's further lessons still updates the row in
