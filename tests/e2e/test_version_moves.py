@@ -198,11 +198,17 @@ async def test_a_moved_learner_gets_no_post_test_and_no_certificate_before_the_n
             lambda r: r.status_code == 409 and r.json().get("missing_lessons") == 1,
         )
         assert locked.json()["code"] == "post_test_locked"
+        assert [x["title"] for x in locked.json()["missing"]] == [NEW_LESSON]
+        assert NEW_LESSON in locked.json()["explanation"]
         enrollment = ok(
             await http.get(f"{urls['enrollment']}/v1/enrollments/{l2_enrollment}", headers=me)
         )
         assert (enrollment["status"], enrollment["course_version"]) == ("in_progress", 2)
         assert enrollment["lessons_completed"] == 3
+        assert enrollment["completion"]["missing_lessons"] == 1
+        assert enrollment["completion"]["explanation"] == (
+            f'Materi wajib yang belum selesai (1): "{NEW_LESSON}". Lulus post-test.'
+        )
 
         # the new lesson opens the post-test, and passing it completes version 2
         await eventually(

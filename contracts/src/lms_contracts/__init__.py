@@ -25,6 +25,7 @@ from .v1 import (
     LessonCompleted,
     Passed,
     Position,
+    PublishedLesson,
     Withdrawn,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "MalformedEvent",
     "Passed",
     "Position",
+    "PublishedLesson",
     "UnknownEventType",
     "Withdrawn",
     "format_region_code",

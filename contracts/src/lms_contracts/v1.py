@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .envelope import EventData
 
@@ -127,10 +127,24 @@ class LessonCompleted(EventData):
     offline: bool = False
 
 
+class PublishedLesson(BaseModel):
+    """A lesson of a published version, as learners see it named."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    lesson_id: uuid.UUID
+    title: str
+    required: bool = True
+
+
 class CoursePublished(EventData):
+    """A version of a course and its completion rules (minor 1: lesson titles, the rules and
+    the training hours; absent in minor 0, where every rule is off)."""
+
     event_type: ClassVar[str] = "lms.content.course-published.v1"
     producer: ClassVar[str] = "content"
     regional: ClassVar[bool] = False
+    minor_version: ClassVar[int] = 1
 
     course_id: uuid.UUID
     course_version: int
@@ -140,6 +154,17 @@ class CoursePublished(EventData):
     lesson_ids: list[uuid.UUID]
     required_lesson_ids: list[uuid.UUID]
     published_at: datetime
+    lessons: list[PublishedLesson] = Field(default_factory=list, description="in order")
+    pre_test_before_lessons: bool = Field(
+        default=False, description="lessons count only after the learner took the pre-test"
+    )
+    min_post_test_score: float | None = Field(
+        default=None, ge=0, le=100, description="completing needs at least this post-test score"
+    )
+    prerequisite_course_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="courses the learner must have completed first"
+    )
+    training_hours: int | None = Field(default=None, ge=1, description="jam pelajaran (JP)")
 
 
 class _Graded(EventData):

@@ -90,14 +90,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
         8001,
         "LMS Pamong Desa: enrollment",
         publishes=published_by("enrollment"),
-        consumes=(CoursePublished, LessonCompleted, Passed),
+        consumes=(CoursePublished, LessonCompleted, Passed, Failed),
     ),
     ServiceSpec(
         "content",
         8002,
         "LMS Pamong Desa: content",
         publishes=published_by("content"),
-        consumes=(Enrolled, Withdrawn, CourseVersionChanged),
+        consumes=(Enrolled, Withdrawn, CourseVersionChanged, Passed, Failed),
     ),
     ServiceSpec(
         "assessment",

@@ -170,7 +170,7 @@ async def _assessment(uow: UnitOfWork, assessment_id: uuid.UUID) -> Assessment:
 
 async def record_course_published(cmd: commands.RecordCoursePublished, uow: UnitOfWork) -> None:
     await uow.add_course_version(
-        CourseVersion(cmd.course_id, cmd.version, frozenset(cmd.required_lesson_ids))
+        CourseVersion(cmd.course_id, cmd.version, frozenset(cmd.required_lesson_ids), cmd.lessons)
     )
 
 

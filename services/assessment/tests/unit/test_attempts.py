@@ -203,6 +203,9 @@ async def test_the_post_test_opens_only_after_every_required_lesson() -> None:
     with pytest.raises(PostTestLocked) as locked:
         await start(uow, assessment, learner)
     assert locked.value.missing_lessons == 2
+    assert locked.value.explanation.startswith(
+        "Post-test dibuka setelah semua materi wajib selesai. Materi wajib yang belum selesai (2)"
+    )
     for lesson in LESSONS:
         await usecases.record_lesson_completed(
             commands.RecordLessonCompleted(learner, COURSE, lesson, TOWUA, T0), uow

@@ -11,6 +11,7 @@ What handles what (``HANDLERS``):
 | RecordEnrollment | record_enrollment | (none)                                  |
 | RecordWithdrawal | record_withdrawal | (none)                                  |
 | RecordVersionChange | record_version_change | (none)                              |
+| RecordPreTest    | record_pre_test   | (none)                                  |
 | CompleteLesson   | complete_lesson   | LessonCompleted (first time only)       |
 | SyncProgress     | sync_progress     | LessonCompleted (offline, once per item)|
 """
@@ -29,8 +30,10 @@ from servicekit.runner import UseCase
 from .domain import commands, events
 from .domain.errors import (
     InvalidLesson,
+    InvalidRule,
     LessonNotInVersion,
     NotEnrolled,
+    PreTestRequired,
     UnknownCourse,
     UnknownLesson,
     VersionImmutable,
@@ -67,6 +70,10 @@ class UnitOfWork(Protocol):
     async def record_enrollment(self, enrollment: Enrollment) -> None: ...
     async def record_withdrawal(self, cmd: commands.RecordWithdrawal) -> None: ...
     async def record_version_change(self, cmd: commands.RecordVersionChange) -> None: ...
+    async def record_pre_test(self, cmd: commands.RecordPreTest) -> None: ...
+    async def pre_test_due(
+        self, learner_id: uuid.UUID, keys: Iterable[tuple[uuid.UUID, int]]
+    ) -> set[uuid.UUID]: ...
     async def find_completion(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
     ) -> Completion: ...
@@ -108,9 +115,12 @@ async def create_course(cmd: commands.CreateCourse, uow: UnitOfWork) -> CourseVe
         description=cmd.content.description,
         competency_area=cmd.content.competency_area,
         created_at=uow.clock(),
+        rules=cmd.content.rules,
+        training_hours=cmd.content.training_hours,
     )
     course.check()
     await _check_attachments(course, uow)
+    await _check_prerequisites(course, uow)
     await uow.add_course(course, cmd.author)
     return course
 
@@ -127,6 +137,7 @@ async def revise_course(cmd: commands.ReviseCourse, uow: UnitOfWork) -> CourseVe
         )
     revision = latest.revised(cmd.content, uow.clock())
     await _check_attachments(revision, uow)
+    await _check_prerequisites(revision, uow)
     await uow.save_version(revision)
     return revision
 
@@ -139,6 +150,16 @@ async def _check_attachments(course: CourseVersion, uow: UnitOfWork) -> None:
         raise InvalidLesson(
             "attachment_id", f"no attachment {sorted(map(str, missing))[0]} in this course"
         )
+
+
+async def _check_prerequisites(course: CourseVersion, uow: UnitOfWork) -> None:
+    wanted = course.rules.prerequisite_course_ids
+    known = await uow.existing_courses(wanted)
+    for n, course_id in enumerate(wanted):
+        if course_id not in known:
+            raise InvalidRule(
+                f"completion_rules.prerequisite_course_ids.{n}", "no course has this id"
+            )
 
 
 async def publish_course(cmd: commands.PublishCourse, uow: UnitOfWork) -> CourseVersion:
@@ -190,6 +211,10 @@ async def record_version_change(cmd: commands.RecordVersionChange, uow: UnitOfWo
     await uow.record_version_change(cmd)
 
 
+async def record_pre_test(cmd: commands.RecordPreTest, uow: UnitOfWork) -> None:
+    await uow.record_pre_test(cmd)
+
+
 async def complete_lesson(cmd: commands.CompleteLesson, uow: UnitOfWork) -> Completion:
     """A repeat costs one read; the first time one more statement. Refusals are explained
     by looking further only when they happen."""
@@ -204,6 +229,8 @@ async def complete_lesson(cmd: commands.CompleteLesson, uow: UnitOfWork) -> Comp
         raise UnknownLesson(str(cmd.lesson_id))
     if found.completed_at is not None:
         return found
+    if found.pre_test_due:
+        raise PreTestRequired("this course counts lessons after its pre-test: take it first")
     at = uow.clock()
     event = events.LessonCompleted(
         learner_id=cmd.learner_id,
@@ -239,6 +266,7 @@ async def sync_progress(cmd: commands.SyncProgress, uow: UnitOfWork) -> list[Syn
         known_courses=await uow.existing_courses(course_ids),
         now=at,
         clock_skew=CLOCK_SKEW,
+        pre_test_due=frozenset(await uow.pre_test_due(cmd.learner_id, keys)),
     )
     first = _earliest_per_lesson(plan.accepted)
     recorded = await uow.add_offline_progress(cmd.learner_id, first, at)
@@ -283,6 +311,7 @@ HANDLERS: Mapping[type[Any], UseCase[Any]] = {
     commands.RecordEnrollment: record_enrollment,
     commands.RecordWithdrawal: record_withdrawal,
     commands.RecordVersionChange: record_version_change,
+    commands.RecordPreTest: record_pre_test,
     commands.CompleteLesson: complete_lesson,
     commands.SyncProgress: sync_progress,
 }

@@ -16,7 +16,10 @@ What handles what:
 | StartVersionMove        | start_version_move        | (VersionChanged, by the job's chunks)        |
 | RecordCoursePublished   | record_course_published   | CourseCompleted, CertificateIssued (catch-up)|
 | RecordLessonCompleted   | record_lesson_completed   | CourseCompleted, CertificateIssued           |
+| RecordPreTestTaken      | record_pre_test_taken     | CourseCompleted, CertificateIssued           |
 | RecordPostTestPassed    | record_post_test_passed   | CourseCompleted, CertificateIssued           |
+
+A completion also settles the learner's other courses that wait for it as a prerequisite.
 """
 
 from __future__ import annotations
@@ -86,6 +89,11 @@ class UnitOfWork(Protocol):
     async def add_post_test_pass(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, score: float, at: datetime
     ) -> float: ...
+    async def add_pre_test(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, at: datetime
+    ) -> None: ...
+    async def completed_courses(self, learner_id: uuid.UUID) -> frozenset[uuid.UUID]: ...
+    async def in_progress_of(self, learner_id: uuid.UUID) -> list[Enrollment]: ...
     async def add_certificate(
         self,
         certificate_id: uuid.UUID,
@@ -303,7 +311,10 @@ async def start_version_move(cmd: commands.StartVersionMove, uow: UnitOfWork) ->
 async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
     course = await uow.course(enrollment.course_id, enrollment.course_version)
     at = uow.now()
-    if not enrollment.try_complete(course, at):
+    done: frozenset[uuid.UUID] = frozenset()
+    if course is not None and course.rules.prerequisite_course_ids:
+        done = await uow.completed_courses(enrollment.learner_id)
+    if not enrollment.try_complete(course, at, done):
         await uow.save_enrollment(enrollment)
         return
     await uow.save_enrollment(enrollment)
@@ -313,11 +324,28 @@ async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
     certificate_id, code = uuid.uuid4(), verification_code()
     await uow.add_certificate(certificate_id, code, enrollment, learner, at)
     uow.publish(events.CertificateIssued(certificate_id, code, enrollment, learner, at))
+    await _settle_waiting(enrollment, uow)
+
+
+async def _settle_waiting(completed: Enrollment, uow: UnitOfWork) -> None:
+    """The learner's courses that name the one just completed as a prerequisite may now be
+    complete too."""
+    for waiting in await uow.in_progress_of(completed.learner_id):
+        course = await uow.course(waiting.course_id, waiting.course_version)
+        if course is not None and completed.course_id in course.rules.prerequisite_course_ids:
+            await _complete_if_done(waiting, uow)
 
 
 async def record_course_published(cmd: commands.RecordCoursePublished, uow: UnitOfWork) -> None:
     course = CourseVersion(
-        cmd.course_id, cmd.version, cmd.title, frozenset(cmd.required_lesson_ids), cmd.lesson_ids
+        cmd.course_id,
+        cmd.version,
+        cmd.title,
+        frozenset(cmd.required_lesson_ids),
+        cmd.lesson_ids,
+        dict(cmd.lesson_titles),
+        cmd.rules,
+        cmd.training_hours,
     )
     await uow.add_course(course, cmd.code, cmd.published_at)
     # Progress may have arrived before the catalog did: settle what it now decides.
@@ -331,6 +359,15 @@ async def record_lesson_completed(cmd: commands.RecordLessonCompleted, uow: Unit
     if enrollment is None or enrollment.status == EnrollmentStatus.COMPLETED:
         return
     enrollment.record_lesson(cmd.lesson_id)
+    await _complete_if_done(enrollment, uow)
+
+
+async def record_pre_test_taken(cmd: commands.RecordPreTestTaken, uow: UnitOfWork) -> None:
+    await uow.add_pre_test(cmd.learner_id, cmd.course_id, cmd.taken_at)
+    enrollment = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
+    if enrollment is None or enrollment.status == EnrollmentStatus.COMPLETED:
+        return
+    enrollment.record_pre_test()
     await _complete_if_done(enrollment, uow)
 
 
@@ -355,5 +392,6 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Awaitable[Any]]] = {
     commands.StartVersionMove: start_version_move,
     commands.RecordCoursePublished: record_course_published,
     commands.RecordLessonCompleted: record_lesson_completed,
+    commands.RecordPreTestTaken: record_pre_test_taken,
     commands.RecordPostTestPassed: record_post_test_passed,
 }

@@ -27,6 +27,7 @@ class FakeUnitOfWork:
         self.cohorts: dict[tuple[uuid.UUID, str], Cohort] = {}
         self.jobs: dict[uuid.UUID, tuple[BulkEnrollment, int]] = {}
         self.clock = ManualClock()
+        self.pre_tests: set[tuple[uuid.UUID, uuid.UUID]] = set()
 
     def now(self) -> datetime:
         return self.clock()
@@ -75,7 +76,25 @@ class FakeUnitOfWork:
             for (learner, course, lesson) in self.lessons
             if learner == enrollment.learner_id and course == enrollment.course_id
         }
+        enrollment.pre_test_taken = (enrollment.learner_id, enrollment.course_id) in self.pre_tests
         return enrollment
+
+    async def add_pre_test(self, learner_id, course_id, at):
+        self.pre_tests.add((learner_id, course_id))
+
+    async def completed_courses(self, learner_id):
+        return frozenset(
+            e.course_id
+            for e in self.enrollments.values()
+            if e.learner_id == learner_id and e.status == EnrollmentStatus.COMPLETED
+        )
+
+    async def in_progress_of(self, learner_id):
+        return [
+            await self._with_progress(e)
+            for e in self.enrollments.values()
+            if e.learner_id == learner_id and e.status == EnrollmentStatus.IN_PROGRESS
+        ]
 
     async def get_enrollment(self, enrollment_id, *, lock=False):
         found = self.enrollments.get(enrollment_id)

@@ -40,11 +40,13 @@ def test_the_inbound_table_covers_exactly_the_registered_subscriptions() -> None
     assert set(INBOUND) == set(service("enrollment").consumes)
 
 
-def test_only_a_passed_post_test_becomes_a_command() -> None:
+def test_a_passed_post_test_and_any_pre_test_become_commands() -> None:
     command = INBOUND[c.Passed](passed(c.AssessmentKind.POST_TEST))
     assert isinstance(command, commands.RecordPostTestPassed)
     assert (command.score, command.passed_at) == (85, NOW)
-    assert INBOUND[c.Passed](passed(c.AssessmentKind.PRE_TEST)) is None
+    pre_test = INBOUND[c.Passed](passed(c.AssessmentKind.PRE_TEST))
+    assert isinstance(pre_test, commands.RecordPreTestTaken) and pre_test.taken_at == NOW
+    assert INBOUND[c.Passed](passed(c.AssessmentKind.QUIZ)) is None
 
 
 def test_refusals_keep_their_codes_fields_and_extra_members() -> None:

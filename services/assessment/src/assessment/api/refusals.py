@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from servicekit.problems import Refusal, Refusals
 
 from ..domain.errors import (
@@ -17,6 +19,16 @@ from ..domain.errors import (
 # an unknown id and one the caller may not see are answered alike
 NOT_VISIBLE = "no {} with this id is visible to you"
 
+
+def locked(exc: PostTestLocked) -> dict[str, Any]:
+    """How many required lessons are left, which ones, and the same in words."""
+    return {
+        "missing_lessons": exc.missing_lessons,
+        "missing": [{"lesson_id": str(x), "title": t} for x, t in exc.missing or []],
+        "explanation": exc.explanation,
+    }
+
+
 REFUSALS = Refusals(
     DomainError,
     {
@@ -26,9 +38,7 @@ REFUSALS = Refusals(
         ),
         UnknownAttempt: Refusal(404, "attempt_not_found", detail=NOT_VISIBLE.format("attempt")),
         NotEnrolled: Refusal(403, "not_enrolled"),
-        PostTestLocked: Refusal(
-            409, "post_test_locked", extra=lambda exc: {"missing_lessons": exc.missing_lessons}
-        ),
+        PostTestLocked: Refusal(409, "post_test_locked", extra=lambda exc: locked(exc)),
         MaxAttemptsReached: Refusal(
             409, "max_attempts_reached", extra=lambda exc: {"max_attempts": exc.max_attempts}
         ),

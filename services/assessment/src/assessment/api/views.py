@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, PostTestLocked
 from ..domain.model import (
     Assessment,
     AssessmentKind,
@@ -147,12 +147,14 @@ def learner_summary_out(
     reason = None
     try:
         enrollment.require_open(assessment.kind, course)
+    except PostTestLocked as exc:
+        reason = exc.explanation
     except DomainError as exc:
         reason = str(exc)
     resumable = any(a.is_open(now) for a in taken)
     used_up = assessment.max_attempts is not None and len(taken) >= assessment.max_attempts
     if reason is None and not resumable and used_up:
-        reason = f"all {assessment.max_attempts} attempts are used"
+        reason = f"Semua {assessment.max_attempts} kesempatan sudah dipakai."
     return summary_out(assessment).model_copy(
         update={
             "attempts_used": len(taken),

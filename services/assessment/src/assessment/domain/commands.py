@@ -72,6 +72,7 @@ class RecordCoursePublished:
     course_id: uuid.UUID
     version: int
     required_lesson_ids: tuple[uuid.UUID, ...]
+    lessons: tuple[tuple[uuid.UUID, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,6 @@
+import uuid
+
+
 class DomainError(Exception):
     """A rule of the assessment domain was broken."""
 
@@ -15,14 +18,29 @@ class NotEnrolled(DomainError):
 
 
 class PostTestLocked(DomainError):
-    def __init__(self, missing_lessons: int | None) -> None:
+    """``missing``: the required lessons not done yet (id, title), in course order; None while
+    the learner's course version is not known here."""
+
+    def __init__(self, missing: list[tuple[uuid.UUID, str | None]] | None) -> None:
         detail = (
             "the post-test opens once the course version is known"
-            if missing_lessons is None
-            else f"the post-test opens after every required lesson; {missing_lessons} to go"
+            if missing is None
+            else f"the post-test opens after every required lesson; {len(missing)} to go"
         )
         super().__init__(detail)
-        self.missing_lessons = missing_lessons
+        self.missing = missing
+        self.missing_lessons = None if missing is None else len(missing)
+
+    @property
+    def explanation(self) -> str:
+        """For the learner, in Bahasa Indonesia."""
+        if self.missing is None:
+            return "Post-test dibuka setelah versi pelatihan Anda tercatat; coba lagi sebentar."
+        names = ", ".join(f'"{title}"' if title else "(tanpa judul)" for _, title in self.missing)
+        return (
+            "Post-test dibuka setelah semua materi wajib selesai. "
+            f"Materi wajib yang belum selesai ({len(self.missing)}): {names}."
+        )
 
 
 class MaxAttemptsReached(DomainError):

@@ -156,6 +156,16 @@ class CourseVersion:
     course_id: uuid.UUID
     version: int
     required_lesson_ids: frozenset[uuid.UUID]
+    # every lesson in course order, with its title (empty for versions learnt before titles)
+    lessons: tuple[tuple[uuid.UUID, str], ...] = ()
+
+    def missing(self, done: frozenset[uuid.UUID]) -> list[tuple[uuid.UUID, str | None]]:
+        """The required lessons not in ``done``, in course order, with their titles."""
+        titles = dict(self.lessons)
+        order = [x for x, _ in self.lessons] + sorted(self.required_lesson_ids - set(titles))
+        return [
+            (x, titles.get(x)) for x in order if x in self.required_lesson_ids and x not in done
+        ]
 
 
 @dataclass(frozen=True)
@@ -176,9 +186,9 @@ class LearnerEnrollment:
             return
         if course is None:
             raise PostTestLocked(None)
-        missing = course.required_lesson_ids - self.completed_lesson_ids
+        missing = course.missing(self.completed_lesson_ids)
         if missing:
-            raise PostTestLocked(len(missing))
+            raise PostTestLocked(missing)
 
 
 def require_enrolled(enrollment: LearnerEnrollment | None) -> LearnerEnrollment:

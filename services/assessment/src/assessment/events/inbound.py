@@ -16,6 +16,7 @@ def course_published(event: c.CloudEvent[Any]) -> commands.RecordCoursePublished
         course_id=data.course_id,
         version=data.course_version,
         required_lesson_ids=tuple(data.required_lesson_ids),
+        lessons=tuple((x.lesson_id, x.title) for x in data.lessons),
     )
 
 

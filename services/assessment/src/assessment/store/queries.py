@@ -120,7 +120,10 @@ async def course_version(
     if row is None:
         return None
     return CourseVersion(
-        row.course_id, row.version, frozenset(uuid.UUID(x) for x in row.required_lesson_ids)
+        row.course_id,
+        row.version,
+        frozenset(uuid.UUID(x) for x in row.required_lesson_ids),
+        tuple((uuid.UUID(x), title) for x, title in row.lessons),
     )
 
 

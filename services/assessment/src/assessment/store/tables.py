@@ -103,6 +103,8 @@ course_versions = Table(
     Column("course_id", UUID(as_uuid=True), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("required_lesson_ids", JSONB, nullable=False),
+    # [[lesson id, title], ...] in course order, to name what is left before the post-test
+    Column("lessons", JSONB, nullable=False, server_default=text("'[]'")),
 )
 
 # One row per enrollment; a withdrawn event may arrive first, so most columns are nullable.

@@ -103,6 +103,7 @@ class SqlUnitOfWork(UnitOfWork):
                 course_id=course.course_id,
                 version=course.version,
                 required_lesson_ids=sorted(str(x) for x in course.required_lesson_ids),
+                lessons=[[str(x), title] for x, title in course.lessons],
             )
             .on_conflict_do_nothing()
         )

@@ -18,6 +18,7 @@ from ..domain.model import (
 from .schemas import (
     AttachmentOut,
     CompletedLesson,
+    CompletionRulesIn,
     CourseOut,
     CourseSummary,
     LessonOut,
@@ -61,6 +62,8 @@ def course_out(course: CourseVersion, *, with_content: bool = True) -> CourseOut
         ],
         lesson_ids=course.lesson_ids,
         required_lesson_ids=course.required_lesson_ids,
+        completion_rules=CompletionRulesIn.of(course.rules),
+        training_hours=course.training_hours,
         created_at=course.created_at,
         published_at=course.published_at,
     )

@@ -73,6 +73,15 @@ class RecordVersionChange:
 
 
 @dataclass(frozen=True)
+class RecordPreTest:
+    """The learner took the course's pre-test (whatever the result)."""
+
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
 class CompleteLesson:
     learner_id: uuid.UUID
     course_id: uuid.UUID

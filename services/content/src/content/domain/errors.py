@@ -35,3 +35,14 @@ class InvalidLesson(DomainError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class InvalidRule(DomainError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class PreTestRequired(DomainError):
+    """The learner's version counts lessons only after the pre-test."""

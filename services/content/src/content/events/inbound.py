@@ -46,8 +46,18 @@ def course_version_changed(event: c.CloudEvent[Any]) -> commands.RecordVersionCh
     )
 
 
+def graded(event: c.CloudEvent[Any]) -> commands.RecordPreTest | None:
+    """A pre-test taken, passed or not, opens the lessons of a version that asks for it."""
+    data: c.Passed | c.Failed = event.data
+    if data.assessment_kind != c.AssessmentKind.PRE_TEST:
+        return None
+    return commands.RecordPreTest(data.learner_id, data.course_id, data.graded_at)
+
+
 INBOUND: Mapping[type[c.EventData], Translator] = {
     c.Enrolled: enrolled,
     c.Withdrawn: withdrawn,
     c.CourseVersionChanged: course_version_changed,
+    c.Passed: graded,
+    c.Failed: graded,
 }

@@ -20,7 +20,14 @@ from servicekit.runner import Outbound
 from ..domain import commands
 from ..domain.events import LessonCompleted
 from ..domain.model import Completion, Enrollment, OfflineCompletion, SyncResult
-from .tables import enrollments, lesson_progress, lessons, sync_receipts
+from .tables import (
+    course_versions,
+    enrollments,
+    lesson_progress,
+    lessons,
+    pre_tests,
+    sync_receipts,
+)
 
 # Recording a lesson online is the hot path: one read, then (the first time only) one
 # statement that inserts the progress row and its outbox event atomically, so that neither
@@ -33,7 +40,13 @@ SELECT e.course_version, e.village_code,
                   AND l.lesson_id = CAST(:lesson_id AS uuid)) AS in_version,
        (SELECT p.completed_at FROM lesson_progress p
          WHERE p.learner_id = CAST(:learner_id AS uuid) AND p.course_id = CAST(:course_id AS uuid)
-           AND p.lesson_id = CAST(:lesson_id AS uuid)) AS completed_at
+           AND p.lesson_id = CAST(:lesson_id AS uuid)) AS completed_at,
+       coalesce((SELECT v.pre_test_before_lessons FROM course_versions v
+                  WHERE v.course_id = CAST(:course_id AS uuid) AND v.version = e.course_version),
+                false)
+       AND NOT EXISTS (SELECT 1 FROM pre_tests t
+                        WHERE t.learner_id = CAST(:learner_id AS uuid)
+                          AND t.course_id = CAST(:course_id AS uuid)) AS pre_test_due
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
     SELECT course_version, village_code FROM enrollments
@@ -152,6 +165,7 @@ class ProgressStore:
             course_version=row.course_version,
             village_code=row.village_code,
             lesson_in_version=row.in_version,
+            pre_test_due=bool(row.pre_test_due),
             recorded=False,
             completed_at=row.completed_at,
         )
@@ -221,6 +235,30 @@ class ProgressStore:
         for row in rows:
             found[row.course_id].append(_enrollment_from_row(row))
         return found
+
+    async def record_pre_test(self, cmd: commands.RecordPreTest) -> None:
+        statement = insert(pre_tests).values(
+            learner_id=cmd.learner_id, course_id=cmd.course_id, taken_at=cmd.taken_at
+        )
+        await self.conn.execute(statement.on_conflict_do_nothing())
+
+    async def pre_test_due(
+        self, learner_id: uuid.UUID, keys: Iterable[tuple[uuid.UUID, int]]
+    ) -> set[uuid.UUID]:
+        """Of these (course, version) pairs, the courses whose version wants the pre-test
+        before lessons and whose pre-test the learner has not taken."""
+        wanted = list(keys)
+        if not wanted:
+            return set()
+        taken = select(pre_tests.c.course_id).where(pre_tests.c.learner_id == learner_id)
+        rows = await self.conn.execute(
+            select(course_versions.c.course_id).where(
+                tuple_(course_versions.c.course_id, course_versions.c.version).in_(wanted),
+                course_versions.c.pre_test_before_lessons,
+                course_versions.c.course_id.not_in(taken),
+            )
+        )
+        return set(rows.scalars())
 
     async def lessons_of_versions(
         self, keys: Iterable[tuple[uuid.UUID, int]]

@@ -20,7 +20,7 @@ from ..store.unit_of_work import SqlUnitOfWork
 from .access import visible_enrollment, visible_learner
 from .dependencies import UseCases
 from .schemas import EnrollmentIn, EnrollmentOut
-from .views import enrollment_out
+from .views import completion_out, enrollment_out
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
 
@@ -105,7 +105,11 @@ async def get_enrollment(
     async with runner.read() as conn:
         row = await visible_enrollment(conn, enrollment_id, principal)
         progress = await queries.progress_of(conn, [row])
-    return enrollment_out(row, progress.get(row.enrollment_id, 0))
+        missing = await queries.completion_of(conn, row)
+    shown = enrollment_out(row, progress.get(row.enrollment_id, 0))
+    return shown.model_copy(
+        update={"completion": completion_out(EnrollmentStatus(row.status), missing)}
+    )
 
 
 @router.delete("/enrollments/{enrollment_id}", response_model=EnrollmentOut)

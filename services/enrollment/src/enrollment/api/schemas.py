@@ -21,6 +21,7 @@ from pydantic import (
 
 from servicekit import regions
 
+from ..domain.completion import Requirement
 from ..domain.model import EnrollmentStatus, Position
 
 
@@ -106,6 +107,24 @@ class EnrollmentIn(BaseModel):
     cohort: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
+class MissingOut(BaseModel):
+    requirement: Requirement
+    lesson_id: uuid.UUID | None = None
+    course_id: uuid.UUID | None = None
+    title: str | None = None
+    min_score: float | None = None
+    best_score: float | None = None
+
+
+class CompletionOut(BaseModel):
+    """What the version the learner follows still asks of them, and the same in words."""
+
+    complete: bool
+    missing_lessons: int = Field(description="required lessons of the version not done yet")
+    missing: list[MissingOut]
+    explanation: str = Field(description="for the learner, in Bahasa Indonesia")
+
+
 class EnrollmentOut(BaseModel):
     enrollment_id: uuid.UUID
     learner_id: uuid.UUID
@@ -121,6 +140,9 @@ class EnrollmentOut(BaseModel):
     enrolled_at: datetime
     completed_at: datetime | None
     withdrawn_at: datetime | None
+    completion: CompletionOut | None = Field(
+        default=None, description="on GET of one enrollment: what is left to complete it"
+    )
 
 
 class CertificateOut(BaseModel):

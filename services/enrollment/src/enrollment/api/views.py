@@ -8,8 +8,18 @@ from sqlalchemy import Row
 
 from servicekit.auth import Principal, Role
 
+from ..domain.completion import Missing, Requirement, explain
 from ..domain.model import Cohort, EnrollmentStatus, Learner
-from .schemas import CertificateOut, CohortOut, CourseOut, EnrollmentOut, JobOut, LearnerOut
+from .schemas import (
+    CertificateOut,
+    CohortOut,
+    CompletionOut,
+    CourseOut,
+    EnrollmentOut,
+    JobOut,
+    LearnerOut,
+    MissingOut,
+)
 
 
 def learner_out(learner: Learner, principal: Principal) -> LearnerOut:
@@ -41,6 +51,22 @@ def enrollment_out(row: Any, lessons: int) -> EnrollmentOut:
         completed_at=row.completed_at,
         withdrawn_at=row.withdrawn_at,
     )
+
+
+def completion_out(status: EnrollmentStatus, missing: list[Missing] | None) -> CompletionOut:
+    """A completed enrollment asks nothing more, whatever its version asks now."""
+    if status == EnrollmentStatus.COMPLETED or missing is None:
+        missing = []
+    lessons = sum(m.requirement == Requirement.REQUIRED_LESSON for m in missing)
+    return CompletionOut(
+        complete=status == EnrollmentStatus.COMPLETED,
+        missing_lessons=lessons,
+        missing=[MissingOut(**m.__dict__) for m in missing],
+        explanation=explain(missing) if status != EnrollmentStatus.WITHDRAWN else WITHDRAWN,
+    )
+
+
+WITHDRAWN = "Anda sudah keluar dari pelatihan ini."
 
 
 def cohort_out(cohort: Cohort | Row[Any]) -> CohortOut:

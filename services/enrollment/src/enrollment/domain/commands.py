@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from .completion import CompletionRules
 from .model import Position
 
 
@@ -106,6 +107,9 @@ class RecordCoursePublished:
     required_lesson_ids: tuple[uuid.UUID, ...]
     published_at: datetime
     lesson_ids: tuple[uuid.UUID, ...] = ()
+    lesson_titles: tuple[tuple[uuid.UUID, str], ...] = ()
+    rules: CompletionRules = field(default_factory=CompletionRules)
+    training_hours: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,15 @@ class RecordLessonCompleted:
     course_id: uuid.UUID
     lesson_id: uuid.UUID
     completed_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordPreTestTaken:
+    """The learner took the course's pre-test, passed or not."""
+
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    taken_at: datetime
 
 
 @dataclass(frozen=True)

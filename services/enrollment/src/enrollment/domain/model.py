@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from .completion import CourseVersion, Progress, missing_for
 from .errors import AlreadyCompleted, EnrollmentClosed, NotEnrolled
+
+__all__ = ["CourseVersion"]
 
 
 class Position(StrEnum):
@@ -100,15 +103,6 @@ class JobState:
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
-class CourseVersion:
-    course_id: uuid.UUID
-    version: int
-    title: str
-    required_lesson_ids: frozenset[uuid.UUID]
-    lesson_ids: tuple[uuid.UUID, ...] = ()
-
-
 @dataclass
 class Enrollment:
     """One learner in one course version; progress facts arrive in any order, more than once."""
@@ -127,6 +121,7 @@ class Enrollment:
     withdrawn_at: datetime | None = None
     # how many times the learner was moved to another version (the enrollment is move 0)
     version_move: int = 0
+    pre_test_taken: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -146,13 +141,32 @@ class Enrollment:
         if self.status == EnrollmentStatus.ENROLLED:
             self.status = EnrollmentStatus.IN_PROGRESS
 
-    def try_complete(self, course: CourseVersion | None, now: datetime) -> bool:
-        """Complete when every required lesson is done and the post-test is passed."""
+    def record_pre_test(self) -> None:
+        if self.status == EnrollmentStatus.WITHDRAWN:
+            raise NotEnrolled("the enrollment was withdrawn")
+        self.pre_test_taken = True
+        if self.status == EnrollmentStatus.ENROLLED:
+            self.status = EnrollmentStatus.IN_PROGRESS
+
+    def progress(self, completed_courses: frozenset[uuid.UUID] = frozenset()) -> Progress:
+        return Progress(
+            frozenset(self.completed_lesson_ids),
+            self.pre_test_taken,
+            self.post_test_score,
+            completed_courses,
+        )
+
+    def try_complete(
+        self,
+        course: CourseVersion | None,
+        now: datetime,
+        completed_courses: frozenset[uuid.UUID] = frozenset(),
+    ) -> bool:
+        """Complete when the version the learner follows asks nothing more of them: every
+        required lesson, a passed post-test, and what its rules add (``completion.py``)."""
         if self.status != EnrollmentStatus.IN_PROGRESS or course is None:
             return False
-        if self.post_test_score is None:
-            return False
-        if not course.required_lesson_ids <= self.completed_lesson_ids:
+        if missing_for(course, self.progress(completed_courses)):
             return False
         self.status = EnrollmentStatus.COMPLETED
         self.completed_at = now

@@ -8,9 +8,19 @@ from typing import Any
 from sqlalchemy import Row, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.completion import Missing, Progress, missing_for
 from ..domain.model import BulkEnrollment, EnrollmentStatus, Learner, Position, VersionMove
-from .rows import learner_from_row
-from .tables import certificates, cohorts, courses, enrollments, jobs, learners
+from .rows import course_from_row, learner_from_row
+from .tables import (
+    certificates,
+    cohorts,
+    courses,
+    enrollments,
+    jobs,
+    learners,
+    lesson_completions,
+    pre_tests,
+)
 
 # The learners a bulk job covers: a region prefix and, if any are given, positions. The job's
 # chunks (``events/outbound.py``) select with the same condition as the count it starts with.
@@ -178,6 +188,65 @@ async def progress_of(conn: AsyncConnection, rows: list[Any]) -> dict[uuid.UUID,
         return {}
     found = await conn.execute(LESSONS_IN_VERSION, {"ids": [r.enrollment_id for r in rows]})
     return {row.enrollment_id: int(row.lessons) for row in found}
+
+
+async def pre_test_taken(
+    conn: AsyncConnection, learner_id: uuid.UUID, course_id: uuid.UUID
+) -> bool:
+    found = await conn.execute(
+        select(pre_tests.c.learner_id).where(
+            pre_tests.c.learner_id == learner_id, pre_tests.c.course_id == course_id
+        )
+    )
+    return found.first() is not None
+
+
+async def completion_of(conn: AsyncConnection, row: Any) -> list[Missing] | None:
+    """What the enrollment's version still asks of its learner (None: version unknown)."""
+    found = (
+        await conn.execute(
+            select(courses).where(
+                courses.c.course_id == row.course_id, courses.c.version == row.course_version
+            )
+        )
+    ).first()
+    if found is None:
+        return None
+    course = course_from_row(found)
+    done = await conn.execute(
+        select(lesson_completions.c.lesson_id).where(
+            lesson_completions.c.learner_id == row.learner_id,
+            lesson_completions.c.course_id == row.course_id,
+        )
+    )
+    completed = await conn.execute(
+        select(enrollments.c.course_id).where(
+            enrollments.c.learner_id == row.learner_id,
+            enrollments.c.status == EnrollmentStatus.COMPLETED.value,
+        )
+    )
+    progress = Progress(
+        frozenset(done.scalars()),
+        await pre_test_taken(conn, row.learner_id, row.course_id),
+        row.post_test_score,
+        frozenset(completed.scalars()),
+    )
+    titles = await course_titles(conn, course.rules.prerequisite_course_ids)
+    return missing_for(course, progress, titles)
+
+
+async def course_titles(
+    conn: AsyncConnection, course_ids: tuple[uuid.UUID, ...]
+) -> dict[uuid.UUID, str]:
+    """The latest known title of each course."""
+    if not course_ids:
+        return {}
+    rows = await conn.execute(
+        select(courses.c.course_id, courses.c.title)
+        .where(courses.c.course_id.in_(course_ids))
+        .order_by(courses.c.version)
+    )
+    return {row.course_id: row.title for row in rows}
 
 
 async def cohorts_of(conn: AsyncConnection, course_id: uuid.UUID) -> list[Row[Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ..domain.completion import CompletionRules
 from ..domain.model import (
     BulkEnrollment,
     Cohort,
@@ -48,7 +49,29 @@ def course_from_row(row: Any) -> CourseVersion:
         title=row.title,
         required_lesson_ids=frozenset(uuid.UUID(x) for x in row.required_lesson_ids),
         lesson_ids=tuple(uuid.UUID(x) for x in row.lesson_ids or ()),
+        lesson_titles={uuid.UUID(k): v for k, v in row.lesson_titles.items()},
+        rules=CompletionRules(
+            pre_test_before_lessons=row.pre_test_before_lessons,
+            min_post_test_score=row.min_post_test_score,
+            prerequisite_course_ids=tuple(uuid.UUID(x) for x in row.prerequisite_course_ids),
+        ),
+        training_hours=row.training_hours,
     )
+
+
+def course_values(course: CourseVersion) -> dict[str, Any]:
+    return {
+        "course_id": course.course_id,
+        "version": course.version,
+        "title": course.title,
+        "required_lesson_ids": sorted(str(x) for x in course.required_lesson_ids),
+        "lesson_ids": [str(x) for x in course.lesson_ids],
+        "lesson_titles": {str(k): v for k, v in course.lesson_titles.items()},
+        "pre_test_before_lessons": course.rules.pre_test_before_lessons,
+        "min_post_test_score": course.rules.min_post_test_score,
+        "prerequisite_course_ids": [str(x) for x in course.rules.prerequisite_course_ids],
+        "training_hours": course.training_hours,
+    }
 
 
 def cohort_from_row(row: Any) -> Cohort:

@@ -49,6 +49,13 @@ courses = Table(
     # every lesson of the version (a learner's progress counts only these); null for versions
     # learnt before the lists were kept
     Column("lesson_ids", JSONB),
+    # lesson id -> title, to name what a learner still has to do
+    Column("lesson_titles", JSONB, nullable=False, server_default=text("'{}'")),
+    # completion rules (ADR 17) and the training hours (jam pelajaran)
+    Column("pre_test_before_lessons", Boolean, nullable=False, server_default=text("false")),
+    Column("min_post_test_score", Float),
+    Column("prerequisite_course_ids", JSONB, nullable=False, server_default=text("'[]'")),
+    Column("training_hours", Integer),
 )
 
 enrollments = Table(
@@ -93,6 +100,16 @@ post_test_passes = Table(
     Column("course_id", UUID(as_uuid=True), primary_key=True),
     Column("score", Float, nullable=False),
     Column("passed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Pre-tests taken (passed or not), per learner and course: a version may ask for one before
+# its lessons count.
+pre_tests = Table(
+    "pre_tests",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
 )
 
 certificates = Table(

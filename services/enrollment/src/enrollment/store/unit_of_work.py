@@ -31,6 +31,7 @@ from .rows import (
     bulk_params,
     cohort_from_row,
     course_from_row,
+    course_values,
     enrollment_values,
     learner_from_row,
     learner_values,
@@ -45,6 +46,7 @@ from .tables import (
     learners,
     lesson_completions,
     post_test_passes,
+    pre_tests,
 )
 
 
@@ -105,15 +107,7 @@ class SqlUnitOfWork(UnitOfWork):
     async def add_course(self, course: CourseVersion, code: str, published_at: datetime) -> None:
         await self.conn.execute(
             insert(courses)
-            .values(
-                course_id=course.course_id,
-                version=course.version,
-                code=code,
-                title=course.title,
-                required_lesson_ids=sorted(str(x) for x in course.required_lesson_ids),
-                lesson_ids=[str(x) for x in course.lesson_ids],
-                published_at=published_at,
-            )
+            .values(**course_values(course), code=code, published_at=published_at)
             .on_conflict_do_nothing()
         )
 
@@ -207,6 +201,32 @@ class SqlUnitOfWork(UnitOfWork):
             .values(**values)
         )
 
+    async def in_progress_of(self, learner_id: uuid.UUID) -> list[Enrollment]:
+        rows = (
+            await self.conn.execute(
+                select(enrollments)
+                .where(
+                    enrollments.c.learner_id == learner_id,
+                    enrollments.c.status == EnrollmentStatus.IN_PROGRESS.value,
+                )
+                .order_by(enrollments.c.enrollment_id)
+                .with_for_update()
+            )
+        ).all()
+        return [await self._hydrate(row) for row in rows]
+
+    async def completed_courses(self, learner_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        return frozenset(
+            (
+                await self.conn.execute(
+                    select(enrollments.c.course_id).where(
+                        enrollments.c.learner_id == learner_id,
+                        enrollments.c.status == EnrollmentStatus.COMPLETED.value,
+                    )
+                )
+            ).scalars()
+        )
+
     async def _hydrate(self, row: Any) -> Enrollment:
         lessons = set(
             (
@@ -218,6 +238,7 @@ class SqlUnitOfWork(UnitOfWork):
                 )
             ).scalars()
         )
+        pre_test = await queries.pre_test_taken(self.conn, row.learner_id, row.course_id)
         return Enrollment(
             enrollment_id=row.enrollment_id,
             learner_id=row.learner_id,
@@ -232,6 +253,7 @@ class SqlUnitOfWork(UnitOfWork):
             completed_at=row.completed_at,
             withdrawn_at=row.withdrawn_at,
             version_move=row.version_move,
+            pre_test_taken=pre_test,
         )
 
     # progress facts, kept per learner and course so that they survive any arrival order
@@ -246,6 +268,13 @@ class SqlUnitOfWork(UnitOfWork):
                 lesson_id=lesson_id,
                 completed_at=at,
             )
+            .on_conflict_do_nothing()
+        )
+
+    async def add_pre_test(self, learner_id: uuid.UUID, course_id: uuid.UUID, at: datetime) -> None:
+        await self.conn.execute(
+            insert(pre_tests)
+            .values(learner_id=learner_id, course_id=course_id, taken_at=at)
             .on_conflict_do_nothing()
         )
 
