@@ -222,6 +222,16 @@ async def test_a_moved_learner_gets_no_post_test_and_no_certificate_before_the_n
             timeout=30,
         )
         assert (done.json()["course_version"], done.json()["lessons_completed"]) == (2, 4)
+        certificate = done.json()["certificate"]
+        # the link leads to this stack's own verification page, on whatever port it runs
+        assert certificate["verify_url"].startswith(urls["enrollment"])
+        verified = ok(await http.get(certificate["verify_url"]))
+        assert (verified["valid"], verified["full_name"]) == (True, "La Ode Hamid")
+        listed = ok(
+            await http.get(f"{urls['enrollment']}/v1/enrollments?learner_id={l2}", headers=me)
+        )
+        assert listed["items"][0]["certificate"] == certificate
+        assert listed["items"][0]["lessons_completed"] == 4
 
         # L1 stays on version 1: the new lesson is not theirs, and version 1's rules complete
         refused = await complete(http, stack, l1, course_id, new_lesson)
@@ -245,7 +255,13 @@ async def test_a_moved_learner_gets_no_post_test_and_no_certificate_before_the_n
             and r.json()["enrollments"][0]["certified"],
             timeout=30,
         )
-        assert report.json()["enrollments"][0]["course_version"] == 2
+        reported = report.json()["enrollments"][0]
+        assert (reported["course_version"], reported["lessons_done"], reported["lessons"]) == (
+            2,
+            4,
+            4,
+        )
+        assert reported["certificate"]["verify_url"] == certificate["verify_url"]
         inbox = await eventually(
             lambda: http.get(f"{urls['notification']}/v1/inbox", headers=me),
             lambda r: any("versi 2" in m["title"] for m in r.json()["items"]),

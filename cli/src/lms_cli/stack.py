@@ -17,9 +17,10 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
+from lms_contracts import CertificateIssued
 from servicekit.auth import mint_token
 from servicekit.migrations import upgrade
-from servicekit.registry import NAMES, SERVICES, service
+from servicekit.registry import NAMES, SERVICES, publisher_of, service
 from servicekit.servers import (
     LocalPostgres,
     NatsServer,
@@ -150,7 +151,10 @@ class LocalStack:
         self.host = host
         self.ports = ports or {spec.name: spec.port for spec in SERVICES}
         self.external = external
-        self.service_env = service_env or {}
+        # links to certificates (in PDFs, messages and reports) lead to this stack's own
+        # verification page, whatever ports it runs on, unless PUBLIC_BASE_URL says otherwise
+        public = os.environ.get("PUBLIC_BASE_URL") or self.public_base_url
+        self.service_env = {"PUBLIC_BASE_URL": public} | (service_env or {})
         self.run_dir = new_run_dir("stack")
         self.log_dir = self.run_dir / "logs"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -163,6 +167,12 @@ class LocalStack:
     @property
     def urls(self) -> dict[str, str]:
         return {name: f"http://{self.host}:{port}" for name, port in self.ports.items()}
+
+    @property
+    def public_base_url(self) -> str:
+        """Where certificates are verified: the service that issues them, on this machine."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.ports[publisher_of(CertificateIssued).name]}"
 
     @property
     def nats_admin(self) -> tuple[str, str] | None:

@@ -26,6 +26,9 @@ class ServiceSettings(BaseSettings):
     nats_password: str | None = None
     run_consumers: bool = True
     run_relay: bool = True
+    # where the public reaches the platform (its gateway): links in certificates, messages
+    # and reports are built from it, e.g. ``{PUBLIC_BASE_URL}/v1/certificates/{code}``
+    public_base_url: str = "http://127.0.0.1:8001"
 
     auth_issuer: str = "lms-dev"
     auth_audience: str = "lms"
@@ -41,6 +44,11 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1, le=10000)
     outbox_retention_hours: float = 72.0
     inbox_retention_days: float = 30.0
+
+    def certificate_url(self, code: str, *, pdf: bool = False) -> str:
+        """The public verification page of a certificate (or, ``pdf``, its printable file)."""
+        url = f"{self.public_base_url.rstrip('/')}/v1/certificates/{code}"
+        return f"{url}/pdf" if pdf else url
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_dev(self) -> ServiceSettings:

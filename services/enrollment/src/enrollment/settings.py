@@ -6,7 +6,6 @@ DEV_NIK_KEY = "dev-nik-hash-key-not-for-production"
 class EnrollmentSettings(ServiceSettings):
     nik_hash_key: str = DEV_NIK_KEY
     bulk_max_learners: int = 200_000
-    certificate_verify_url: str = "http://127.0.0.1:8001/v1/certificates/{code}"
 
     def model_post_init(self, __context: object) -> None:
         if self.environment == "prod" and self.nik_hash_key == DEV_NIK_KEY:

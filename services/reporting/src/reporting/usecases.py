@@ -93,9 +93,10 @@ def course_completed(changes: Changes, data: c.CourseCompleted) -> None:
 
 
 def certificate_issued(changes: Changes, data: c.CertificateIssued) -> None:
-    """Enrollment: certified."""
+    """Enrollment: certified, with its verification code."""
     row, _ = changes.enrollment_of(data.learner_id, data.course_id)
     row.certified = True
+    row.certificate_code = data.verification_code
 
 
 def course_published(changes: Changes, data: c.CoursePublished) -> None:
@@ -108,6 +109,7 @@ def course_published(changes: Changes, data: c.CoursePublished) -> None:
             data.title,
             len(data.lesson_ids),
             len(data.required_lesson_ids),
+            data.lesson_ids,
         )
     )
 

@@ -30,7 +30,7 @@ async def certificate_pdf(
         row = await queries.certificate(conn, normalised_code(code))
     if row is None or not (principal.has(Role.ADMIN) or principal.learner_id == row.learner_id):
         raise Problem(404, "certificate_not_found", "no certificate of yours has this code")
-    verify_url = settings.certificate_verify_url.format(code=row.verification_code)
+    verify_url = settings.certificate_url(row.verification_code)
     pdf = render_certificate(row, verify_url)
     return Response(
         pdf,

@@ -11,25 +11,31 @@ from fastapi.responses import JSONResponse
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.pagination import Page, decode_cursor, encode_cursor
 from servicekit.problems import Problem
-from servicekit.runner import Idempotency, IdempotencyKey
+from servicekit.runner import Idempotency, IdempotencyKey, View
+from servicekit.settings import ServiceSettings
 
 from ..domain import commands
 from ..domain.model import Enrollment, EnrollmentStatus
 from ..store import queries
 from ..store.unit_of_work import SqlUnitOfWork
 from .access import visible_enrollment, visible_learner
-from .dependencies import UseCases
+from .dependencies import CurrentSettings, UseCases
 from .schemas import EnrollmentIn, EnrollmentOut
 from .views import completion_out, enrollment_out
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
 
 
-async def shown(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
-    """An enrollment just enrolled or withdrawn, as the GET of it shows it."""
-    row = await queries.enrollment(uow.conn, enrollment.enrollment_id)
-    progress = await queries.progress_of(uow.conn, [row])
-    return enrollment_out(row, progress.get(row.enrollment_id, 0)).model_dump(mode="json")
+def shown(settings: ServiceSettings) -> View[SqlUnitOfWork]:
+    """An enrollment just enrolled, withdrawn or moved, as the list shows it."""
+
+    async def view(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
+        row = await queries.enrollment(uow.conn, enrollment.enrollment_id)
+        progress = await queries.progress_of(uow.conn, [row])
+        out = enrollment_out(row, progress.get(row.enrollment_id, 0), settings)
+        return out.model_dump(mode="json")
+
+    return view
 
 
 @router.post("/enrollments", status_code=201, response_model=EnrollmentOut)
@@ -37,6 +43,7 @@ async def enroll(
     body: EnrollmentIn,
     principal: CurrentPrincipal,
     runner: UseCases,
+    settings: CurrentSettings,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async with runner.read() as conn:
@@ -47,7 +54,7 @@ async def enroll(
         commands.EnrollLearner(
             learner_id=body.learner_id, course_id=body.course_id, cohort=body.cohort
         ),
-        shown,
+        shown(settings),
         status=201,
         idempotency=Idempotency(
             idempotency_key, f"enrollments:{principal.subject}", body.model_dump(mode="json")
@@ -71,6 +78,7 @@ def visible_to(principal: Principal) -> tuple[str | None, uuid.UUID | None]:
 async def list_enrollments(
     principal: CurrentPrincipal,
     runner: UseCases,
+    settings: CurrentSettings,
     learner_id: uuid.UUID | None = None,
     course_id: uuid.UUID | None = None,
     status: EnrollmentStatus | None = None,
@@ -91,7 +99,7 @@ async def list_enrollments(
             limit=limit,
         )
         progress = await queries.progress_of(conn, rows[:limit])
-    items = [enrollment_out(r, progress.get(r.enrollment_id, 0)) for r in rows[:limit]]
+    items = [enrollment_out(r, progress.get(r.enrollment_id, 0), settings) for r in rows[:limit]]
     next_cursor = (
         encode_cursor({"id": str(rows[limit - 1].enrollment_id)}) if len(rows) > limit else None
     )
@@ -100,14 +108,17 @@ async def list_enrollments(
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentOut)
 async def get_enrollment(
-    enrollment_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
+    enrollment_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    settings: CurrentSettings,
 ) -> EnrollmentOut:
     async with runner.read() as conn:
         row = await visible_enrollment(conn, enrollment_id, principal)
         progress = await queries.progress_of(conn, [row])
         missing = await queries.completion_of(conn, row)
-    shown = enrollment_out(row, progress.get(row.enrollment_id, 0))
-    return shown.model_copy(
+    found = enrollment_out(row, progress.get(row.enrollment_id, 0), settings)
+    return found.model_copy(
         update={"completion": completion_out(EnrollmentStatus(row.status), missing)}
     )
 
@@ -117,8 +128,9 @@ async def withdraw(
     enrollment_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
+    settings: CurrentSettings,
     reason: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JSONResponse:
     async with runner.read() as conn:
         await visible_enrollment(conn, enrollment_id, principal)
-    return await runner.respond(commands.Withdraw(enrollment_id, reason), shown)
+    return await runner.respond(commands.Withdraw(enrollment_id, reason), shown(settings))

@@ -125,6 +125,16 @@ class CompletionOut(BaseModel):
     explanation: str = Field(description="for the learner, in Bahasa Indonesia")
 
 
+class CertificateLinkOut(BaseModel):
+    """The enrollment's certificate: its code, and where to verify and print it."""
+
+    verification_code: str
+    verify_url: str = Field(description="public verification page (HTML or JSON)")
+    pdf_url: str = Field(description="the printable certificate, for its owner and admins")
+    issued_at: datetime
+    valid: bool = Field(description="false once revoked")
+
+
 class EnrollmentOut(BaseModel):
     enrollment_id: uuid.UUID
     learner_id: uuid.UUID
@@ -140,6 +150,7 @@ class EnrollmentOut(BaseModel):
     enrolled_at: datetime
     completed_at: datetime | None
     withdrawn_at: datetime | None
+    certificate: CertificateLinkOut | None = None
     completion: CompletionOut | None = Field(
         default=None, description="on GET of one enrollment: what is left to complete it"
     )

@@ -13,7 +13,7 @@ from servicekit.ratelimit import RateLimit
 
 from ..domain import commands
 from .bulk import planned
-from .dependencies import UseCases
+from .dependencies import CurrentSettings, UseCases
 from .enrollments import shown
 from .schemas import EnrollmentOut, JobOut, MoveIn, VersionMoveIn
 
@@ -28,12 +28,15 @@ async def move_learner(
     body: MoveIn,
     principal: CurrentPrincipal,
     runner: UseCases,
+    settings: CurrentSettings,
 ) -> JSONResponse:
     """Move an enrolled learner who has not finished to another published version; every
     service learns it from ``course-version-changed``. Moving to their own version changes
     nothing."""
     principal.require(Role.ADMIN, Role.INSTRUCTOR)
-    return await runner.respond(commands.MoveToVersion(learner_id, course_id, body.version), shown)
+    return await runner.respond(
+        commands.MoveToVersion(learner_id, course_id, body.version), shown(settings)
+    )
 
 
 @router.post(

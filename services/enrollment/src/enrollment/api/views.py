@@ -7,10 +7,12 @@ from typing import Any
 from sqlalchemy import Row
 
 from servicekit.auth import Principal, Role
+from servicekit.settings import ServiceSettings
 
 from ..domain.completion import Missing, Requirement, explain
 from ..domain.model import Cohort, EnrollmentStatus, Learner
 from .schemas import (
+    CertificateLinkOut,
     CertificateOut,
     CohortOut,
     CompletionOut,
@@ -36,7 +38,8 @@ def learner_out(learner: Learner, principal: Principal) -> LearnerOut:
     )
 
 
-def enrollment_out(row: Any, lessons: int) -> EnrollmentOut:
+def enrollment_out(row: Any, lessons: int, settings: ServiceSettings) -> EnrollmentOut:
+    """A row of ``queries.enrollment`` (or the list's): the enrollment and its certificate."""
     return EnrollmentOut(
         enrollment_id=row.enrollment_id,
         learner_id=row.learner_id,
@@ -50,6 +53,20 @@ def enrollment_out(row: Any, lessons: int) -> EnrollmentOut:
         enrolled_at=row.enrolled_at,
         completed_at=row.completed_at,
         withdrawn_at=row.withdrawn_at,
+        certificate=certificate_link(row, settings),
+    )
+
+
+def certificate_link(row: Any, settings: ServiceSettings) -> CertificateLinkOut | None:
+    code = row.verification_code
+    if code is None:
+        return None
+    return CertificateLinkOut(
+        verification_code=code,
+        verify_url=settings.certificate_url(code),
+        pdf_url=settings.certificate_url(code, pdf=True),
+        issued_at=row.certificate_issued_at,
+        valid=not row.certificate_revoked,
     )
 
 

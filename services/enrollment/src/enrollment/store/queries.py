@@ -126,8 +126,9 @@ async def enrollments_page(
     """Up to ``limit + 1`` enrollments in id order after ``after``, within a region or of one
     learner (``own_learner_id``) when the caller sees only those."""
     query = (
-        select(enrollments)
+        select(enrollments, *CERTIFICATE)
         .join(learners, learners.c.learner_id == enrollments.c.learner_id)
+        .outerjoin(certificates, certificates.c.enrollment_id == enrollments.c.enrollment_id)
         .order_by(enrollments.c.enrollment_id)
         .limit(limit + 1)
     )
@@ -146,21 +147,35 @@ async def enrollments_page(
     return list((await conn.execute(query)).all())
 
 
+# An enrollment's certificate, if one was issued, beside the enrollment's own columns.
+CERTIFICATE = (
+    certificates.c.verification_code,
+    certificates.c.issued_at.label("certificate_issued_at"),
+    certificates.c.revoked.label("certificate_revoked"),
+)
+
+
 async def enrollment(conn: AsyncConnection, enrollment_id: uuid.UUID) -> Row[Any]:
-    """An enrollment just written in this transaction."""
+    """An enrollment just written in this transaction, with its certificate."""
     return (
-        await conn.execute(select(enrollments).where(enrollments.c.enrollment_id == enrollment_id))
+        await conn.execute(
+            select(enrollments, *CERTIFICATE)
+            .outerjoin(certificates, certificates.c.enrollment_id == enrollments.c.enrollment_id)
+            .where(enrollments.c.enrollment_id == enrollment_id)
+        )
     ).one()
 
 
 async def enrollment_with_village(
     conn: AsyncConnection, enrollment_id: uuid.UUID
 ) -> Row[Any] | None:
-    """An enrollment and its learner's village, which decides who may see it."""
+    """An enrollment, its certificate and its learner's village, which decides who may see
+    it."""
     return (
         await conn.execute(
-            select(enrollments, learners.c.village_code)
+            select(enrollments, learners.c.village_code, *CERTIFICATE)
             .join(learners, learners.c.learner_id == enrollments.c.learner_id)
+            .outerjoin(certificates, certificates.c.enrollment_id == enrollments.c.enrollment_id)
             .where(enrollments.c.enrollment_id == enrollment_id)
         )
     ).first()

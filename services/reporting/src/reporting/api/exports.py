@@ -29,6 +29,7 @@ HEADERS = [
     ("registered", "Terdaftar"),
     ("enrolled", "Peserta"),
     ("active", "Aktif"),
+    ("withdrawn", "Mengundurkan Diri"),
     ("completed", "Lulus Pelatihan"),
     ("passed", "Lulus Post-test"),
     ("certified", "Bersertifikat"),

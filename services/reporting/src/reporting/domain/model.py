@@ -87,6 +87,7 @@ class CourseVersion(NamedTuple):
     title: str
     lessons: int
     required_lessons: int
+    lesson_ids: list[uuid.UUID]
 
 
 @dataclass
@@ -156,6 +157,7 @@ class EnrollmentRow:
     moved_id: uuid.UUID | None = None
     version_move: int = 0
     moved_version: int | None = None
+    certificate_code: str | None = None
 
     @property
     def enrolled(self) -> bool:
@@ -220,6 +222,7 @@ class EnrollmentRow:
             self.moved_id,
             self.version_move,
             self.moved_version,
+            self.certificate_code,
         )
 
     def contribution(self) -> Contribution | None:

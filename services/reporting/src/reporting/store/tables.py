@@ -93,6 +93,7 @@ enrollments = Table(
     Column("moved_id", UUID(as_uuid=True)),
     Column("version_move", Integer, nullable=False, server_default=text("0")),
     Column("moved_version", Integer),
+    Column("certificate_code", String(16)),
     # The UTC day of the last activity, as the activity buckets count it: a district's or
     # village's active enrollments are counted from the index below alone (ADR 8). It changes
     # once a day at most, so the activity of a day's further lessons still updates the row in
@@ -114,6 +115,9 @@ courses = Table(
     Column("title", Text, nullable=False),
     Column("lessons", Integer, nullable=False),
     Column("required_lessons", Integer, nullable=False),
+    # the version's lessons, to count a learner's progress in the version they follow (null
+    # for versions projected before they were kept)
+    Column("lesson_ids", ARRAY(UUID(as_uuid=True))),
 )
 
 # Counters per region (every level, "" = national), course (NO_COURSE for course-independent
