@@ -14,6 +14,7 @@ from .subjects import (
 from .v1 import (
     AssessmentKind,
     CertificateIssued,
+    CertificateRevoked,
     CourseCompleted,
     CoursePublished,
     CourseVersionChanged,
@@ -33,6 +34,7 @@ __all__ = [
     "EVENT_TYPES",
     "AssessmentKind",
     "CertificateIssued",
+    "CertificateRevoked",
     "CloudEvent",
     "CourseCompleted",
     "CoursePublished",

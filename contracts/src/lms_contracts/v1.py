@@ -218,6 +218,23 @@ class CertificateIssued(EventData):
     issued_at: datetime
 
 
+class CertificateRevoked(EventData):
+    """An admin revoked a certificate: it no longer holds, and verifying it says so."""
+
+    event_type: ClassVar[str] = "lms.enrollment.certificate-revoked.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    certificate_id: uuid.UUID
+    verification_code: str
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    village_code: VillageCode = _code
+    reason: str
+    revoked_at: datetime
+
+
 class CourseVersionChanged(EventData):
     """An enrollment was moved to another published version of its course.
 
@@ -253,4 +270,5 @@ EVENTS: tuple[type[EventData], ...] = (
     CourseCompleted,
     CertificateIssued,
     CourseVersionChanged,
+    CertificateRevoked,
 )

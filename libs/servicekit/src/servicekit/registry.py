@@ -16,6 +16,7 @@ from types import ModuleType
 from lms_contracts import (
     EVENT_TYPES,
     CertificateIssued,
+    CertificateRevoked,
     CourseCompleted,
     CoursePublished,
     CourseVersionChanged,
@@ -122,6 +123,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
             CourseCompleted,
             CertificateIssued,
             CourseVersionChanged,
+            CertificateRevoked,
         ),
     ),
     ServiceSpec(

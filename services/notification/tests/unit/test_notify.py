@@ -216,6 +216,7 @@ CONTEXTS: dict[Kind, dict[str, Any]] = {
         "verification_url": "http://v/X",
     },
     Kind.WITHDRAWN: {"course_title": "K", "reason": None},
+    Kind.CERTIFICATE_REVOKED: {"course_title": "K", "verification_code": "X", "reason": "data"},
     Kind.VERSION_CHANGED: {"course_title": "K", "course_version": 2, "from_version": 1},
     Kind.REMINDER: {"inactive_days": 9, "course_titles": ["K"]},
     Kind.DIGEST: {

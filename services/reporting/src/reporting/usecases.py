@@ -99,6 +99,12 @@ def certificate_issued(changes: Changes, data: c.CertificateIssued) -> None:
     row.certificate_code = data.verification_code
 
 
+def certificate_revoked(changes: Changes, data: c.CertificateRevoked) -> None:
+    """Enrollment: its certificate no longer holds (counted as revoked, not certified)."""
+    row, _ = changes.enrollment_of(data.learner_id, data.course_id)
+    row.revoked = True
+
+
 def course_published(changes: Changes, data: c.CoursePublished) -> None:
     """A course version (written apart from the learners' rows)."""
     changes.courses.append(
@@ -124,6 +130,7 @@ RULES: dict[type[c.EventData], Rule] = {
     c.Failed: Rule(graded),
     c.CourseCompleted: Rule(course_completed),
     c.CertificateIssued: Rule(certificate_issued),
+    c.CertificateRevoked: Rule(certificate_revoked),
     c.CoursePublished: Rule(course_published, learner=False),
     # Enrollment: the lesson counted once; both: last activity. Set-based, in SQL (ADR 7).
     c.LessonCompleted: Rule(None),

@@ -36,6 +36,7 @@ class Kind(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     CERTIFICATE = "certificate"
+    CERTIFICATE_REVOKED = "certificate_revoked"
     WITHDRAWN = "withdrawn"
     VERSION_CHANGED = "version_changed"
     REMINDER = "reminder"

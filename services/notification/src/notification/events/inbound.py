@@ -128,6 +128,19 @@ def certificate_issued(event: c.CloudEvent[c.CertificateIssued]) -> commands.Not
     return commands.NotifyCertificate(issued, data.village_code, data.verification_code)
 
 
+def certificate_revoked(event: c.CloudEvent[c.CertificateRevoked]) -> commands.Notify:
+    data = event.data
+    context = {
+        "course_title": data.course_title,
+        "verification_code": data.verification_code,
+        "reason": data.reason,
+    }
+    revoked = notification(
+        event, Kind.CERTIFICATE_REVOKED, data.learner_id, data.village_code, context
+    )
+    return commands.Notify(revoked, data.village_code)
+
+
 def course_version_changed(
     event: c.CloudEvent[c.CourseVersionChanged],
 ) -> commands.NotifyVersionChange:
@@ -155,4 +168,5 @@ INBOUND: dict[type[c.EventData], Translator] = {
     c.CourseCompleted: course_completed,
     c.CertificateIssued: certificate_issued,
     c.CourseVersionChanged: course_version_changed,
+    c.CertificateRevoked: certificate_revoked,
 }

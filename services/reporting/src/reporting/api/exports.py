@@ -31,8 +31,13 @@ HEADERS = [
     ("active", "Aktif"),
     ("withdrawn", "Mengundurkan Diri"),
     ("completed", "Lulus Pelatihan"),
+    ("completion_rate", "Persentase Penyelesaian (%)"),
+    ("post_test_taken", "Ikut Post-test"),
     ("passed", "Lulus Post-test"),
+    ("failed", "Tidak Lulus Post-test"),
+    ("pass_rate", "Persentase Lulus Post-test (%)"),
     ("certified", "Bersertifikat"),
+    ("revoked", "Sertifikat Dicabut"),
     ("avg_pre_test", "Rata-rata Pre-test"),
     ("avg_post_test", "Rata-rata Post-test"),
     ("avg_improvement", "Rata-rata Peningkatan"),
@@ -130,6 +135,30 @@ async def dashboard(
     return HTMLResponse(render_page(found, token))
 
 
+DASHBOARD_COLUMNS = (
+    "registered",
+    "enrolled",
+    "active",
+    "completed",
+    "completion_rate",
+    "post_test_taken",
+    "passed",
+    "failed",
+    "pass_rate",
+    "certified",
+    "revoked",
+    "avg_improvement",
+)
+DASHBOARD_TITLES = dict(HEADERS) | {"avg_improvement": "Peningkatan"}
+
+
+def shown(value: Any) -> str:
+    """A number for the page: a decimal comma, a dash for nothing."""
+    if value is None:
+        return "-"
+    return str(value).replace(".", ",") if isinstance(value, float) else str(value)
+
+
 def _bar_chart(children: list[dict[str, Any]]) -> str:
     width, row_height, label_width = 720, 22, 200
     bars = []
@@ -162,10 +191,11 @@ def render_page(found: dict[str, Any], token: str | None) -> str:
         c, t = child["region"], child["totals"]
         link = f"/dashboard/regions/{c['code']}{suffix}" if c["level"] != "village" else ""
         name = f'<a href="{link}">{html.escape(c["name"])}</a>' if link else html.escape(c["name"])
+        cells = [t[key] for key in DASHBOARD_COLUMNS]
         rows.append(
-            f"<tr><td>{c['code']}</td><td>{name}</td><td>{t['registered']}</td>"
-            f"<td>{t['enrolled']}</td><td>{t['active']}</td><td>{t['completed']}</td>"
-            f"<td>{t['certified']}</td><td>{t['avg_improvement'] if t['avg_improvement'] is not None else '-'}</td></tr>"
+            f"<tr><td>{c['code']}</td><td>{name}</td>"
+            + "".join(f"<td>{shown(value)}</td>" for value in cells)
+            + "</tr>"
         )
     title = html.escape(region["name"])
     return f"""<!doctype html>
@@ -183,15 +213,17 @@ th {{ background: #f0f0f0; }} .kpi {{ display: inline-block; margin-right: 1.5re
 <span class="kpi">Terdaftar<b>{totals["registered"]}</b></span>
 <span class="kpi">Peserta<b>{totals["enrolled"]}</b></span>
 <span class="kpi">Aktif {found["filters"]["active_days"]} hari<b>{totals["active"]}</b></span>
-<span class="kpi">Lulus<b>{totals["completed"]}</b></span>
+<span class="kpi">Lulus Pelatihan<b>{totals["completed"]} ({shown(totals["completion_rate"])}%)</b></span>
+<span class="kpi">Lulus Post-test<b>{totals["passed"]} ({shown(totals["pass_rate"])}%)</b></span>
+<span class="kpi">Tidak Lulus Post-test<b>{totals["failed"]}</b></span>
 <span class="kpi">Bersertifikat<b>{totals["certified"]}</b></span>
+<span class="kpi">Sertifikat Dicabut<b>{totals["revoked"]}</b></span>
 <span class="kpi">Peningkatan rata-rata<b>{totals["avg_improvement"] if totals["avg_improvement"] is not None else "-"}</b></span>
 </div>
 <h2>Penyelesaian dan peningkatan per wilayah</h2>
 <p class="legend"><span style="color:#2e7d32">&#9632; penyelesaian</span><span style="color:#1565c0">&#9632; peningkatan nilai</span></p>
 {_bar_chart(found["children"])}
-<table><thead><tr><th>Kode</th><th>Wilayah</th><th>Terdaftar</th><th>Peserta</th><th>Aktif</th>
-<th>Lulus</th><th>Bersertifikat</th><th>Peningkatan</th></tr></thead><tbody>
+<table><thead><tr><th>Kode</th><th>Wilayah</th>{"".join(f"<th>{DASHBOARD_TITLES[k]}</th>" for k in DASHBOARD_COLUMNS)}</tr></thead><tbody>
 {"".join(rows)}
 </tbody></table>
 </body></html>"""

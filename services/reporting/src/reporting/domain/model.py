@@ -34,6 +34,8 @@ COUNTERS = (
     "post_test_count",
     "improvement_sum",
     "improvement_count",
+    "failed",
+    "revoked",
 )
 Counters = tuple[int, ...]
 REGISTERED: Counters = (1,) + (0,) * (len(COUNTERS) - 1)
@@ -152,6 +154,7 @@ class EnrollmentRow:
     passed: bool = False
     completed: bool = False
     certified: bool = False
+    revoked: bool = False
     last_activity_at: datetime | None = None
     # the latest move to another course version: its enrollment, number and version
     moved_id: uuid.UUID | None = None
@@ -218,6 +221,7 @@ class EnrollmentRow:
             self.passed,
             self.completed,
             self.certified,
+            self.revoked,
             self.last_activity_at,
             self.moved_id,
             self.version_move,
@@ -241,13 +245,15 @@ class EnrollmentRow:
             0,
             int(self.completed),
             int(self.passed),
-            int(self.certified),
+            int(self.certified and not self.revoked),  # certificates that still hold
             pre_points,
             int(pre is not None),
             post_points,
-            int(post is not None),
+            int(post is not None),  # post-test taken
             post_points - pre_points if both else 0,
             int(both),
+            int(post is not None and not self.passed),  # took the post-test, not passed (yet)
+            int(self.certified and self.revoked),
         )
         return Contribution(key, counters, day_of(self.last_activity_at))
 

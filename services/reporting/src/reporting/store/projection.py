@@ -35,7 +35,8 @@ ENROLLMENT_COLUMNS = (
     "course_title text, cohort text, village_code text, position text, "
     "enrolled_at timestamptz, withdrawn_id uuid, withdrawn_at timestamptz, withdrawn boolean, "
     "pre_test_score double precision, pre_test_attempt integer, post_test_score double precision, "
-    "passed boolean, completed boolean, certified boolean, last_activity_at timestamptz, "
+    "passed boolean, completed boolean, certified boolean, revoked boolean, "
+    "last_activity_at timestamptz, "
     "moved_id uuid, version_move integer, moved_version integer, certificate_code text"
 )
 

@@ -58,18 +58,29 @@ def totals_of(row: Any, active: int, *, per_course: bool = False) -> dict[str, A
             round(float(values[total]) / SCALE / int(values[count]), 2) if values[count] else None
         )
 
+    enrolled, taken = int(values["enrolled"]), int(values["post_test_count"])
     return {
         "registered": int(values["registered"]),
-        "enrolled": int(values["enrolled"]),
+        "enrolled": enrolled,
         "active": active,
         "withdrawn": int(values["withdrawn"]),
         "completed": int(values["completed"]),
+        "post_test_taken": taken,
         "passed": int(values["passed"]),
+        "failed": int(values["failed"]),
         "certified": int(values["certified"]),
+        "revoked": int(values["revoked"]),
+        "completion_rate": rate(int(values["completed"]), enrolled),
+        "pass_rate": rate(int(values["passed"]), taken),
         "avg_pre_test": average("pre_test_sum", "pre_test_count"),
         "avg_post_test": average("post_test_sum", "post_test_count"),
         "avg_improvement": average("improvement_sum", "improvement_count"),
     }
+
+
+def rate(part: int, whole: int) -> float | None:
+    """A percentage with one decimal; None when there is nothing to divide."""
+    return round(100 * part / whole, 1) if whole else None
 
 
 async def region(conn: AsyncConnection, code: str) -> Any:

@@ -86,6 +86,7 @@ enrollments = Table(
     Column("passed", Boolean, nullable=False, server_default=text("false")),
     Column("completed", Boolean, nullable=False, server_default=text("false")),
     Column("certified", Boolean, nullable=False, server_default=text("false")),
+    Column("revoked", Boolean, nullable=False, server_default=text("false")),
     Column("enrolled_at", DateTime(timezone=True)),
     Column("last_activity_at", DateTime(timezone=True)),
     # the latest move to another course version: its enrollment, number (a later one wins)
@@ -141,6 +142,10 @@ rollups = Table(
     Column("post_test_count", Integer, nullable=False, server_default=text("0")),
     Column("improvement_sum", BigInteger, nullable=False, server_default=text("0")),
     Column("improvement_count", Integer, nullable=False, server_default=text("0")),
+    # took the post-test and has not passed it (yet); certificates revoked (``certified``
+    # counts those that still hold)
+    Column("failed", Integer, nullable=False, server_default=text("0")),
+    Column("revoked", Integer, nullable=False, server_default=text("0")),
     postgresql_with={"fillfactor": 70, **HOT},
 )
 # Learners (course NO_COURSE) and enrollments whose last activity fell on each day, per nation,
