@@ -239,7 +239,7 @@ async def test_a_moved_learner_gets_no_post_test_and_no_certificate_before_the_n
         for lesson_id in v1_lessons:
             ok(await complete(http, stack, l1, course_id, lesson_id))
         await pass_post_test(http, stack, l1, test["assessment_id"])
-        await eventually(
+        l1_done = await eventually(
             lambda: http.get(
                 f"{urls['enrollment']}/v1/enrollments/{l1_enrollment}",
                 headers=stack.auth("learner", learner_id=l1),
@@ -247,6 +247,7 @@ async def test_a_moved_learner_gets_no_post_test_and_no_certificate_before_the_n
             lambda r: r.json()["status"] == "completed",
             timeout=30,
         )
+        await revoke_and_count(http, stack, course_id, l1, l1_done.json()["certificate"])
 
         report = await eventually(
             lambda: http.get(f"{urls['reporting']}/v1/reports/learners/{l2}", headers=admin),
@@ -267,6 +268,35 @@ async def test_a_moved_learner_gets_no_post_test_and_no_certificate_before_the_n
             lambda r: any("versi 2" in m["title"] for m in r.json()["items"]),
         )
         assert sum("versi 2" in m["title"] for m in inbox.json()["items"]) == 1
+
+
+async def revoke_and_count(
+    http: httpx.AsyncClient, stack: Stack, course_id: str, learner_id: str, certificate: Any
+) -> None:
+    """An admin revokes L1's certificate: verifying it says so, the course report counts it
+    apart from the certificates that hold, and L1 is told; revoking twice is refused."""
+    urls, admin = stack.urls, stack.auth("admin")
+    revoke = f"{certificate['verify_url']}/revoke"
+    reason = {"reason": "Identitas peserta tidak sesuai"}
+    ok(await http.post(revoke, headers=admin, json=reason))
+    twice = await http.post(revoke, headers=admin, json=reason)
+    assert (twice.status_code, twice.json()["errors"][0]["field"]) == (409, "code")
+    page = await http.get(certificate["verify_url"], headers={"Accept": "text/html"})
+    assert "SERTIFIKAT DICABUT" in page.text
+    course = await eventually(
+        lambda: http.get(f"{urls['reporting']}/v1/reports/courses/{course_id}", headers=admin),
+        lambda r: r.json()["totals"]["revoked"] == 1,
+        timeout=30,
+    )
+    totals = course.json()["totals"]
+    assert (totals["registered"], totals["completed"], totals["certified"]) == (2, 2, 1)
+    assert (totals["post_test_taken"], totals["passed"], totals["failed"]) == (2, 2, 0)
+    await eventually(
+        lambda: http.get(
+            f"{urls['notification']}/v1/inbox", headers=stack.auth("learner", learner_id=learner_id)
+        ),
+        lambda r: any(m["title"].endswith("dicabut") for m in r.json()["items"]),
+    )
 
 
 async def attackers_and_mistakes_change_nothing(

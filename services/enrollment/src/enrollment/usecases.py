@@ -16,6 +16,7 @@ What handles what:
 | StartVersionMove        | start_version_move        | (VersionChanged, by the job's chunks)        |
 | RecordCoursePublished   | record_course_published   | CourseCompleted, CertificateIssued (catch-up)|
 | RecordLessonCompleted   | record_lesson_completed   | CourseCompleted, CertificateIssued           |
+| RevokeCertificate       | revoke_certificate        | CertificateRevoked                           |
 | RecordPreTestTaken      | record_pre_test_taken     | CourseCompleted, CertificateIssued           |
 | RecordPostTestPassed    | record_post_test_passed   | CourseCompleted, CertificateIssued           |
 
@@ -40,6 +41,7 @@ from .domain.errors import (
     EnrollmentWindowClosed,
     LearnerExists,
     NotEnrolled,
+    UnknownCertificate,
     UnknownCohort,
     UnknownCourse,
     UnknownLearner,
@@ -47,6 +49,7 @@ from .domain.errors import (
 )
 from .domain.model import (
     BulkEnrollment,
+    Certificate,
     Cohort,
     CourseVersion,
     Enrollment,
@@ -101,7 +104,10 @@ class UnitOfWork(Protocol):
         enrollment: Enrollment,
         learner: Learner,
         issued_at: datetime,
+        training_hours: int | None = None,
     ) -> None: ...
+    async def get_certificate(self, code: str) -> Certificate | None: ...
+    async def save_revocation(self, certificate: Certificate, revoked_by: str) -> None: ...
     async def count_bulk_learners(self, bulk: BulkEnrollment) -> int: ...
     async def add_bulk_job(
         self, job_id: uuid.UUID, bulk: BulkEnrollment, total: int, created_by: str
@@ -322,7 +328,8 @@ async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
     assert learner is not None
     uow.publish(events.CourseCompleted(enrollment, learner))
     certificate_id, code = uuid.uuid4(), verification_code()
-    await uow.add_certificate(certificate_id, code, enrollment, learner, at)
+    hours = course.training_hours if course is not None else None
+    await uow.add_certificate(certificate_id, code, enrollment, learner, at, hours)
     uow.publish(events.CertificateIssued(certificate_id, code, enrollment, learner, at))
     await _settle_waiting(enrollment, uow)
 
@@ -334,6 +341,17 @@ async def _settle_waiting(completed: Enrollment, uow: UnitOfWork) -> None:
         course = await uow.course(waiting.course_id, waiting.course_version)
         if course is not None and completed.course_id in course.rules.prerequisite_course_ids:
             await _complete_if_done(waiting, uow)
+
+
+async def revoke_certificate(cmd: commands.RevokeCertificate, uow: UnitOfWork) -> Certificate:
+    """The certificate stops holding; the enrollment stays completed."""
+    certificate = await uow.get_certificate(cmd.verification_code)
+    if certificate is None:
+        raise UnknownCertificate("no certificate has this verification code")
+    certificate.revoke(cmd.reason, uow.now())
+    await uow.save_revocation(certificate, cmd.revoked_by)
+    uow.publish(events.CertificateRevoked(certificate))
+    return certificate
 
 
 async def record_course_published(cmd: commands.RecordCoursePublished, uow: UnitOfWork) -> None:
@@ -392,6 +410,7 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Awaitable[Any]]] = {
     commands.StartVersionMove: start_version_move,
     commands.RecordCoursePublished: record_course_published,
     commands.RecordLessonCompleted: record_lesson_completed,
+    commands.RevokeCertificate: revoke_certificate,
     commands.RecordPreTestTaken: record_pre_test_taken,
     commands.RecordPostTestPassed: record_post_test_passed,
 }

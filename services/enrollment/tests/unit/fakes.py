@@ -6,6 +6,7 @@ from datetime import datetime
 from enrollment.domain import events
 from enrollment.domain.model import (
     BulkEnrollment,
+    Certificate,
     Cohort,
     CourseVersion,
     Enrollment,
@@ -28,6 +29,7 @@ class FakeUnitOfWork:
         self.jobs: dict[uuid.UUID, tuple[BulkEnrollment, int]] = {}
         self.clock = ManualClock()
         self.pre_tests: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        self.issued: dict[str, Certificate] = {}
 
     def now(self) -> datetime:
         return self.clock()
@@ -129,8 +131,25 @@ class FakeUnitOfWork:
         self.passes[key] = max(score, self.passes.get(key, 0.0))
         return self.passes[key]
 
-    async def add_certificate(self, certificate_id, code, enrollment, learner, issued_at):
+    async def add_certificate(
+        self, certificate_id, code, enrollment, learner, issued_at, training_hours=None
+    ):
         self.certificates.append(code)
+        self.issued[code] = Certificate(
+            certificate_id,
+            code,
+            enrollment.enrollment_id,
+            learner.learner_id,
+            enrollment.course_id,
+            enrollment.course_title,
+            learner.village_code,
+        )
+
+    async def get_certificate(self, code):
+        return self.issued.get(code)
+
+    async def save_revocation(self, certificate, revoked_by):
+        self.issued[certificate.verification_code] = certificate
 
     async def count_bulk_learners(self, bulk):
         return sum(

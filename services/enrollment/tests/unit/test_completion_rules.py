@@ -4,6 +4,8 @@ explained to the learner in Bahasa Indonesia."""
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 from enrollment import usecases
 from enrollment.domain import commands
 from enrollment.domain.completion import (
@@ -14,6 +16,8 @@ from enrollment.domain.completion import (
     explain,
     missing_for,
 )
+from enrollment.domain.errors import AlreadyRevoked, UnknownCertificate
+from enrollment.domain.events import CertificateRevoked
 from enrollment.domain.model import Enrollment, EnrollmentStatus, Position
 
 from .fakes import FakeUnitOfWork
@@ -136,3 +140,20 @@ def test_what_is_missing_is_named_in_bahasa_indonesia() -> None:
     )
     done = Progress(frozenset(LESSONS), True, 80, frozenset({prerequisite}))
     assert explain(missing_for(course, done)) == "Semua syarat kelulusan terpenuhi."
+
+
+async def test_a_certificate_is_revoked_once_with_its_reason() -> None:
+    uow, course_id = FakeUnitOfWork(), uuid.uuid4()
+    await usecases.record_course_published(published(course_id, CompletionRules()), uow)
+    enrollment = await enrolled(uow, course_id)
+    await all_lessons_and_post_test(uow, enrollment)
+    (code,) = uow.certificates
+    revoke = commands.RevokeCertificate(code, "  data peserta keliru ", "admin-1")
+    revoked = await usecases.revoke_certificate(revoke, uow)
+    assert (revoked.revoke_reason, revoked.revoked_at) == ("data peserta keliru", uow.now())
+    assert isinstance(uow.published[-1], CertificateRevoked)
+    with pytest.raises(AlreadyRevoked):
+        await usecases.revoke_certificate(revoke, uow)
+    with pytest.raises(UnknownCertificate):
+        await usecases.revoke_certificate(commands.RevokeCertificate("NOPE", "x" * 5, "a"), uow)
+    assert status(uow, enrollment) == EnrollmentStatus.COMPLETED

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 import lms_contracts as c
+from enrollment.api.certificates import wants_html
 from enrollment.api.refusals import REFUSALS
 from enrollment.domain import commands
 from enrollment.domain.errors import (
@@ -69,3 +70,13 @@ def test_refusals_keep_their_codes_fields_and_extra_members() -> None:
     not_enrolled = REFUSALS.problem(NotEnrolled("withdrawn"))
     assert (not_enrolled.status, not_enrolled.code) == (422, "not_enrolled")
     assert not_enrolled.errors == [{"field": "learner_id", "message": "withdrawn"}]
+
+
+def test_browsers_get_the_verification_page_and_api_clients_json() -> None:
+    firefox = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    assert wants_html(firefox)
+    assert not wants_html("*/*")  # curl
+    assert not wants_html("application/json")
+    assert not wants_html("")
+    assert not wants_html("text/html;q=0.5, application/json")
+    assert wants_html("text/html;q=bogus, text/html")

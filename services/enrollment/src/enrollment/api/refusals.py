@@ -7,6 +7,7 @@ from servicekit.problems import Refusal, Refusals
 from ..domain.errors import (
     AlreadyCompleted,
     AlreadyEnrolled,
+    AlreadyRevoked,
     BulkJobTooLarge,
     CohortExists,
     DomainError,
@@ -14,6 +15,7 @@ from ..domain.errors import (
     EnrollmentWindowClosed,
     LearnerExists,
     NotEnrolled,
+    UnknownCertificate,
     UnknownCohort,
     UnknownCourse,
     UnknownLearner,
@@ -43,5 +45,7 @@ REFUSALS = Refusals(
         UnknownVersion: Refusal(422, "unknown_version", field="version"),
         NotEnrolled: Refusal(422, "not_enrolled", field="learner_id"),
         AlreadyCompleted: Refusal(409, "enrollment_completed", field="learner_id"),
+        UnknownCertificate: Refusal(404, "certificate_not_found", field="code"),
+        AlreadyRevoked: Refusal(409, "certificate_revoked", field="code"),
     },
 )

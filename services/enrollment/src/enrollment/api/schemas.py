@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -157,12 +157,46 @@ class EnrollmentOut(BaseModel):
 
 
 class CertificateOut(BaseModel):
+    """Public verification: who was certified for what, by whom, and whether it holds."""
+
     verification_code: str
+    certificate_number: str
     full_name: str
+    position: str | None = Field(description="jabatan, in words")
+    place: str | None = Field(description="desa or kelurahan, kecamatan, kabupaten, provinsi")
     course_title: str
+    training_hours: int | None = Field(description="jam pelajaran (JP)")
     issued_at: datetime
+    issued_on: str = Field(description="the issue date in the official's time zone, in words")
     score: float
     valid: bool
+    status: Literal["sah", "dicabut"]
+    revoked_at: datetime | None = None
+    issuer: str
+    verify_url: str
+
+
+class CertificateItem(BaseModel):
+    """A certificate in a learner's or a region's list."""
+
+    verification_code: str
+    certificate_number: str
+    learner_id: uuid.UUID
+    full_name: str
+    course_id: uuid.UUID
+    course_title: str
+    village_code: str | None
+    issued_at: datetime
+    valid: bool
+    revoked_at: datetime | None
+    verify_url: str
+    pdf_url: str
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=5, max_length=500)]
 
 
 class CohortIn(BaseModel):

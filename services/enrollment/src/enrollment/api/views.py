@@ -13,7 +13,6 @@ from ..domain.completion import Missing, Requirement, explain
 from ..domain.model import Cohort, EnrollmentStatus, Learner
 from .schemas import (
     CertificateLinkOut,
-    CertificateOut,
     CohortOut,
     CompletionOut,
     CourseOut,
@@ -104,18 +103,6 @@ def course_out(row: Any) -> CourseOut:
         title=row.title,
         required_lessons=len(row.required_lesson_ids),
         published_at=row.published_at,
-    )
-
-
-def certificate_out(row: Any) -> CertificateOut:
-    """Public verification: only what a verifier needs."""
-    return CertificateOut(
-        verification_code=row.verification_code,
-        full_name=row.full_name,
-        course_title=row.course_title,
-        issued_at=row.issued_at,
-        score=row.score,
-        valid=not row.revoked,
     )
 
 

@@ -135,3 +135,10 @@ class RecordPostTestPassed:
     course_id: uuid.UUID
     score: float
     passed_at: datetime
+
+
+@dataclass(frozen=True)
+class RevokeCertificate:
+    verification_code: str
+    reason: str
+    revoked_by: str

@@ -57,3 +57,11 @@ class BulkJobTooLarge(DomainError):
         super().__init__(f"matches {matching} learners; at most {cap} per job")
         self.matching = matching
         self.cap = cap
+
+
+class UnknownCertificate(DomainError):
+    pass
+
+
+class AlreadyRevoked(DomainError):
+    """A certificate is revoked once; the first reason stands."""

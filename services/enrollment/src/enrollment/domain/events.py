@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from .model import Enrollment, Learner
+from .model import Certificate, Enrollment, Learner
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,11 @@ class CertificateIssued:
     issued_at: datetime
 
 
+@dataclass(frozen=True)
+class CertificateRevoked:
+    certificate: Certificate
+
+
 DomainEvent = (
     LearnerRegistered
     | LearnerMoved
@@ -76,4 +81,5 @@ DomainEvent = (
     | VersionChanged
     | CourseCompleted
     | CertificateIssued
+    | CertificateRevoked
 )

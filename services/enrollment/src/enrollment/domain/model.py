@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from .completion import CourseVersion, Progress, missing_for
-from .errors import AlreadyCompleted, EnrollmentClosed, NotEnrolled
+from .errors import AlreadyCompleted, AlreadyRevoked, EnrollmentClosed, NotEnrolled
 
 __all__ = ["CourseVersion"]
 
@@ -194,3 +194,23 @@ class Enrollment:
             raise EnrollmentClosed("the enrollment is already withdrawn")
         self.status = EnrollmentStatus.WITHDRAWN
         self.withdrawn_at = now
+
+
+@dataclass
+class Certificate:
+    """What a learner was certified for; it holds until an admin revokes it."""
+
+    certificate_id: uuid.UUID
+    verification_code: str
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    village_code: str
+    revoked_at: datetime | None = None
+    revoke_reason: str | None = None
+
+    def revoke(self, reason: str, at: datetime) -> None:
+        if self.revoked_at is not None:
+            raise AlreadyRevoked(f"the certificate was revoked on {self.revoked_at:%Y-%m-%d}")
+        self.revoked_at, self.revoke_reason = at, reason.strip()

@@ -148,6 +148,25 @@ def _(event: e.CertificateIssued) -> list[c.EventData]:
     ]
 
 
+@to_contract.register
+def _(event: e.CertificateRevoked) -> list[c.EventData]:
+    certificate = event.certificate
+    assert certificate.revoked_at is not None and certificate.revoke_reason is not None
+    return [
+        c.CertificateRevoked(
+            certificate_id=certificate.certificate_id,
+            verification_code=certificate.verification_code,
+            enrollment_id=certificate.enrollment_id,
+            learner_id=certificate.learner_id,
+            course_id=certificate.course_id,
+            course_title=certificate.course_title,
+            village_code=certificate.village_code,
+            reason=certificate.revoke_reason,
+            revoked_at=certificate.revoked_at,
+        )
+    ]
+
+
 # Bulk enrollment writes its enrollments and their `enrolled` events in one set-based statement
 # per chunk, so the envelope and payload are built by PostgreSQL here, beside their Python
 # twin above; a test checks both produce the same contract (`test_bulk_events_match_contract`).

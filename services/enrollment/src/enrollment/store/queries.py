@@ -284,11 +284,44 @@ async def catalog(conn: AsyncConnection) -> list[Row[Any]]:
 
 
 async def certificate(conn: AsyncConnection, verification_code: str) -> Row[Any] | None:
+    """A certificate, with its learner's village today (for certificates issued before the
+    village was kept with them)."""
     return (
         await conn.execute(
-            select(certificates).where(certificates.c.verification_code == verification_code)
+            select(certificates, learners.c.village_code.label("learner_village"))
+            .join(learners, learners.c.learner_id == certificates.c.learner_id)
+            .where(certificates.c.verification_code == verification_code)
         )
     ).first()
+
+
+async def certificates_page(
+    conn: AsyncConnection,
+    *,
+    village_prefix: str | None,
+    own_learner_id: uuid.UUID | None,
+    course_id: uuid.UUID | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Any]:
+    """Up to ``limit + 1`` certificates in id order after ``after``: of a region (where the
+    official served when certified), of one learner, or all."""
+    village = func.coalesce(certificates.c.village_code, learners.c.village_code)
+    query = (
+        select(certificates, learners.c.village_code.label("learner_village"))
+        .join(learners, learners.c.learner_id == certificates.c.learner_id)
+        .order_by(certificates.c.certificate_id)
+        .limit(limit + 1)
+    )
+    if village_prefix:
+        query = query.where(village.startswith(village_prefix))
+    if own_learner_id:
+        query = query.where(certificates.c.learner_id == own_learner_id)
+    if course_id:
+        query = query.where(certificates.c.course_id == course_id)
+    if after:
+        query = query.where(certificates.c.certificate_id > after)
+    return list((await conn.execute(query)).all())
 
 
 async def job(conn: AsyncConnection, job_id: uuid.UUID) -> Row[Any] | None:

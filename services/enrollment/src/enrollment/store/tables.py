@@ -1,11 +1,13 @@
 """The enrollment database: learners, the course catalog it has learnt, enrollments, progress."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -131,6 +133,17 @@ certificates = Table(
     Column("score", Float, nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False, server_default=text("false")),
+    # the running number printed on it (with the deployment's prefix and the year)
+    Column("serial", BigInteger, Identity(), nullable=False, unique=True),
+    # what it certifies, as it was when issued (null for certificates issued before these)
+    Column("course_version", Integer),
+    Column("position", String(40)),
+    Column("village_code", String(13)),
+    Column("training_hours", Integer),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoke_reason", Text),
+    Column("revoked_by", Text),
+    Index("certificates_learner", "learner_id"),
 )
 
 cohorts = Table(

@@ -17,6 +17,7 @@ from servicekit.runner import UnitOfWork
 from ..domain.errors import AlreadyEnrolled
 from ..domain.model import (
     BulkEnrollment,
+    Certificate,
     Cohort,
     CourseVersion,
     Enrollment,
@@ -310,6 +311,7 @@ class SqlUnitOfWork(UnitOfWork):
         enrollment: Enrollment,
         learner: Learner,
         issued_at: datetime,
+        training_hours: int | None = None,
     ) -> None:
         await self.conn.execute(
             certificates.insert().values(
@@ -322,6 +324,45 @@ class SqlUnitOfWork(UnitOfWork):
                 course_title=enrollment.course_title,
                 score=enrollment.post_test_score or 0.0,
                 issued_at=issued_at,
+                course_version=enrollment.course_version,
+                position=learner.position.value,
+                village_code=learner.village_code,
+                training_hours=training_hours,
+            )
+        )
+
+    async def get_certificate(self, code: str) -> Certificate | None:
+        row = (
+            await self.conn.execute(
+                select(certificates, learners.c.village_code.label("learner_village"))
+                .join(learners, learners.c.learner_id == certificates.c.learner_id)
+                .where(certificates.c.verification_code == code)
+                .with_for_update(of=certificates)
+            )
+        ).first()
+        if row is None:
+            return None
+        return Certificate(
+            certificate_id=row.certificate_id,
+            verification_code=row.verification_code,
+            enrollment_id=row.enrollment_id,
+            learner_id=row.learner_id,
+            course_id=row.course_id,
+            course_title=row.course_title,
+            village_code=row.learner_village,
+            revoked_at=row.revoked_at,
+            revoke_reason=row.revoke_reason,
+        )
+
+    async def save_revocation(self, certificate: Certificate, revoked_by: str) -> None:
+        await self.conn.execute(
+            certificates.update()
+            .where(certificates.c.certificate_id == certificate.certificate_id)
+            .values(
+                revoked=True,
+                revoked_at=certificate.revoked_at,
+                revoke_reason=certificate.revoke_reason,
+                revoked_by=revoked_by,
             )
         )
 
