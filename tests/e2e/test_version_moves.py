@@ -165,6 +165,18 @@ async def test_a_moved_learner_gets_no_post_test_and_no_certificate_before_the_n
         course_id = course["course_id"]
         v1_lessons = [x["lesson_id"] for x in course["modules"][0]["lessons"]]
         test = await post_test(http, stack, course_id)
+        # a corrected post-test is the next version of this one, never a second one beside it
+        beside = await http.post(
+            f"{urls['assessment']}/v1/assessments",
+            headers=stack.auth("instructor"),
+            json={
+                "course_id": course_id,
+                "kind": "post_test",
+                "title": "Post-test (koreksi)",
+                "questions": [{"kind": "true_false", "prompt": "BPD ikut musdes.", "answer": True}],
+            },
+        )
+        assert (beside.status_code, beside.json()["assessment_id"]) == (409, test["assessment_id"])
         await eventually(
             lambda: http.get(f"{urls['enrollment']}/v1/catalog", headers=admin),
             lambda r: any(c["course_id"] == course_id for c in r.json()),

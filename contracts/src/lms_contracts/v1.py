@@ -190,6 +190,25 @@ class Failed(_Graded):
     event_type: ClassVar[str] = "lms.assessment.failed.v1"
 
 
+class ExtensionGranted(EventData):
+    """An instructor gave a learner more attempts at an assessment, or more time on one
+    attempt, with a reason."""
+
+    event_type: ClassVar[str] = "lms.assessment.extension-granted.v1"
+    producer: ClassVar[str] = "assessment"
+
+    grant_id: uuid.UUID
+    assessment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    village_code: VillageCode = _code
+    attempt_id: uuid.UUID | None = None
+    extra_attempts: int = Field(ge=0)
+    extra_seconds: int = Field(ge=0)
+    reason: str
+    granted_at: datetime
+
+
 class CourseCompleted(EventData):
     event_type: ClassVar[str] = "lms.enrollment.course-completed.v1"
     producer: ClassVar[str] = "enrollment"
@@ -271,4 +290,5 @@ EVENTS: tuple[type[EventData], ...] = (
     CertificateIssued,
     CourseVersionChanged,
     CertificateRevoked,
+    ExtensionGranted,
 )

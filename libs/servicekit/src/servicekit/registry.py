@@ -22,6 +22,7 @@ from lms_contracts import (
     CourseVersionChanged,
     Enrolled,
     EventData,
+    ExtensionGranted,
     Failed,
     LearnerContactChanged,
     LearnerRegistered,
@@ -124,14 +125,18 @@ SERVICES: tuple[ServiceSpec, ...] = (
             CertificateIssued,
             CourseVersionChanged,
             CertificateRevoked,
+            ExtensionGranted,
         ),
     ),
     ServiceSpec(
         "reporting",
         8005,
         "LMS Pamong Desa: reporting",
-        # every event but the private contact change (ADR 5)
-        consumes=tuple(e for e in EVENT_TYPES.values() if e is not LearnerContactChanged),
+        # every event but the private contact change (ADR 5) and an instructor's grant,
+        # which changes no count
+        consumes=tuple(
+            e for e in EVENT_TYPES.values() if e not in (LearnerContactChanged, ExtensionGranted)
+        ),
     ),
 )
 

@@ -22,6 +22,7 @@ from assessment.domain.model import (
     Attempt,
     AttemptStatus,
     CourseVersion,
+    Grant,
     LearnerEnrollment,
     QuestionKind,
 )
@@ -42,15 +43,54 @@ class FakeUnitOfWork:
         self.courses: dict[tuple[uuid.UUID, int], CourseVersion] = {}
         self.lessons: set[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = set()
         self.published: list[events.DomainEvent] = []
+        self.versions: dict[tuple[uuid.UUID, int], Assessment] = {}
+        self.grants: list[Grant] = []
 
     def publish(self, event: events.DomainEvent) -> None:
-        self.published.append(replace(event, attempt=replace(event.attempt)))
+        if isinstance(event, events.Graded):
+            event = replace(event, attempt=replace(event.attempt))
+        self.published.append(event)
 
     async def add_assessment(self, assessment, created_by):
         self.assessments[assessment.assessment_id] = assessment
+        self.versions[(assessment.assessment_id, assessment.version)] = assessment
 
-    async def get_assessment(self, assessment_id):
-        return self.assessments.get(assessment_id)
+    async def get_assessment(self, assessment_id, version=None):
+        if version is None:
+            return self.assessments.get(assessment_id)
+        return self.versions.get((assessment_id, version))
+
+    async def post_test_of(self, course_id):
+        return next(
+            (
+                a.assessment_id
+                for a in self.assessments.values()
+                if a.course_id == course_id and a.kind == AssessmentKind.POST_TEST
+            ),
+            None,
+        )
+
+    async def latest_version(self, assessment_id):
+        found = [v for (a, _), v in self.versions.items() if a == assessment_id]
+        newest = max(found, key=lambda v: v.version, default=None)
+        return (newest.version, newest.status) if newest else None
+
+    async def save_draft(self, assessment, edited_by):
+        self.versions[(assessment.assessment_id, assessment.version)] = assessment
+
+    async def publish_version(self, assessment):
+        self.versions[(assessment.assessment_id, assessment.version)] = assessment
+        self.assessments[assessment.assessment_id] = assessment
+
+    async def extra_attempts(self, learner_id, assessment_id):
+        return sum(
+            g.extra_attempts
+            for g in self.grants
+            if (g.learner_id, g.assessment_id) == (learner_id, assessment_id)
+        )
+
+    async def add_grant(self, grant):
+        self.grants.append(grant)
 
     async def active_enrollment(self, learner_id, course_id, *, lock=False):
         for row in self.enrollments.values():

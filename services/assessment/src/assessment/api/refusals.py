@@ -7,11 +7,15 @@ from typing import Any
 from servicekit.problems import Refusal, Refusals
 
 from ..domain.errors import (
+    AttemptFinished,
     DomainError,
     InvalidField,
     MaxAttemptsReached,
+    NoDraft,
     NotEnrolled,
+    PostTestExists,
     PostTestLocked,
+    ReviewNotAvailable,
     UnknownAssessment,
     UnknownAttempt,
 )
@@ -42,5 +46,14 @@ REFUSALS = Refusals(
         MaxAttemptsReached: Refusal(
             409, "max_attempts_reached", extra=lambda exc: {"max_attempts": exc.max_attempts}
         ),
+        PostTestExists: Refusal(
+            409,
+            "post_test_exists",
+            field="course_id",
+            extra=lambda exc: {"assessment_id": str(exc.assessment_id)},
+        ),
+        NoDraft: Refusal(409, "no_draft", field="assessment_id"),
+        AttemptFinished: Refusal(409, "attempt_finished", field="attempt_id"),
+        ReviewNotAvailable: Refusal(409, "review_not_available", field="attempt_id"),
     },
 )

@@ -14,6 +14,7 @@ from ..domain.model import (
     CourseVersion,
     LearnerEnrollment,
     QuestionKind,
+    attempts_allowed,
 )
 from ..store.rows import assessment_from_rows, attempt_from_row
 from ..store.unit_of_work import SqlUnitOfWork
@@ -50,6 +51,7 @@ def result_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus) 
         points=attempt.points,
         max_points=attempt.max_points,
         graded_at=attempt.graded_at,
+        assessment_version=attempt.assessment_version,
     )
 
 
@@ -69,6 +71,7 @@ def listed_result_out(row: Any, now: datetime, grace: timedelta) -> ResultOut:
         points=attempt.points,
         max_points=attempt.max_points,
         graded_at=attempt.graded_at,
+        assessment_version=attempt.assessment_version,
     )
 
 
@@ -99,14 +102,14 @@ def attempt_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus)
 async def paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) -> dict[str, Any]:
     """A started (or resumed) attempt with its paper."""
     attempt, _ = started
-    assessment = await uow.get_assessment(attempt.assessment_id)
+    assessment = await uow.get_assessment(attempt.assessment_id, attempt.assessment_version)
     assert assessment is not None
     return attempt_out(attempt, assessment, attempt.status).model_dump(mode="json")
 
 
 async def result_view(attempt: Attempt, uow: SqlUnitOfWork) -> dict[str, Any]:
     """A submitted attempt's result, without its paper."""
-    assessment = await uow.get_assessment(attempt.assessment_id)
+    assessment = await uow.get_assessment(attempt.assessment_id, attempt.assessment_version)
     assert assessment is not None
     return result_out(attempt, assessment, attempt.status).model_dump(mode="json")
 
@@ -125,6 +128,9 @@ def summary_out(assessment: Assessment) -> AssessmentSummary:
         shuffle_questions=assessment.shuffle_questions,
         shuffle_options=assessment.shuffle_options,
         created_at=assessment.created_at,
+        version=assessment.version,
+        status=assessment.status,
+        review=assessment.review,
     )
 
 
@@ -141,6 +147,7 @@ def learner_summary_out(
     course: CourseVersion | None,
     taken: list[Attempt],
     now: datetime,
+    extra: int = 0,
 ) -> AssessmentSummary:
     """The summary with where the learner stands: attempts used, and whether (or why not)
     another may be started."""
@@ -152,11 +159,12 @@ def learner_summary_out(
     except DomainError as exc:
         reason = str(exc)
     resumable = any(a.is_open(now) for a in taken)
-    used_up = assessment.max_attempts is not None and len(taken) >= assessment.max_attempts
-    if reason is None and not resumable and used_up:
-        reason = f"Semua {assessment.max_attempts} kesempatan sudah dipakai."
+    allowed = attempts_allowed(assessment, extra)
+    if reason is None and not resumable and allowed is not None and len(taken) >= allowed:
+        reason = f"Semua {allowed} kesempatan sudah dipakai."
     return summary_out(assessment).model_copy(
         update={
+            "attempts_allowed": allowed,
             "attempts_used": len(taken),
             "available": reason is None,
             "unavailable_reason": reason,

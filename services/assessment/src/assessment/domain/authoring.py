@@ -8,7 +8,15 @@ from datetime import datetime
 
 from .commands import CreateAssessment, NewQuestion
 from .errors import InvalidField
-from .model import CHOICE_KINDS, Assessment, Match, Option, Question, QuestionKind
+from .model import (
+    CHOICE_KINDS,
+    Assessment,
+    Match,
+    Option,
+    Question,
+    QuestionKind,
+    VersionStatus,
+)
 
 _FIELDS_OF = {
     QuestionKind.SINGLE_CHOICE: {"options"},
@@ -18,7 +26,13 @@ _FIELDS_OF = {
 }
 
 
-def build_assessment(cmd: CreateAssessment, assessment_id: uuid.UUID, now: datetime) -> Assessment:
+def build_assessment(
+    cmd: CreateAssessment,
+    assessment_id: uuid.UUID,
+    now: datetime,
+    version: int = 1,
+    status: VersionStatus = VersionStatus.PUBLISHED,
+) -> Assessment:
     if not cmd.questions:
         raise InvalidField("questions", "an assessment needs at least one question")
     if cmd.questions_drawn is not None and cmd.questions_drawn > len(cmd.questions):
@@ -43,6 +57,9 @@ def build_assessment(cmd: CreateAssessment, assessment_id: uuid.UUID, now: datet
         shuffle_options=cmd.shuffle_options,
         questions=questions,
         created_at=now,
+        version=version,
+        status=status,
+        review=cmd.review,
     )
 
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .model import Answer, AssessmentKind, Match, QuestionKind
+from .model import Answer, AssessmentKind, Match, QuestionKind, Review
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,39 @@ class CreateAssessment:
     questions: tuple[NewQuestion, ...]
     # the author's subject, kept with the assessment
     created_by: str = ""
+    review: Review = Review.AFTER_LAST_ATTEMPT
+
+
+@dataclass(frozen=True)
+class ReviseAssessment:
+    """Write the next version as a draft (or change the draft); its course and kind stay."""
+
+    assessment_id: uuid.UUID
+    changes: CreateAssessment
+
+
+@dataclass(frozen=True)
+class PublishAssessment:
+    """The draft replaces the published version for every attempt started from now on."""
+
+    assessment_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class GrantAttempts:
+    assessment_id: uuid.UUID
+    learner_id: uuid.UUID
+    extra_attempts: int
+    reason: str
+    granted_by: str
+
+
+@dataclass(frozen=True)
+class GrantTime:
+    attempt_id: uuid.UUID
+    extra_seconds: int
+    reason: str
+    granted_by: str
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,26 @@ class InvalidField(DomainError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class PostTestExists(DomainError):
+    """A course has one post-test; a correction is its next version, not a second one."""
+
+    def __init__(self, assessment_id: uuid.UUID) -> None:
+        super().__init__(
+            "this course has a post-test already: revise it (PUT) and publish the new version"
+        )
+        self.assessment_id = assessment_id
+
+
+class NoDraft(DomainError):
+    """Publishing needs a draft version to publish."""
+
+
+class AttemptFinished(DomainError):
+    pass
+
+
+class ReviewNotAvailable(DomainError):
+    def __init__(self) -> None:
+        super().__init__("Pembahasan jawaban tersedia setelah kesempatan terakhir Anda dipakai.")

@@ -37,6 +37,7 @@ class Kind(StrEnum):
     FAILED = "failed"
     CERTIFICATE = "certificate"
     CERTIFICATE_REVOKED = "certificate_revoked"
+    EXTENSION_GRANTED = "extension_granted"
     WITHDRAWN = "withdrawn"
     VERSION_CHANGED = "version_changed"
     REMINDER = "reminder"

@@ -141,6 +141,20 @@ def certificate_revoked(event: c.CloudEvent[c.CertificateRevoked]) -> commands.N
     return commands.Notify(revoked, data.village_code)
 
 
+def extension_granted(event: c.CloudEvent[c.ExtensionGranted]) -> commands.NotifyGrade:
+    """More attempts or more time: told with the course's title, like a result."""
+    data = event.data
+    context = {
+        "extra_attempts": data.extra_attempts,
+        "extra_minutes": round(data.extra_seconds / 60),
+        "reason": data.reason,
+    }
+    granted = notification(
+        event, Kind.EXTENSION_GRANTED, data.learner_id, data.village_code, context
+    )
+    return commands.NotifyGrade(granted, data.village_code, data.course_id)
+
+
 def course_version_changed(
     event: c.CloudEvent[c.CourseVersionChanged],
 ) -> commands.NotifyVersionChange:
@@ -169,4 +183,5 @@ INBOUND: dict[type[c.EventData], Translator] = {
     c.CertificateIssued: certificate_issued,
     c.CourseVersionChanged: course_version_changed,
     c.CertificateRevoked: certificate_revoked,
+    c.ExtensionGranted: extension_granted,
 }
