@@ -1,6 +1,7 @@
 """Moving learners to another course version over HTTP, on real PostgreSQL and NATS: one
 learner at a time or a whole course as a job, each move an event."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -231,3 +232,64 @@ async def test_a_course_move_job_moves_every_unfinished_learner_once_with_progre
         f"/v1/courses/{course_id}/version-moves", json={"version": 5}, headers=admin
     )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "version"
+
+
+async def test_a_move_racing_a_post_test_pass_never_certifies_unmet_rules(
+    enrollment: RunningService, jetstream: JetStreamContext
+) -> None:
+    """Either the pass lands first (completed on version 1, whose rules were met, and the
+    move is refused) or the move does (version 2, no certificate until its new lesson)."""
+    course_id = await two_versions(jetstream, enrollment)
+    admin = enrollment.auth("admin")
+    racers = []
+    for i in range(3):
+        learner = await enrolled_on_version_1(jetstream, enrollment, course_id, f"Aparatur {i}")
+        url = f"/v1/courses/{course_id}/learners/{learner['learner_id']}/version"
+        assert (await enrollment.client.put(url, json={"version": 1}, headers=admin)).is_success
+        for lesson_id in V1_LESSONS:
+            await publish(jetstream, lesson(learner, lesson_id, 1))
+        racers.append((learner, url))
+    for learner, _ in racers:
+        await eventually(
+            lambda learner=learner: enrollment.client.get(
+                f"/v1/enrollments/{learner['enrollment_id']}", headers=admin
+            ),
+            lambda r: r.json()["lessons_completed"] == 3,
+        )
+
+    async def race(learner: dict, url: str) -> int:
+        passed = c.Passed(
+            attempt_id=uuid.uuid4(),
+            assessment_id=uuid.uuid4(),
+            assessment_kind=c.AssessmentKind.POST_TEST,
+            learner_id=uuid.UUID(learner["learner_id"]),
+            course_id=course_id,
+            village_code=TOWUA,
+            score=95,
+            pass_score=70,
+            attempt_number=1,
+            graded_at=datetime.now(UTC),
+        )
+        _, moved = await asyncio.gather(
+            publish(jetstream, passed),
+            enrollment.client.put(url, json={"version": 2}, headers=admin),
+        )
+        return moved.status_code
+
+    statuses = await asyncio.gather(*(race(learner, url) for learner, url in racers))
+    for (learner, _), status in zip(racers, statuses, strict=True):
+        settled = await eventually(
+            lambda learner=learner: enrollment.client.get(
+                f"/v1/enrollments/{learner['enrollment_id']}", headers=admin
+            ),
+            lambda r: r.json()["post_test_score"] == 95,
+        )
+        shown = settled.json()
+        if status == 409:
+            assert (shown["status"], shown["course_version"]) == ("completed", 1)
+            assert shown["certificate"] is not None
+        else:
+            assert status == 200
+            assert (shown["status"], shown["course_version"]) == ("in_progress", 2)
+            assert shown["certificate"] is None
+            assert shown["completion"]["missing_lessons"] == 1
