@@ -142,11 +142,10 @@ class Enrollment:
             self.status = EnrollmentStatus.IN_PROGRESS
 
     def record_pre_test(self) -> None:
+        """Taken before the course starts, the pre-test leaves the enrollment as it is."""
         if self.status == EnrollmentStatus.WITHDRAWN:
             raise NotEnrolled("the enrollment was withdrawn")
         self.pre_test_taken = True
-        if self.status == EnrollmentStatus.ENROLLED:
-            self.status = EnrollmentStatus.IN_PROGRESS
 
     def progress(self, completed_courses: frozenset[uuid.UUID] = frozenset()) -> Progress:
         return Progress(
