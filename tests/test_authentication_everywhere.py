@@ -1,5 +1,6 @@
 """Every endpoint of every service refuses a missing, expired, wrongly signed or
-wrong-audience token, except health, metrics, OpenAPI and public certificate verification."""
+wrong-audience token, except health, metrics, OpenAPI, the event documentation (AsyncAPI) and
+public certificate verification."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from servicekit.registry import NAMES
 from servicekit.registry import service as registered
 from servicekit.settings import DEV_SIGNING_KEY, ServiceSettings
 
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/certificates/{code}"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/asyncapi.json",
+    "/asyncapi",
+    "/v1/certificates/{code}",
+}
 SETTINGS = ServiceSettings()
 
 

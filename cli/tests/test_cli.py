@@ -62,7 +62,13 @@ async def test_minted_development_token_carries_role_region_and_learner() -> Non
 def test_production_settings_refuse_the_development_signing_key() -> None:
     with pytest.raises(ValueError, match="AUTH_JWKS_URL"):
         ServiceSettings(environment="prod")
-    settings = ServiceSettings(environment="prod", auth_jwks_url="https://id.example/jwks")
+    with pytest.raises(ValueError, match="CURSOR_SIGNING_KEY"):
+        ServiceSettings(environment="prod", auth_jwks_url="https://id.example/jwks")
+    settings = ServiceSettings(
+        environment="prod",
+        auth_jwks_url="https://id.example/jwks",
+        cursor_signing_key="a-production-cursor-key-of-some-length-0000",
+    )
     assert settings.auth_dev_signing_key is None
 
 

@@ -65,3 +65,18 @@ def test_every_password_comes_from_its_secret() -> None:
             assert variable, f"{user['user']}: password must be an environment reference"
             ref = env[variable[1]]["valueFrom"]["secretKeyRef"]
             assert ref == {"name": f"lms-nats-{user['user']}", "key": "password"}
+
+
+def test_the_lms_account_bounds_every_consumer_as_the_code_does() -> None:
+    from servicekit.natsauth import account_limits
+    from servicekit.topology import TopologySettings
+
+    lms = values()["config"]["merge"]["accounts"]["LMS"]
+    assert lms["jetstream"] == account_limits(TopologySettings().max_ack_pending)
+
+
+def test_server_version_resets_consumers() -> None:
+    """Regional subscribers replay by resetting their consumer (nats-server 2.14+)."""
+    tag = values()["container"]["image"]["tag"]
+    major, minor = (int(part) for part in tag.split(".")[:2])
+    assert (major, minor) >= (2, 14)

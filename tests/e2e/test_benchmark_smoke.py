@@ -19,6 +19,11 @@ async def test_a_smoke_rollout_reconciles_exactly_and_writes_its_results(tmp_pat
     written = json.loads((tmp_path / "results.json").read_text())
     assert written["reconciliation"]["expected"] == written["reconciliation"]["shown"]
     assert {r["name"] for r in written["ratios"]} >= {"POST /v1/progress vs bare FastAPI endpoint"}
+    kit = [r for r in written["ratios"] if r["name"].startswith("subscriber kit")]
+    assert len(kit) == 2 and all(r["measured"] > 0 and r["baseline"] > 0 for r in kit)
+    assert written["measurements"]["subscriber_kit_events"] > 0
+    bridge = next(r for r in written["ratios"] if r["name"].startswith("webhook bridge"))
+    assert bridge["measured"] > 0 and bridge["baseline"] > 0
     assert (tmp_path / "results.md").read_text().startswith("# Benchmark (smoke")
     assert (tmp_path / "timeline.png").read_bytes()[:4] == b"\x89PNG"
     assert set(written["peak_memory_mb"]) == set(NAMES)

@@ -1,4 +1,5 @@
-"""`lms up` on this machine: everything starts with demo data, and Ctrl-C leaves nothing behind."""
+"""`lms up` on this machine: everything starts with demo data, a service killed outright comes
+back by itself, and Ctrl-C leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import psutil
@@ -34,7 +37,20 @@ def ready(urls: list[str]) -> bool:
         return False
 
 
-def test_lms_up_starts_everything_with_demo_data_and_ctrl_c_stops_it_all(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def service_process(up: psutil.Process, name: str) -> psutil.Process | None:
+    for child in up.children(recursive=True):
+        try:
+            cmdline = child.cmdline()
+        except psutil.NoSuchProcess:
+            continue
+        if cmdline[-6:-4] == ["serve", name] and child.is_running():
+            return child
+    return None
+
+
+def test_lms_up_starts_everything_restarts_a_killed_service_and_ctrl_c_stops_it_all(
+    tmp_path: Path,
+) -> None:
     base_port = 18000 + os.getpid() % 1000 * 5
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
     log = (tmp_path / "up.log").open("wb")
@@ -54,8 +70,29 @@ def test_lms_up_starts_everything_with_demo_data_and_ctrl_c_stops_it_all(tmp_pat
         assert all(item["village_code"].startswith("74.") for item in learners["items"])
         catalog = httpx.get(f"{urls[0]}/v1/catalog", headers=admin).json()
         assert {course["title"] for course in catalog} >= {"Pengelolaan Keuangan Desa"}
-        children = list(psutil.Process(process.pid).children(recursive=True))
+        up = psutil.Process(process.pid)
+
+        # reporting dies outright (kill -9): the others serve on, and it comes back by itself
+        reporting_url = urls[SERVICES.index("reporting")]
+        killed = service_process(up, "reporting")
+        assert killed is not None
+        killed.kill()
+        wait_until(lambda: "reporting is ready again" in log_text(tmp_path), 60, process)
+        output = log_text(tmp_path)
+        assert "reporting stopped (killed by SIGKILL); restarting in 1 s" in output
+        assert "reporting restarted" in output
+        assert ready(urls)
+        back = service_process(up, "reporting")
+        assert back is not None and back.pid != killed.pid
+        national = httpx.get(f"{reporting_url}/v1/reports/national", headers=admin)
+        assert national.status_code == 200, national.text
+        assert httpx.get(f"{urls[0]}/v1/catalog", headers=admin).status_code == 200
+
+        children = list(up.children(recursive=True))
         assert len(children) >= len(SERVICES)
+        follow_the_printed_regional_subscriber((tmp_path / "up.log").read_text(), tmp_path)
+        run_dirs = list(Path(tempfile.gettempdir()).glob(f"lms-run-{process.pid}-*"))
+        assert run_dirs
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(90)
@@ -69,3 +106,27 @@ def test_lms_up_starts_everything_with_demo_data_and_ctrl_c_stops_it_all(tmp_pat
     assert leftovers == []
     assert all(not child.is_running() for child in children)
     assert not ready(urls[:1])
+    assert not any(path.exists() for path in run_dirs)  # the data and logs folder is gone
+
+
+def log_text(tmp_path: Path) -> str:
+    return (tmp_path / "up.log").read_text()
+
+
+def follow_the_printed_regional_subscriber(output: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The command `lms up` prints for a regional system prints the demo's events of province
+    74, keeps pulling through idle periods far longer than a pull, and stops cleanly."""
+    (line,) = [x for x in output.splitlines() if x.startswith("python -m lms_contracts.subscriber")]
+    log = tmp_path / "subscriber.log"
+    with log.open("wb") as out:
+        subscriber = subprocess.Popen(
+            [sys.executable, *line.split()[1:]], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until(lambda: log.read_text().count('"village_code": "74.') >= 5, 60, subscriber)
+        time.sleep(5)  # five pulls' worth of nothing: the documented command used to crash here
+        assert subscriber.poll() is None, log.read_text()[-2000:]
+        assert "Traceback" not in log.read_text()
+    finally:
+        subscriber.send_signal(signal.SIGINT)
+        assert subscriber.wait(30) == 0, log.read_text()[-2000:]

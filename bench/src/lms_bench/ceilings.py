@@ -19,6 +19,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
 from lms_contracts import LessonCompleted, new_event
 from servicekit.servers import connect_asyncpg
+from servicekit.topology import TopologySettings
 
 from .driver import KEEPALIVE_EXPIRY
 
@@ -66,7 +67,12 @@ async def jetstream_publish_and_consume(
 
     await js.add_consumer(
         BENCH_STREAM,
-        ConsumerConfig(durable_name="bench", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=50_000),
+        # the services' own bound, which is also the most the account allows any consumer
+        ConsumerConfig(
+            durable_name="bench",
+            ack_policy=AckPolicy.EXPLICIT,
+            max_ack_pending=TopologySettings().max_ack_pending,
+        ),
     )
     sub = await js.pull_subscribe_bind(durable="bench", stream=BENCH_STREAM)
     received = 0

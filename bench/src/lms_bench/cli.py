@@ -75,3 +75,21 @@ def reporting_at_scale(
     )
     if not results.reconciliation.get("ok"):
         raise typer.Exit(1)
+
+
+@app.command("poor-link")
+def poor_link(
+    learners: Annotated[int, typer.Option(help="phones, one after another")] = 3,
+    seed: int = 2026,
+    out: Annotated[Path, typer.Option(help="folder for poor-link.json and .md")] = Path(
+        "bench-results"
+    ),
+) -> None:
+    """A learner on a 2G link: bytes and round trips per learner against the course's size."""
+    from .poor_link_run import run, write
+
+    results = asyncio.run(run(learners, seed))
+    write(results, out)
+    console.print(results.markdown())
+    if not results.ok:
+        raise typer.Exit(1)

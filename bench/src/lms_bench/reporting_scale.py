@@ -339,7 +339,7 @@ async def raw_consume_rate(
         ),
     )
     if pull_loop:
-        puller = Puller(js._nc, STREAM, name)
+        puller = Puller.of(js, STREAM, name)
         await puller.start()
         fetch, stop = puller.fetch, puller.stop
     else:

@@ -17,7 +17,7 @@ from servicekit.registry import NAMES, consumers, producers
 from servicekit.servers import ensure_database
 from servicekit.topology import STREAM
 
-from . import ceilings, components
+from . import ceilings, components, subscriber_kit, webhooks
 from .driver import Driver
 from .memory import PeakMemory
 from .reconcile import reconcile
@@ -241,6 +241,25 @@ async def measure(
         "reporting_catch_up_rate_per_s": reporting_rate,
     }
 
+    console.print("[bold]subscriber kit: the largest province's share of the run's events")
+    share = sum(x.village_code.startswith(f"{largest}.") for x in plan.learners) / len(
+        plan.learners
+    )
+    kit = await subscriber_kit.measure(largest, share, events)
+    results.ceilings["jetstream_fetch_province_durable_per_s"] = kit["raw_fetch_per_s"]
+    results.measurements |= {
+        "subscriber_kit_province": largest,
+        "subscriber_kit_province_share": share,
+        "subscriber_kit_events": kit["kit_events"],
+        "subscriber_kit_per_s": kit["kit_per_s"],
+    }
+
+    console.print("[bold]webhook bridge against a bare HTTPS client, to the same receiver")
+    hooks = 1_000 if plan.size.learners < 500 else 10_000
+    bridge_rate, bare_rate = await webhooks.webhook_rates(stack.server_url, out, hooks)
+    results.ceilings["bare_https_posts_per_s"] = bare_rate
+    results.measurements["webhook_deliveries"] = hooks
+
     console.print("[bold]progress endpoint burst, content alone (others stopped)")
     burst_rate = await progress_burst(driver, stack, js, bare_seconds)
     results.measurements["progress_rate_under_full_load_per_s"] = progress_rate
@@ -271,10 +290,29 @@ async def measure(
             0.5,
         ),
         Ratio(
+            "webhook bridge deliveries (signed, ordered per learner) vs bare httpx posts "
+            "to the same HTTPS receiver",
+            bridge_rate,
+            bare_rate,
+            0.5,
+        ),
+        Ratio(
             "bulk enrollment (events included) vs plain batched INSERTs of the same rows",
             bulk_rate,
             plain_rate,
             0.25,
+        ),
+        Ratio(
+            "subscriber kit (a province's durable) vs raw nats-py fetch of the same messages",
+            kit["kit_per_s"],
+            kit["raw_fetch_per_s"],
+            0.25,
+        ),
+        Ratio(
+            "subscriber kit vs the province's share of the end-to-end event rate",
+            kit["kit_per_s"],
+            share * e2e_rate,
+            1.0,
         ),
         Ratio(
             "region report latency at the end vs after enrollment",

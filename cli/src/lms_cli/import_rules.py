@@ -1,6 +1,7 @@
 """The import rules, written from the registry so that every service falls under them: services
 never import one another, plumbing and contracts know no service, contracts need pydantic
-only, and every service's domain is plain Python.
+only (the subscriber kit, an extra, adds FastStream, nats-py and the worked example's
+asyncpg), and every service's domain is plain Python.
 
 ``lms test`` checks them: ``python -m lms_cli.import_rules`` writes an import-linter
 configuration to a temporary file and runs ``lint-imports`` on it.
@@ -17,6 +18,7 @@ from pathlib import Path
 from servicekit.registry import SERVICES
 
 PLUMBING = ("servicekit", "lms_contracts")
+SUBSCRIBER_KIT = ("faststream", "nats", "asyncpg")
 # what a domain model may not know: frameworks, the wire, the plumbing
 FRAMEWORKS = ("fastapi", "starlette", "sqlalchemy", "nats", "pydantic", *PLUMBING)
 
@@ -53,10 +55,12 @@ def contracts() -> list[Contract]:
             "forbidden",
             {
                 "source_modules": ("lms_contracts",),
-                "forbidden_modules": ("servicekit", "fastapi", "sqlalchemy", "nats"),
+                "forbidden_modules": ("servicekit", "fastapi", "sqlalchemy", *SUBSCRIBER_KIT),
                 "allow_indirect_imports": "True",
-                # the example subscriber is the one module that needs nats-py (extra "subscriber")
-                "ignore_imports": ("lms_contracts.subscriber -> nats",),
+                # the subscriber kit is the one package that needs them (extra "subscriber")
+                "ignore_imports": tuple(
+                    f"lms_contracts.subscriber.** -> {module}" for module in SUBSCRIBER_KIT
+                ),
             },
         ),
         Contract(

@@ -9,25 +9,25 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from nats.js import JetStreamContext
 from rich.console import Console
-from rich.table import Table
 
+from servicekit import regions
 from servicekit.auth import mint_token
 from servicekit.registry import NAMES, SERVICES, ServiceSpec, UnknownService, producers
 from servicekit.registry import service as registered
 from servicekit.settings import ServiceSettings
 
+from .connections import on_jetstream
+from .dead_letters import app as dead_letters_app
+
 if TYPE_CHECKING:
     from sqlalchemy import Table as SqlTable
 
-T = TypeVar("T")
 app = typer.Typer(help="LMS Pamong Desa", no_args_is_help=True, add_completion=False)
 console = Console()
 ServiceName = Annotated[str, typer.Argument(help=f"one of: {', '.join(NAMES)}")]
@@ -91,60 +91,29 @@ topology_app = typer.Typer(help="JetStream topology", no_args_is_help=True)
 app.add_typer(topology_app, name="topology")
 
 
-def on_jetstream(action: Callable[[JetStreamContext], Awaitable[T]]) -> T:
-    """Connect with the environment's NATS settings, run ``action``, disconnect."""
-    from servicekit.service import connect_nats
-
-    async def run() -> T:
-        nc = await connect_nats(ServiceSettings(), "lms-cli")
-        try:
-            return await action(nc.jetstream())
-        finally:
-            await nc.close()
-
-    return asyncio.run(run())
-
-
 @topology_app.command("apply")
 def topology_apply(
     replicas: Annotated[int, typer.Option(envvar="JETSTREAM_REPLICAS")] = 1,
+    regions: Annotated[
+        str,
+        typer.Option(
+            envvar="REGIONAL_SUBSCRIBERS",
+            help="regions with a subscriber user (74,74.01): their bounded pull consumers",
+        ),
+    ] = "",
 ) -> None:
-    """Create or update the LMS and LMS_DLQ streams and every durable consumer (idempotent)."""
+    """Create or update the LMS, LMS_DLQ and LMS_AUDIT streams and every durable consumer (idempotent)."""
     from servicekit.topology import TopologySettings, apply_topology
 
-    applied = on_jetstream(lambda js: apply_topology(js, TopologySettings(replicas=replicas)))
+    settings = TopologySettings(
+        replicas=replicas, regions=tuple(r.strip() for r in regions.split(",") if r.strip())
+    )
+    applied = on_jetstream(lambda js: apply_topology(js, settings))
     for name, outcome in applied.items():
         console.print(f"{outcome:>8} {name}")
 
 
-dead_letters_app = typer.Typer(help="Messages a consumer gave up on", no_args_is_help=True)
 app.add_typer(dead_letters_app, name="dead-letters")
-
-
-@dead_letters_app.command("list")
-def dead_letters_list(consumer: Annotated[str | None, typer.Option()] = None) -> None:
-    """List dead letters, oldest first."""
-    from servicekit.deadletters import list_dead_letters
-
-    table = Table("sequence", "consumer", "subject", "deliveries", "error")
-    for letter in on_jetstream(lambda js: list_dead_letters(js, consumer)):
-        table.add_row(
-            str(letter.sequence),
-            letter.consumer,
-            letter.subject,
-            str(letter.deliveries),
-            letter.error[:80],
-        )
-    console.print(table)
-
-
-@dead_letters_app.command("replay")
-def dead_letters_replay(sequence: int) -> None:
-    """Send a dead letter back to its consumer (only that one) and remove it."""
-    from servicekit.deadletters import replay_dead_letter
-
-    letter = on_jetstream(lambda js: replay_dead_letter(js, sequence))
-    console.print(f"replayed {sequence} to {letter.consumer}")
 
 
 outbox_app = typer.Typer(help="Transactional outbox", no_args_is_help=True)
@@ -193,7 +162,9 @@ def outbox_republish(
 def token(
     role: Annotated[list[str], typer.Option("--role", help="learner|instructor|supervisor|admin")],
     learner_id: Annotated[str | None, typer.Option()] = None,
-    region: Annotated[str | None, typer.Option(help="region prefix for supervisors")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="supervisors: a region code, 74 or 74.01 (7401 works too)")
+    ] = None,
     hours: int = 12,
 ) -> None:
     """Mint a development token signed with the local key (refused in production)."""
@@ -203,7 +174,7 @@ def token(
             settings,
             roles=role,
             learner_id=uuid.UUID(learner_id) if learner_id else None,
-            region_code=region,
+            region_code=regions.canonical(region) if region else None,
             ttl=timedelta(hours=hours),
         )
     )

@@ -1,5 +1,6 @@
 """``lms up``: real nats-server and PostgreSQL from their wheels, migrations, topology, region
-list, demo data and every registered service as a separate process; Ctrl-C stops all of it."""
+list, demo data and every registered service as a separate process. A service that stops is
+started again (``lms_cli.supervision``); Ctrl-C stops all of it and removes its folder."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from servicekit.servers import (
 )
 from servicekit.settings import ServiceSettings
 
+from .supervision import Supervisor
+
 console = Console()
 DEMO_REGIONS = ["74", "74.01"]
 
@@ -43,25 +46,25 @@ def _die_with_parent() -> None:
 def start_service(
     name: str, env: dict[str, str], host: str, log_dir: Path, port: int | None = None
 ) -> subprocess.Popen[bytes]:
-    log = (log_dir / f"{name}.log").open("ab")
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lms_cli.main",
-            "serve",
-            name,
-            "--host",
-            host,
-            "--port",
-            str(port or service(name).port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
-    )
+    with (log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lms_cli.main",
+                "serve",
+                name,
+                "--host",
+                host,
+                "--port",
+                str(port or service(name).port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
 
 
 def wait_ready(
@@ -128,7 +131,7 @@ def provision(
         user, password = nats_admin or (None, None)
         settings = ServiceSettings(nats_url=nats_url, nats_user=user, nats_password=password)
         nc = await connect_nats(settings, "lms-up")
-        await apply_topology(nc.jetstream(), TopologySettings())
+        await apply_topology(nc.jetstream(), TopologySettings(regions=tuple(DEMO_REGIONS)))
         await nc.close()
 
     asyncio.run(topology())
@@ -251,29 +254,34 @@ def run_stack(*, host: str, demo: bool, base_port: int = 8001) -> None:
                 load_demo(stack.urls, settings)
             for name, url in stack.urls.items():
                 console.print(f"  [green]{name:<13}[/] {url}  (docs: {url}/docs)")
+            console.print(f"Events (AsyncAPI): {stack.urls[NAMES[0]]}/asyncapi")
             console.print("\n[bold]Admin token[/] (12 h):")
             print(admin, flush=True)  # one line, never wrapped, so it can be copied
             if stack.passwords:
-                console.print("[bold]NATS users[/] for operations and a regional system:")
+                console.print(
+                    "[bold]NATS users[/] for operations and a regional system (the subscriber "
+                    "kit: add `status` for its checkpoint, `postgres --database-url ...` for "
+                    "the worked example):"
+                )
                 print(
                     f"NATS_URL={stack.nats_url} NATS_USER=admin NATS_PASSWORD={stack.passwords['admin']}"
                 )
                 print(
+                    # "--password=" keeps a generated password that starts with "-" a value
                     f"python -m lms_contracts.subscriber --url {stack.nats_url} --user region-74 "
-                    f"--password {stack.passwords['region-74']} --region 74",
+                    f"--password={stack.passwords['region-74']} --region 74",
                     flush=True,
                 )
-            console.print(f"Logs: {stack.log_dir}.  Press Ctrl-C to stop everything.")
-            _wait_for_exit(stack.processes)
+            console.print(
+                f"Logs: {stack.log_dir}. A service that stops is restarted. "
+                "Press Ctrl-C to stop everything."
+            )
+            Supervisor(
+                stack.processes,
+                stack.start,
+                lambda name: stack.urls[name],
+                console,
+                lambda name: str(stack.log_dir / f"{name}.log"),
+            ).run()
     except KeyboardInterrupt:
         console.print("stopped")
-
-
-def _wait_for_exit(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    """Return when a service exits on its own; Ctrl-C or SIGTERM interrupt the wait."""
-    while True:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                console.print(f"[red]{name} exited with {process.returncode}; stopping[/]")
-                return
-        time.sleep(0.5)

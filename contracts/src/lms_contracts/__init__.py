@@ -1,11 +1,22 @@
 """Event contracts of LMS Pamong Desa: CloudEvents 1.0 envelopes and versioned payloads."""
 
 from .envelope import CloudEvent, EventData, new_event
-from .registry import EVENT_TYPES, MalformedEvent, UnknownEventType, parse_event, subject_of
+from .registry import (
+    CATALOG_EVENTS,
+    EVENT_TYPES,
+    REGIONAL_EVENTS,
+    MalformedEvent,
+    UnknownEventType,
+    parse_event,
+    subject_of,
+)
 from .subjects import (
+    STREAM,
     InvalidRegionCode,
+    catalog_consumer,
     format_region_code,
     format_village_code,
+    regional_consumer,
     regional_filter,
     split_region_code,
     split_village_code,
@@ -32,7 +43,10 @@ from .v1 import (
 )
 
 __all__ = [
+    "CATALOG_EVENTS",
     "EVENT_TYPES",
+    "REGIONAL_EVENTS",
+    "STREAM",
     "AssessmentKind",
     "CertificateIssued",
     "CertificateRevoked",
@@ -55,10 +69,12 @@ __all__ = [
     "PublishedLesson",
     "UnknownEventType",
     "Withdrawn",
+    "catalog_consumer",
     "format_region_code",
     "format_village_code",
     "new_event",
     "parse_event",
+    "regional_consumer",
     "regional_filter",
     "split_region_code",
     "split_village_code",

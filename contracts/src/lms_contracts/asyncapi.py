@@ -1,7 +1,9 @@
-"""The AsyncAPI 3.0 document of every LMS event, generated from the payload models.
+"""The AsyncAPI 3.0 document of every LMS event, generated from the payload models, with an
+example of each (``lms_contracts.examples``).
 
-``python -m lms_contracts.asyncapi contracts/asyncapi.json`` rewrites the committed copy; a
-test fails when it is stale.
+Every service serves it at ``/asyncapi.json`` and as a page at ``/asyncapi``
+(:mod:`lms_contracts.asyncapi_page`). ``python -m lms_contracts.asyncapi
+contracts/asyncapi.json`` rewrites the committed copy; a test fails when it is stale.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .envelope import EventData
+from .examples import EXAMPLES, example_subject
 from .schemas import schema_of
 from .v1 import EVENTS
 
@@ -51,6 +54,16 @@ def _name(event: type[EventData]) -> str:
     return event.__name__
 
 
+def _example(event: type[EventData]) -> dict[str, Any]:
+    example = EXAMPLES[event]
+    return {
+        "name": f"{_name(event)}Example",
+        "summary": f"on {example_subject(event)}",
+        "headers": {"Nats-Msg-Id": str(example.id)},
+        "payload": json.loads(example.to_json()),
+    }
+
+
 def document() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -73,6 +86,7 @@ def document() -> dict[str, Any]:
                     "traceparent": {"type": "string"},
                 },
             },
+            "examples": [_example(event)],
         }
         channel: dict[str, Any] = {
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
@@ -104,7 +118,10 @@ def document() -> dict[str, Any]:
             "version": "1",
             "description": "CloudEvents 1.0 (structured JSON) on NATS JetStream, stream LMS. "
             "A province subscribes to lms.*.*.v1.<PP>.>, a regency to "
-            "lms.*.*.v1.<PP>.<KK>.>. Payloads only grow within a major version.",
+            "lms.*.*.v1.<PP>.<KK>.>, each on its own durable consumer (region-<PP>, "
+            "region-<PP>-<KK>); the course catalog on region-<PP>-catalog. Payloads only grow "
+            "within a major version, and new v1 event types may appear: skip what you do not "
+            "know. The subscriber kit (pip install 'lms-contracts[subscriber]') does both.",
         },
         "defaultContentType": "application/cloudevents+json",
         "servers": {"production": {"host": "nats.lms.example:4222", "protocol": "nats"}},

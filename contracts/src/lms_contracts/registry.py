@@ -10,9 +10,12 @@ from pydantic import ValidationError
 
 from .envelope import CloudEvent, EventData
 from .subjects import subject_for
-from .v1 import EVENTS
+from .v1 import EVENTS, CoursePublished
 
 EVENT_TYPES: dict[str, type[EventData]] = {event.event_type: event for event in EVENTS}
+# what a regional system may read: its region's learner events, and the course catalog
+REGIONAL_EVENTS: tuple[type[EventData], ...] = tuple(event for event in EVENTS if event.regional)
+CATALOG_EVENTS: tuple[type[EventData], ...] = (CoursePublished,)
 ENVELOPES: dict[bytes, type[CloudEvent[Any]]] = {
     name.encode(): CloudEvent[event]  # type: ignore[valid-type]
     for name, event in EVENT_TYPES.items()

@@ -57,3 +57,16 @@ def regional_filter(region_code: str, event_type: str = "lms.*.*.v1") -> str:
     return ".".join((event_type, *split_region_code(region_code))) + (
         ".>" if len(split_region_code(region_code)) < 4 else ""
     )
+
+
+STREAM = "LMS"
+
+
+def regional_consumer(region_code: str) -> str:
+    """The durable consumer (and NATS user) of a regional system, e.g. ``region-74-01``."""
+    return "region-" + "-".join(split_region_code(region_code))
+
+
+def catalog_consumer(region_code: str) -> str:
+    """The durable consumer a regional system reads the course catalog with."""
+    return f"{regional_consumer(region_code)}-catalog"

@@ -117,6 +117,7 @@ async def test_production_verifies_against_jwks_and_follows_key_rotation(
     provider, url = jwks
     settings = ServiceSettings(
         environment="prod",
+        cursor_signing_key="a-production-cursor-key-of-some-length-0000",
         auth_jwks_url=url,
         auth_issuer="https://id.example",
         auth_audience="lms",
@@ -159,3 +160,46 @@ async def test_a_verified_token_is_remembered_only_until_it_expires(
     monkeypatch.setattr(auth.time, "time", lambda: later)
     await verifier.verify(token)
     assert len(verifications) == 2  # past its expiry the token is verified afresh
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"roles": 5},
+        {"roles": {"admin": 1}},
+        {"roles": "admin"},
+        {"roles": [["admin"]]},
+        {"roles": ["supervisor"], "region": ""},
+        {"roles": ["supervisor"], "region": "7"},
+        {"roles": ["supervisor"], "region": "%"},
+        {"roles": ["supervisor"], "region": "7_"},
+        {"roles": ["supervisor"], "region": "7401"},
+        {"roles": ["supervisor"], "region": ["74"]},
+        {"roles": ["supervisor"], "region": "99"},
+        {"roles": ["supervisor"], "region": "74.99"},
+        {"roles": ["supervisor"]},
+        {"learner_id": "not-a-uuid"},
+        {"learner_id": 5},
+        {"roles": ["learner"], "learner_id": None},
+        {"sub": "a\x00b"},
+    ],
+    ids=repr,
+)
+async def test_validly_signed_tokens_with_malformed_claims_are_refused_with_401(
+    changes: dict,
+) -> None:
+    token = jwt.encode(claims(**changes), DEV.auth_dev_signing_key, "HS256")
+    problem = await refused(TokenVerifier(DEV), token)
+    assert problem.code == "invalid_token"
+
+
+async def test_a_supervisor_covers_their_region_level_by_level() -> None:
+    token = mint_token(DEV, roles=["supervisor"], region_code="74.01")
+    principal = await TokenVerifier(DEV).verify(token)
+    assert principal.covers_region("74.01") and principal.covers_region("74.01.01.2006")
+    assert not principal.covers_region("74.02.01.2001")
+    assert not principal.covers_region("74")
+    assert not principal.covers_region("74.010")
+    with pytest.raises(Problem) as outside:
+        principal.require_region("73")
+    assert (outside.value.status, outside.value.code) == (403, "outside_region")

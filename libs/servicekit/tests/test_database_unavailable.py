@@ -23,6 +23,10 @@ def wrapped(orig: Exception, *, invalidated: bool = False) -> sqlalchemy.exc.DBA
         asyncpg.exceptions.AdminShutdownError("terminating connection"),
         asyncpg.exceptions.TooManyConnectionsError("too many clients"),
         wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")),
+        wrapped(asyncpg.exceptions.QueryCanceledError("canceling statement due to timeout")),
+        asyncpg.exceptions.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only"),
+        asyncpg.exceptions.DiskFullError("could not extend file"),
+        asyncpg.exceptions.CrashShutdownError("terminating connection: crash of another"),
     ],
     ids=lambda e: type(e).__name__,
 )

@@ -186,3 +186,41 @@ async def dead_letter(js: JetStreamContext, consumer: str, data: EventData, erro
         "Lms-Error": error,
     }
     return await js.publish(dlq_subject(consumer), event.to_json(), headers=headers)
+
+
+async def test_a_message_delivered_past_every_try_is_dead_lettered_untried(
+    database: Database, jetstream: JetStreamContext
+) -> None:
+    """A message whose handling stops the process (killed, out of memory) is never settled:
+    the server delivers it without limit, so after max_deliver + 3 deliveries the consumer
+    stores it in LMS_DLQ without trying it again."""
+    tried: list[uuid.UUID] = []
+
+    async def apply(tx: Transaction, event: CloudEvent[Any]) -> None:
+        tried.append(event.id)
+
+    event = new_event(lesson_completed())
+    await jetstream.publish(subject_of(event.data), event.to_json())
+    crashing = await jetstream.pull_subscribe_bind(durable="reporting", stream=STREAM)
+    for _ in range(5):  # five processes died holding it (a nak stands in for the ack wait)
+        [msg] = await crashing.fetch(1, timeout=5)
+        await msg.nak()
+    await crashing.unsubscribe()
+    consumer = Consumer(
+        "reporting",
+        jetstream,
+        database,
+        Inbox(inbox_table, "reporting"),
+        Subscription(handlers={LessonCompleted: apply}),
+        ConsumerOptions(max_deliver=2, fetch_timeout=0.2),
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        letters = await eventually(
+            lambda: list_dead_letters(jetstream, "reporting"), lambda found: len(found) == 1
+        )
+    finally:
+        consumer.stop()
+        await task
+    assert tried == []
+    assert letters[0].deliveries == 6 and "without being settled" in letters[0].error

@@ -1,6 +1,5 @@
 """NATS identities against a real nats-server started with the generated configuration."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,12 +17,13 @@ from lms_contracts import (
     new_event,
     subject_of,
 )
-from lms_contracts.subscriber import connect, follow
+from lms_contracts.subscriber import Subscriber
+from lms_contracts.subscriber.durables import consumer_configs
 from servicekit.natsauth import ADMIN, all_users, generate_passwords, server_config
 from servicekit.registry import SERVICES
 from servicekit.servers import NatsServer
 from servicekit.testing.waiting import eventually
-from servicekit.topology import STREAM, apply_topology
+from servicekit.topology import STREAM, TopologySettings, apply_topology
 
 pytestmark = pytest.mark.integration
 REGIONS = ["74", "74.01"]
@@ -82,7 +82,7 @@ async def secured(run_dir: Path) -> AsyncIterator[SecuredNats]:
     try:
         secured = SecuredNats(server.url, passwords)
         admin = await secured.connect(ADMIN)
-        await apply_topology(admin.jetstream())
+        await apply_topology(admin.jetstream(), TopologySettings(regions=("74.01",)))
         await admin.close()
         yield secured
     finally:
@@ -155,34 +155,34 @@ async def test_a_province_reads_its_own_events_and_the_catalog_with_replay(
     for data in (ours, theirs):
         await secured.publish("content", data)
     await secured.publish("content", catalog)
-    nc = await connect(secured.url, "region-74", secured.passwords["region-74"])
-    received: list[CloudEvent[EventData]] = []
-    stop = asyncio.Event()
 
-    async def handle(event: CloudEvent[EventData]) -> None:
-        received.append(event)
-        if len(received) == 2:
-            stop.set()
+    async def received_by_the_kit(since: datetime | None = None) -> list[CloudEvent[EventData]]:
+        kit = Subscriber("74", url=secured.url, password=secured.passwords["region-74"])
+        received: list[CloudEvent[EventData]] = []
 
-    await asyncio.wait_for(follow(nc.jetstream(), "74", handle, stop=stop), 15)
+        @kit.on(LessonCompleted, CoursePublished)
+        async def handle(event: CloudEvent[EventData]) -> None:
+            received.append(event)
+
+        await kit.start(since=since)
+        try:
+            await eventually(lambda: _length(received), lambda n: n >= 2)
+        finally:
+            await kit.close()
+        return received
+
+    received = await received_by_the_kit()
     assert {type(e.data) for e in received} == {LessonCompleted, CoursePublished}
     assert [e.data.lesson_id for e in received if isinstance(e.data, LessonCompleted)] == [
         ours.lesson_id
     ]
-
     # replay from a point in time re-creates the durable consumers and delivers again
-    replayed: list[CloudEvent[EventData]] = []
-    again = asyncio.Event()
+    replayed = await received_by_the_kit(since=datetime.now(UTC) - timedelta(minutes=5))
+    assert sorted(e.id for e in replayed) == sorted(e.id for e in received)
 
-    async def handle_again(event: CloudEvent[EventData]) -> None:
-        replayed.append(event)
-        if len(replayed) == 2:
-            again.set()
 
-    since = datetime.now(UTC) - timedelta(minutes=5)
-    await asyncio.wait_for(follow(nc.jetstream(), "74", handle_again, since=since, stop=again), 15)
-    assert {e.id for e in replayed} == {e.id for e in received}
-    await nc.close()
+async def _length(items: list[CloudEvent[EventData]]) -> int:
+    return len(items)
 
 
 async def test_a_province_cannot_read_another_province_or_a_service_consumer(
@@ -239,3 +239,61 @@ async def test_nobody_may_listen_on_another_users_inbox(secured: SecuredNats) ->
         errors, lambda found: any("permissions violation for subscription" in e for e in found)
     )
     await nc.close()
+
+
+async def test_a_region_gets_no_map_of_the_stream(secured: SecuredNats) -> None:
+    nc = await secured.connect("region-74")
+    js = nc.jetstream()
+    for ask in (
+        lambda: js.stream_info(STREAM, subjects_filter=">"),
+        lambda: nc.request("$JS.API.STREAM.NAMES", b"{}", timeout=1),
+        lambda: nc.request("$JS.API.STREAM.LIST", b"{}", timeout=1),
+        lambda: nc.request(f"$JS.API.DIRECT.GET.{STREAM}", b'{"seq": 1}', timeout=1),
+    ):
+        with pytest.raises(Exception):  # noqa: B017 - refused, then times out
+            await ask()
+    await nc.close()
+    violations = " ".join(e.lower() for e in secured.errors)
+    for api in ("stream.info.lms", "stream.names", "stream.list", "direct.get.lms"):
+        assert api in violations
+
+
+def regency_consumer(**changes: object) -> ConsumerConfig:
+    config = consumer_configs("74.01")[0]
+    for name, value in changes.items():
+        setattr(config, name, value)
+    return config
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"deliver_subject": "lmsdlq.reporting"},  # a push consumer feeding the dead letters
+        {"deliver_subject": "_INBOX_reporting.x"},
+        {"mem_storage": True},
+        {"max_ack_pending": 1_000_000},
+    ],
+    ids=["push-into-dead-letters", "push-into-another-inbox", "memory", "unbounded-ack-pending"],
+)
+async def test_a_region_may_not_reshape_its_consumer(
+    secured: SecuredNats, changes: dict[str, object]
+) -> None:
+    """The operator created it as a bounded pull consumer: the server refuses a push
+    consumer, memory storage or more pending acknowledgements than the account allows."""
+    nc = await secured.connect("region-74-01")
+    js = nc.jetstream()
+    with pytest.raises(Exception):  # noqa: B017 - refused by the server
+        await js.add_consumer(STREAM, regency_consumer(**changes), timeout=2)
+    info = await js.consumer_info(STREAM, "region-74-01")
+    assert info.config.deliver_subject is None and not info.config.mem_storage
+    assert info.config.max_ack_pending == regency_consumer().max_ack_pending
+    await nc.close()
+
+
+async def test_a_region_may_not_delete_its_consumer_to_recreate_it(secured: SecuredNats) -> None:
+    nc = await secured.connect("region-74-01")
+    with pytest.raises(Exception):  # noqa: B017 - refused, then times out
+        await nc.jetstream().delete_consumer(STREAM, "region-74-01")
+    assert (await nc.jetstream().consumer_info(STREAM, "region-74-01")).config.durable_name
+    await nc.close()
+    assert any("consumer.delete.lms.region-74-01" in e.lower() for e in secured.errors)

@@ -97,6 +97,9 @@ def test_a_domain_error_raised_in_a_route_is_answered_as_its_problem() -> None:
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert (body["code"], body["instance"]) == ("unknown_course", "/courses/x")
-    assert body["errors"] == [{"field": "course_id", "message": "no published course has this id"}]
+    # no Accept-Language: the catalog's Bahasa Indonesia (servicekit.i18n)
+    assert body["errors"] == [
+        {"field": "course_id", "message": "tidak ada pelatihan terbit dengan id ini"}
+    ]
     late_body = client.get("/late").json()
     assert (late_body["status"], late_body["closed"]) == (409, "2026-12-31")

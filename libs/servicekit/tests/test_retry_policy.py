@@ -24,8 +24,8 @@ from servicekit.settings import ServiceSettings
 from servicekit.tables import plumbing_tables
 from servicekit.testing.waiting import eventually
 from servicekit.topology import (
-    DEAD_LETTER_ATTEMPTS,
     STREAM,
+    UNLIMITED,
     TopologySettings,
     apply_topology,
     consumer_config,
@@ -41,15 +41,15 @@ def test_the_documented_timeline_is_the_policy_every_default_follows() -> None:
     assert RETRIES.timeline() == [0.0, 1.0, 6.0, 36.0, 156.0]
     settings = ServiceSettings()
     assert tuple(settings.consumer_retry_delays) == RETRIES.delays
-    assert settings.consumer_max_deliver == RETRIES.max_deliver == TopologySettings().max_deliver
+    assert settings.consumer_max_deliver == RETRIES.max_deliver
     assert tuple(ConsumerOptions().retry_delays) == RETRIES.delays
 
 
-def test_the_server_keeps_no_retry_schedule_of_its_own() -> None:
+def test_the_server_keeps_no_retry_schedule_and_no_limit_of_its_own() -> None:
     config = consumer_config("reporting", TopologySettings())
     assert not config.backoff
     assert config.ack_wait == 30.0
-    assert config.max_deliver == RETRIES.max_deliver + DEAD_LETTER_ATTEMPTS
+    assert config.max_deliver == UNLIMITED == -1
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ async def test_redeliveries_follow_the_nak_delays_then_the_message_is_dead_lette
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     # the server's own settings as deployed: a long ack wait, which must not delay anything
-    await apply_topology(js, TopologySettings(max_deliver=max_deliver))
+    await apply_topology(js, TopologySettings())
     loop = asyncio.get_running_loop()
     delivered_at: list[float] = []
 
@@ -108,7 +108,7 @@ async def test_redeliveries_follow_the_nak_delays_then_the_message_is_dead_lette
 
 
 @pytest.mark.integration
-async def test_topology_apply_drops_the_backoff_of_an_existing_consumer(
+async def test_topology_apply_drops_the_backoff_and_the_limit_of_an_existing_consumer(
     jetstream: JetStreamContext,
 ) -> None:
     await jetstream.delete_consumer(STREAM, "reporting")
@@ -128,7 +128,7 @@ async def test_topology_apply_drops_the_backoff_of_an_existing_consumer(
     info = await jetstream.consumer_info(STREAM, "reporting")
     assert applied[f"{STREAM}/reporting"] == "updated"
     assert not info.config.backoff and info.config.ack_wait == 30.0
-    assert info.config.max_deliver == RETRIES.max_deliver + DEAD_LETTER_ATTEMPTS
+    assert info.config.max_deliver == UNLIMITED
 
 
 def lesson_completed() -> LessonCompleted:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import jwt
 from fastapi import Depends, Request
 
+from . import regions
 from .problems import Problem
 from .settings import ServiceSettings
 
@@ -31,6 +33,9 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling, as the token's claims said once validated: known roles, a learner id
+    for learners, and for supervisors an existing region code in canonical form."""
+
     subject: str
     roles: frozenset[Role]
     learner_id: uuid.UUID | None = None
@@ -44,14 +49,28 @@ class Principal:
             wanted = " or ".join(sorted(roles))
             raise Problem(403, "forbidden", f"this action needs the {wanted} role")
 
-    def covers_region(self, village_code: str) -> bool:
-        """Admins see everything; supervisors see codes under their region prefix."""
+    @property
+    def region_in_view(self) -> str | None:
+        """The region whose learners the caller sees: ``""`` (the whole country) for admins,
+        their own for supervisors, None for everybody else."""
         if self.has(Role.ADMIN):
-            return True
-        if self.has(Role.SUPERVISOR) and self.region_code is not None:
-            prefix = self.region_code.replace(".", "")
-            return village_code.replace(".", "").startswith(prefix)
-        return False
+            return ""
+        if self.has(Role.SUPERVISOR):
+            return self.region_code
+        return None
+
+    def covers_region(self, code: str) -> bool:
+        """Admins see everything; supervisors their region and what lies under it."""
+        region = self.region_in_view
+        return region is not None and regions.within(code, region)
+
+    def require_region(self, code: str) -> None:
+        """Refuse (403) a region the caller does not cover; ``""`` is the whole country."""
+        if self.covers_region(code):
+            return
+        if self.region_in_view is None:
+            raise Problem(403, "forbidden", "this needs the supervisor or admin role")
+        raise Problem(403, "outside_region", "this region is outside your region")
 
     def may_see_learner(self, learner_id: uuid.UUID, village_code: str) -> bool:
         return self.learner_id == learner_id or self.covers_region(village_code)
@@ -110,18 +129,58 @@ class TokenVerifier:
         return principal_from_claims(claims), float(claims["exp"])
 
 
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
+class MalformedClaims(ValueError):
+    pass
+
+
+def _roles(value: Any) -> frozenset[Role]:
+    if not isinstance(value, list) or not all(isinstance(role, str) for role in value):
+        raise MalformedClaims("roles must be a list of strings")
+    known = {role.value for role in Role}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise MalformedClaims(f"unknown roles {unknown}")
+    return frozenset(Role(role) for role in value)
+
+
+def _learner_id(value: Any) -> uuid.UUID | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedClaims("learner_id must be a string")
     try:
-        roles = frozenset(Role(role) for role in claims.get("roles", []))
-        learner_id = uuid.UUID(claims["learner_id"]) if claims.get("learner_id") else None
+        return uuid.UUID(value)
     except ValueError as exc:
+        raise MalformedClaims("learner_id must be a UUID") from exc
+
+
+def _region(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not regions.is_canonical(value):
+        raise MalformedClaims("region must be a region code in dotted form, such as 74.01")
+    if regions.find(value) is None:
+        raise MalformedClaims(f"no region has code {value}")
+    return value
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """The claims, validated: anything malformed refuses the token (401) rather than being
+    read loosely (an empty region would cover the country, a dict of roles would be roles)."""
+    try:
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject.isprintable() or not 0 < len(subject) <= 255:
+            raise MalformedClaims("sub must be a printable string")
+        roles = _roles(claims.get("roles", []))
+        learner_id = _learner_id(claims.get("learner_id"))
+        region_code = _region(claims.get("region"))
+        if Role.LEARNER in roles and learner_id is None:
+            raise MalformedClaims("a learner's token needs learner_id")
+        if Role.SUPERVISOR in roles and region_code is None:
+            raise MalformedClaims("a supervisor's token needs region")
+    except MalformedClaims as exc:
         raise Problem(401, "invalid_token", f"the token's claims are malformed: {exc}") from exc
-    return Principal(
-        subject=str(claims["sub"]),
-        roles=roles,
-        learner_id=learner_id,
-        region_code=claims.get("region"),
-    )
+    return Principal(subject, roles, learner_id, region_code)
 
 
 def mint_token(
@@ -152,13 +211,26 @@ def mint_token(
     return jwt.encode(claims, settings.auth_dev_signing_key, algorithm="HS256")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def authenticates(dependency: F) -> F:
+    """Marks a dependency that refuses a missing or bad token (401) and may refuse the
+    caller's roles (403): the OpenAPI document lists both for every route using it."""
+    dependency.authenticates = True  # type: ignore[attr-defined]
+    return dependency
+
+
+@authenticates
 async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Problem(401, "unauthenticated", "a bearer token is required")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(token)
+    principal = await verifier.verify(token)
+    request.state.principal = principal  # for refusals that reveal only what it may see
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -7,13 +7,19 @@ together with its inbox rows while the next batch is fetched (by
 once its transaction has committed, a batch needs nothing of the database, so its
 acknowledgements (and the freeing of its messages and events) wait for the database's replies
 to the next one instead of holding it up.
-While the database cannot be reached, the batch is held (reported in progress to the server)
-and applied once it answers: an outage costs the messages no delivery, so it neither delays
-them by the retry schedule afterwards nor dead-letters them.
+
+Errors of the infrastructure pause the consumer; only errors of a message count against it
+(ADR 12). While the database cannot be reached or cancels statements, or the dead-letter stream
+does not take a copy, the consumer holds the messages in hand (reporting them in progress to
+the server, so that they are not delivered again meanwhile) and carries on once it answers:
+an outage costs the messages no delivery, so it neither delays them by the retry schedule
+afterwards nor dead-letters them, however long it lasts (:mod:`servicekit.pauses`).
 If the batch fails otherwise, each message is retried alone so that one bad message cannot
 hold the others back: it is nak'ed with a growing delay (``servicekit.retries``), and once it
-has used up its deliveries (or cannot be parsed at all) it is copied to the dead-letter stream
-and terminated, and the consumer moves on.
+has used up its deliveries (or cannot be parsed at all) it is copied to the dead-letter stream,
+logged, and terminated, and the consumer moves on. The server never gives up on a message by
+itself (its durable consumers deliver without limit): a message leaves only acknowledged or
+stored in the dead-letter stream.
 """
 
 from __future__ import annotations
@@ -32,12 +38,15 @@ from nats.js import JetStreamContext
 
 from lms_contracts import CloudEvent, EventData, MalformedEvent, UnknownEventType, parse_event
 
+from . import pauses
 from .database import Database, Transaction, database_unavailable
+from .dead_lettering import GIVEN_UP_UNTRIED, Settling, unsettled
 from .inbox import Inbox
-from .observability import DEAD_LETTERS, EVENTS_CONSUMED, correlation_id_var, event_id_var
+from .observability import EVENTS_CONSUMED, correlation_id_var, event_id_var
+from .pauses import ConsumerStopping, Pauses
 from .pull import Puller
-from .retries import RETRIES, retry_delay
-from .topology import STREAM, dlq_subject
+from .retries import RETRIES
+from .topology import STREAM
 
 log = logging.getLogger(__name__)
 # Messages parsed or acknowledged between two yields to the event loop (about a millisecond).
@@ -46,6 +55,7 @@ YIELD_EVERY = 200
 Handler = Callable[[Transaction, CloudEvent[Any]], Awaitable[None]]
 BatchHandler = Callable[[Transaction, Sequence[CloudEvent[Any]]], Awaitable[None]]
 Maintenance = Callable[[Transaction], Awaitable[None]]
+Parsed = list[tuple[Msg, CloudEvent[Any]]]
 
 
 @dataclass
@@ -75,8 +85,8 @@ class ConsumerOptions:
     # The inbox purge and the subscription's maintenance: first a minute after start (or
     # sooner if this is shorter), then at this interval.
     maintenance_every: timedelta = timedelta(minutes=10)
-    # While the database cannot be reached: how often held messages are reported in
-    # progress (well within the server's ack wait) and the longest pause between two tries.
+    # While paused: how often held messages are reported in progress (well within the
+    # server's ack wait) and the longest wait between two tries of the infrastructure.
     hold_progress_every: float = 2.0
     database_retry_max: float = 2.0
 
@@ -99,9 +109,21 @@ class Consumer:
         self.inbox = inbox
         self.subscription = subscription
         self.options = options or ConsumerOptions()
+        self.pauses = Pauses(
+            name,
+            progress_every=self.options.hold_progress_every,
+            retry_max=self.options.database_retry_max,
+        )
         self._stopping = False
-        self._ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]] | None = None
+        self._ahead: asyncio.Task[Parsed] | None = None
         self._puller: Puller | None = None
+        # messages fetched and not yet settled, being applied or parsed: reported in
+        # progress while the consumer is paused
+        self._in_hand: list[Msg] = []
+        self._preparing: list[Msg] = []
+        self.settling = Settling(
+            name, js, self.options.max_deliver, self.options.retry_delays, hold=self._held
+        )
 
     def stop(self) -> None:
         self._stopping = True
@@ -109,13 +131,12 @@ class Consumer:
     async def run(self) -> None:
         """Fetch and parse the next batch, and acknowledge the previous one, while the current
         one is being applied."""
-        # The context's own connection and API prefix (nats-py keeps both on the context).
-        puller = self._puller = Puller(self.js._nc, STREAM, self.name, self.js._prefix)
+        puller = self._puller = Puller.of(self.js, STREAM, self.name)
         await puller.start()
         loop = asyncio.get_running_loop()
         every = self.options.maintenance_every.total_seconds()
         maintenance_due = loop.time() + min(60.0, every)
-        ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]] | None = None
+        ahead: asyncio.Task[Parsed] | None = None
         acking: asyncio.Task[None] | None = None
         try:
             ahead = self._ahead = asyncio.create_task(self._next_batch(puller))
@@ -136,8 +157,7 @@ class Consumer:
                 await acking
             if ahead is not None:
                 await self._return(ahead)
-            for msg in await puller.stop():
-                await msg.nak()
+            await self._hand_back(await puller.stop())
 
     async def maintain(self) -> None:
         """Purge the inbox and run the subscription's maintenance; a failure is logged and
@@ -151,24 +171,38 @@ class Consumer:
         except Exception:
             log.exception("consumer maintenance failed; retried at the next run")
 
-    async def _next_batch(self, puller: Puller) -> list[tuple[Msg, CloudEvent[Any]]]:
+    async def _next_batch(self, puller: Puller) -> Parsed:
         messages = await puller.fetch(self.options.batch_size, self.options.fetch_timeout)
+        refusal = puller.refusal
+        if refusal is not None:
+            self.pauses.begin(pauses.PULL_REFUSED, refusal)
+        else:
+            self.pauses.end(pauses.PULL_REFUSED)
         return await self.prepare(messages)
 
-    async def _return(self, ahead: asyncio.Task[list[tuple[Msg, CloudEvent[Any]]]]) -> None:
+    async def _return(self, ahead: asyncio.Task[Parsed]) -> None:
         """On the way out, hand a batch fetched ahead back for prompt redelivery."""
         try:
             batch = await ahead
         except (Exception, asyncio.CancelledError):
             return
-        for msg, _ in batch:
-            await msg.nak()
+        await self._hand_back([msg for msg, _ in batch])
 
-    async def prepare(self, messages: Sequence[Msg]) -> list[tuple[Msg, CloudEvent[Any]]]:
-        """Acknowledge what this service does not consume, dead-letter what cannot be parsed,
-        and return the rest parsed."""
-        parsed: list[tuple[Msg, CloudEvent[Any]]] = []
+    @staticmethod
+    async def _hand_back(messages: Sequence[Msg]) -> None:
+        """Unsettled messages back to the server for prompt redelivery (to this consumer's
+        next process, or another replica)."""
+        for msg in messages:
+            with suppress(Exception):  # NATS may be away: the ack wait gives them out again
+                await msg.nak()
+
+    async def prepare(self, messages: Sequence[Msg]) -> Parsed:
+        """Acknowledge what this service does not consume, dead-letter what cannot be parsed
+        or was delivered too often to try again, and return the rest parsed."""
+        parsed: Parsed = []
         skipped: list[Msg] = []
+        refused: list[tuple[Msg, Exception]] = []
+        untried_after = self.options.max_deliver + GIVEN_UP_UNTRIED
         for i, msg in enumerate(messages):
             if i % YIELD_EVERY == YIELD_EVERY - 1:
                 # Parsing runs while the previous batch is in the database: let its replies
@@ -176,38 +210,67 @@ class Consumer:
                 await asyncio.sleep(0)
             if self.wanted is not None and not self.wanted(msg.subject):
                 skipped.append(msg)
-                continue
-            try:
-                parsed.append((msg, parse_event(msg.data)))
-            except (MalformedEvent, UnknownEventType) as exc:
-                await self._dead_letter(msg, exc)
+            elif (msg.metadata.num_delivered or 1) > untried_after:
+                refused.append((msg, unsettled(msg)))
+            else:
+                try:
+                    parsed.append((msg, parse_event(msg.data)))
+                except (MalformedEvent, UnknownEventType) as exc:
+                    refused.append((msg, exc))
         if skipped:
             EVENTS_CONSUMED.labels(self.name, "skipped").inc(len(skipped))
             for msg in skipped:
                 await msg.ack()
+        if refused and not await self._refuse(refused, parsed):
+            return []
         return parsed
 
-    async def _apply_batch(
-        self, parsed: Sequence[tuple[Msg, CloudEvent[Any]]]
-    ) -> list[tuple[Msg, CloudEvent[Any]]]:
+    async def _refuse(self, refused: list[tuple[Msg, Exception]], parsed: Parsed) -> bool:
+        """Dead-letter the refused messages; False if the consumer was stopped meanwhile (the
+        batch is then handed back)."""
+        self._preparing = [msg for msg, _ in parsed] + [msg for msg, _ in refused]
+        try:
+            for n, (msg, exc) in enumerate(refused):
+                try:
+                    await self.settling.dead_letter(msg, exc)
+                except ConsumerStopping:
+                    await self._hand_back([m for m, _ in refused[n:]] + [m for m, _ in parsed])
+                    return False
+        finally:
+            self._preparing = []
+        return True
+
+    async def _apply_batch(self, parsed: Parsed) -> Parsed:
         """Apply a parsed batch in one transaction and return it to be acknowledged; if that
         fails, each message is applied and settled alone and nothing is returned."""
         if not parsed:
             return []
+        self._in_hand = [msg for msg, _ in parsed]
+        try:
+            return await self._apply_or_settle(parsed)
+        finally:
+            self._in_hand = []
+
+    async def _apply_or_settle(self, parsed: Parsed) -> Parsed:
         try:
             await self._apply_when_reachable(parsed)
+        except ConsumerStopping:
+            await self._hand_back([msg for msg, _ in parsed])
+            return []
         except Exception as exc:
-            if len(parsed) == 1:
-                await self._failed(*parsed[0], exc)
-                return []
-            log.warning("batch of %d failed, retrying one by one: %s", len(parsed), exc)
-            for msg, event in parsed:
-                await self._process_one(msg, event)
+            if len(parsed) > 1:
+                log.warning("batch of %d failed, retrying one by one: %s", len(parsed), exc)
+            for n, (msg, event) in enumerate(parsed):
+                try:
+                    await self._process_one(msg, event, exc if len(parsed) == 1 else None)
+                except ConsumerStopping:
+                    await self._hand_back([m for m, _ in parsed[n:]])
+                    break
             return []
         EVENTS_CONSUMED.labels(self.name, "applied").inc(len(parsed))
-        return list(parsed)
+        return parsed
 
-    async def _acknowledge(self, applied: list[tuple[Msg, CloudEvent[Any]]]) -> None:
+    async def _acknowledge(self, applied: Parsed) -> None:
         """Acknowledge an applied batch, then let go of it (freeing a batch's messages and
         events is a fair share of its cost, better spent while the database works)."""
         for i, (msg, _) in enumerate(applied):
@@ -216,55 +279,71 @@ class Consumer:
             await msg.ack()  # buffered by the client: no round trip each
         applied.clear()
 
-    async def _process_one(self, msg: Msg, event: CloudEvent[Any]) -> None:
-        try:
-            await self._apply_when_reachable([(msg, event)])
-        except Exception as exc:
-            await self._failed(msg, event, exc)
+    async def _process_one(
+        self, msg: Msg, event: CloudEvent[Any], failed: Exception | None = None
+    ) -> None:
+        """Apply one message (unless it has just ``failed`` alone) and settle it."""
+        if failed is None:
+            try:
+                await self._apply_when_reachable([(msg, event)])
+            except ConsumerStopping:
+                raise
+            except Exception as exc:
+                failed = exc
+        if failed is not None:
+            await self.settling.failed(msg, event, failed)
             return
         EVENTS_CONSUMED.labels(self.name, "applied").inc()
         await msg.ack()
 
-    async def _apply_when_reachable(self, held: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
-        """Apply; while the database cannot be reached, hold the messages and try again once
-        it answers. An outage is no fault of the messages: it costs them no delivery (no
-        retry delay to wait out afterwards, no dead letter after a long one)."""
-        while True:
-            try:
-                await self._apply([event for _, event in held])
-                return
-            except Exception as exc:
-                if self._stopping or not database_unavailable(exc):
-                    raise
-                await self._await_database(held, exc)
+    async def _apply_when_reachable(self, held: Parsed) -> None:
+        """Apply; while the database cannot serve, hold the messages and try again once it
+        answers. An outage is no fault of the messages: it costs them no delivery (no retry
+        delay to wait out afterwards, no dead letter after a long one)."""
+        try:
+            while True:
+                try:
+                    await self._apply([event for _, event in held])
+                    return
+                except Exception as exc:
+                    if not database_unavailable(exc):
+                        raise
+                    # one pause until the batch applies (the database may answer a ping and
+                    # still cancel the batch's statements, while a lock is held, say)
+                    await self._held(
+                        pauses.DATABASE, exc, self.database.ping, database_unavailable, keep=True
+                    )
+        finally:
+            self.pauses.end(pauses.DATABASE)
 
-    async def _await_database(
-        self, held: Sequence[tuple[Msg, CloudEvent[Any]]], exc: Exception
+    async def _held(
+        self,
+        reason: str,
+        exc: Exception,
+        attempt: Callable[[], Awaitable[Any]],
+        still_away: Callable[[Exception], bool] = lambda _: True,
+        *,
+        keep: bool = False,
     ) -> None:
-        """Until the database answers (or the consumer stops), telling the server every
-        ``hold_progress_every`` seconds that the held messages, and those fetched ahead, are
-        in progress, so that it does not deliver them again meanwhile."""
-        loop = asyncio.get_running_loop()
-        started = progressed = loop.time()
-        pause = 0.1
-        log.warning("database unavailable, holding %d messages: %r", len(held), exc)
-        while not self._stopping:
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, self.options.database_retry_max)
-            if loop.time() - progressed >= self.options.hold_progress_every:
-                await self._report_progress(held)
-                progressed = loop.time()
-            try:
-                await self.database.ping()
-            except Exception as again:
-                if not database_unavailable(again):
-                    raise
-                continue
-            log.warning("database answers again after %.1fs", loop.time() - started)
-            return
+        """Paused, holding the messages in hand, until ``attempt`` succeeds (the pause then
+        ends, unless the caller ``keep``s it to end it itself)."""
+        try:
+            await self.pauses.wait_out(
+                reason,
+                exc,
+                attempt,
+                still_away=still_away,
+                report=self._report_progress,
+                stopping=lambda: self._stopping,
+            )
+        finally:
+            if not keep:
+                self.pauses.end(reason)
 
-    async def _report_progress(self, held: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
-        messages = [msg for msg, _ in held]
+    async def _report_progress(self) -> None:
+        """Tell the server that the messages in hand, and those fetched ahead, are in
+        progress, so that it does not deliver them again while the consumer is paused."""
+        messages = self._in_hand + self._preparing
         ahead = self._ahead
         if ahead is not None and ahead.done() and not ahead.cancelled() and not ahead.exception():
             messages += [msg for msg, _ in ahead.result()]
@@ -300,46 +379,3 @@ class Consumer:
                 finally:
                     correlation_id_var.reset(correlation_token)
                     event_id_var.reset(event_token)
-
-    async def _failed(self, msg: Msg, event: CloudEvent[Any], exc: Exception) -> None:
-        deliveries = msg.metadata.num_delivered or 1
-        token = event_id_var.set(str(event.id))
-        try:
-            if deliveries >= self.options.max_deliver:
-                log.error("giving up on %s after %d deliveries: %s", event.type, deliveries, exc)
-                await self._dead_letter(msg, exc, event.type)
-                return
-            delay = retry_delay(self.options.retry_delays, deliveries)
-            log.warning(
-                "handling %s failed (delivery %d), retry in %.1fs: %r",
-                event.type,
-                deliveries,
-                delay,
-                exc,
-            )
-            EVENTS_CONSUMED.labels(self.name, "retried").inc()
-            await msg.nak(delay=delay)
-        finally:
-            event_id_var.reset(token)
-
-    async def _dead_letter(self, msg: Msg, exc: Exception, event_type: str = "") -> None:
-        meta = msg.metadata
-        headers = {
-            "Nats-Msg-Id": f"{self.name}:{meta.sequence.stream}",
-            "Lms-Consumer": self.name,
-            "Lms-Subject": msg.subject,
-            "Lms-Stream-Sequence": str(meta.sequence.stream),
-            "Lms-Deliveries": str(meta.num_delivered),
-            "Lms-Error": f"{type(exc).__name__}: {exc}"[:1000],
-        }
-        if event_type:
-            headers["Lms-Event-Type"] = event_type
-        try:
-            await self.js.publish(dlq_subject(self.name), msg.data, headers=headers)
-        except Exception:
-            log.exception("could not dead-letter stream sequence %s", meta.sequence.stream)
-            await msg.nak(delay=self.options.retry_delays[-1])
-            return
-        DEAD_LETTERS.labels(self.name).inc()
-        EVENTS_CONSUMED.labels(self.name, "dead_lettered").inc()
-        await msg.term()

@@ -18,9 +18,12 @@ from .observability import correlation_id_var
 if TYPE_CHECKING:
     from .outbox import Outbox
 
-# SQLSTATEs that say the server cannot be reached or is not taking connections now: class 08
-# (connection exception), shutting down or starting up, too many connections.
-_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# SQLSTATEs that say the server cannot serve now, whatever the statement: class 08
+# (connection exception); shutting down, crashed or starting up; a statement cancelled (by a
+# statement timeout while a failover or a lock stalls the server, or by an operator); a
+# standby reached after a failover (read-only); class 53 (out of connections, memory, disk)
+# and 58 (I/O errors).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "57014", "25006", "53", "58")
 
 
 def make_engine(url: str, *, pool_size: int = 10, connect_timeout: float = 5.0) -> AsyncEngine:
@@ -91,8 +94,9 @@ class Database:
 
 
 def database_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database cannot be reached now (it is down, restarting,
-    failing over, out of connections), as opposed to refusing one statement."""
+    """Whether ``exc`` says the database cannot serve now (it is down, restarting, failing
+    over, stalled past the statement timeout, out of connections), as opposed to refusing
+    one statement: an HTTP request gets a 503 to retry, a consumer pauses (ADR 12)."""
     seen: set[int] = set()
     err: BaseException | None = exc
     while err is not None and id(err) not in seen:

@@ -1,4 +1,4 @@
-"""List and replay dead-lettered messages (``lms dead-letters ...``).
+"""List, replay and discard dead-lettered messages (``lms dead-letters ...``).
 
 Reading goes through a short-lived consumer on ``LMS_DLQ`` (no acknowledgements, in memory),
 so every dead letter that matches a :class:`DeadLetterFilter` is read, in stream order, a few
@@ -7,23 +7,27 @@ hundred per request: nothing is left out past some count. A replay publishes a d
 JetStream has acknowledged the copy, so running the same replay again finds nothing left to
 send. If a replay stops between the two steps, the next run sends that message again: its
 ``Nats-Msg-Id`` is the same (JetStream drops it within the de-duplication window) and the
-consumer's inbox ignores an event id it has applied.
+consumer's inbox ignores an event id it has applied. A discard does the same with the audit
+log (:mod:`servicekit.audit`) in place of the replay subject: the dead letter, the reason and
+who gave it are stored there before the dead letter is deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import aclosing, asynccontextmanager, suppress
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
+from .audit import record_discard
+from .dead_lettering import identify
+from .reading import reading
 from .topology import DLQ_STREAM, DLQ_SUBJECT_PREFIX, replay_subject
 
 READ_BATCH = 500
@@ -41,6 +45,7 @@ class DeadLetter:
     stored_at: datetime | None
     data: bytes
     msg_id: str = ""
+    event_id: str = ""  # "" when it could not be parsed
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,10 @@ async def iter_dead_letters(
     js: JetStreamContext, where: DeadLetterFilter = EVERY, *, after: int = 0
 ) -> AsyncGenerator[DeadLetter, None]:
     """Every dead letter ``where`` matches with a sequence above ``after``, oldest first."""
-    async with _reading(js, where, after) as (sub, pending):
+    async with reading(js, DLQ_STREAM, where.subject, after=after, since=where.since) as (
+        sub,
+        pending,
+    ):
         while pending > 0:
             try:
                 batch = await sub.fetch(min(READ_BATCH, pending), timeout=5)
@@ -99,7 +107,7 @@ async def iter_dead_letters(
 
 async def count_dead_letters(js: JetStreamContext, where: DeadLetterFilter = EVERY) -> int:
     if where.event_type is None and where.until is None:
-        async with _reading(js, where, 0) as (_, pending):
+        async with reading(js, DLQ_STREAM, where.subject, since=where.since) as (_, pending):
             return pending  # the server counts by consumer and start time alone
     count = 0
     async with aclosing(iter_dead_letters(js, where)) as letters:
@@ -131,41 +139,86 @@ async def list_dead_letters(
         return [letter async for letter in found]
 
 
+Settle = Callable[[JetStreamContext, DeadLetter], Awaitable[None]]
+
+
 async def replay_dead_letters(
     js: JetStreamContext, where: DeadLetterFilter = EVERY
 ) -> AsyncGenerator[DeadLetter, None]:
     """Replay every dead letter ``where`` matches, yielding each once it is replayed and
     removed (for a progress bar: :func:`count_dead_letters` gives the total first)."""
+    async with aclosing(_settle_all(js, where, _publish_replay)) as settled:
+        async for letter in settled:
+            yield letter
+
+
+async def discard_dead_letters(
+    js: JetStreamContext, where: DeadLetterFilter, *, reason: str, by: str
+) -> AsyncGenerator[DeadLetter, None]:
+    """Discard every dead letter ``where`` matches: each is kept in the audit log with
+    ``reason`` and ``by`` (who discarded it), then removed; yielded once removed."""
+    async with aclosing(_settle_all(js, where, _auditor(reason, by))) as settled:
+        async for letter in settled:
+            yield letter
+
+
+async def dead_letter_at(js: JetStreamContext, sequence: int) -> DeadLetter | None:
+    """The dead letter stored at ``sequence``, or None if there is none (any more)."""
+    try:
+        raw = await js.get_msg(DLQ_STREAM, seq=sequence)
+    except NotFoundError:
+        return None
+    return _dead_letter(
+        raw.seq or sequence, raw.subject or "", raw.headers or {}, raw.data or b"", raw.time
+    )
+
+
+async def replay_dead_letter(js: JetStreamContext, sequence: int) -> DeadLetter | None:
+    """Send one dead letter back to the one consumer that gave up on it, then drop it; None
+    if there is no such dead letter (replayed or discarded already)."""
+    letter = await dead_letter_at(js, sequence)
+    if letter is not None:
+        await _settle(js, [letter], _publish_replay)
+    return letter
+
+
+async def discard_dead_letter(
+    js: JetStreamContext, sequence: int, *, reason: str, by: str
+) -> DeadLetter | None:
+    """Discard one dead letter (kept in the audit log); None if there is no such one."""
+    letter = await dead_letter_at(js, sequence)
+    if letter is not None:
+        await _settle(js, [letter], _auditor(reason, by))
+    return letter
+
+
+async def _settle_all(
+    js: JetStreamContext, where: DeadLetterFilter, settle: Settle
+) -> AsyncGenerator[DeadLetter, None]:
     chunk: list[DeadLetter] = []
     async with aclosing(iter_dead_letters(js, where)) as found:
         async for letter in found:
             chunk.append(letter)
             if len(chunk) == REPLAY_BATCH:
-                for replayed in await _replay(js, chunk):
-                    yield replayed
+                for settled in await _settle(js, chunk, settle):
+                    yield settled
                 chunk = []
-    for replayed in await _replay(js, chunk):
-        yield replayed
+    for settled in await _settle(js, chunk, settle):
+        yield settled
 
 
-async def replay_dead_letter(js: JetStreamContext, sequence: int) -> DeadLetter:
-    """Send one dead letter back to the one consumer that gave up on it, then drop it."""
-    raw = await js.get_msg(DLQ_STREAM, seq=sequence)
-    headers = raw.headers or {}
-    letter = _dead_letter(raw.seq or sequence, headers, raw.data or b"", raw.time)
-    await _replay(js, [letter])
-    return letter
-
-
-async def _replay(js: JetStreamContext, letters: Sequence[DeadLetter]) -> list[DeadLetter]:
-    """Publish each to its consumer's replay subject, then delete those JetStream took; the
-    first failure is raised after that (running the replay again carries on)."""
-    published = await asyncio.gather(
-        *(_publish_replay(js, letter) for letter in letters), return_exceptions=True
+async def _settle(
+    js: JetStreamContext, letters: Sequence[DeadLetter], settle: Settle
+) -> list[DeadLetter]:
+    """Copy each where it goes (its consumer's replay subject, the audit log), then delete
+    those JetStream took; the first failure is raised after that (running the command again
+    carries on)."""
+    copied = await asyncio.gather(
+        *(settle(js, letter) for letter in letters), return_exceptions=True
     )
-    sent = [letter for letter, r in zip(letters, published, strict=True) if r is None]
+    sent = [letter for letter, r in zip(letters, copied, strict=True) if r is None]
     await asyncio.gather(*(js.delete_msg(DLQ_STREAM, letter.sequence) for letter in sent))
-    failed = [r for r in published if isinstance(r, BaseException)]
+    failed = [r for r in copied if isinstance(r, BaseException)]
     if failed:
         raise failed[0]
     return sent
@@ -179,63 +232,42 @@ async def _publish_replay(js: JetStreamContext, letter: DeadLetter) -> None:
     await js.publish(replay_subject(letter.consumer), letter.data, headers={"Nats-Msg-Id": msg_id})
 
 
-@asynccontextmanager
-async def _reading(
-    js: JetStreamContext, where: DeadLetterFilter, after: int
-) -> AsyncIterator[tuple[JetStreamContext.PullSubscription, int]]:
-    """A consumer of its own on ``LMS_DLQ`` for one read, removed afterwards: its
-    subscription, and how many messages it has to deliver."""
-    config = ConsumerConfig(
-        ack_policy=AckPolicy.NONE,
-        deliver_policy=DeliverPolicy.ALL,
-        filter_subject=where.subject,
-        mem_storage=True,
-        num_replicas=1,
-        inactive_threshold=60.0,  # gone by itself should this process die
-    )
-    if after:
-        config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, after + 1
-    elif where.since is not None:
-        config.deliver_policy, config.opt_start_time = DeliverPolicy.BY_START_TIME, where.since
-    sub = await js.pull_subscribe(where.subject, stream=DLQ_STREAM, config=config)
-    name = ""
-    try:
-        info = await sub.consumer_info()
-        name = info.name
-        yield sub, int(info.num_pending or 0)
-    finally:
-        with suppress(Exception):
-            await sub.unsubscribe()
-        if name:
-            with suppress(Exception):
-                await js.delete_consumer(DLQ_STREAM, name)
+def _auditor(reason: str, by: str) -> Settle:
+    if not reason.strip():
+        raise ValueError("a discard needs a reason")
+
+    async def audit(js: JetStreamContext, letter: DeadLetter) -> None:
+        await record_discard(js, letter, reason=reason, by=by)
+
+    return audit
 
 
 def _from_message(msg: Msg) -> DeadLetter:
     meta = msg.metadata
-    return _dead_letter(meta.sequence.stream, msg.headers or {}, msg.data, meta.timestamp)
+    return _dead_letter(
+        meta.sequence.stream, msg.subject, msg.headers or {}, msg.data, meta.timestamp
+    )
 
 
 def _dead_letter(
-    sequence: int, headers: dict[str, str], data: bytes, stored_at: datetime | None
+    sequence: int,
+    stored_on: str,
+    headers: dict[str, str],
+    data: bytes,
+    stored_at: datetime | None,
 ) -> DeadLetter:
+    """A dead letter from what LMS_DLQ stored: the consumer's headers, or (for a message
+    stored without them) the consumer its subject names."""
+    event_id, event_type = identify(data)
     return DeadLetter(
         sequence=sequence,
-        consumer=headers.get("Lms-Consumer", ""),
+        consumer=headers.get("Lms-Consumer") or stored_on.removeprefix(f"{DLQ_SUBJECT_PREFIX}."),
         subject=headers.get("Lms-Subject", ""),
-        event_type=headers.get("Lms-Event-Type") or _event_type_in(data),
+        event_type=headers.get("Lms-Event-Type") or event_type,
         deliveries=int(headers.get("Lms-Deliveries", "0") or 0),
         error=headers.get("Lms-Error", ""),
         stored_at=stored_at,
         data=data,
         msg_id=headers.get("Nats-Msg-Id", ""),
+        event_id=event_id,
     )
-
-
-def _event_type_in(data: bytes) -> str:
-    """The CloudEvent ``type`` of a dead letter stored without the header (or unparseable)."""
-    try:
-        found = json.loads(data).get("type")
-    except (ValueError, AttributeError):
-        return ""
-    return found if isinstance(found, str) else ""

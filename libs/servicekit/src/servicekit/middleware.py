@@ -1,45 +1,74 @@
 """What every HTTP request passes through before its route: correlation id, request metrics,
-the body size cap, and the last-resort answer to an error nothing else handled."""
+the body size cap, security headers, and the last-resort answer to an error nothing else
+handled."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
+from collections.abc import Mapping
 
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .headers import security_headers
 from .observability import HTTP_REQUESTS, correlation_id_var
-from .problems import internal_error_response, problem_response
+from .problems import BodyTooLarge, body_too_large_response, internal_error_response
+
+# A caller's correlation id is echoed in headers and logs: visible ASCII only, bounded.
+CORRELATION_ID = re.compile(rb"[\x21-\x7e]{1,100}")
+
+
+def correlation_id_of(headers: list[tuple[bytes, bytes]]) -> str:
+    """The caller's ``X-Correlation-Id`` if it is a plain token, else a fresh one (never an
+    error: an id is for following a request, not a reason to refuse it)."""
+    for name, value in headers:
+        if name == b"x-correlation-id" and CORRELATION_ID.fullmatch(value):
+            return value.decode("ascii")
+    return str(uuid.uuid4())
+
+
+class BodyLimits:
+    """The cap on a request body: ``default`` bytes, or more for the routes (path templates
+    such as ``/v1/courses/{course_id}/attachments``) that take large uploads."""
+
+    def __init__(self, default: int, routes: Mapping[str, int] | None = None) -> None:
+        self.default = default
+        self.routes = [(compile_path(path)[0], cap) for path, cap in (routes or {}).items()]
+
+    def of(self, path: str) -> int:
+        for pattern, cap in self.routes:
+            if pattern.match(path):
+                return cap
+        return self.default
 
 
 class RequestContext:
-    """Correlation id, request metrics and a body size cap, as plain ASGI middleware.
+    """Correlation id, request metrics, a body size cap and security headers, as plain ASGI
+    middleware.
+
+    The body is counted as it is received, whatever its transfer encoding: a request whose
+    declared length is over the cap is refused before its body is read, and one whose body
+    grows past the cap (chunked, say) is refused at that chunk, before the route runs or the
+    caller is authenticated, and with nothing more than one chunk held in memory.
 
     An error that reaches it unhandled is answered here with a 500 problem and not raised
     further: raised, the server would close the client's connection, and the client's next
     request on it would fail too. Only an error after the response started, whose body is
     cut short, still closes the connection."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, body_limits: BodyLimits) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.body_limits = body_limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        correlation_id = (headers.get(b"x-correlation-id") or b"").decode()[:100] or str(
-            uuid.uuid4()
-        )
+        correlation_id = correlation_id_of(scope.get("headers") or [])
         token = correlation_id_var.set(correlation_id)
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await problem_response(
-                413, "payload_too_large", f"request body exceeds {self.max_body_bytes} bytes"
-            )(scope, receive, send)
-            correlation_id_var.reset(token)
-            return
+        cap = self.body_limits.of(scope["path"])
         status = 500
         response_started = False
         started = time.perf_counter()
@@ -48,15 +77,22 @@ class RequestContext:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status, response_started = message["status"], True
-                message.setdefault("headers", [])
                 message["headers"] = [
-                    *message["headers"],
+                    *message.get("headers", []),
                     (b"x-correlation-id", correlation_id.encode()),
+                    *security_headers(message.get("headers", [])),
                 ]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_context)
+            if declared_over(scope, cap):
+                await body_too_large_response(cap)(scope, receive, send_with_context)
+                return
+            await self.app(scope, capped(receive, cap), send_with_context)
+        except BodyTooLarge as exc:
+            if response_started:
+                raise
+            await body_too_large_response(exc.max_bytes)(scope, receive, send_with_context)
         except Exception as exc:
             if response_started:
                 raise
@@ -69,3 +105,27 @@ class RequestContext:
                 time.perf_counter() - started
             )
             correlation_id_var.reset(token)
+
+
+def declared_over(scope: Scope, cap: int) -> bool:
+    for name, value in scope.get("headers") or []:
+        if name == b"content-length":
+            return value.isdigit() and int(value) > cap
+    return False
+
+
+def capped(receive: Receive, cap: int) -> Receive:
+    """``receive`` that counts the body's bytes and raises :class:`BodyTooLarge` at the first
+    chunk that takes them past ``cap``."""
+    received = 0
+
+    async def receive_capped() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > cap:
+                raise BodyTooLarge(cap)
+        return message
+
+    return receive_capped

@@ -13,10 +13,10 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from lms_contracts import CoursePublished, regional_filter, split_region_code
+from lms_contracts import CoursePublished, catalog_consumer, regional_consumer, regional_filter
 
 from .registry import SERVICES, service
-from .topology import DLQ_SUBJECT_PREFIX, STREAM
+from .topology import DLQ_SUBJECT_PREFIX, STREAM, TopologySettings
 
 ADMIN = "admin"
 CATALOG_SUBJECT = CoursePublished.event_type
@@ -39,13 +39,13 @@ def inbox_prefix(user: str) -> str:
 
 
 def regional_user_name(region_code: str) -> str:
-    return "region-" + "-".join(split_region_code(region_code))
+    return regional_consumer(region_code)
 
 
 def regional_consumers(region_code: str) -> tuple[str, str]:
-    """Durable consumer names a regional system may use: its learner events, the catalog."""
-    name = regional_user_name(region_code)
-    return name, f"{name}-catalog"
+    """Durable consumer names a regional system may use: its learner events, the catalog
+    (named by the contracts, which the subscriber kit uses too)."""
+    return regional_consumer(region_code), catalog_consumer(region_code)
 
 
 def _consumer_api(consumer: str) -> list[str]:
@@ -68,16 +68,19 @@ def service_user(name: str, password: str) -> NatsUser:
 
 
 def regional_user(region_code: str, password: str) -> NatsUser:
+    """Its own two consumers only: create (the filter is part of the create subject, so the
+    server enforces it), read, acknowledge, reset to replay. No stream information (it would
+    list every village's subjects), and no delete: the operator's topology creates the
+    consumers as bounded pull consumers, and the server refuses to turn an existing pull
+    consumer into a push consumer or change its storage."""
     learner_events, catalog = regional_consumers(region_code)
     publish = [
         "$JS.API.INFO",
-        f"$JS.API.STREAM.INFO.{STREAM}",
-        # the filter is part of the create subject, so the server enforces it
         f"$JS.API.CONSUMER.CREATE.{STREAM}.{learner_events}.{regional_filter(region_code)}",
         f"$JS.API.CONSUMER.CREATE.{STREAM}.{catalog}.{CATALOG_SUBJECT}",
     ]
     for consumer in (learner_events, catalog):
-        publish += [*_consumer_api(consumer), f"$JS.API.CONSUMER.DELETE.{STREAM}.{consumer}"]
+        publish += [*_consumer_api(consumer), f"$JS.API.CONSUMER.RESET.{STREAM}.{consumer}"]
     name = regional_user_name(region_code)
     return NatsUser(name, password, tuple(publish), (f"{inbox_prefix(name)}.>",))
 
@@ -98,6 +101,18 @@ def generate_passwords(regions: Sequence[str] = ()) -> dict[str, str]:
     return {name: secrets.token_urlsafe(24) for name in names}
 
 
+def account_limits(max_ack_pending: int) -> dict[str, int]:
+    """JetStream limits of the LMS account: no consumer may hold more unacknowledged messages
+    than the services' own (TopologySettings.max_ack_pending)."""
+    return {
+        "max_mem": -1,
+        "max_file": -1,
+        "max_streams": -1,
+        "max_consumers": -1,
+        "max_ack_pending": max_ack_pending,
+    }
+
+
 def server_config(users: Sequence[NatsUser]) -> str:
     """An `accounts` block for nats-server with JetStream enabled for the LMS account."""
     entries = []
@@ -112,4 +127,5 @@ def server_config(users: Sequence[NatsUser]) -> str:
             + json.dumps({"user": user.name, "password": user.password, "permissions": permissions})
         )
     users_block = "\n".join(entries)
-    return f"accounts {{\n  LMS {{\n    jetstream: enabled\n    users: [\n{users_block}\n    ]\n  }}\n}}\n"
+    limits = json.dumps(account_limits(TopologySettings().max_ack_pending))
+    return f"accounts {{\n  LMS {{\n    jetstream: {limits}\n    users: [\n{users_block}\n    ]\n  }}\n}}\n"

@@ -33,6 +33,17 @@ OUTBOX_OLDEST_UNSENT_AGE = Gauge(
     "Age of the oldest outbox row not yet acknowledged by JetStream (0 when all are sent)",
 )
 NATS_CONNECTED = Gauge("lms_nats_connected", "1 while the process is connected to NATS, else 0")
+CONSUMER_PAUSED = Gauge(
+    "lms_consumer_paused",
+    "1 while the consumer waits for its infrastructure (database, dead-letter stream, its "
+    "durable consumer on the server), holding its messages; else 0",
+    ["consumer"],
+)
+CONSUMER_PAUSES = Counter(
+    "lms_consumer_pauses_total",
+    "Pauses of the consumer, by what it waited for",
+    ["consumer", "reason"],
+)
 
 
 class JsonFormatter(logging.Formatter):

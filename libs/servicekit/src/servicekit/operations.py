@@ -7,7 +7,10 @@ answer. NATS is reported, never required: while it is away a producer's outbox k
 events (the relay publishes them when NATS returns) and a consumer resumes where it stopped,
 so every endpoint still works. How far behind the relay is shows in the body and in
 ``/metrics`` (``lms_outbox_oldest_unsent_age_seconds``, ``lms_nats_connected``), for alerts
-rather than for taking pods out of service (ADR 11).
+rather than for taking pods out of service (ADR 11). A consumer paused for its infrastructure
+(ADR 12) is reported too, under ``checks.consumer`` with what it waits for and since when, and
+in ``lms_consumer_paused``: it needs no pod taken out (its messages wait on the server), but
+an operator needs to know.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def operations_router() -> APIRouter:
         runtime = request.app.state.runtime
         nats = nats_state(runtime)
         checks: dict[str, Any] = {"nats": nats}
+        if runtime.consumer is not None:
+            checks["consumer"] = runtime.consumer.pauses.describe()
         try:
             outbox = await asyncio.wait_for(outbox_state(runtime), DATABASE_CHECK_SECONDS)
         except Exception as exc:
@@ -51,7 +56,12 @@ def operations_router() -> APIRouter:
             body["outbox"] = outbox
         return JSONResponse(body)
 
-    @router.get("/metrics")
+    @router.get(
+        "/metrics",
+        responses={
+            200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}
+        },
+    )
     async def metrics(request: Request) -> Response:
         runtime = request.app.state.runtime
         nats_state(runtime)

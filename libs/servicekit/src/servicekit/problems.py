@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -16,9 +16,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from .database import database_unavailable
+from .i18n import localized_problem, validation_message
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+# A 422 lists this many invalid fields at most (the count says how many there were)
+MAX_LISTED_ERRORS = 20
 # How long a client is asked to wait when the database cannot be reached: a restart or a
 # failover of PostgreSQL takes seconds.
 DATABASE_RETRY_AFTER_SECONDS = 5
@@ -54,6 +57,30 @@ class Problem(Exception):
         self.extra = extra
 
 
+class BodyTooLarge(HTTPException):
+    """Raised while a request body is read, as soon as it passes its cap
+    (:class:`~servicekit.middleware.RequestContext` counts it).
+
+    An ``HTTPException`` because FastAPI turns any other error met while reading a body into
+    a 400; this one passes through to its problem handler."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body exceeds {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+def body_too_large_response(max_bytes: int) -> JSONResponse:
+    return problem_response(
+        413,
+        "payload_too_large",
+        f"the request body exceeds {max_bytes} bytes",
+        errors=[{"field": "body", "message": f"at most {max_bytes} bytes"}],
+        max_bytes=max_bytes,
+        # the rest of the body is still on the wire: this connection cannot carry another
+        headers={"Connection": "close"},
+    )
+
+
 def field_problem(
     field: str, message: str, code: str = "invalid_field", status: int = 422
 ) -> Problem:
@@ -67,18 +94,21 @@ class Refusal:
     """How one kind of domain error is answered: status, problem code and, where one field of
     the request is to blame, its name (else the error's own ``field`` attribute, if it has
     one). ``detail`` replaces the error's message (to say less than it knows, say); ``extra``
-    adds members to the problem."""
+    adds members to the problem, only for a caller that ``reveal`` (given the error and the
+    caller's principal) says may see them: an answer names nothing outside the caller's
+    scope."""
 
     status: int
     code: str
     field: str | None = None
     detail: str | None = None
     extra: Callable[[Any], dict[str, Any]] | None = None
+    reveal: Callable[[Any, Any], bool] | None = None
 
-    def problem(self, exc: Exception) -> Problem:
+    def problem(self, exc: Exception, principal: Any = None) -> Problem:
         field = self.field or getattr(exc, "field", None)
         message = self.detail or getattr(exc, "message", None) or str(exc)
-        extra = self.extra(exc) if self.extra else {}
+        extra = self.extra(exc) if self.extra and self._revealed(exc, principal) else {}
         if field:
             return Problem(
                 self.status,
@@ -88,6 +118,11 @@ class Refusal:
                 **extra,
             )
         return Problem(self.status, self.code, message, **extra)
+
+    def _revealed(self, exc: Exception, principal: Any) -> bool:
+        if self.reveal is None:
+            return True
+        return principal is not None and self.reveal(exc, principal)
 
 
 CONFLICT = Refusal(409, "conflict")
@@ -103,17 +138,18 @@ class Refusals:
     table: Mapping[type[Exception], Refusal]
     default: Refusal = CONFLICT
 
-    def problem(self, exc: Exception) -> Problem:
+    def problem(self, exc: Exception, principal: Any = None) -> Problem:
         for cls in type(exc).__mro__:
             refusal = self.table.get(cls)
             if refusal is not None:
-                return refusal.problem(exc)
-        return self.default.problem(exc)
+                return refusal.problem(exc, principal)
+        return self.default.problem(exc, principal)
 
 
 def problem_response(
     status: int, code: str, detail: str, instance: str | None = None, **extra: Any
 ) -> JSONResponse:
+    detail, extra = localized_problem(code, detail, extra)
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
         "title": HTTPStatus(status).phrase,
@@ -157,18 +193,17 @@ def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> 
 
         @app.exception_handler(refusals.base)
         async def _refused(request: Request, exc: Exception) -> JSONResponse:
-            return _answer(request, refusals.problem(exc))
+            # the caller, if the route authenticated one (servicekit.auth keeps it here)
+            principal = getattr(request.state, "principal", None)
+            return _answer(request, refusals.problem(exc, principal))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
-        fields = ", ".join(sorted({e["field"] for e in errors}))
-        return problem_response(
-            422, "validation_failed", f"invalid request: {fields}", request.url.path, errors=errors
-        )
+        return validation_problem(request.url.path, exc.errors())
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return body_too_large_response(exc.max_bytes)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
@@ -189,6 +224,24 @@ def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return internal_error_response(request.url.path, exc)
+
+
+def validation_problem(path: str, found: Sequence[Any]) -> JSONResponse:
+    """422 naming each invalid field; at most ``MAX_LISTED_ERRORS`` of them, each message
+    cut short, and never the input itself: the answer stays small whatever was sent."""
+    errors = [
+        {
+            "field": _field_name(tuple(e.get("loc", ())))[:200],
+            "message": validation_message(e)[:300],
+        }
+        for e in found[:MAX_LISTED_ERRORS]
+    ]
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    more = len(found) - len(errors)
+    detail = f"invalid request: {fields}" + (f" and {more} more errors" if more > 0 else "")
+    return problem_response(
+        422, "validation_failed", detail, path, errors=errors, error_count=len(found)
+    )
 
 
 def database_unavailable_response(path: str | None, exc: BaseException) -> JSONResponse:

@@ -6,6 +6,10 @@ more than the rest of reading and acknowledging it (about 25 µs a message again
 deliveries in a callback on one inbox subscription, so a message costs a list append. The
 messages are nats-py's own, acknowledged and nak'ed as usual.
 
+The requests go out on the JetStream context's own connection, with its API prefix: nats-py
+keeps both on the context without making them public, so :func:`jetstream_connection` is the
+one place that reaches for them (and says so plainly if an upgrade moved them).
+
 A fetch first asks for what is there now (``no_wait``). When nothing is, it asks again with
 an expiry and returns as soon as the first message arrives: what the request still delivers
 afterwards waits in a buffer for the next fetch.
@@ -17,16 +21,35 @@ import asyncio
 import json
 import logging
 from collections import deque
+from contextlib import suppress
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext
 
 log = logging.getLogger(__name__)
 
 STATUS = "Status"
 HEARTBEAT = "100"
 ENDED = ("404", "408")  # no messages (no_wait), request expired
+
+
+class NatsInternalsChanged(RuntimeError):
+    """The installed nats-py no longer keeps what the pull loop needs where it used to."""
+
+
+def jetstream_connection(js: JetStreamContext) -> tuple[NATS, str]:
+    """The connection and the API prefix (``$JS.API`` unless a domain or prefix was given) of
+    a JetStream context: attributes nats-py keeps private (``_nc``, ``_prefix``)."""
+    nc = getattr(js, "_nc", None)
+    prefix = getattr(js, "_prefix", None)
+    if not isinstance(nc, NATS) or not isinstance(prefix, str):
+        raise NatsInternalsChanged(
+            "nats-py's JetStreamContext no longer has `_nc` (its Client) and `_prefix` (its API "
+            "prefix): servicekit.pull.jetstream_connection must follow the upgrade"
+        )
+    return nc, prefix
 
 
 class Puller:
@@ -45,15 +68,39 @@ class Puller:
         self._ended_by = ""
         self._changed = asyncio.Event()
 
+    @classmethod
+    def of(cls, js: JetStreamContext, stream: str, durable: str) -> Puller:
+        """A puller on the connection of the JetStream context ``js``."""
+        nc, prefix = jetstream_connection(js)
+        return cls(nc, stream, durable, prefix)
+
+    @property
+    def refusal(self) -> str | None:
+        """How the server ended the last request, if it refused it rather than serving it or
+        letting it expire (409 consumer deleted, 503 no responders, ...); else None."""
+        return None if self._ended_by in ("", *ENDED) else self._ended_by
+
     async def start(self) -> None:
         self._inbox = self.nc.new_inbox()
         self._sub = await self.nc.subscribe(f"{self._inbox}.*", cb=self._receive)
 
     async def stop(self) -> list[Msg]:
-        """Unsubscribe; returns the messages delivered but not yet fetched."""
-        if self._sub is not None:
-            await self._sub.unsubscribe()
-            self._sub = None
+        """Unsubscribe; returns the messages delivered but not yet fetched.
+
+        A pull request cannot be withdrawn, and a message the server sent towards a closed
+        subscription would be lost to the consumer until the ack wait gave it out again. So
+        the subscription is drained: once the server has confirmed the unsubscribe (and drops
+        the live request, which nobody listens to any more), everything it sent before has
+        reached the buffer."""
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            try:
+                if not self.nc.is_connected:
+                    raise ConnectionError("not connected: nothing more can arrive")
+                await sub.drain()
+            except Exception:
+                with suppress(Exception):
+                    await sub.unsubscribe()
         left = list(self._buffer)
         self._buffer.clear()
         return left
@@ -72,12 +119,9 @@ class Puller:
             if status == HEARTBEAT or msg.subject != self._reply:
                 return
             if status not in ENDED:
-                log.warning(
-                    "pull request on %s ended: %s %s",
-                    self.request_subject,
-                    status,
-                    headers.get("Description", ""),
-                )
+                description = headers.get("Description", "").strip().split("\n")[0]
+                status = f"{status} {description}".strip()
+                log.warning("pull request on %s ended: %s", self.request_subject, status)
             self._owed = 0
             self._ended_by = status
         else:

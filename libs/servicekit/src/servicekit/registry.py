@@ -138,6 +138,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
             e for e in EVENT_TYPES.values() if e not in (LearnerContactChanged, ExtensionGranted)
         ),
     ),
+    ServiceSpec(
+        "webhooks",
+        8006,
+        "LMS Pamong Desa: webhooks",
+        # the learner events, on their regional subjects: what a regional NATS user may read;
+        # never the private contact change (ADR 5, ADR 15)
+        consumes=tuple(e for e in EVENT_TYPES.values() if e.regional),
+    ),
 )
 
 BY_NAME: dict[str, ServiceSpec] = {spec.name: spec for spec in SERVICES}

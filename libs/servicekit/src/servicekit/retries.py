@@ -3,9 +3,11 @@
 The consumer naks a failed message with the delay for that delivery, and at its
 ``max_deliver``-th delivery moves it to the dead-letter stream. The durable consumer on the
 server keeps no schedule of its own (no ``backoff`` list, which would be added to these
-delays): its ``ack_wait`` only redelivers a message whose consumer went silent while holding
-it (its process died, its connection was lost). Service settings and the JetStream topology
-both take their defaults from :data:`RETRIES`.
+delays) and no limit (it delivers until the message is settled): its ``ack_wait`` only
+redelivers a message whose consumer went silent while holding it (its process died, its
+connection was lost). Only a message's own errors count: while the infrastructure is away
+the consumer pauses instead (ADR 12). Service settings take their defaults from
+:data:`RETRIES`.
 """
 
 from __future__ import annotations

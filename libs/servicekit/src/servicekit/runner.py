@@ -60,7 +60,9 @@ def no_events(event: Any) -> Iterable[EventData]:
 
 
 # The request header, for routes that create: ``idempotency_key: IdempotencyKey = None``.
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")
+]
 
 
 @dataclass(frozen=True)

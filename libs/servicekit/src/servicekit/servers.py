@@ -107,13 +107,13 @@ class NatsServer:
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         ports_file = ports_dir / f"nats-server_{self.process.pid}.ports"
         deadline = time.monotonic() + timeout
-        while not ports_file.exists():
+        # the file appears before nats-server has finished writing it
+        while (ports := _read_ports(ports_file)) is None:
             if self.process.poll() is not None:
                 raise RuntimeError(f"nats-server exited: see {self.workdir / 'nats.log'}")
             if time.monotonic() > deadline:
                 raise TimeoutError("nats-server did not report its port")
             time.sleep(0.02)
-        ports = json.loads(ports_file.read_text())
         self.port = int(ports["nats"][0].rsplit(":", 1)[1])
         return self.url
 
@@ -258,6 +258,13 @@ async def ensure_database(server_url: str, name: str, *, owner: str | None = Non
     finally:
         await conn.close()
     return database_url_for(server_url, name, owner)
+
+
+def _read_ports(path: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
 
 
 def ensure_database_sync(server_url: str, name: str, **kwargs: object) -> str:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
-import nats
 from fastapi import APIRouter, FastAPI, Request
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -33,14 +32,19 @@ from lms_contracts import CloudEvent, EventData
 
 from .auth import TokenVerifier
 from .clock import Clock, system_clock
+from .compression import install_compression
 from .consumer import Consumer, ConsumerOptions, Subscription
 from .database import Database, Transaction, make_engine
+from .eventdocs import event_docs_router
+from .i18n import LanguageContext
 from .idempotency import IdempotencyStore
 from .inbox import Inbox
-from .middleware import RequestContext
+from .middleware import BodyLimits, RequestContext
 from .observability import configure_logging
+from .openapi import docs_router, document_problems
 from .operations import operations_router
 from .outbox import Outbox, OutboxRelay
+from .pagination import Cursors
 from .problems import Refusals, install_problem_handlers
 from .registry import ServiceSpec
 from .runner import Outbound, Runner, UnitOfWork, UseCase, no_events
@@ -106,7 +110,9 @@ class ServiceDefinition(Generic[S, D]):
     inbound: Mapping[type[EventData], Translator] = field(default_factory=dict)
     projection: Projection | None = None
     workers: Sequence[Worker] = ()
+    # the cap on a request body, and larger caps of routes taking uploads (by path template)
     max_body_bytes: int = 1_000_000
+    upload_limits: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         handled = set(self.projection.rules) if self.projection else set(self.inbound)
@@ -157,6 +163,7 @@ class Runtime(Generic[S, D]):
     runner: Runner[Any]
     nats: NatsClient | None = None
     js: JetStreamContext | None = None
+    consumer: Consumer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     worker_tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -186,7 +193,14 @@ def get_runner(request: Request) -> Runner[Any]:
 
 
 async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
-    return await nats.connect(
+    client = NatsClient()
+
+    async def disconnected() -> None:
+        # a close of our own (shutdown, a command that is done) is not a lost connection
+        if not (client.is_closed or client.is_draining):
+            log.warning("NATS connection lost; reconnecting")
+
+    await client.connect(
         settings.nats_url,
         name=name,
         user=settings.nats_user,
@@ -194,20 +208,17 @@ async def connect_nats(settings: ServiceSettings, name: str) -> NatsClient:
         # a private inbox per user: nobody may subscribe to replies meant for others
         inbox_prefix=f"_INBOX_{settings.nats_user}" if settings.nats_user else "_INBOX",
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=0.5,  # type: ignore[arg-type]  # nats-py sleeps a float; its hint says int
         # one line per failed attempt while NATS is away, not a traceback every half second
         error_cb=_nats_error,
-        disconnected_cb=_nats_disconnected,
+        disconnected_cb=disconnected,
         reconnected_cb=_nats_reconnected,
     )
+    return client
 
 
 async def _nats_error(exc: Exception) -> None:
     log.warning("nats: %r", exc)
-
-
-async def _nats_disconnected() -> None:
-    log.warning("NATS connection lost; reconnecting")
 
 
 async def _nats_reconnected() -> None:
@@ -266,6 +277,7 @@ def _start_background(runtime: Runtime[Any, Any]) -> None:
             ),
             wanted=interests(definition.name),
         )
+        runtime.consumer = consumer
         runtime.stoppers.append(consumer.stop)
         runtime.tasks.append(asyncio.create_task(supervise("consumer", consumer.run, stopping)))
     for worker in definition.workers:
@@ -342,11 +354,30 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
             await engine.dispose()
             log.info("%s stopped", definition.name)
 
-    app = FastAPI(title=definition.spec.title, version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=definition.spec.title,
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.token_verifier = TokenVerifier(settings)
+    app.state.cursors = Cursors(settings.cursor_signing_key)
     install_problem_handlers(app, definition.refusals)
     app.include_router(operations_router())
+    app.include_router(docs_router(definition.spec.title))
+    app.include_router(event_docs_router())
     for router in definition.routers:
         app.include_router(router)
-    app.add_middleware(RequestContext, max_body_bytes=definition.max_body_bytes)
+    refused = (
+        {r.status for r in definition.refusals.table.values()} if definition.refusals else set()
+    )
+    if definition.refusals is not None:
+        refused.add(definition.refusals.default.status)
+    document_problems(app, refused)
+    app.add_middleware(
+        RequestContext, body_limits=BodyLimits(definition.max_body_bytes, definition.upload_limits)
+    )
+    install_compression(app, settings.compress_min_bytes)
+    app.add_middleware(LanguageContext, default=settings.default_language)
     return app

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .retries import RETRIES
 
 DEV_SIGNING_KEY = "lms-dev-signing-key-not-for-production-000000"
+DEV_CURSOR_KEY = "lms-dev-cursor-key-not-for-production-0000000"
 
 
 class ServiceSettings(BaseSettings):
@@ -36,11 +37,17 @@ class ServiceSettings(BaseSettings):
     auth_jwks_cache_seconds: float = 3600.0
     auth_jwks_refetch_cooldown_seconds: float = 30.0
     auth_dev_signing_key: str | None = DEV_SIGNING_KEY
+    # signs the page cursors this service gives out (servicekit.pagination)
+    cursor_signing_key: str = Field(default=DEV_CURSOR_KEY, min_length=32)
 
     consumer_batch_size: int = Field(default=200, ge=1, le=5000)
-    # the retry policy (servicekit.retries); the topology's max_deliver must match
+    # the retry policy (servicekit.retries), applied by the consumer alone
     consumer_max_deliver: int = Field(default=RETRIES.max_deliver, ge=2)
     consumer_retry_delays: list[float] = list(RETRIES.delays)
+    # the language of what people read when a request has no Accept-Language (servicekit.i18n)
+    default_language: Literal["id", "en"] = "id"
+    # responses smaller than this are sent uncompressed (servicekit.compression)
+    compress_min_bytes: int = Field(default=500, ge=0)
     relay_batch_size: int = Field(default=500, ge=1, le=10000)
     outbox_retention_hours: float = 72.0
     inbox_retention_days: float = 30.0
@@ -59,4 +66,6 @@ class ServiceSettings(BaseSettings):
                 self.auth_dev_signing_key = None
             if self.auth_dev_signing_key is not None:
                 raise ValueError("AUTH_DEV_SIGNING_KEY must not be set in production")
+            if self.cursor_signing_key == DEV_CURSOR_KEY:
+                raise ValueError("CURSOR_SIGNING_KEY must be set to a secret in production")
         return self

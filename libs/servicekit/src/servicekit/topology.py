@@ -24,20 +24,23 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from lms_contracts import EventData
+from lms_contracts.subscriber.durables import consumer_configs as regional_consumer_configs
 
 from .registry import consumers
 from .registry import service as registered
-from .retries import RETRIES
 
 STREAM = "LMS"
 DLQ_STREAM = "LMS_DLQ"
 DLQ_SUBJECT_PREFIX = "lmsdlq"
+AUDIT_STREAM = "LMS_AUDIT"
+AUDIT_SUBJECT_PREFIX = "lmsaudit"
 REPLAY_SUBJECT_PREFIX = "lms.replay"
 DAY = 24 * 3600.0
-# Deliveries the server still makes after a consumer's own limit (``max_deliver``), at which
-# the consumer moves a message to the dead-letter stream: if that move fails, the message is
-# delivered again and the move retried, instead of being left unacknowledged for good.
-DEAD_LETTER_ATTEMPTS = 3
+# The durable consumers deliver a message until it is settled: the service's consumer alone
+# decides when to give up on one, and gives up only by storing it in LMS_DLQ (ADR 12). A
+# server-side limit would leave a message behind, unacknowledged and unread, whenever that
+# copy failed at the last delivery.
+UNLIMITED = -1
 
 
 @dataclass(frozen=True)
@@ -46,14 +49,15 @@ class TopologySettings:
     retention_days: float = 400.0
     duplicate_window_seconds: float = 120.0
     dlq_retention_days: float = 90.0
-    # the consumer's own limit (its retry policy); the server allows DEAD_LETTER_ATTEMPTS more
-    max_deliver: int = RETRIES.max_deliver
+    audit_retention_days: float = 730.0
     # Only for a consumer that went silent holding a message (its process died, its
     # connection was lost): the server redelivers it after this long. Retries of failed
     # messages follow the consumer's nak delays (``servicekit.retries``), never a schedule
     # kept here.
     ack_wait_seconds: float = 30.0
     max_ack_pending: int = 20_000
+    # regional subscribers whose consumers the operator creates (REGIONAL_SUBSCRIBERS=74,74.01)
+    regions: tuple[str, ...] = ()
 
 
 def event_filter(event: type[EventData]) -> str:
@@ -66,6 +70,11 @@ def replay_subject(consumer: str) -> str:
 
 def dlq_subject(consumer: str) -> str:
     return f"{DLQ_SUBJECT_PREFIX}.{consumer}"
+
+
+def discarded_subject(consumer: str) -> str:
+    """Where the audit log keeps the dead letters of ``consumer`` that an operator discarded."""
+    return f"{AUDIT_SUBJECT_PREFIX}.dead-letters.discarded.{consumer}"
 
 
 def filter_subjects(service: str) -> list[str]:
@@ -133,16 +142,33 @@ def dlq_stream_config(settings: TopologySettings) -> StreamConfig:
     )
 
 
+def audit_stream_config(settings: TopologySettings) -> StreamConfig:
+    """What operators did that removed data (a discarded dead letter, with its reason and the
+    message itself): kept two years, and no entry can be deleted or purged through the API
+    (ADR 13)."""
+    return StreamConfig(
+        name=AUDIT_STREAM,
+        description="Audit log of operators' actions that removed data, with their reasons",
+        subjects=[f"{AUDIT_SUBJECT_PREFIX}.>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        max_age=settings.audit_retention_days * DAY,
+        num_replicas=settings.replicas,
+        deny_delete=True,
+        deny_purge=True,
+    )
+
+
 def consumer_config(service: str, settings: TopologySettings) -> ConsumerConfig:
     return ConsumerConfig(
         durable_name=service,
         description=(
-            f"{service} service: pull, explicit ack, dead-letter after max deliveries; "
-            "the whole stream, filtered by the service"
+            f"{service} service: pull, explicit ack, delivered until settled (the service "
+            "dead-letters); the whole stream, filtered by the service"
         ),
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
-        max_deliver=settings.max_deliver + DEAD_LETTER_ATTEMPTS,
+        max_deliver=UNLIMITED,
         # no `backoff`: its delays would apply on top of the consumer's nak delays
         ack_wait=settings.ack_wait_seconds,
         max_ack_pending=settings.max_ack_pending,
@@ -168,6 +194,7 @@ async def apply_topology(
     applied = {
         STREAM: await _apply_stream(js, stream_config(settings)),
         DLQ_STREAM: await _apply_stream(js, dlq_stream_config(settings)),
+        AUDIT_STREAM: await _apply_stream(js, audit_stream_config(settings)),
     }
     for service in (spec.name for spec in consumers()):
         config = consumer_config(service, settings)
@@ -178,4 +205,8 @@ async def apply_topology(
             existed = False
         await js.add_consumer(STREAM, config)
         applied[f"{STREAM}/{service}"] = "updated" if existed else "created"
+    for region in settings.regions:
+        for regional in regional_consumer_configs(region):
+            await js.add_consumer(STREAM, regional)
+            applied[f"{STREAM}/{regional.durable_name}"] = "applied"
     return applied

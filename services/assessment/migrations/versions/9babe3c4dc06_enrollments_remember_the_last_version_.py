@@ -1,7 +1,7 @@
 """enrollments remember the last version move
 
 Revision ID: 9babe3c4dc06
-Revises: eda9fd57b4a6
+Revises: f313ba126841
 Create Date: 2026-11-29 23:38:14.910865
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9babe3c4dc06"
-down_revision: str | None = "eda9fd57b4a6"
+down_revision: str | None = "f313ba126841"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

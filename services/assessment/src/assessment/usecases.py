@@ -11,7 +11,8 @@ What handles what:
 | GrantAttempts          | grant_attempts          | Granted                                   |
 | GrantTime              | grant_time              | Granted                                   |
 | StartAttempt           | start_attempt           | Graded (an earlier attempt that ran out)  |
-| SubmitAttempt          | submit_attempt          | Graded (once per attempt)                 |
+|   (offline: a paper)   |                         |                                           |
+| SubmitAttempt          | submit_attempt          | Graded (once per attempt, papers too)     |
 | ExpireOverdue          | expire_overdue          | Graded (zero, for abandoned attempts)     |
 | RecordCoursePublished  | record_course_published |                                           |
 | RecordEnrolled         | record_enrolled         |                                           |
@@ -38,6 +39,7 @@ from .domain.errors import (
     InvalidField,
     MaxAttemptsReached,
     NoDraft,
+    PaperOutdated,
     PostTestExists,
     UnknownAssessment,
     UnknownAttempt,
@@ -136,9 +138,12 @@ async def publish_assessment(cmd: commands.PublishAssessment, uow: UnitOfWork) -
 
 async def start_attempt(cmd: commands.StartAttempt, uow: UnitOfWork) -> tuple[Attempt, bool]:
     """A new attempt (True), or the one still in progress (False): starting twice never burns
-    an attempt nor re-draws the paper."""
+    an attempt nor re-draws the paper. An offline paper of a course version the learner no
+    longer follows is void: it counts for nothing and a new paper is drawn."""
     now = uow.clock()
     assessment = await _assessment(uow, cmd.assessment_id)
+    if cmd.offline:
+        assessment.require_offline()
     enrollment = require_enrolled(
         await uow.active_enrollment(cmd.learner_id, assessment.course_id, lock=True)
     )
@@ -148,11 +153,18 @@ async def start_attempt(cmd: commands.StartAttempt, uow: UnitOfWork) -> tuple[At
     enrollment.require_open(assessment.kind, course)
     attempts = await uow.attempts_of(cmd.learner_id, assessment.assessment_id)
     current = next((a for a in attempts if a.status == AttemptStatus.IN_PROGRESS), None)
+    if current is not None and _outdated(current, enrollment.course_version):
+        current.void()
+        await uow.save_attempt(current)
+        current = None
     if current is not None and current.is_open(now):
+        if cmd.offline and not current.offline:
+            current.offline = True
+            await uow.save_attempt(current)
         return current, False
     extra = await uow.extra_attempts(cmd.learner_id, assessment.assessment_id)
     allowed = attempts_allowed(assessment, extra)
-    if allowed is not None and len(attempts) >= allowed:
+    if allowed is not None and sum(a.counts for a in attempts) >= allowed:
         raise MaxAttemptsReached(allowed)
     if current is not None:
         await _expire(current, await _version_of(current, uow), uow, now)
@@ -170,25 +182,44 @@ async def start_attempt(cmd: commands.StartAttempt, uow: UnitOfWork) -> tuple[At
         started_at=now,
         expires_at=now + timedelta(seconds=limit) if limit is not None else None,
         assessment_version=assessment.version,
+        offline=cmd.offline,
+        course_version=enrollment.course_version,
     )
     await uow.add_attempt(attempt)
     return attempt, True
 
 
+def _outdated(attempt: Attempt, course_version: int | None) -> bool:
+    return (
+        attempt.offline
+        and attempt.course_version is not None
+        and course_version is not None
+        and attempt.course_version != course_version
+    )
+
+
 async def submit_attempt(cmd: commands.SubmitAttempt, uow: UnitOfWork) -> Attempt:
     """Grade once. A repeat gets the first result whatever it sends; a submission later than
-    the time limit plus ``grace`` is not graded and the attempt counts as zero (expired)."""
+    the time limit plus ``grace`` is not graded and the attempt counts as zero (expired). An
+    offline paper is graded when it arrives, with the device's ``answered_at`` kept, unless
+    the learner has moved to another course version since it was issued."""
     now = uow.clock()
     attempt = await uow.get_attempt(cmd.attempt_id, lock=True)
     if attempt is None or attempt.learner_id != cmd.learner_id:
         raise UnknownAttempt(str(cmd.attempt_id))
-    if attempt.status != AttemptStatus.IN_PROGRESS:
+    if attempt.status in (AttemptStatus.GRADED, AttemptStatus.EXPIRED):
         return attempt
+    if attempt.offline:
+        enrollment = await uow.active_enrollment(attempt.learner_id, attempt.course_id)
+        current = enrollment.course_version if enrollment else None
+        if attempt.status == AttemptStatus.VOID or _outdated(attempt, current):
+            raise PaperOutdated(attempt.course_version, current)
     assessment = await _version_of(attempt, uow)
     if attempt.is_late(now, cmd.grace):
         await _expire(attempt, assessment, uow, now)
         return attempt
     await _still_open(assessment, attempt, uow)
+    attempt.record_answered_at(cmd.answered_at, now, cmd.clock_skew)
     answers = check_answers(assessment, attempt.paper, cmd.answers)
     points, possible = grade(assessment, attempt.paper, answers)
     attempt.record_grade(answers, points, possible, assessment.pass_score, now)

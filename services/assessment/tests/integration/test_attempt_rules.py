@@ -115,6 +115,9 @@ async def test_the_time_limit_is_enforced_by_the_service_clock_with_a_grace(
     assert used_up.status_code == 409 and used_up.json()["code"] == "max_attempts_reached"
     summary = await assessment.client.get(f"/v1/assessments/{quiz['assessment_id']}", headers=me)
     assert summary.json()["attempts_used"] == 3 and summary.json()["available"] is False
+    assert summary.json()["unavailable_reason"] == (
+        "Semua 3 kesempatan penilaian ini sudah dipakai."
+    )
 
     failed = await eventually(
         lambda: events_of(jetstream, "lms.assessment.failed.v1"), lambda found: len(found) == 2
@@ -228,10 +231,12 @@ async def test_lists_page_with_cursors_and_a_foreign_cursor_names_the_cursor(
         seen = [i for page in (first, rest) for i in page.json()["items"]]
         assert len({str(i.get("attempt_id", i["assessment_id"])) for i in seen}) == 3
 
-        foreign = base64.urlsafe_b64encode(json.dumps({"id": "x"}).encode()).decode()
-        for bad in (foreign, "not-a-cursor"):
+        _, _, mac = first.json()["next_cursor"].partition(".")
+        forged = base64.urlsafe_b64encode(json.dumps({"id": str(uuid.uuid4())}).encode())
+        tampered = f"{forged.decode().rstrip('=')}.{mac}"
+        for bad, status in ((tampered, 400), ("not-a-cursor", 422)):
             refused = await assessment.client.get(
                 path, params=filters | {"cursor": bad}, headers=headers
             )
-            assert refused.status_code == 422
+            assert refused.status_code == status
             assert refused.json()["errors"][0]["field"] == "cursor"

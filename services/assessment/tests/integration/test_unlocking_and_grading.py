@@ -55,6 +55,14 @@ async def test_post_test_opens_after_the_required_lessons_and_a_pass_is_publishe
     assert locked.json()["missing_lessons"] == 2
     summary = await assessment.client.get(f"/v1/assessments/{post['assessment_id']}", headers=me)
     assert summary.json()["available"] is False
+    assert summary.json()["unavailable_reason"] == (
+        "Post-test dibuka setelah semua materi wajib selesai. "
+        "Materi wajib yang belum selesai (2): (tanpa judul), (tanpa judul)."
+    )
+    english = await assessment.client.get(
+        f"/v1/assessments/{post['assessment_id']}", headers={**me, "Accept-Language": "en"}
+    )
+    assert english.json()["unavailable_reason"].startswith("The post-test opens")
     assert_no_key(summary)
 
     wrong = answers_from_key(pre, pre_attempt["questions"], right=False)

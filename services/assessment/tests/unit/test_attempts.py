@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from assessment import usecases
+from assessment.api.refusals import explain_locked
 from assessment.domain import commands, events
 from assessment.domain.errors import (
     InvalidField,
@@ -27,6 +28,7 @@ from assessment.domain.model import (
     QuestionKind,
 )
 from servicekit.clock import ManualClock
+from servicekit.i18n import speaking
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=30)
@@ -243,9 +245,13 @@ async def test_the_post_test_opens_only_after_every_required_lesson() -> None:
     with pytest.raises(PostTestLocked) as locked:
         await start(uow, assessment, learner)
     assert locked.value.missing_lessons == 2
-    assert locked.value.explanation.startswith(
+    assert explain_locked(locked.value).startswith(
         "Post-test dibuka setelah semua materi wajib selesai. Materi wajib yang belum selesai (2)"
     )
+    with speaking("en"):
+        assert explain_locked(locked.value).startswith(
+            "The post-test opens after every required lesson. Required lessons not done yet (2)"
+        )
     for lesson in LESSONS:
         await usecases.record_lesson_completed(
             commands.RecordLessonCompleted(learner, COURSE, lesson, TOWUA, T0), uow

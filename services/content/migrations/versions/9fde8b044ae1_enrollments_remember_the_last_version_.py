@@ -1,7 +1,7 @@
 """enrollments remember the last version move
 
 Revision ID: 9fde8b044ae1
-Revises: 0ef7d54a1e19
+Revises: adaf6f832c6a
 Create Date: 2026-11-29 23:37:51.896174
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9fde8b044ae1"
-down_revision: str | None = "0ef7d54a1e19"
+down_revision: str | None = "adaf6f832c6a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

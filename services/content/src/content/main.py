@@ -48,8 +48,8 @@ def definition(
         outbound=to_contract,
         refusals=REFUSALS,
         inbound=INBOUND,
-        # uploads are checked against their own cap as they stream in
-        max_body_bytes=max(settings.attachment_max_bytes, settings.json_max_bytes),
+        max_body_bytes=settings.json_max_bytes,
+        upload_limits={"/v1/courses/{course_id}/attachments": settings.attachment_max_bytes},
     )
 
 

@@ -6,7 +6,7 @@ What handles what (``HANDLERS``):
 |------------------|-------------------|-----------------------------------------|
 | CreateCourse     | create_course     | (none: a draft)                         |
 | ReviseCourse     | revise_course     | (none: edits a draft or starts one)     |
-| PublishCourse    | publish_course    | CoursePublished                         |
+| PublishCourse    | publish_course    | CoursePublished (within its size budget)|
 | AttachDocument   | attach_document   | (none)                                  |
 | RecordEnrollment | record_enrollment | (none)                                  |
 | RecordWithdrawal | record_withdrawal | (none)                                  |
@@ -49,6 +49,7 @@ from .domain.model import (
     VersionStatus,
     plan_sync,
 )
+from .domain.packages import Media, check_budget
 
 
 class UnitOfWork(Protocol):
@@ -66,6 +67,9 @@ class UnitOfWork(Protocol):
         self, course_id: uuid.UUID, attachment_ids: list[uuid.UUID]
     ) -> set[uuid.UUID]: ...
     async def course_exists(self, course_id: uuid.UUID) -> bool: ...
+    async def media_of(
+        self, course_id: uuid.UUID, attachment_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, Media]: ...
     async def add_attachment(self, attachment: Attachment) -> None: ...
     async def record_enrollment(self, enrollment: Enrollment) -> None: ...
     async def record_withdrawal(self, cmd: commands.RecordWithdrawal) -> None: ...
@@ -132,9 +136,7 @@ async def revise_course(cmd: commands.ReviseCourse, uow: UnitOfWork) -> CourseVe
         raise UnknownCourse(str(cmd.course_id))
     foreign = cmd.kept_lesson_ids - await uow.lesson_ids_of_course(cmd.course_id)
     if foreign:
-        raise InvalidLesson(
-            "lesson_id", f"not a lesson of this course: {sorted(map(str, foreign))[0]}"
-        )
+        raise InvalidLesson("lesson_id", "not a lesson of this course")
     revision = latest.revised(cmd.content, uow.clock())
     await _check_attachments(revision, uow)
     await _check_prerequisites(revision, uow)
@@ -147,9 +149,7 @@ async def _check_attachments(course: CourseVersion, uow: UnitOfWork) -> None:
         return
     missing = await uow.missing_attachments(course.course_id, course.attachment_ids)
     if missing:
-        raise InvalidLesson(
-            "attachment_id", f"no attachment {sorted(map(str, missing))[0]} in this course"
-        )
+        raise InvalidLesson("attachment_id", "no such attachment in this course")
 
 
 async def _check_prerequisites(course: CourseVersion, uow: UnitOfWork) -> None:
@@ -168,6 +168,9 @@ async def publish_course(cmd: commands.PublishCourse, uow: UnitOfWork) -> Course
         raise UnknownCourse(str(cmd.course_id))
     if latest.status == VersionStatus.PUBLISHED:
         raise VersionImmutable(f"version {latest.version} is already published; edit it first")
+    check_budget(
+        latest, await uow.media_of(latest.course_id, latest.attachment_ids), cmd.budget_bytes
+    )
     latest.publish(uow.clock())
     await uow.save_version(latest)
     uow.publish(events.CoursePublished(latest))

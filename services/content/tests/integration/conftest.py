@@ -22,7 +22,12 @@ async def content(
     database_url: str, nats_url: str, jetstream: JetStreamContext
 ) -> AsyncIterator[RunningService]:
     async with running_service(
-        "content", database_url, nats_url, attachment_max_bytes=64 * 1024, sync_max_items=20
+        "content",
+        database_url,
+        nats_url,
+        attachment_max_bytes=64 * 1024,
+        sync_max_items=20,
+        course_budget_bytes=200_000,
     ) as service:
         yield service
 

@@ -93,7 +93,8 @@ async def test_editing_a_published_course_starts_a_new_draft_and_learners_keep_t
 @pytest.mark.parametrize(
     ("lesson", "field"),
     [
-        ({"title": "Video", "kind": "video"}, "modules.0.lessons.0.url"),
+        ({"title": "Video", "kind": "video"}, "modules.0.lessons.0.attachment_id"),
+        ({"title": "Tautan", "kind": "link"}, "modules.0.lessons.0.url"),
         ({"title": "Teks", "kind": "text"}, "modules.0.lessons.0.body"),
         ({"title": "Teks", "kind": "podcast", "body": "x"}, "modules.0.lessons.0.kind"),
         ({"title": "", "kind": "text", "body": "x"}, "modules.0.lessons.0.title"),

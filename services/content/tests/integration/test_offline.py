@@ -89,7 +89,7 @@ async def test_uploads_over_the_cap_are_refused_with_a_problem(content: RunningS
     ).json()
     url = f"/v1/courses/{draft['course_id']}/attachments?filename=besar.pdf"
     too_big = await content.client.post(url, content=b"x" * (64 * 1024 + 1), headers=instructor)
-    assert too_big.status_code == 413 and too_big.json()["code"] == "attachment_too_large"
+    assert too_big.status_code == 413 and too_big.json()["code"] == "payload_too_large"
 
     async def chunks():  # no Content-Length: the cap holds while the body streams in
         for _ in range(70):
@@ -133,6 +133,11 @@ async def test_an_offline_package_round_trip_from_download_to_synced_progress(
     lesson = json.loads(archive.read(f"lessons/{lesson_ids[0]}.json"))
     assert lesson["body"] == "Isi pelajaran 1."
 
+    before = (await content.client.get(f"/v1/courses/{course['course_id']}", headers=me)).json()
+    assert before["progress"]["remaining_lesson_ids"] == lesson_ids
+    assert before["progress"]["remaining_required_lesson_ids"] == course["required_lesson_ids"]
+    assert {x["completed_at"] for m in before["modules"] for x in m["lessons"]} == {None}
+
     # on the device, days later and without signal
     done_at = datetime.now(UTC) - timedelta(days=3)
     items = [
@@ -156,6 +161,16 @@ async def test_an_offline_package_round_trip_from_download_to_synced_progress(
     assert first.learner_id == learner_id and first.village_code == TOWUA
     mine = await content.client.get(f"/v1/progress?course_id={course['course_id']}", headers=me)
     assert {x["lesson_id"] for x in mine.json()["lessons"]} == set(lesson_ids)
+    outline = (await content.client.get(f"/v1/courses/{course['course_id']}", headers=me)).json()
+    done = {x["lesson_id"]: x["completed_at"] for m in outline["modules"] for x in m["lessons"]}
+    assert done[lesson_ids[1]] == (done_at + timedelta(minutes=1)).isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert outline["progress"] == {
+        "completed": len(lesson_ids),
+        "remaining_lesson_ids": [],
+        "remaining_required_lesson_ids": [],
+    }
 
 
 async def test_a_sync_batch_applies_each_client_id_once_and_accepts_late_items(
@@ -208,6 +223,9 @@ async def test_a_sync_batch_applies_each_client_id_once_and_accepts_late_items(
         ("f", "rejected", "completed_at_in_future"),
         ("g", "rejected", "unknown_course"),
     ]
+    details = {x["client_id"]: x["detail"] for x in first.json()["items"]}
+    assert details["f"] == "Waktu selesai (completed_at) lebih lambat dari jam server."
+    assert details["g"] == "Tidak ada pelatihan dengan id ini."
     replay = await content.client.post("/v1/progress/sync", json={"items": batch[:5]}, headers=me)
     assert {x["status"] for x in replay.json()["items"]} == {"duplicate"}
 

@@ -13,6 +13,7 @@ from content.domain.model import CompletionRules, OfflineCompletion, SyncOutcome
 from content.events.outbound import to_contract
 
 from .test_courses_and_progress import (
+    BUDGET,
     NOW,
     FakeUnitOfWork,
     content_of,
@@ -30,7 +31,7 @@ async def test_a_version_publishes_its_rules_hours_and_lesson_titles() -> None:
         content_of(text_lesson("Perubahan Permendagri 2027")), rules=rules, training_hours=12
     )
     course = await usecases.create_course(commands.CreateCourse("ADM", content, "ins"), uow)
-    await usecases.publish_course(commands.PublishCourse(course.course_id), uow)
+    await usecases.publish_course(commands.PublishCourse(course.course_id, BUDGET), uow)
     (event,) = to_contract(uow.published[-1])
     assert (event.pre_test_before_lessons, event.min_post_test_score) == (True, 80.0)
     assert (event.prerequisite_course_ids, event.training_hours) == ([basic.course_id], 12)
@@ -67,7 +68,7 @@ async def test_lessons_count_only_after_the_pre_test_where_the_version_asks_for_
         ),
         uow,
     )
-    course = await usecases.publish_course(commands.PublishCourse(course.course_id), uow)
+    course = await usecases.publish_course(commands.PublishCourse(course.course_id, BUDGET), uow)
     learner_id = await enrolled(uow, course)
     complete = commands.CompleteLesson(learner_id, course.course_id, lesson.lesson_id)
     with pytest.raises(PreTestRequired):

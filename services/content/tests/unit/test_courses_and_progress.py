@@ -31,10 +31,12 @@ from content.domain.model import (
     VersionStatus,
     plan_sync,
 )
+from content.domain.packages import Media
 from servicekit.clock import ManualClock
 
 NOW = datetime(2026, 11, 1, 8, tzinfo=UTC)
 TOWUA = "74.01.01.2006"
+BUDGET = 10 * 1024 * 1024
 
 
 def text_lesson(title: str = "Siklus APBDes", **changes: object) -> Lesson:
@@ -80,6 +82,15 @@ class FakeUnitOfWork:
 
     async def add_attachment(self, attachment):
         self.attachments.append(attachment)
+
+    async def media_of(self, course_id, attachment_ids):
+        return {
+            a.attachment_id: Media(
+                a.attachment_id, a.filename, a.media_type, a.size_bytes, a.sha256
+            )
+            for a in self.attachments
+            if a.course_id == course_id and a.attachment_id in attachment_ids
+        }
 
     async def course_exists(self, course_id):
         return any(c == course_id for c, _ in self.versions)
@@ -166,7 +177,7 @@ async def published(uow: FakeUnitOfWork, *lessons: Lesson) -> CourseVersion:
     course = await usecases.create_course(
         commands.CreateCourse("KEU-01", content_of(*lessons), "instructor"), uow
     )
-    return await usecases.publish_course(commands.PublishCourse(course.course_id), uow)
+    return await usecases.publish_course(commands.PublishCourse(course.course_id, BUDGET), uow)
 
 
 async def enrolled(uow: FakeUnitOfWork, course: CourseVersion) -> uuid.UUID:
@@ -186,7 +197,7 @@ async def test_publishing_emits_course_published_once_and_freezes_the_version() 
     assert [type(e).__name__ for e in uow.published] == ["CoursePublished"]
     assert course.required_lesson_ids == course.lesson_ids[:1]
     with pytest.raises(VersionImmutable):
-        await usecases.publish_course(commands.PublishCourse(course.course_id), uow)
+        await usecases.publish_course(commands.PublishCourse(course.course_id, BUDGET), uow)
 
 
 async def test_a_course_without_lessons_cannot_be_published() -> None:
@@ -195,7 +206,7 @@ async def test_a_course_without_lessons_cannot_be_published() -> None:
         commands.CreateCourse("KOSONG", CourseContent("Kosong", ()), "instructor"), uow
     )
     with pytest.raises(CourseNotPublishable):
-        await usecases.publish_course(commands.PublishCourse(course.course_id), uow)
+        await usecases.publish_course(commands.PublishCourse(course.course_id, BUDGET), uow)
 
 
 async def test_revising_a_published_version_starts_the_next_draft_and_keeps_the_old_one() -> None:
@@ -229,7 +240,8 @@ async def test_revising_a_published_version_starts_the_next_draft_and_keeps_the_
 @pytest.mark.parametrize(
     ("lesson", "field"),
     [
-        (Lesson(uuid.uuid4(), "Video", LessonKind.VIDEO), "modules.0.lessons.0.url"),
+        (Lesson(uuid.uuid4(), "Video", LessonKind.VIDEO), "modules.0.lessons.0.attachment_id"),
+        (Lesson(uuid.uuid4(), "Siaran", LessonKind.AUDIO), "modules.0.lessons.0.attachment_id"),
         (Lesson(uuid.uuid4(), "Dokumen", LessonKind.DOCUMENT), "modules.0.lessons.0.attachment_id"),
         (Lesson(uuid.uuid4(), "Tautan", LessonKind.LINK), "modules.0.lessons.0.url"),
     ],

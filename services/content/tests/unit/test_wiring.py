@@ -84,4 +84,5 @@ def test_use_cases_tell_time_by_the_clock_in_the_dependencies() -> None:
     definition = main.definition(settings, ContentDependencies(clock=ManualClock(NOW)))
     uow = definition.unit_of_work(SimpleNamespace(conn=None))
     assert uow.clock() == NOW
-    assert definition.max_body_bytes == settings.attachment_max_bytes
+    assert definition.max_body_bytes == settings.json_max_bytes
+    assert set(definition.upload_limits.values()) == {settings.attachment_max_bytes}

@@ -124,7 +124,7 @@ def verification_code() -> str:
 
 async def register_learner(cmd: commands.RegisterLearner, uow: UnitOfWork) -> Learner:
     if cmd.nik_hash and (existing := await uow.find_learner_by_nik(cmd.nik_hash)):
-        raise LearnerExists(existing.learner_id)
+        raise LearnerExists(existing.learner_id, existing.village_code)
     at = uow.now()
     learner = Learner(
         learner_id=uuid.uuid4(),

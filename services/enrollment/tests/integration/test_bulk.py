@@ -189,10 +189,10 @@ async def test_csv_import_keeps_valid_rows_and_reports_each_bad_row(
     assert response.status_code == 200, response.text
     result = response.json()
     assert (result["rows"], result["created"]) == (5, 2)
-    assert [(e["row"], e["field"]) for e in result["errors"]] == [
-        (4, "village_code"),
-        (5, "village_code"),
-        (6, "phone"),
+    assert [(e["row"], e["field"], e["message"]) for e in result["errors"]] == [
+        (4, "village_code", "Tidak ada desa dengan kode 74.01.01.2001."),
+        (5, "village_code", "di luar wilayah 74"),
+        (6, "phone", "Bukan nomor telepon yang valid."),
     ]
     listed = await enrollment.client.get("/v1/learners", headers=enrollment.auth("admin"))
     assert len(listed.json()["items"]) == 2

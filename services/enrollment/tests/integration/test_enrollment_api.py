@@ -113,6 +113,32 @@ async def test_bad_input_gets_a_problem_naming_the_field(
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert response.headers["content-language"] == "id"
+    assert response.json()["detail"] == f"Permintaan tidak valid: periksa {field}."
+    english = await enrollment.client.post(
+        "/v1/learners", json=body, headers={**enrollment.auth("admin"), "Accept-Language": "en"}
+    )
+    assert english.json()["code"] == "validation_failed"
+    assert english.json()["detail"] == f"Invalid request: check {field}."
+    assert english.json()["errors"][0]["message"] != response.json()["errors"][0]["message"]
+
+
+async def test_a_learner_is_shown_with_the_official_title_of_their_position(
+    enrollment: RunningService,
+) -> None:
+    body = {"full_name": "Wa Ode", "position": "kaur_keuangan", "village_code": TOWUA}
+    created = await enrollment.client.post(
+        "/v1/learners", json=body, headers=enrollment.auth("admin")
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["position"] == "kaur_keuangan"
+    assert created.json()["position_name"] == "Kepala Urusan Keuangan"
+    unknown = await enrollment.client.post(
+        "/v1/learners",
+        json={**body, "village_code": "74.01.01.2001"},
+        headers={**enrollment.auth("admin"), "Accept-Language": "en-US,en;q=0.9"},
+    )
+    assert unknown.json()["errors"][0]["message"] == "No village has code 74.01.01.2001."
 
 
 async def test_requests_without_a_valid_token_are_refused(enrollment: RunningService) -> None:

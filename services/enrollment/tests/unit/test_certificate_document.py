@@ -9,8 +9,10 @@ from types import SimpleNamespace
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+import pytest
 import segno
 from PIL import Image
+from pypdf import PdfReader
 
 from enrollment.api.certificate_document import render
 from enrollment.api.certificate_views import printed, signatory
@@ -116,8 +118,29 @@ def test_a_revoked_certificate_says_so_on_paper(tmp_path: Path) -> None:
     assert "DICABUT" in text
 
 
-def test_names_outside_latin_1_still_print_without_their_marks(tmp_path: Path) -> None:
+NAMES = [
+    "Ma\u2019ruf Amin",  # a typographic apostrophe
+    "La Ode Muh. Syarif \u2013 Kolaka",  # an en dash
+    "Nguy\u1ec5n Th\u1ecb H\u01b0\u01a1ng",  # Vietnamese
+    "Wa Ode \u201cSitti\u201d \u1e62alawati",
+    "\u03a3\u03bf\u03c6\u03af\u03b1 \u0410\u043d\u043d\u0430",  # Greek, Cyrillic
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_name_outside_latin_1_prints_as_written_in_the_embedded_font(
+    tmp_path: Path, name: str
+) -> None:
     config = settings(signature_png(tmp_path))
-    named = row(full_name="Wa Ode Sitti Ṣalawati", village_code="74.01.01.1002")
-    _, text, _ = as_png_and_text(render(printed(named, config), signatory(config), URL))
-    assert "Wa Ode Sitti Salawati" in text and "Kelurahan Wundulako" in text
+    named = row(
+        full_name=name,
+        course_title="Keuangan Desa \u2013 Tingkat Lanjut",
+        village_code="74.01.01.1002",
+    )
+    pdf = render(printed(named, config), signatory(config), URL)
+    _, text, _ = as_png_and_text(pdf)
+    assert name in text and "Keuangan Desa \u2013 Tingkat Lanjut" in text
+    assert "Kelurahan Wundulako" in text
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    fonts = {str(f.get_object()["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
+    assert fonts and all("DejaVuSans" in font for font in fonts), fonts

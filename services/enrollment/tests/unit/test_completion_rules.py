@@ -7,18 +7,19 @@ from datetime import UTC, datetime
 import pytest
 
 from enrollment import usecases
+from enrollment.api.explanations import explain
 from enrollment.domain import commands
 from enrollment.domain.completion import (
     CompletionRules,
     CourseVersion,
     Progress,
     Requirement,
-    explain,
     missing_for,
 )
 from enrollment.domain.errors import AlreadyRevoked, UnknownCertificate
 from enrollment.domain.events import CertificateRevoked
 from enrollment.domain.model import Enrollment, EnrollmentStatus, Position
+from servicekit.i18n import speaking
 
 from .fakes import FakeUnitOfWork
 
@@ -140,6 +141,12 @@ def test_what_is_missing_is_named_in_bahasa_indonesia() -> None:
     )
     done = Progress(frozenset(LESSONS), True, 80, frozenset({prerequisite}))
     assert explain(missing_for(course, done)) == "Semua syarat kelulusan terpenuhi."
+    with speaking("en"):
+        assert explain(missing).startswith(
+            'Complete the prerequisite courses first: "Dasar Pemerintahan Desa". '
+            "Take the pre-test before the lessons. "
+            'Required lessons not done yet (1): "Perubahan Permendagri 2027".'
+        )
 
 
 async def test_a_certificate_is_revoked_once_with_its_reason() -> None:

@@ -15,6 +15,7 @@ from enrollment.domain.errors import (
     UnknownCourse,
 )
 from enrollment.events.inbound import INBOUND
+from servicekit.auth import Principal, Role
 from servicekit.registry import service
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -52,13 +53,18 @@ def test_a_passed_post_test_and_any_pre_test_become_commands() -> None:
 
 def test_refusals_keep_their_codes_fields_and_extra_members() -> None:
     learner_id, enrollment_id = uuid.uuid4(), uuid.uuid4()
-    exists = REFUSALS.problem(LearnerExists(learner_id))
+    duplicate = LearnerExists(learner_id, "73.71.01.1001")
+    admin = Principal("a", frozenset({Role.ADMIN}))
+    exists = REFUSALS.problem(duplicate, admin)
     assert (exists.status, exists.code, exists.extra) == (
         409,
         "learner_exists",
         {"learner_id": str(learner_id)},
     )
     assert exists.detail == "a learner with this NIK is already registered"
+    elsewhere = Principal("s", frozenset({Role.SUPERVISOR}), region_code="74")
+    hidden = REFUSALS.problem(duplicate, elsewhere)
+    assert (hidden.status, hidden.code, hidden.extra) == (409, "learner_exists", {})
     enrolled = REFUSALS.problem(AlreadyEnrolled(enrollment_id))
     assert enrolled.extra == {"enrollment_id": str(enrollment_id)}
     course = REFUSALS.problem(UnknownCourse("x"))

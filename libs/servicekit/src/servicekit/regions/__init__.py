@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
@@ -35,10 +36,34 @@ class Region:
     parent_code: str | None
 
 
+# The canonical form of a code: dotted, two digits a level and four for the village.
+CANONICAL = re.compile(r"\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?")
+# What a caller may type: the canonical form or the same digits without dots.
+TYPED = re.compile(r"\d{2}(\.?\d{2}(\.?\d{2}(\.?\d{4})?)?)?")
+
+
 def dotted(code: str) -> str:
     digits = code.replace(".", "")
     parts = [digits[0:2], digits[2:4], digits[4:6], digits[6:10]]
     return ".".join(p for p in parts if p)
+
+
+def canonical(code: str) -> str:
+    """The one normalisation of a typed code (``7401``, ``74.01``) to its dotted form; a
+    ValueError for anything else (wildcards, partial levels, other characters)."""
+    if not TYPED.fullmatch(code):
+        raise ValueError("must be a region code such as 74, 74.01, 74.01.01 or 74.01.01.2006")
+    return dotted(code)
+
+
+def is_canonical(code: str) -> bool:
+    return CANONICAL.fullmatch(code) is not None
+
+
+def within(code: str, region_code: str) -> bool:
+    """Whether ``code`` is ``region_code`` or lies under it (both canonical; ``""`` is the
+    whole country). Compared level by level, so ``7`` or ``74.0`` cover nothing."""
+    return region_code == "" or code == region_code or code.startswith(region_code + ".")
 
 
 def level_of(code: str) -> Level:

@@ -119,7 +119,7 @@ def nats_url(request: pytest.FixtureRequest) -> Iterator[str]:
         from testcontainers.core.container import DockerContainer
 
         with (
-            DockerContainer("nats:2.12-alpine")
+            DockerContainer("nats:2.15-alpine")
             .with_command("-js")
             .with_exposed_ports(4222) as container
         ):
@@ -132,11 +132,11 @@ def nats_url(request: pytest.FixtureRequest) -> Iterator[str]:
 async def _wipe_streams(url: str) -> None:
     import nats
 
-    from servicekit.topology import DLQ_STREAM, STREAM
+    from servicekit.topology import AUDIT_STREAM, DLQ_STREAM, STREAM
 
     nc = await nats.connect(url)
     js = nc.jetstream()
-    for stream in (STREAM, DLQ_STREAM):
+    for stream in (STREAM, DLQ_STREAM, AUDIT_STREAM):
         with suppress(Exception):
             await js.delete_stream(stream)
     await nc.close()
@@ -151,7 +151,7 @@ async def jetstream(nats_url: str) -> AsyncIterator[object]:
 
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    await apply_topology(js, TopologySettings(max_deliver=3, ack_wait_seconds=5.0))
+    await apply_topology(js, TopologySettings(ack_wait_seconds=5.0))
     try:
         yield js
     finally:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.auth import CurrentPrincipal, Role
-from servicekit.pagination import Page, decode_uuid_cursor, encode_cursor
+from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.runner import Idempotency, IdempotencyKey
 
 from ..domain import commands
@@ -37,6 +37,7 @@ def create_command(body: AssessmentIn, created_by: str) -> commands.CreateAssess
         shuffle_questions=body.shuffle_questions,
         shuffle_options=body.shuffle_options,
         review=body.review,
+        allow_offline=body.allow_offline,
         questions=tuple(
             commands.NewQuestion(
                 kind=q.kind,
@@ -102,15 +103,16 @@ async def publish_assessment(
 async def list_assessments(
     principal: CurrentPrincipal,
     runner: UseCases,
+    cursors: PageCursors,
     course_id: uuid.UUID | None = None,
     kind: AssessmentKind | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AssessmentSummary]:
     """Authors, supervisors and admins see every assessment; learners those of their courses."""
     sees_all = principal.has(Role.INSTRUCTOR, Role.ADMIN, Role.SUPERVISOR)
     enrolled_learner_id = None if sees_all else learner_of(principal)
-    after = decode_uuid_cursor(cursor)
+    after = cursors.after_id("assessments", cursor)
     async with runner.read() as conn:
         rows = await queries.assessment_page(
             conn,
@@ -123,7 +125,9 @@ async def list_assessments(
         counts = await queries.question_counts(conn, [r.assessment_id for r in rows[:limit]])
     items = [views.listed_summary_out(r, counts.get(r.assessment_id, 0)) for r in rows[:limit]]
     next_cursor = (
-        encode_cursor({"id": str(rows[limit - 1].assessment_id)}) if len(rows) > limit else None
+        cursors.encode("assessments", id=str(rows[limit - 1].assessment_id))
+        if len(rows) > limit
+        else None
     )
     return Page(items=items, next_cursor=next_cursor)
 

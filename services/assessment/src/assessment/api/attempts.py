@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from servicekit.auth import CurrentPrincipal, Principal, Role
-from servicekit.pagination import Page, decode_uuid_cursor, encode_cursor
+from servicekit.auth import CurrentPrincipal, Principal
+from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 
 from ..domain import commands
@@ -20,7 +20,7 @@ from ..domain.model import Answer, Attempt, AttemptStatus
 from ..store import queries
 from . import views
 from .dependencies import AUTHORS, CurrentSettings, ServiceRuntime, UseCases, learner_of
-from .schemas import AttemptOut, ResultOut, SubmissionIn
+from .schemas import AttemptOut, PaperOut, ResultOut, SubmissionIn
 
 router = APIRouter(prefix="/v1", tags=["attempts"])
 
@@ -40,6 +40,24 @@ async def start_attempt(
 ) -> JSONResponse:
     command = commands.StartAttempt(assessment_id, learner_of(principal), secrets.randbits(62))
     return await runner.respond(command, views.paper_view, status=created_or_resumed)
+
+
+@router.post(
+    "/assessments/{assessment_id}/papers",
+    status_code=201,
+    response_model=PaperOut,
+    responses={200: {"description": "the paper already issued and not yet submitted"}},
+)
+async def take_paper(
+    assessment_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
+) -> JSONResponse:
+    """An attempt to answer offline (untimed assessments the author let go offline): the
+    questions without the key, and the rules. Asking again, before it is submitted, gives the
+    same paper; 409 ``online_only`` otherwise."""
+    command = commands.StartAttempt(
+        assessment_id, learner_of(principal), secrets.randbits(62), offline=True
+    )
+    return await runner.respond(command, views.offline_paper_view, status=created_or_resumed)
 
 
 def answers_of(body: SubmissionIn) -> tuple[Answer, ...]:
@@ -62,9 +80,15 @@ async def submit_attempt(
     runner: UseCases,
     settings: CurrentSettings,
 ) -> JSONResponse:
-    """Graded once; a repeat returns the first result. Too late: 409 ``attempt_expired``."""
+    """Graded once; a repeat returns the first result. Too late: 409 ``attempt_expired``. A
+    paper answered offline is sent here when the device is back online, with ``answered_at``;
+    one of a course version the learner has left: 409 ``paper_outdated``."""
     command = commands.SubmitAttempt(
-        attempt_id, learner_of(principal), answers_of(body), settings.submit_grace
+        attempt_id,
+        learner_of(principal),
+        answers_of(body),
+        settings.submit_grace,
+        answered_at=body.answered_at,
     )
     response = await runner.respond(command, views.result_view)
     result = json.loads(response.body)
@@ -105,19 +129,20 @@ async def get_attempt(
 async def list_attempts(
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
+    cursors: PageCursors,
     assessment_id: uuid.UUID | None = None,
     learner_id: uuid.UUID | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ResultOut]:
     """Learners see their own attempts, supervisors those in their region, authors all."""
     region_code, own_learner_id = None, None
     if not principal.has(*AUTHORS):
-        if principal.has(Role.SUPERVISOR) and principal.region_code:
-            region_code = principal.region_code
+        if principal.region_in_view is not None:
+            region_code = principal.region_in_view
         else:
             own_learner_id = learner_of(principal)
-    after = decode_uuid_cursor(cursor)
+    after = cursors.after_id("attempts", cursor)
     async with runtime.runner.read() as conn:
         rows = await queries.attempt_page(
             conn,
@@ -131,6 +156,8 @@ async def list_attempts(
     now, grace = runtime.clock(), runtime.settings.submit_grace
     items = [views.listed_result_out(row, now, grace) for row in rows[:limit]]
     next_cursor = (
-        encode_cursor({"id": str(rows[limit - 1].attempt_id)}) if len(rows) > limit else None
+        cursors.encode("attempts", id=str(rows[limit - 1].attempt_id))
+        if len(rows) > limit
+        else None
     )
     return Page(items=items, next_cursor=next_cursor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from servicekit.i18n import text
 from servicekit.problems import Refusal, Refusals
 
 from ..domain.errors import (
@@ -13,6 +14,8 @@ from ..domain.errors import (
     MaxAttemptsReached,
     NoDraft,
     NotEnrolled,
+    OnlineOnly,
+    PaperOutdated,
     PostTestExists,
     PostTestLocked,
     ReviewNotAvailable,
@@ -29,8 +32,19 @@ def locked(exc: PostTestLocked) -> dict[str, Any]:
     return {
         "missing_lessons": exc.missing_lessons,
         "missing": [{"lesson_id": str(x), "title": t} for x, t in exc.missing or []],
-        "explanation": exc.explanation,
+        "explanation": explain_locked(exc),
     }
+
+
+def explain_locked(exc: PostTestLocked) -> str:
+    """For the learner, in the request's language: which required lessons are still to do."""
+    if exc.missing is None:
+        return text("completion", "post_test_version_unknown") or str(exc)
+    untitled = text("completion", "untitled") or "-"
+    names = ", ".join(f'"{title}"' if title else untitled for _, title in exc.missing)
+    opens = text("completion", "post_test_after_lessons") or str(exc)
+    lessons = text("completion", "required_lessons", count=len(exc.missing), names=names)
+    return f"{opens} {lessons or ''}".strip()
 
 
 REFUSALS = Refusals(
@@ -55,5 +69,11 @@ REFUSALS = Refusals(
         NoDraft: Refusal(409, "no_draft", field="assessment_id"),
         AttemptFinished: Refusal(409, "attempt_finished", field="attempt_id"),
         ReviewNotAvailable: Refusal(409, "review_not_available", field="attempt_id"),
+        OnlineOnly: Refusal(409, "online_only"),
+        PaperOutdated: Refusal(
+            409,
+            "paper_outdated",
+            extra=lambda exc: {"issued_for_version": exc.issued_for, "course_version": exc.current},
+        ),
     },
 )

@@ -42,7 +42,7 @@ async def review_attempt(
                 conn, attempt.assessment_id, runtime.deps.assessment_cache
             )
             allowed = attempts_allowed(current or assessment, extra)
-            if not may_review(assessment, attempt, len(used), allowed):
+            if not may_review(assessment, attempt, sum(a.counts for a in used), allowed):
                 raise ReviewNotAvailable()
     return review_out(attempt, assessment)
 

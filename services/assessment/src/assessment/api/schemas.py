@@ -10,7 +10,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+
+from servicekit.fields import LINE, TEXT
 
 from ..domain.model import (
     AssessmentKind,
@@ -21,13 +23,13 @@ from ..domain.model import (
     VersionStatus,
 )
 
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Text = Annotated[str, Field(min_length=1, max_length=2000), TEXT]
 
 
 class OptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, Field(min_length=1, max_length=500)]
+    text: Annotated[str, Field(min_length=1, max_length=500), TEXT]
     correct: StrictBool = False
 
 
@@ -42,7 +44,7 @@ class QuestionIn(BaseModel):
     )
     answer: StrictBool | None = Field(default=None, description="true_false questions")
     accepted_answers: (
-        Annotated[list[Annotated[str, Field(max_length=500)]], Field(max_length=20)] | None
+        Annotated[list[Annotated[str, Field(max_length=500), LINE]], Field(max_length=20)] | None
     ) = Field(default=None, description="short_answer questions")
     match: Match | None = Field(
         default=None, description="short_answer questions; `normalised` when omitted"
@@ -54,7 +56,7 @@ class AssessmentIn(BaseModel):
 
     course_id: uuid.UUID
     kind: AssessmentKind
-    title: Annotated[str, Field(min_length=1, max_length=200)]
+    title: Annotated[str, Field(min_length=1, max_length=200), LINE]
     pass_score: Annotated[float, Field(ge=0, le=100)] = 70
     max_attempts: Annotated[int, Field(ge=1, le=100)] | None = Field(
         default=3, description="null: unlimited"
@@ -62,7 +64,7 @@ class AssessmentIn(BaseModel):
     time_limit_seconds: Annotated[int, Field(ge=30, le=86_400)] | None = Field(
         default=None, description="null: untimed"
     )
-    questions_drawn: Annotated[int, Field(ge=1)] | None = Field(
+    questions_drawn: Annotated[int, Field(ge=1, le=500)] | None = Field(
         default=None, description="draw this many questions per attempt; null: all"
     )
     shuffle_questions: StrictBool = True
@@ -70,6 +72,11 @@ class AssessmentIn(BaseModel):
     review: Review = Field(
         default=Review.AFTER_LAST_ATTEMPT,
         description="when a learner may see their answers beside the correct ones",
+    )
+    allow_offline: StrictBool | None = Field(
+        default=None,
+        description="may be taken as a paper and graded when synced (untimed only); null: "
+        "untimed pre-tests and quizzes may, post-tests may not",
     )
     questions: Annotated[list[QuestionIn], Field(min_length=1, max_length=500)]
 
@@ -105,6 +112,7 @@ class AssessmentSummary(BaseModel):
     question_count: int
     shuffle_questions: bool
     shuffle_options: bool
+    allow_offline: bool
     created_at: datetime
     version: int = Field(description="the version shown; new attempts draw the published one")
     status: VersionStatus
@@ -150,6 +158,10 @@ class ResultOut(BaseModel):
     max_points: float | None
     graded_at: datetime | None
     assessment_version: int = Field(description="the version its paper was drawn from")
+    offline: bool = False
+    answered_at: datetime | None = Field(
+        default=None, description="when the learner finished, in their device's time zone"
+    )
 
 
 class AttemptOut(ResultOut):
@@ -166,16 +178,21 @@ class AnswerIn(BaseModel):
     question_id: uuid.UUID
     option_ids: Annotated[list[uuid.UUID], Field(max_length=20)] | None = None
     value: StrictBool | None = None
-    text: Annotated[str, Field(max_length=1000)] | None = None
+    text: Annotated[str, Field(max_length=1000), TEXT] | None = None
 
 
 class SubmissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answers: Annotated[list[AnswerIn], Field(max_length=500)]
+    answered_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the learner finished, on the device's clock with its offset "
+        "(papers answered offline); kept as sent",
+    )
 
 
-Reason = Annotated[str, Field(min_length=5, max_length=500)]
+Reason = Annotated[str, Field(min_length=5, max_length=500), TEXT]
 
 
 class AttemptsGrantIn(BaseModel):
@@ -231,3 +248,40 @@ class ReviewedQuestionOut(BaseModel):
 
 class ReviewOut(ResultOut):
     questions: list[ReviewedQuestionOut]
+
+
+class PaperRules(BaseModel):
+    """What a client tells the learner before they go offline with a paper."""
+
+    offline: bool = Field(description="answered without a connection, graded when synced")
+    timed: bool
+    graded: str = Field(description="`once_when_synced`: a paper sent twice is graded once")
+    pass_score: float
+    max_attempts: int | None
+    attempts_used: int = Field(description="this paper included")
+    attempts_left: int | None
+    course_version: int | None = Field(
+        description="the course version it is valid for: after a move to another, it is void"
+    )
+    post_test_offline: bool | None = Field(
+        description="whether the course's post-test may be taken offline too (null: none)"
+    )
+    submit_path: str
+    answered_at: str = Field(description="what to send as `answered_at`")
+
+
+class PaperOut(BaseModel):
+    """An attempt to answer offline: the questions, never the key, and the rules."""
+
+    format: str
+    attempt_id: uuid.UUID
+    assessment_id: uuid.UUID
+    assessment_kind: AssessmentKind
+    assessment_version: int = Field(description="the version its questions were drawn from")
+    title: str
+    course_id: uuid.UUID
+    learner_id: uuid.UUID
+    attempt_number: int
+    issued_at: datetime
+    rules: PaperRules
+    questions: list[PaperQuestionOut]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.errors import DomainError, PostTestLocked
+from servicekit.i18n import problem_detail
+
+from ..domain.errors import DomainError, MaxAttemptsReached, PostTestLocked
 from ..domain.model import (
     Assessment,
     AssessmentKind,
@@ -16,18 +18,24 @@ from ..domain.model import (
     QuestionKind,
     attempts_allowed,
 )
+from ..store import queries
 from ..store.rows import assessment_from_rows, attempt_from_row
 from ..store.unit_of_work import SqlUnitOfWork
+from .refusals import REFUSALS, explain_locked
 from .schemas import (
     AssessmentOut,
     AssessmentSummary,
     AttemptOut,
     OptionKeyOut,
     PaperOptionOut,
+    PaperOut,
     PaperQuestionOut,
+    PaperRules,
     QuestionKeyOut,
     ResultOut,
 )
+
+PAPER_FORMAT = "lms-offline-paper/1"
 
 
 def shown_status(attempt: Attempt, now: datetime, grace: timedelta) -> AttemptStatus:
@@ -52,6 +60,8 @@ def result_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus) 
         max_points=attempt.max_points,
         graded_at=attempt.graded_at,
         assessment_version=attempt.assessment_version,
+        offline=attempt.offline,
+        answered_at=attempt.answered_at,
     )
 
 
@@ -72,10 +82,12 @@ def listed_result_out(row: Any, now: datetime, grace: timedelta) -> ResultOut:
         max_points=attempt.max_points,
         graded_at=attempt.graded_at,
         assessment_version=attempt.assessment_version,
+        offline=attempt.offline,
+        answered_at=attempt.answered_at,
     )
 
 
-def attempt_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus) -> AttemptOut:
+def paper_questions(attempt: Attempt, assessment: Assessment) -> list[PaperQuestionOut]:
     """The paper as the learner sees it: prompts and option texts, never what is correct."""
     questions = []
     for drawn in attempt.paper:
@@ -91,11 +103,15 @@ def attempt_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus)
                 options=[PaperOptionOut(option_id=o, text=texts[o]) for o in drawn.option_ids],
             )
         )
+    return questions
+
+
+def attempt_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus) -> AttemptOut:
     return AttemptOut(
         **result_out(attempt, assessment, status).model_dump(),
         started_at=attempt.started_at,
         expires_at=attempt.expires_at,
-        questions=questions,
+        questions=paper_questions(attempt, assessment),
     )
 
 
@@ -105,6 +121,43 @@ async def paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) -> dict[
     assessment = await uow.get_assessment(attempt.assessment_id, attempt.assessment_version)
     assert assessment is not None
     return attempt_out(attempt, assessment, attempt.status).model_dump(mode="json")
+
+
+async def offline_paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) -> dict[str, Any]:
+    """A paper to take offline, with the rules a client tells the learner before going."""
+    attempt, _ = started
+    assessment = await uow.get_assessment(attempt.assessment_id, attempt.assessment_version)
+    assert assessment is not None
+    used = sum(a.counts for a in await uow.attempts_of(attempt.learner_id, attempt.assessment_id))
+    extra = await uow.extra_attempts(attempt.learner_id, attempt.assessment_id)
+    limit = attempts_allowed(assessment, extra)
+    rules = PaperRules(
+        offline=True,
+        timed=False,
+        graded="once_when_synced",
+        pass_score=assessment.pass_score,
+        max_attempts=limit,
+        attempts_used=used,
+        attempts_left=None if limit is None else max(limit - used, 0),
+        course_version=attempt.course_version,
+        post_test_offline=await queries.post_test_offline(uow.conn, assessment.course_id),
+        submit_path=f"/v1/attempts/{attempt.attempt_id}/submit",
+        answered_at="the device's time when the learner finished, with its UTC offset",
+    )
+    return PaperOut(
+        format=PAPER_FORMAT,
+        attempt_id=attempt.attempt_id,
+        assessment_id=assessment.assessment_id,
+        assessment_kind=assessment.kind,
+        assessment_version=assessment.version,
+        title=assessment.title,
+        course_id=assessment.course_id,
+        learner_id=attempt.learner_id,
+        attempt_number=attempt.attempt_number,
+        issued_at=attempt.started_at,
+        rules=rules,
+        questions=paper_questions(attempt, assessment),
+    ).model_dump(mode="json")
 
 
 async def result_view(attempt: Attempt, uow: SqlUnitOfWork) -> dict[str, Any]:
@@ -127,6 +180,7 @@ def summary_out(assessment: Assessment) -> AssessmentSummary:
         question_count=len(assessment.questions),
         shuffle_questions=assessment.shuffle_questions,
         shuffle_options=assessment.shuffle_options,
+        allow_offline=assessment.allow_offline,
         created_at=assessment.created_at,
         version=assessment.version,
         status=assessment.status,
@@ -155,21 +209,28 @@ def learner_summary_out(
     try:
         enrollment.require_open(assessment.kind, course)
     except PostTestLocked as exc:
-        reason = exc.explanation
+        reason = explain_locked(exc)
     except DomainError as exc:
-        reason = str(exc)
+        reason = _told(exc)
+    used = sum(a.counts for a in taken)
     resumable = any(a.is_open(now) for a in taken)
     allowed = attempts_allowed(assessment, extra)
-    if reason is None and not resumable and allowed is not None and len(taken) >= allowed:
-        reason = f"Semua {allowed} kesempatan sudah dipakai."
+    if reason is None and not resumable and allowed is not None and used >= allowed:
+        reason = _told(MaxAttemptsReached(allowed))
     return summary_out(assessment).model_copy(
         update={
             "attempts_allowed": allowed,
-            "attempts_used": len(taken),
+            "attempts_used": used,
             "available": reason is None,
             "unavailable_reason": reason,
         }
     )
+
+
+def _told(refused: DomainError) -> str:
+    """Why an attempt cannot be started, as its problem would say it to this learner."""
+    problem = REFUSALS.problem(refused)
+    return problem_detail(problem.code, problem.detail, problem.extra)
 
 
 def keyed_out(assessment: Assessment) -> AssessmentOut:

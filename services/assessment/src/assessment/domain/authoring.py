@@ -16,6 +16,7 @@ from .model import (
     Question,
     QuestionKind,
     VersionStatus,
+    offline_by_default,
 )
 
 _FIELDS_OF = {
@@ -38,8 +39,13 @@ def build_assessment(
     if cmd.questions_drawn is not None and cmd.questions_drawn > len(cmd.questions):
         raise InvalidField(
             "questions_drawn",
-            f"cannot draw {cmd.questions_drawn} of {len(cmd.questions)} questions",
+            "cannot draw more questions than the bank has",
         )
+    allow_offline = cmd.allow_offline
+    if allow_offline is None:
+        allow_offline = offline_by_default(cmd.kind, cmd.time_limit_seconds)
+    if allow_offline and cmd.time_limit_seconds is not None:
+        raise InvalidField("allow_offline", "a timed assessment is taken online")
     questions = tuple(
         build_question(question, f"questions.{index}")
         for index, question in enumerate(cmd.questions)
@@ -60,6 +66,7 @@ def build_assessment(
         version=version,
         status=status,
         review=cmd.review,
+        allow_offline=allow_offline,
     )
 
 
@@ -70,7 +77,7 @@ def build_question(new: NewQuestion, at: str) -> Question:
         if getattr(new, name) is not None
     }
     for name in sorted(given - _FIELDS_OF[new.kind]):
-        raise InvalidField(f"{at}.{name}", f"does not belong to a {new.kind} question")
+        raise InvalidField(f"{at}.{name}", "does not belong to this kind of question")
     if not new.prompt.strip():
         raise InvalidField(f"{at}.prompt", "must not be blank")
     question = Question(

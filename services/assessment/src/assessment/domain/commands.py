@@ -41,6 +41,8 @@ class CreateAssessment:
     # the author's subject, kept with the assessment
     created_by: str = ""
     review: Review = Review.AFTER_LAST_ATTEMPT
+    # None: untimed pre-tests and quizzes may go offline, post-tests may not
+    allow_offline: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class StartAttempt:
     learner_id: uuid.UUID
     # draws the paper of a new attempt; a resumed attempt keeps its own
     seed: int
+    # to be answered without a connection (a paper) and submitted later
+    offline: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,10 @@ class SubmitAttempt:
     answers: tuple[Answer, ...]
     # how late after the time limit a submission is still graded (slow village networks)
     grace: timedelta
+    # when the learner finished, on the device's clock (with its offset)
+    answered_at: datetime | None = None
+    # how far a device's clock may be ahead of the server's
+    clock_skew: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

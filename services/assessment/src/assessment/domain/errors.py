@@ -31,22 +31,27 @@ class PostTestLocked(DomainError):
         self.missing = missing
         self.missing_lessons = None if missing is None else len(missing)
 
-    @property
-    def explanation(self) -> str:
-        """For the learner, in Bahasa Indonesia."""
-        if self.missing is None:
-            return "Post-test dibuka setelah versi pelatihan Anda tercatat; coba lagi sebentar."
-        names = ", ".join(f'"{title}"' if title else "(tanpa judul)" for _, title in self.missing)
-        return (
-            "Post-test dibuka setelah semua materi wajib selesai. "
-            f"Materi wajib yang belum selesai ({len(self.missing)}): {names}."
-        )
-
 
 class MaxAttemptsReached(DomainError):
     def __init__(self, max_attempts: int) -> None:
         super().__init__(f"all {max_attempts} attempts of this assessment are used")
         self.max_attempts = max_attempts
+
+
+class OnlineOnly(DomainError):
+    """The assessment cannot be taken as an offline paper."""
+
+
+class PaperOutdated(DomainError):
+    """An offline paper issued for a course version the learner no longer follows."""
+
+    def __init__(self, issued_for: int | None, current: int | None) -> None:
+        super().__init__(
+            f"the paper was issued for version {issued_for} of the course; you now follow "
+            f"version {current}: download a new paper"
+        )
+        self.issued_for = issued_for
+        self.current = current
 
 
 class InvalidField(DomainError):
@@ -78,4 +83,4 @@ class AttemptFinished(DomainError):
 
 class ReviewNotAvailable(DomainError):
     def __init__(self) -> None:
-        super().__init__("Pembahasan jawaban tersedia setelah kesempatan terakhir Anda dipakai.")
+        super().__init__("answers are reviewed once the attempts this assessment allows are used")

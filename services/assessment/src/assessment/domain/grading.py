@@ -104,15 +104,15 @@ def _check_one(question: Question, drawn: DrawnQuestion, answer: Answer, at: str
         if value is not None
     }
     for name in sorted(given - {expected}):
-        raise InvalidField(f"{at}.{name}", f"not an answer to a {question.kind} question")
+        raise InvalidField(f"{at}.{name}", "does not fit this kind of question")
     if expected not in given:
-        raise InvalidField(f"{at}.{expected}", f"required to answer a {question.kind} question")
+        raise InvalidField(f"{at}.{expected}", "this kind of question needs it")
     if question.kind not in CHOICE_KINDS:
         return answer
     chosen = tuple(dict.fromkeys(answer.option_ids or ()))
     unknown = [o for o in chosen if o not in drawn.option_ids]
     if unknown:
-        raise InvalidField(f"{at}.option_ids", f"not an option of this question: {unknown[0]}")
+        raise InvalidField(f"{at}.option_ids", "names an option this question does not have")
     if question.kind == QuestionKind.SINGLE_CHOICE and len(chosen) > 1:
         raise InvalidField(f"{at}.option_ids", "a single-choice question takes one option")
     return Answer(answer.question_id, option_ids=chosen)

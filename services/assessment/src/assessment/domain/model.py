@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .errors import AttemptFinished, InvalidField, NotEnrolled, PostTestLocked
+from .errors import AttemptFinished, InvalidField, NotEnrolled, OnlineOnly, PostTestLocked
 
 
 class AssessmentKind(StrEnum):
@@ -48,6 +48,9 @@ class AttemptStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     GRADED = "graded"
     EXPIRED = "expired"
+    # an offline paper of a course version the learner no longer follows: never graded, and
+    # not counted among the attempts used
+    VOID = "void"
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,25 @@ class Assessment:
     version: int = 1
     status: VersionStatus = VersionStatus.PUBLISHED
     review: Review = Review.AFTER_LAST_ATTEMPT
+    # may be taken as a paper, answered without a connection and graded when it is synced
+    allow_offline: bool = False
 
     def question(self, question_id: uuid.UUID) -> Question | None:
         return next((q for q in self.questions if q.question_id == question_id), None)
+
+    def require_offline(self) -> None:
+        """Untimed assessments the author let go offline: a time limit needs the server's
+        clock at both ends."""
+        if self.time_limit_seconds is not None:
+            raise OnlineOnly("a timed assessment is taken online, where its time is kept")
+        if not self.allow_offline:
+            raise OnlineOnly(f"this {self.kind} is taken online")
+
+
+def offline_by_default(kind: AssessmentKind, time_limit_seconds: int | None) -> bool:
+    """Untimed pre-tests and quizzes go offline unless the author says otherwise; post-tests,
+    which complete a course, stay online unless the author allows it."""
+    return kind != AssessmentKind.POST_TEST and time_limit_seconds is None
 
 
 @dataclass(frozen=True)
@@ -132,6 +151,32 @@ class Attempt:
     score: float | None = None
     passed: bool | None = None
     graded_at: datetime | None = None
+    # taken as a paper; the course version the learner followed when it was issued
+    offline: bool = False
+    course_version: int | None = None
+    # when the learner finished it, on their device's clock and in its time zone
+    answered_at: datetime | None = None
+
+    @property
+    def counts(self) -> bool:
+        """Counts among the attempts used (a void paper does not)."""
+        return self.status != AttemptStatus.VOID
+
+    def void(self) -> None:
+        self.status = AttemptStatus.VOID
+
+    def record_answered_at(
+        self, answered_at: datetime | None, now: datetime, skew: timedelta
+    ) -> None:
+        """The device's time, kept as sent: not later than now, nor before the paper was
+        issued (beyond the clocks' ``skew``)."""
+        if answered_at is None:
+            return
+        if answered_at > now + skew:
+            raise InvalidField("answered_at", "is later than the server's clock")
+        if answered_at < self.started_at - skew:
+            raise InvalidField("answered_at", "is before the paper was issued")
+        self.answered_at = answered_at
 
     def is_open(self, now: datetime) -> bool:
         """May still be resumed: in progress and its time not yet up."""
@@ -250,7 +295,9 @@ def attempts_allowed(assessment: Assessment, extra: int) -> int | None:
 def may_review(assessment: Assessment, attempt: Attempt, used: int, allowed: int | None) -> bool:
     """A finished attempt may be reviewed as the assessment says: after each, or once no
     attempt is left (never while another could still be taken)."""
-    if attempt.status == AttemptStatus.IN_PROGRESS or assessment.review == Review.NEVER:
+    if attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.VOID):
+        return False
+    if assessment.review == Review.NEVER:
         return False
     if assessment.review == Review.AFTER_EACH_ATTEMPT:
         return True

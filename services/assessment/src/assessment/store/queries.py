@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from servicekit.regions.sql import under
+
 from ..domain.model import (
     Assessment,
     AssessmentKind,
@@ -229,7 +231,7 @@ async def attempt_page(
         .limit(limit + 1)
     )
     if region_code is not None:
-        query = query.where(attempts.c.village_code.startswith(region_code))
+        query = query.where(under(attempts.c.village_code, region_code))
     if own_learner_id is not None:
         query = query.where(attempts.c.learner_id == own_learner_id)
     if assessment_id:
@@ -239,3 +241,19 @@ async def attempt_page(
     if after:
         query = query.where(attempts.c.attempt_id > after)
     return (await conn.execute(query)).all()
+
+
+async def post_test_offline(conn: AsyncConnection, course_id: uuid.UUID) -> bool | None:
+    """Whether the course's post-test may be taken offline (None: it has none)."""
+    found = (
+        await conn.execute(
+            select(assessments.c.allow_offline)
+            .where(
+                assessments.c.course_id == course_id,
+                assessments.c.kind == AssessmentKind.POST_TEST.value,
+            )
+            .order_by(assessments.c.created_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return None if found is None else bool(found)

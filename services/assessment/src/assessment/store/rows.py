@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..domain.model import (
@@ -40,6 +41,7 @@ def assessment_from_rows(row: Any, bank: list[Any]) -> Assessment:
         version=row.version,
         status=VersionStatus(getattr(row, "status", VersionStatus.PUBLISHED)),
         review=Review(row.review),
+        allow_offline=row.allow_offline,
     )
 
 
@@ -69,6 +71,7 @@ def settings_values(assessment: Assessment) -> dict[str, Any]:
         "shuffle_questions": assessment.shuffle_questions,
         "shuffle_options": assessment.shuffle_options,
         "review": assessment.review.value,
+        "allow_offline": assessment.allow_offline,
     }
 
 
@@ -98,6 +101,7 @@ def assessment_values(assessment: Assessment) -> dict[str, Any]:
         "shuffle_questions": assessment.shuffle_questions,
         "shuffle_options": assessment.shuffle_options,
         "created_at": assessment.created_at,
+        "allow_offline": assessment.allow_offline,
     }
 
 
@@ -145,7 +149,22 @@ def attempt_from_row(row: Any) -> Attempt:
         passed=row.passed,
         graded_at=row.graded_at,
         assessment_version=row.assessment_version,
+        offline=row.offline,
+        course_version=row.course_version,
+        answered_at=_local(row.answered_at, row.answered_utc_offset_minutes),
     )
+
+
+def _local(moment: datetime | None, offset_minutes: int | None) -> datetime | None:
+    """A moment back in the time zone its device gave it in."""
+    if moment is None or offset_minutes is None:
+        return moment
+    return moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
+
+
+def _offset_minutes(moment: datetime | None) -> int | None:
+    offset = moment.utcoffset() if moment is not None else None
+    return None if offset is None else int(offset.total_seconds() // 60)
 
 
 def attempt_values(attempt: Attempt) -> dict[str, Any]:
@@ -171,6 +190,10 @@ def attempt_values(attempt: Attempt) -> dict[str, Any]:
         "passed": attempt.passed,
         "graded_at": attempt.graded_at,
         "assessment_version": attempt.assessment_version,
+        "offline": attempt.offline,
+        "course_version": attempt.course_version,
+        "answered_at": attempt.answered_at,
+        "answered_utc_offset_minutes": _offset_minutes(attempt.answered_at),
     }
 
 

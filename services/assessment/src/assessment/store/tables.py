@@ -36,6 +36,7 @@ assessments = Table(
     Column("questions_drawn", Integer),
     Column("shuffle_questions", Boolean, nullable=False),
     Column("shuffle_options", Boolean, nullable=False),
+    Column("allow_offline", Boolean, nullable=False, server_default=text("false")),
     Column("created_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     # the published version new attempts draw from; the settings above are its settings
@@ -65,6 +66,7 @@ assessment_versions = Table(
     Column("shuffle_questions", Boolean, nullable=False),
     Column("shuffle_options", Boolean, nullable=False),
     Column("review", String(24), nullable=False),
+    Column("allow_offline", Boolean, nullable=False, server_default=text("false")),
     Column("created_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True)),
@@ -119,6 +121,11 @@ attempts = Table(
     Column("passed", Boolean),
     Column("graded_at", DateTime(timezone=True)),
     Column("assessment_version", Integer, nullable=False, server_default=text("1")),
+    Column("offline", Boolean, nullable=False, server_default=text("false")),
+    Column("course_version", Integer),
+    # the device's clock when the learner finished, and its offset from UTC in minutes
+    Column("answered_at", DateTime(timezone=True)),
+    Column("answered_utc_offset_minutes", Integer),
     UniqueConstraint("assessment_id", "learner_id", "attempt_number", name="attempts_number"),
     Index(
         "attempts_overdue",

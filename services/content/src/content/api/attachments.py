@@ -1,60 +1,87 @@
-"""Documents attached to a course: upload with a size cap, download with ranges and ETags."""
+"""Documents and media attached to a course: upload with a size cap, download with ranges,
+ETags and digests, each served with a safe type."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, Field
 
 from servicekit.auth import CurrentPrincipal
+from servicekit.fields import LINE
+from servicekit.openapi import Responses, problems, served
 from servicekit.problems import Problem, field_problem
 
 from ..domain import commands
 from ..store import queries
 from .access import AUTHORS, is_author, readable_version
-from .dependencies import Blobs, CurrentSettings, UseCases
+from .dependencies import Blobs, UseCases
+from .downloads import Stored, serve
 from .schemas import AttachmentOut
 from .views import attachment_json, attachment_out
 
 router = APIRouter(prefix="/v1", tags=["attachments"])
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-FILENAME = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
+# Served with their own type, and shown in the browser: documents and media that run no script
+INLINE = {
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "audio/mpeg",
+    "audio/mp4",
+    "video/mp4",
+    "video/webm",
+}
+# Served with their own type, as a download; any other type is served as octet-stream
+DOWNLOAD = {
+    "text/plain",
+    "text/csv",
+    "application/zip",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+}
+# A downloaded document is never a page: no script, no plugin, no frame may run from it
+DOCUMENT_POLICY = "sandbox; default-src 'none'"
 
 
-def too_large(cap: int) -> Problem:
-    return Problem(
-        413,
-        "attachment_too_large",
-        f"attachments are limited to {cap} bytes",
-        errors=[{"field": "body", "message": f"at most {cap} bytes"}],
-        max_bytes=cap,
-    )
+def _plain_name(name: str) -> str:
+    if "/" in name or "\\" in name or not name.strip(" ."):
+        raise ValueError("a file name, without slashes, and not . or ..")
+    return name
 
 
-async def read_capped(request: Request, cap: int) -> bytes:
-    """The body, refused as soon as it passes the cap (a declared length is not trusted)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise too_large(cap)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise too_large(cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
+Filename = Annotated[str, Field(min_length=1, max_length=200), LINE, AfterValidator(_plain_name)]
+MediaType = Annotated[
+    str, Field(max_length=200, pattern=r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+( *;[ -~]*)?$")
+]
 
 
-def etag_matches(header: str | None, etag: str) -> bool:
-    if header is None:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or etag in tags
+def served_as(media_type: str, filename: str) -> tuple[str, str]:
+    """The content type and disposition a stored document is served with: its own type only
+    from the lists above, and inline only for what a browser shows without running it."""
+    disposition = f"filename*=UTF-8''{quote(filename)}"
+    if media_type in INLINE:
+        return media_type, f"inline; {disposition}"
+    served = media_type if media_type in DOWNLOAD else "application/octet-stream"
+    return served, f"attachment; {disposition}"
+
+
+async def read_body(request: Request) -> bytes:
+    """The document; the middleware refuses it with 413 as soon as it passes the route's cap
+    (``upload_limits`` in ``main.py``), whatever its declared length."""
+    return b"".join([chunk async for chunk in request.stream()])
 
 
 @router.post("/courses/{course_id}/attachments", status_code=201, response_model=AttachmentOut)
@@ -63,23 +90,16 @@ async def upload_attachment(
     request: Request,
     principal: CurrentPrincipal,
     runner: UseCases,
-    settings: CurrentSettings,
     blobs: Blobs,
-    filename: Annotated[str, Query(min_length=1, max_length=200)],
-    content_type: Annotated[str, Header()] = "application/octet-stream",
+    filename: Annotated[Filename, Query()],
+    content_type: Annotated[MediaType, Header()] = "application/octet-stream",
 ) -> JSONResponse:
     """The raw document is the body; its name is ``?filename=`` and its type Content-Type."""
     principal.require(*AUTHORS)
-    if not FILENAME.match(filename):
-        raise field_problem("filename", "no slashes or control characters")
-    cap = settings.attachment_max_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise too_large(cap)
     async with runner.read() as conn:
         if not await queries.course_exists(conn, course_id):
             raise field_problem("course_id", "no course has this id", "unknown_course", 404)
-    data = await read_capped(request, cap)
+    data = await read_body(request)
     if not data:
         raise field_problem("body", "the document is empty", "empty_attachment")
     digest = hashlib.sha256(data).hexdigest()
@@ -87,7 +107,7 @@ async def upload_attachment(
     command = commands.AttachDocument(
         course_id=course_id,
         filename=filename,
-        media_type=content_type.split(";")[0].strip()[:100] or "application/octet-stream",
+        media_type=content_type.split(";")[0].strip().lower()[:100] or "application/octet-stream",
         size_bytes=len(data),
         sha256=digest,
         author=principal.subject,
@@ -105,40 +125,31 @@ async def list_attachments(
     return [attachment_out(r) for r in rows]
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """One byte range (start, end inclusive); None means the whole document.
-
-    Raises a 416 problem for a range that lies outside the document."""
-    match = RANGE.match((header or "").strip())
-    if match is None or match.groups() == ("", ""):
-        return None  # absent, several ranges or not understood: the full document is correct
-    first, last = match.groups()
-    if first == "":
-        start, end = max(size - int(last), 0), size - 1
-    else:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
-    if start >= size or start > end or (first and last and int(last) < int(first)):
-        raise Problem(
-            416,
-            "range_not_satisfiable",
-            f"Range: the document has {size} bytes",
-            headers={"Content-Range": f"bytes */{size}"},
-        )
-    return start, end
+# what ``serve`` answers (api/downloads.py), to GET and to HEAD alike: the document, a range
+# of it, 304, a failed If-Match (412) and a range it cannot serve (416)
+DOCUMENT: Responses = (
+    served("*/*")
+    | served("*/*", status=206, description="The requested range of the document")
+    | {304: {"description": "Unchanged since the ETag in If-None-Match"}}
+    | problems(412, 416)
+)
 
 
-@router.get("/courses/{course_id}/attachments/{attachment_id}")
+@router.get(
+    "/courses/{course_id}/attachments/{attachment_id}", response_model=None, responses=DOCUMENT
+)
+@router.head(
+    "/courses/{course_id}/attachments/{attachment_id}", response_model=None, responses=DOCUMENT
+)
 async def download_attachment(
     course_id: uuid.UUID,
     attachment_id: uuid.UUID,
+    request: Request,
     principal: CurrentPrincipal,
     runner: UseCases,
     blobs: Blobs,
-    range_header: Annotated[str | None, Header(alias="Range")] = None,
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
-    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
 ) -> Response:
+    """Ranges, If-Range, If-Match, If-None-Match, Repr-Digest: see ``api/downloads.py``."""
     async with runner.read() as conn:
         meta = await queries.attachment(conn, course_id, attachment_id)
         if meta is None:
@@ -151,27 +162,12 @@ async def download_attachment(
                 raise Problem(
                     403, "not_in_your_version", "this document is not in your course version"
                 )
-    etag = f'"{meta.sha256}"'
+    media_type, disposition = served_as(meta.media_type, meta.filename)
+    stored = Stored(meta.sha256, int(meta.size_bytes), meta.sha256, media_type)
     headers = {
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
         # content-addressed and never changed: a device may keep it as long as it likes
         "Cache-Control": "private, max-age=31536000, immutable",
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(meta.filename)}",
+        "Content-Disposition": disposition,
+        "Content-Security-Policy": DOCUMENT_POLICY,
     }
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    size = int(meta.size_bytes)
-    wanted = parse_range(range_header, size) if if_range in (None, etag) else None
-    start, end = wanted or (0, size - 1)
-    headers["Content-Length"] = str(end - start + 1)
-    status = 200
-    if wanted is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return StreamingResponse(
-        blobs.read(meta.sha256, start, end),
-        status_code=status,
-        media_type=meta.media_type,
-        headers=headers,
-    )
+    return serve(request, stored, blobs, headers)

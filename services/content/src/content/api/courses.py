@@ -9,16 +9,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import CurrentPrincipal
-from servicekit.pagination import Page, decode_cursor, encode_cursor
+from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 from servicekit.runner import Idempotency, IdempotencyKey
 
 from ..domain import commands
 from ..store import queries
 from .access import AUTHORS, is_author, readable_version, visible_version
-from .dependencies import UseCases
+from .dependencies import CurrentSettings, UseCases
 from .schemas import CourseContentIn, CourseIn, CourseOut, CourseSummary, LessonRead
-from .views import course_json, course_out, course_summary, lesson_out
+from .views import authored_view, course_out, course_summary, lesson_out
 
 router = APIRouter(prefix="/v1", tags=["courses"])
 
@@ -28,12 +28,13 @@ async def create_course(
     body: CourseIn,
     principal: CurrentPrincipal,
     runner: UseCases,
+    settings: CurrentSettings,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     principal.require(*AUTHORS)
     return await runner.respond(
         commands.CreateCourse(body.code, body.to_domain(), principal.subject),
-        course_json,
+        authored_view(settings.course_budget_bytes),
         status=201,
         idempotency=Idempotency(
             idempotency_key, f"courses:{principal.subject}", body.model_dump(mode="json")
@@ -43,38 +44,48 @@ async def create_course(
 
 @router.put("/courses/{course_id}", response_model=CourseOut)
 async def revise_course(
-    course_id: uuid.UUID, body: CourseContentIn, principal: CurrentPrincipal, runner: UseCases
+    course_id: uuid.UUID,
+    body: CourseContentIn,
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    settings: CurrentSettings,
 ) -> JSONResponse:
-    """Edit the draft, or start version N+1 as a draft when the latest one is published."""
+    """Edit the draft, or start version N+1 as a draft when the latest one is published. The
+    answer shows the course's size on a device against its budget."""
     principal.require(*AUTHORS)
     command = commands.ReviseCourse(course_id, body.to_domain(), frozenset(body.kept_lesson_ids()))
-    return await runner.respond(command, course_json)
+    return await runner.respond(command, authored_view(settings.course_budget_bytes))
 
 
 @router.post("/courses/{course_id}/publish", response_model=CourseOut)
 async def publish_course(
-    course_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
+    course_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases, settings: CurrentSettings
 ) -> JSONResponse:
+    """Refused (422 ``course_over_budget``) when a device would carry more than the budget."""
     principal.require(*AUTHORS)
-    return await runner.respond(commands.PublishCourse(course_id), course_json)
+    budget = settings.course_budget_bytes
+    return await runner.respond(commands.PublishCourse(course_id, budget), authored_view(budget))
 
 
 @router.get("/courses", response_model=Page[CourseSummary])
 async def list_courses(
     principal: CurrentPrincipal,
     runner: UseCases,
-    cursor: str | None = None,
+    cursors: PageCursors,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CourseSummary]:
     """Authors see drafts too; everybody else sees published courses."""
     drafts = is_author(principal)
-    after = decode_cursor(cursor)
+    after = cursors.decode("courses", cursor, "code")
     async with runner.read() as conn:
         rows = await queries.catalog_page(
-            conn, drafts=drafts, after_code=str(after.get("code")) if after else None, limit=limit
+            conn, drafts=drafts, after_code=after["code"] if after else None, limit=limit
         )
     items = [course_summary(r, drafts=drafts) for r in rows[:limit]]
-    next_cursor = encode_cursor({"code": rows[limit - 1].code}) if len(rows) > limit else None
+    next_cursor = (
+        cursors.encode("courses", code=rows[limit - 1].code) if len(rows) > limit else None
+    )
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -83,12 +94,27 @@ async def get_course(
     course_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    settings: CurrentSettings,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> CourseOut:
-    """Authors: any version. Enrolled learners: their version. Others: the published outline."""
+    """Authors: any version. Enrolled learners: their version, with when they completed each
+    lesson and what remains. Others: the published outline. Everybody sees what the course
+    weighs on a device; authors its budget too."""
+    completions = None
     async with runner.read() as conn:
         course, with_content = await visible_version(conn, principal, course_id, version)
-    return course_out(course, with_content=with_content)
+        media = await queries.media_of(conn, course_id, course.attachment_ids)
+        if with_content and principal.learner_id is not None:
+            rows = await queries.progress_of(conn, principal.learner_id, course_id)
+            completions = {r.lesson_id: r.completed_at for r in rows}
+    budget = settings.course_budget_bytes if is_author(principal) else None
+    return course_out(
+        course,
+        with_content=with_content,
+        media=media,
+        budget_bytes=budget,
+        completions=completions,
+    )
 
 
 @router.get("/courses/{course_id}/lessons/{lesson_id}", response_model=LessonRead)
@@ -97,7 +123,7 @@ async def read_lesson(
     lesson_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> LessonRead:
     async with runner.read() as conn:
         course = await readable_version(conn, principal, course_id, version)
@@ -110,12 +136,12 @@ async def read_lesson(
         for lesson in module.lessons:
             if lesson.lesson_id == lesson_id:
                 out = lesson_out(lesson, with_content=True)
+                out.completed_at = completed_at
                 return LessonRead(
                     **out.model_dump(),
                     course_id=course_id,
                     version=course.version,
                     module_id=module.module_id,
-                    completed_at=completed_at,
                 )
     raise Problem(
         404,

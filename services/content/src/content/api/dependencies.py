@@ -12,6 +12,7 @@ from servicekit.service import Runtime, get_runner, get_runtime
 from ..dependencies import ContentDependencies
 from ..settings import ContentSettings
 from ..store.blobs import BlobStore
+from ..store.packages import PackageStore
 from ..store.unit_of_work import SqlUnitOfWork
 
 ServiceRuntime = Annotated[Runtime[ContentSettings, ContentDependencies], Depends(get_runtime)]
@@ -26,5 +27,10 @@ async def blob_store(runtime: ServiceRuntime) -> BlobStore:
     return runtime.deps.blobs
 
 
+async def package_store(runtime: ServiceRuntime) -> PackageStore:
+    return runtime.deps.packages
+
+
 CurrentSettings = Annotated[ContentSettings, Depends(settings)]
 Blobs = Annotated[BlobStore, Depends(blob_store)]
+Packages = Annotated[PackageStore, Depends(package_store)]

@@ -1,195 +1,184 @@
-"""Offline packages: one course version as a zip a device can take where there is no signal.
+"""Offline packages: a course version (or one lesson of it, or what changed since an earlier
+version) as a zip a device can take where there is no signal.
 
-The zip holds ``manifest.json`` (the outline, and the path, size and SHA-256 of every other
-file), ``lessons/<lesson_id>.json`` and ``attachments/<attachment_id>/<filename>``. It is
-built deterministically, so the same version always gives the same bytes; its ETag is the
-manifest's SHA-256, which a device can compare (``If-None-Match``, or the manifest alone at
-``/package/manifest``) before downloading again over a slow link.
+A package is zipped once and kept (``store/packages.py``), so every download of it is the
+same bytes: a download cut off on a 2G link resumes with ``Range`` and ``If-Range`` from the
+byte it reached (``api/downloads.py``), and the device checks the whole file against
+``Repr-Digest`` and each file inside against the manifest.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import io
-import json
 import uuid
-import zipfile
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.auth import CurrentPrincipal, Principal
-from servicekit.problems import Problem
-from servicekit.runner import Runner
+from servicekit.openapi import Responses, problems, served
+from servicekit.problems import Problem, field_problem
 
-from ..domain.model import CourseVersion
+from ..domain.model import CourseVersion, VersionStatus
+from ..domain.packages import PackagePlan, Scope, ScopeKind, delta_scope, plan_package
 from ..store import queries
-from ..store.unit_of_work import SqlUnitOfWork
-from .access import readable_version
-from .attachments import etag_matches
-from .dependencies import Blobs, CurrentSettings, UseCases
+from .access import is_author, readable_version
+from .dependencies import Blobs, CurrentSettings, Packages, UseCases
+from .downloads import Stored, serve, weak_match
 
 router = APIRouter(prefix="/v1", tags=["offline"])
-FORMAT = "lms-offline-package/1"
-EPOCH = (1980, 1, 1, 0, 0, 0)
+NOT_MODIFIED: Responses = {304: {"description": "Unchanged since the ETag in If-None-Match"}}
+MANIFEST: Responses = {
+    200: {"content": {"application/json": {"schema": {"type": "object"}}}}
+} | NOT_MODIFIED
+# what ``serve`` answers (api/downloads.py): the package, a range of it, 304, a failed
+# If-Match (412), a range it cannot serve (416); and a package over the cap (413)
+ZIP: Responses = (
+    served("application/zip", description="The package")
+    | served("application/zip", status=206, description="The requested range of the package")
+    | NOT_MODIFIED
+    | problems(412, 413, 416)
+)
+# a version number as the database keeps it (a 32-bit integer)
+MAX_VERSION = 1_000_000
+Version = Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="authors: any version")]
+Since = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_VERSION,
+        description="a delta: only the lessons that changed since this version",
+    ),
+]
 
 
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1).encode()
-
-
-def lesson_files(course: CourseVersion) -> dict[str, bytes]:
-    files = {}
-    for module in course.modules:
-        for lesson in module.lessons:
-            files[f"lessons/{lesson.lesson_id}.json"] = _json_bytes(
-                {
-                    "lesson_id": str(lesson.lesson_id),
-                    "module_id": str(module.module_id),
-                    "title": lesson.title,
-                    "kind": lesson.kind.value,
-                    "required": lesson.required,
-                    "body": lesson.body,
-                    "url": lesson.url,
-                    "duration_seconds": lesson.duration_seconds,
-                    "attachment_id": str(lesson.attachment_id) if lesson.attachment_id else None,
-                }
-            )
-    return files
-
-
-def attachment_path(row: Any) -> str:
-    return f"attachments/{row.attachment_id}/{row.filename}"
-
-
-def build_manifest(
-    course: CourseVersion, lessons: dict[str, bytes], attached: list[Any]
-) -> dict[str, Any]:
-    files = [
-        {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
-        for path, data in sorted(lessons.items())
-    ] + [
-        {
-            "path": attachment_path(row),
-            "sha256": row.sha256,
-            "size_bytes": row.size_bytes,
-            "media_type": row.media_type,
-        }
-        for row in sorted(attached, key=lambda r: str(r.attachment_id))
-    ]
-    return {
-        "format": FORMAT,
-        "course_id": str(course.course_id),
-        "code": course.code,
-        "version": course.version,
-        "status": course.status.value,
-        "title": course.title,
-        "description": course.description,
-        "competency_area": course.competency_area,
-        "published_at": course.published_at.isoformat() if course.published_at else None,
-        "modules": [
-            {
-                "module_id": str(m.module_id),
-                "title": m.title,
-                "lessons": [
-                    {
-                        "lesson_id": str(x.lesson_id),
-                        "title": x.title,
-                        "kind": x.kind.value,
-                        "required": x.required,
-                        "path": f"lessons/{x.lesson_id}.json",
-                    }
-                    for x in m.lessons
-                ],
-            }
-            for m in course.modules
-        ],
-        "required_lesson_ids": [str(x) for x in course.required_lesson_ids],
-        "files": files,
-    }
-
-
-async def _prepare(
-    runner: Runner[SqlUnitOfWork],
+async def _plan(
+    runner: UseCases,
     principal: Principal,
     course_id: uuid.UUID,
     version: int | None,
-) -> tuple[CourseVersion, dict[str, bytes], list[Any], bytes]:
+    since: int | None = None,
+    lesson_id: uuid.UUID | None = None,
+) -> PackagePlan:
     async with runner.read() as conn:
         course = await readable_version(conn, principal, course_id, version)
-        attached = list(await queries.attachments_in(conn, course_id, course.attachment_ids))
-    lessons = lesson_files(course)
-    manifest = _json_bytes(build_manifest(course, lessons, attached))
-    return course, lessons, attached, manifest
+        media = await queries.media_of(conn, course_id, course.attachment_ids)
+        if lesson_id is not None:
+            if course.lesson(lesson_id) is None:
+                raise field_problem(
+                    "lesson_id", "not a lesson of this course version", "unknown_lesson", 404
+                )
+            return plan_package(course, media, Scope(ScopeKind.LESSON, lesson_ids=(lesson_id,)))
+        if since is None:
+            return plan_package(course, media)
+        base = await _base_version(conn, principal, course, since)
+        base_media = await queries.media_of(conn, course_id, base.attachment_ids)
+    return plan_package(course, media, delta_scope(base, base_media, course, media))
 
 
-def _etag(manifest: bytes) -> str:
-    return f'"{hashlib.sha256(manifest).hexdigest()}"'
+async def _base_version(
+    conn: AsyncConnection, principal: Principal, course: CourseVersion, since: int
+) -> CourseVersion:
+    """An earlier version the device holds: published, unless an author asks."""
+    base = None
+    if since <= course.version:
+        base = await queries.load_version(conn, course.course_id, since)
+    if base is None or (base.status != VersionStatus.PUBLISHED and not is_author(principal)):
+        raise field_problem(
+            "since",
+            "not a published earlier version of this course",
+            "unknown_base_version",
+        )
+    return base
 
 
-@router.get("/courses/{course_id}/package/manifest")
+async def _stored(plan: PackagePlan, packages: Packages, settings: CurrentSettings) -> Stored:
+    cap = settings.package_max_bytes
+    if plan.content_bytes > cap:
+        raise Problem(
+            413,
+            "package_too_large",
+            f"this package would exceed {cap} bytes",
+            max_bytes=cap,
+            content_bytes=plan.content_bytes,
+        )
+    built = await packages.ensure(plan)
+    return Stored(built.sha256, built.size_bytes, built.sha256, "application/zip")
+
+
+def _filename(plan: PackagePlan) -> str:
+    course = plan.course
+    name = f"{course.code}-v{course.version}"
+    if plan.scope.kind == ScopeKind.LESSON:
+        name += f"-{plan.scope.lesson_ids[0]}"
+    elif plan.scope.kind == ScopeKind.DELTA:
+        name = f"{course.code}-v{plan.scope.base_version}-v{course.version}"
+    return f"{name}.zip"
+
+
+def _answer(request: Request, plan: PackagePlan, stored: Stored, blobs: Blobs) -> Response:
+    headers = {
+        "Cache-Control": "private, no-cache",
+        "Content-Disposition": f'attachment; filename="{_filename(plan)}"',
+        "X-Package-SHA256": stored.sha256,
+        "X-Content-Bytes": str(plan.content_bytes),
+    }
+    return serve(request, stored, blobs, headers, changed_code="package_changed")
+
+
+@router.get("/courses/{course_id}/package/manifest", responses=MANIFEST, response_model=None)
+@router.head("/courses/{course_id}/package/manifest", responses=MANIFEST, response_model=None)
 async def package_manifest(
     course_id: uuid.UUID,
+    request: Request,
     principal: CurrentPrincipal,
     runner: UseCases,
-    version: Annotated[int | None, Query(ge=1)] = None,
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    version: Version = None,
+    since: Since = None,
 ) -> Response:
-    """The manifest alone: is the package on the device still current?"""
-    _, _, _, manifest = await _prepare(runner, principal, course_id, version)
-    headers = {"ETag": _etag(manifest), "Cache-Control": "private, no-cache"}
-    if etag_matches(if_none_match, headers["ETag"]):
+    """The manifest alone: is the package on the device still current, and what would a
+    download hold?"""
+    plan = await _plan(runner, principal, course_id, version, since)
+    # weak: the same manifest may travel compressed one time and not the next
+    headers = {"ETag": f'W/"{plan.key}"', "Cache-Control": "private, no-cache"}
+    if weak_match(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    return Response(manifest, media_type="application/json", headers=headers)
+    return Response(plan.manifest, media_type="application/json", headers=headers)
 
 
-@router.get(
-    "/courses/{course_id}/package",
-    responses={200: {"content": {"application/zip": {}}}, 304: {"description": "unchanged"}},
-)
+@router.get("/courses/{course_id}/package", responses=ZIP, response_model=None)
+@router.head("/courses/{course_id}/package", responses=ZIP, response_model=None)
 async def course_package(
     course_id: uuid.UUID,
+    request: Request,
     principal: CurrentPrincipal,
     runner: UseCases,
     settings: CurrentSettings,
     blobs: Blobs,
-    version: Annotated[int | None, Query(ge=1)] = None,
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    packages: Packages,
+    version: Version = None,
+    since: Since = None,
 ) -> Response:
-    """Enrolled learners get their version; authors the latest (or ``?version=``)."""
-    course, lessons, attached, manifest = await _prepare(runner, principal, course_id, version)
-    etag = _etag(manifest)
-    filename = f"{course.code}-v{course.version}.zip"
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "private, no-cache",
-        "Content-Disposition": f'attachment; filename="{filename}"',
-    }
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    cap = settings.package_max_bytes
-    if sum(int(r.size_bytes) for r in attached) > cap:
-        raise Problem(413, "package_too_large", f"this package would exceed {cap} bytes")
-    files = [("manifest.json", manifest), *sorted(lessons.items())]
-    for row in sorted(attached, key=lambda r: str(r.attachment_id)):
-        chunks = [c async for c in blobs.read(row.sha256, 0, row.size_bytes - 1)]
-        files.append((attachment_path(row), b"".join(chunks)))
-    body = await asyncio.to_thread(zip_files, files)
-    digest = hashlib.sha256(body)
-    headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(digest.digest()).decode()}:"
-    headers["X-Package-SHA256"] = digest.hexdigest()
-    return Response(body, media_type="application/zip", headers=headers)
+    """Enrolled learners get their version; authors the latest (or ``?version=``). With
+    ``?since=``, only the lessons that changed since that version (and those removed, in the
+    manifest's ``scope``)."""
+    plan = await _plan(runner, principal, course_id, version, since)
+    return _answer(request, plan, await _stored(plan, packages, settings), blobs)
 
 
-def zip_files(files: list[tuple[str, bytes]]) -> bytes:
-    """Fixed timestamps and order: the same files always give the same archive."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in files:
-            info = zipfile.ZipInfo(path, date_time=EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    return buffer.getvalue()
+@router.get("/courses/{course_id}/lessons/{lesson_id}/package", responses=ZIP, response_model=None)
+@router.head("/courses/{course_id}/lessons/{lesson_id}/package", responses=ZIP, response_model=None)
+async def lesson_package(
+    course_id: uuid.UUID,
+    lesson_id: uuid.UUID,
+    request: Request,
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    settings: CurrentSettings,
+    blobs: Blobs,
+    packages: Packages,
+    version: Version = None,
+) -> Response:
+    """One lesson with its media, and the whole outline: a course taken lesson by lesson."""
+    plan = await _plan(runner, principal, course_id, version, lesson_id=lesson_id)
+    return _answer(request, plan, await _stored(plan, packages, settings), blobs)

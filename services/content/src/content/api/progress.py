@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import CurrentPrincipal, Principal
+from servicekit.i18n import field_message
 from servicekit.problems import Problem
 
 from ..domain import commands
@@ -68,7 +69,7 @@ async def sync_progress(
             413,
             "batch_too_large",
             f"items: at most {cap} items per sync; send the rest in another batch",
-            errors=[{"field": "items", "message": f"at most {cap} items"}],
+            errors=[{"field": "items", "message": field_message("at most {n} items", n=cap)}],
             max_items=cap,
         )
     items = tuple(

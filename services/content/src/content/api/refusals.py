@@ -5,6 +5,7 @@ from servicekit.problems import Refusal, Refusals
 from ..domain.errors import (
     CourseCodeTaken,
     CourseNotPublishable,
+    CourseOverBudget,
     DomainError,
     InvalidLesson,
     InvalidRule,
@@ -32,5 +33,13 @@ REFUSALS = Refusals(
         CourseCodeTaken: Refusal(409, "course_code_taken", "code"),
         VersionImmutable: Refusal(409, "version_published"),
         CourseNotPublishable: Refusal(422, "course_not_publishable"),
+        CourseOverBudget: Refusal(
+            422,
+            "course_over_budget",
+            extra=lambda exc: {
+                "content_bytes": exc.content_bytes,
+                "budget_bytes": exc.budget_bytes,
+            },
+        ),
     },
 )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from servicekit.fields import LINE, TEXT
 
 from ..domain.model import (
     CompletionRules,
@@ -17,6 +20,10 @@ from ..domain.model import (
     VersionStatus,
 )
 
+Title = Annotated[str, Field(min_length=1, max_length=300), LINE]
+# the most items one sync may carry (a service may be set to take fewer: SYNC_MAX_ITEMS)
+MAX_SYNC_ITEMS = 10_000
+
 
 class LessonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -25,9 +32,9 @@ class LessonIn(BaseModel):
         default=None,
         description="keep a lesson's identity (and learners' progress) across versions",
     )
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
     kind: LessonKind
-    body: str | None = Field(default=None, max_length=200_000)
+    body: Annotated[str, Field(max_length=200_000), TEXT] | None = None
     url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     duration_seconds: int | None = Field(default=None, ge=1, le=24 * 3600)
     attachment_id: uuid.UUID | None = None
@@ -50,7 +57,7 @@ class ModuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     module_id: uuid.UUID | None = None
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
     lessons: list[LessonIn] = Field(max_length=200)
 
     def to_domain(self) -> Module:
@@ -95,9 +102,9 @@ class CompletionRulesIn(BaseModel):
 class CourseContentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=300)
-    description: str | None = Field(default=None, max_length=5000)
-    competency_area: str | None = Field(default=None, max_length=200)
+    title: Title
+    description: Annotated[str, Field(max_length=5000), TEXT] | None = None
+    competency_area: Annotated[str, Field(max_length=200), LINE] | None = None
     modules: list[ModuleIn] = Field(max_length=100)
     completion_rules: CompletionRulesIn = Field(default_factory=CompletionRulesIn)
     training_hours: int | None = Field(
@@ -131,6 +138,17 @@ class LessonOut(BaseModel):
     body: str | None = None
     url: str | None = None
     attachment_id: uuid.UUID | None = None
+    completed_at: datetime | None = Field(
+        default=None, description="enrolled learners: when they completed it"
+    )
+
+
+class OutlineProgress(BaseModel):
+    """Where an enrolled learner stands in their version of the course."""
+
+    completed: int
+    remaining_lesson_ids: list[uuid.UUID]
+    remaining_required_lesson_ids: list[uuid.UUID]
 
 
 class ModuleOut(BaseModel):
@@ -154,6 +172,16 @@ class CourseOut(BaseModel):
     training_hours: int | None
     created_at: datetime | None
     published_at: datetime | None
+    content_bytes: int | None = Field(
+        default=None,
+        description="what a device carries to take the whole course offline (its package's files)",
+    )
+    budget_bytes: int | None = Field(
+        default=None, description="authors: the most a course may ask a device to carry"
+    )
+    progress: OutlineProgress | None = Field(
+        default=None, description="enrolled learners: what they completed and what remains"
+    )
 
 
 class CourseSummary(BaseModel):
@@ -170,7 +198,6 @@ class LessonRead(LessonOut):
     course_id: uuid.UUID
     version: int
     module_id: uuid.UUID
-    completed_at: datetime | None = None
 
 
 class AttachmentOut(BaseModel):
@@ -206,7 +233,7 @@ class ProgressOut(BaseModel):
 class SyncItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    client_id: str = Field(min_length=1, max_length=100)
+    client_id: Annotated[str, Field(min_length=1, max_length=100), LINE]
     course_id: uuid.UUID
     lesson_id: uuid.UUID
     completed_at: AwareDatetime = Field(description="device time, with its offset")
@@ -215,7 +242,8 @@ class SyncItemIn(BaseModel):
 class SyncIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[SyncItemIn]
+    # checked before any item is: a longer list is refused at once, with one error
+    items: list[SyncItemIn] = Field(max_length=MAX_SYNC_ITEMS)
 
 
 class SyncItemOut(BaseModel):

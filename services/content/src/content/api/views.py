@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
+
+from servicekit.i18n import text
 
 from ..domain.model import (
     Attachment,
@@ -15,6 +18,7 @@ from ..domain.model import (
     SyncResult,
     VersionStatus,
 )
+from ..domain.packages import Media, content_bytes
 from .schemas import (
     AttachmentOut,
     CompletedLesson,
@@ -23,6 +27,7 @@ from .schemas import (
     CourseSummary,
     LessonOut,
     ModuleOut,
+    OutlineProgress,
     ProgressOut,
     SyncItemOut,
     SyncOut,
@@ -42,8 +47,39 @@ def lesson_out(lesson: Lesson, *, with_content: bool) -> LessonOut:
     return out
 
 
-def course_out(course: CourseVersion, *, with_content: bool = True) -> CourseOut:
-    """The outline for everybody; lesson content only for authors and enrolled learners."""
+def course_out(
+    course: CourseVersion,
+    *,
+    with_content: bool = True,
+    media: dict[uuid.UUID, Media] | None = None,
+    budget_bytes: int | None = None,
+    completions: dict[uuid.UUID, datetime] | None = None,
+) -> CourseOut:
+    """The outline for everybody; lesson content only for authors and enrolled learners; the
+    course's size on a device when its media is given, and its budget for authors; with the
+    learner's ``completions``, when each lesson was completed and what remains."""
+    out = _course_out(course, with_content, media, budget_bytes)
+    if completions is None:
+        return out
+    for module in out.modules:
+        for lesson in module.lessons:
+            lesson.completed_at = completions.get(lesson.lesson_id)
+    out.progress = OutlineProgress(
+        completed=sum(x in completions for x in course.lesson_ids),
+        remaining_lesson_ids=[x for x in course.lesson_ids if x not in completions],
+        remaining_required_lesson_ids=[
+            x for x in course.required_lesson_ids if x not in completions
+        ],
+    )
+    return out
+
+
+def _course_out(
+    course: CourseVersion,
+    with_content: bool,
+    media: dict[uuid.UUID, Media] | None,
+    budget_bytes: int | None,
+) -> CourseOut:
     return CourseOut(
         course_id=course.course_id,
         code=course.code,
@@ -66,11 +102,19 @@ def course_out(course: CourseVersion, *, with_content: bool = True) -> CourseOut
         training_hours=course.training_hours,
         created_at=course.created_at,
         published_at=course.published_at,
+        content_bytes=content_bytes(course, media) if media is not None else None,
+        budget_bytes=budget_bytes,
     )
 
 
-def course_json(course: CourseVersion, _: Any = None) -> dict[str, Any]:
-    return course_out(course).model_dump(mode="json")
+def authored_view(budget_bytes: int) -> Callable[[CourseVersion, Any], Awaitable[dict[str, Any]]]:
+    """What an author sees after each edit: the course and its size against the budget."""
+
+    async def view(course: CourseVersion, uow: Any) -> dict[str, Any]:
+        media = await uow.media_of(course.course_id, course.attachment_ids)
+        return course_out(course, media=media, budget_bytes=budget_bytes).model_dump(mode="json")
+
+    return view
 
 
 def course_summary(row: Any, *, drafts: bool) -> CourseSummary:
@@ -150,7 +194,8 @@ def sync_out(learner_id: uuid.UUID, results: list[SyncResult]) -> SyncOut:
                 status=r.outcome,
                 completed_at=r.completed_at,
                 code=r.code,
-                detail=r.detail,
+                # in the request's language, by the item's code
+                detail=(text("sync", r.code) or r.detail) if r.code else r.detail,
             )
             for r in results
         ],

@@ -27,6 +27,8 @@ class ReviseCourse:
 @dataclass(frozen=True)
 class PublishCourse:
     course_id: uuid.UUID
+    # what a device may have to carry for the course: a version over it is not published
+    budget_bytes: int
 
 
 @dataclass(frozen=True)

@@ -46,3 +46,14 @@ class InvalidRule(DomainError):
 
 class PreTestRequired(DomainError):
     """The learner's version counts lessons only after the pre-test."""
+
+
+class CourseOverBudget(DomainError):
+    """A device would have to carry more than the course's size budget."""
+
+    def __init__(self, content_bytes: int, budget_bytes: int) -> None:
+        super().__init__(
+            f"the course needs {content_bytes} bytes on a device; its budget is {budget_bytes}"
+        )
+        self.content_bytes = content_bytes
+        self.budget_bytes = budget_bytes

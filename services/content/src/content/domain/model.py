@@ -13,8 +13,12 @@ from .errors import CourseNotPublishable, InvalidLesson, InvalidRule, VersionImm
 class LessonKind(StrEnum):
     TEXT = "text"
     VIDEO = "video"
+    AUDIO = "audio"
     DOCUMENT = "document"
     LINK = "link"
+
+
+MEDIA_KINDS = (LessonKind.VIDEO, LessonKind.AUDIO, LessonKind.DOCUMENT)
 
 
 class VersionStatus(StrEnum):
@@ -37,11 +41,12 @@ class Lesson:
         """Each kind carries what a learner needs to take it."""
         if self.kind == LessonKind.TEXT and not self.body:
             raise InvalidLesson(f"{where}.body", "a text lesson needs a body")
-        if self.kind in (LessonKind.VIDEO, LessonKind.LINK) and not self.url:
-            raise InvalidLesson(f"{where}.url", f"a {self.kind} lesson needs a url")
-        if self.kind == LessonKind.DOCUMENT and self.attachment_id is None and not self.url:
+        if self.kind == LessonKind.LINK and not self.url:
+            raise InvalidLesson(f"{where}.url", "a link lesson needs a url")
+        if self.kind in MEDIA_KINDS and self.attachment_id is None and not self.url:
+            # an attachment travels inside the offline package; a url needs a connection
             raise InvalidLesson(
-                f"{where}.attachment_id", "a document lesson needs an attachment_id or a url"
+                f"{where}.attachment_id", "a media lesson needs an attachment_id or a url"
             )
 
 

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.errors import CourseCodeTaken
 from ..domain.model import Attachment, CourseVersion, VersionStatus
-from .queries import load_version
+from ..domain.packages import Media
+from .queries import load_version, media_of
 from .tables import attachments, course_versions, courses, lessons, modules
 
 
@@ -125,6 +126,11 @@ class CatalogStore:
                 )
             ).scalars()
         )
+
+    async def media_of(
+        self, course_id: uuid.UUID, attachment_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, Media]:
+        return await media_of(self.conn, course_id, attachment_ids)
 
     async def add_attachment(self, attachment: Attachment) -> None:
         await self.conn.execute(

@@ -19,6 +19,7 @@ from ..domain.model import (
     Module,
     VersionStatus,
 )
+from ..domain.packages import Media
 from .tables import (
     attachments,
     course_versions,
@@ -233,3 +234,19 @@ async def attachments_in(
             )
         )
     ).all()
+
+
+async def media_of(
+    conn: AsyncConnection, course_id: uuid.UUID, attachment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Media]:
+    """The course's attachments among ``attachment_ids``, as packages carry them."""
+    return {
+        row.attachment_id: Media(
+            attachment_id=row.attachment_id,
+            filename=row.filename,
+            media_type=row.media_type,
+            size_bytes=int(row.size_bytes),
+            sha256=row.sha256,
+        )
+        for row in await attachments_in(conn, course_id, attachment_ids)
+    }

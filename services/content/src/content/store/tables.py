@@ -106,13 +106,28 @@ attachments = Table(
     Index("attachments_course", "course_id"),
 )
 
-# Blobs apart from their metadata; stored uncompressed (see the migration) so that a range
-# request reads only the slices it asks for.
+# Blobs apart from their metadata (attachments, and built packages); stored uncompressed (see
+# the migration) so that a range request reads only the slices it asks for.
 attachment_blobs = Table(
     "attachment_blobs",
     metadata,
     Column("blob_key", Text, primary_key=True),
     Column("data", LargeBinary, nullable=False),
+)
+
+# Offline packages once zipped: the hash of a package's manifest -> its bytes in the blob store
+packages = Table(
+    "packages",
+    metadata,
+    Column("package_key", String(64), primary_key=True),
+    Column("course_id", UUID(as_uuid=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("content_bytes", BigInteger, nullable=False),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Index("packages_course", "course_id", "version"),
 )
 
 enrollments = Table(

@@ -11,7 +11,10 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from servicekit import regions
 from servicekit.auth import CurrentPrincipal, Role
+from servicekit.fields import RegionCode
+from servicekit.i18n import field_message, validation_message
 from servicekit.problems import Problem, field_problem
 from servicekit.ratelimit import RateLimit
 
@@ -19,7 +22,7 @@ from ..domain import commands
 from ..store import queries
 from ..store.unit_of_work import SqlUnitOfWork
 from .dependencies import CurrentSettings, UseCases
-from .schemas import REGION_CODE, BulkEnrollmentIn, JobOut, LearnerIn
+from .schemas import BulkEnrollmentIn, JobOut, LearnerIn
 from .views import job_out
 
 router = APIRouter(prefix="/v1", tags=["bulk"])
@@ -72,9 +75,9 @@ def read_csv(raw: bytes) -> list[dict[str, str]]:
     try:
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise field_problem("file", f"not a UTF-8 CSV file: {exc}") from exc
+        raise field_problem("file", field_message("not a UTF-8 CSV file")) from exc
     if len(rows) > MAX_CSV_ROWS:
-        raise field_problem("file", f"at most {MAX_CSV_ROWS} rows per upload")
+        raise field_problem("file", field_message("at most {n} rows per upload", n=MAX_CSV_ROWS))
     return rows
 
 
@@ -94,14 +97,20 @@ def learners_of(
                 {
                     "row": number,
                     "field": ".".join(str(p) for p in e["loc"]) or "row",
-                    "message": e["msg"],
+                    "message": validation_message(e),
                 }
                 for e in exc.errors()
             ]
             continue
-        if not learner.village_code.replace(".", "").startswith(region_code.replace(".", "")):
+        if not regions.within(learner.village_code, region_code):
             errors.append(
-                {"row": number, "field": "village_code", "message": f"outside region {region_code}"}
+                {
+                    "row": number,
+                    "field": "village_code",
+                    "message": field_message(
+                        "outside region {region_code}", region_code=region_code
+                    ),
+                }
             )
             continue
         valid.append((number, registration(learner)))
@@ -125,13 +134,12 @@ async def import_learners(
     file: Annotated[
         UploadFile, File(description="CSV: full_name,position,village_code,phone,email")
     ],
-    region_code: Annotated[str, Form(pattern=REGION_CODE)],
+    region_code: Annotated[RegionCode, Form()],
     course_id: Annotated[uuid.UUID | None, Form()] = None,
 ) -> dict[str, Any]:
     """Register learners of a region from CSV; invalid rows are reported, valid ones kept."""
     principal.require(Role.ADMIN, Role.SUPERVISOR)
-    if not principal.covers_region(region_code):
-        raise Problem(403, "outside_region", "region_code is outside your region")
+    principal.require_region(region_code)
     raw = await file.read(MAX_CSV_BYTES + 1)
     if len(raw) > MAX_CSV_BYTES:
         raise Problem(413, "payload_too_large", f"the CSV exceeds {MAX_CSV_BYTES} bytes")

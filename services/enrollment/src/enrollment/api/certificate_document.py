@@ -18,10 +18,14 @@ FONT = "certificate"
 Write = Callable[[str], str]
 
 
+FONTS = Path(__file__).resolve().parents[1] / "fonts"
+
+
 def certificate_font() -> Path | None:
-    """The Unicode TrueType font certificates are set in; None: the PDF core font, which
-    writes only Latin-1 (other letters are printed without their marks)."""
-    return None
+    """The Unicode TrueType font certificates are set in: DejaVu Sans, vendored and embedded
+    (the glyphs used only), so that any name prints as written (ADR 16). None would mean the
+    PDF core font, which writes only Latin-1 (other letters lose their marks)."""
+    return FONTS / "DejaVuSans.ttf"
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,9 @@ def render(certificate: PrintedCertificate, signatory: Signatory, verify_url: st
 def _use_font(pdf: FPDF, font: Path | None) -> str:
     if font is None:
         return "Helvetica"
+    bold = font.with_name(f"{font.stem}-Bold{font.suffix}")
     pdf.add_font(FONT, "", str(font))
-    pdf.add_font(FONT, "B", str(font))
+    pdf.add_font(FONT, "B", str(bold if bold.exists() else font))
     return FONT
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from servicekit.auth import CurrentPrincipal, Role
-from servicekit.pagination import Page, decode_uuid_cursor, encode_cursor
+from servicekit.openapi import served
+from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 from servicekit.runner import View
 
@@ -34,6 +35,10 @@ from .schemas import CertificateItem, CertificateOut, RevokeIn
 
 router = APIRouter(prefix="/v1", tags=["certificates"])
 NOT_FOUND = "no certificate has this verification code"
+
+
+# What a person may type for a verification code: letters and digits
+CertificateCode = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")]
 
 
 def normalised_code(code: str) -> str:
@@ -66,10 +71,10 @@ def wants_html(accept: str) -> bool:
     "/certificates/{code}",
     response_model=CertificateOut,
     tags=["public"],
-    responses={200: {"content": {"text/html": {}}}},
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
 )
 async def verify_certificate(
-    code: str, request: Request, runner: UseCases, settings: CurrentSettings
+    code: CertificateCode, request: Request, runner: UseCases, settings: CurrentSettings
 ) -> Response:
     """Public verification: a page in Bahasa Indonesia for a browser (the QR code opens it),
     JSON otherwise; only what a verifier needs, and plainly whether it was revoked."""
@@ -84,9 +89,11 @@ async def verify_certificate(
     return JSONResponse(found.model_dump(mode="json"), headers=headers)
 
 
-@router.get("/certificates/{code}/pdf", response_class=Response)
+@router.get(
+    "/certificates/{code}/pdf", response_class=Response, responses=served("application/pdf")
+)
 async def certificate_pdf(
-    code: str, principal: CurrentPrincipal, runner: UseCases, settings: CurrentSettings
+    code: CertificateCode, principal: CurrentPrincipal, runner: UseCases, settings: CurrentSettings
 ) -> Response:
     """The printable certificate, for its owner, supervisors of its region and admins."""
     async with runner.read() as conn:
@@ -127,25 +134,27 @@ async def list_certificates(
     principal: CurrentPrincipal,
     runner: UseCases,
     settings: CurrentSettings,
+    cursors: PageCursors,
     course_id: uuid.UUID | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CertificateItem]:
     """Learners list their own, supervisors their region's, admins all."""
     village_prefix, own_learner_id = visible_to(principal)
+    after = cursors.decode("certificates", cursor, "id")
     async with runner.read() as conn:
         rows = await queries.certificates_page(
             conn,
             village_prefix=village_prefix,
             own_learner_id=own_learner_id,
             course_id=course_id,
-            after=decode_uuid_cursor(cursor),
+            after=uuid.UUID(after["id"]) if after else None,
             limit=limit,
         )
     last = rows[limit - 1] if len(rows) > limit else None
     return Page(
         items=[item(row, settings) for row in rows[:limit]],
-        next_cursor=encode_cursor({"id": str(last.certificate_id)}) if last else None,
+        next_cursor=cursors.encode("certificates", id=str(last.certificate_id)) if last else None,
     )
 
 
@@ -159,7 +168,7 @@ def revoked_view(settings: EnrollmentSettings) -> View[SqlUnitOfWork]:
 
 @router.post("/certificates/{code}/revoke", response_model=CertificateOut)
 async def revoke_certificate(
-    code: str,
+    code: CertificateCode,
     body: RevokeIn,
     principal: CurrentPrincipal,
     runner: UseCases,

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
-from servicekit.pagination import Page, decode_cursor, encode_cursor
+from servicekit.fields import LINE
+from servicekit.openapi import problems
+from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 from servicekit.runner import Idempotency, IdempotencyKey, View
 from servicekit.settings import ServiceSettings
@@ -24,6 +27,7 @@ from .schemas import EnrollmentIn, EnrollmentOut
 from .views import completion_out, enrollment_out
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
+Reason = Annotated[str, Field(max_length=200), LINE]
 
 
 def shown(settings: ServiceSettings) -> View[SqlUnitOfWork]:
@@ -38,7 +42,7 @@ def shown(settings: ServiceSettings) -> View[SqlUnitOfWork]:
     return view
 
 
-@router.post("/enrollments", status_code=201, response_model=EnrollmentOut)
+@router.post("/enrollments", status_code=201, response_model=EnrollmentOut, responses=problems(404))
 async def enroll(
     body: EnrollmentIn,
     principal: CurrentPrincipal,
@@ -65,10 +69,8 @@ async def enroll(
 def visible_to(principal: Principal) -> tuple[str | None, uuid.UUID | None]:
     """Whose enrollments the caller sees: all (admin), a region's (the region's code), or only
     their own (their learner id)."""
-    if principal.has(Role.ADMIN):
-        return None, None
-    if principal.has(Role.SUPERVISOR) and principal.region_code:
-        return principal.region_code, None
+    if principal.region_in_view is not None:
+        return principal.region_in_view, None
     if principal.learner_id:
         return None, principal.learner_id
     raise Problem(403, "forbidden", "no enrollments are visible to you")
@@ -79,18 +81,19 @@ async def list_enrollments(
     principal: CurrentPrincipal,
     runner: UseCases,
     settings: CurrentSettings,
+    cursors: PageCursors,
     learner_id: uuid.UUID | None = None,
     course_id: uuid.UUID | None = None,
     status: EnrollmentStatus | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[EnrollmentOut]:
-    village_prefix, own_learner_id = visible_to(principal)
-    after = decode_cursor(cursor)
+    region_code, own_learner_id = visible_to(principal)
+    after = cursors.decode("enrollments", cursor, "id")
     async with runner.read() as conn:
         rows = await queries.enrollments_page(
             conn,
-            village_prefix=village_prefix,
+            region_code=region_code,
             own_learner_id=own_learner_id,
             learner_id=learner_id,
             course_id=course_id,
@@ -101,7 +104,9 @@ async def list_enrollments(
         progress = await queries.progress_of(conn, rows[:limit])
     items = [enrollment_out(r, progress.get(r.enrollment_id, 0), settings) for r in rows[:limit]]
     next_cursor = (
-        encode_cursor({"id": str(rows[limit - 1].enrollment_id)}) if len(rows) > limit else None
+        cursors.encode("enrollments", id=str(rows[limit - 1].enrollment_id))
+        if len(rows) > limit
+        else None
     )
     return Page(items=items, next_cursor=next_cursor)
 
@@ -129,7 +134,7 @@ async def withdraw(
     principal: CurrentPrincipal,
     runner: UseCases,
     settings: CurrentSettings,
-    reason: Annotated[str | None, Query(max_length=200)] = None,
+    reason: Annotated[Reason | None, Query()] = None,
 ) -> JSONResponse:
     async with runner.read() as conn:
         await visible_enrollment(conn, enrollment_id, principal)

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
-from servicekit.pagination import Page, decode_cursor, encode_cursor
+from servicekit.fields import RegionCode
+from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 from servicekit.runner import Idempotency, IdempotencyKey, View
 
@@ -21,8 +22,8 @@ from ..store import queries
 from ..store.unit_of_work import SqlUnitOfWork
 from .access import require_region, visible_learner
 from .dependencies import CurrentSettings, UseCases
-from .schemas import REGION_CODE, LearnerIn, LearnerOut, LearnerPatch
-from .views import learner_out
+from .schemas import LearnerIn, LearnerOut, LearnerPatch
+from .views import learner_out, may_see_contact
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
 
@@ -68,34 +69,33 @@ async def register_learner(
 
 
 def region_in_view(principal: Principal, region_code: str | None) -> str:
-    """The region a listing covers: any for admins, within their own for supervisors."""
-    scope = region_code or ""
-    if principal.has(Role.ADMIN):
-        return scope
-    own = principal.region_code or "__none__"
-    if scope and not scope.startswith(own):
-        raise Problem(403, "outside_region", "region_code is outside your region")
-    return scope or own
+    """The region a listing covers: the one asked for if the caller covers it, else all the
+    caller sees (the country for admins, their region for supervisors)."""
+    principal.require(Role.ADMIN, Role.SUPERVISOR)
+    if region_code is None:
+        return principal.region_in_view or ""
+    principal.require_region(region_code)
+    return region_code
 
 
 @router.get("/learners", response_model=Page[LearnerOut])
 async def list_learners(
     principal: CurrentPrincipal,
     runner: UseCases,
-    region_code: Annotated[str | None, Query(pattern=REGION_CODE)] = None,
+    cursors: PageCursors,
+    region_code: Annotated[RegionCode | None, Query()] = None,
     position: Position | None = None,
     course_id: uuid.UUID | None = None,
     status: EnrollmentStatus | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[LearnerOut]:
-    principal.require(Role.ADMIN, Role.SUPERVISOR)
     scope = region_in_view(principal, region_code)
-    after = decode_cursor(cursor)
+    after = cursors.decode("learners", cursor, "v", "id")
     async with runner.read() as conn:
         found = await queries.learners_page(
             conn,
-            village_prefix=scope,
+            region_code=scope,
             position=position,
             course_id=course_id,
             status=status,
@@ -105,7 +105,7 @@ async def list_learners(
     items = [learner_out(learner, principal) for learner in found[:limit]]
     last = found[limit - 1] if len(found) > limit else None
     next_cursor = (
-        encode_cursor({"v": last.village_code, "id": str(last.learner_id)}) if last else None
+        cursors.encode("learners", v=last.village_code, id=str(last.learner_id)) if last else None
     )
     return Page(items=items, next_cursor=next_cursor)
 
@@ -129,6 +129,14 @@ async def update_learner(
     is_self = principal.learner_id == learner_id and not principal.has(Role.ADMIN, Role.SUPERVISOR)
     if is_self and set(changes) - {"phone", "email"}:
         raise Problem(403, "forbidden", "learners may change only their own phone and e-mail")
+    unreadable = sorted({"phone", "email"} & set(changes))
+    if unreadable and not may_see_contact(principal, learner_id):
+        raise Problem(
+            403,
+            "forbidden_field",
+            f"{', '.join(unreadable)}: only the learner and admins may change contact details",
+            errors=[{"field": f, "message": "not yours to change"} for f in unreadable],
+        )
     if body.village_code and not is_self:
         require_region(principal, body.village_code)
     command = commands.UpdateLearner(

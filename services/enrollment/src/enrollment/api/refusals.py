@@ -28,8 +28,12 @@ REFUSALS = Refusals(
         AlreadyEnrolled: Refusal(
             409, "already_enrolled", extra=lambda e: {"enrollment_id": str(e.enrollment_id)}
         ),
+        # the registered learner's id only to a caller who may see that learner
         LearnerExists: Refusal(
-            409, "learner_exists", extra=lambda e: {"learner_id": str(e.learner_id)}
+            409,
+            "learner_exists",
+            extra=lambda e: {"learner_id": str(e.learner_id)},
+            reveal=lambda e, principal: principal.may_see_learner(e.learner_id, e.village_code),
         ),
         UnknownCourse: Refusal(
             422, "unknown_course", field="course_id", detail="no published course has this id"

@@ -18,29 +18,46 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from servicekit import regions
+from servicekit.fields import LINE, VILLAGE_PATTERN, RegionCode
 
 from ..domain.completion import Requirement
 from ..domain.model import EnrollmentStatus, Position
 
+NIK_PATTERN = r"^[0-9]{16}$"
+
 
 def _village_code(value: str) -> str:
-    if not re.fullmatch(r"\d{2}\.?\d{2}\.?\d{2}\.?\d{4}", value):
-        raise ValueError("must be a 10-digit village code, e.g. 74.01.01.2006")
-    region = regions.find(value)
-    if region is None:
-        raise ValueError(f"no village has code {regions.dotted(value)}")
-    return region.code
+    """A village code, typed dotted or not, kept in the canonical dotted form; refused with
+    the codes the message catalogs translate (``village_code_format``, ``unknown_village``)."""
+    try:
+        code = regions.canonical(value)
+    except ValueError:
+        code = ""
+    if not code or regions.level_of(code) is not regions.Level.VILLAGE:
+        raise PydanticCustomError(
+            "village_code_format", "must be a 10-digit village code, e.g. 74.01.01.2006"
+        )
+    if regions.find(code) is None:
+        raise PydanticCustomError("unknown_village", "no village has code {code}", {"code": code})
+    return code
+
+
+def _nik(value: str) -> str:
+    if not re.fullmatch(NIK_PATTERN, value):
+        raise PydanticCustomError("nik_format", "NIK must be 16 digits")
+    return value
 
 
 def _phone(value: str) -> str:
     try:
         number = phonenumbers.parse(value, "ID")
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number: {exc}") from exc
+        raise PydanticCustomError("phone_invalid", "not a phone number") from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number")
+        raise PydanticCustomError("phone_invalid", "not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -48,22 +65,26 @@ def _email(value: str) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
+        raise PydanticCustomError("email_invalid", "{reason}", {"reason": str(exc)}) from exc
 
 
-def _nik(value: str) -> str:
-    if not re.fullmatch(r"\d{16}", value):
-        raise ValueError("NIK must be 16 digits")
-    return value
-
-
-VillageCode = Annotated[str, AfterValidator(_village_code)]
-# a province, regency, district or village: 74, 74.01, 74.01.01 or 74.01.01.2006
-REGION_CODE = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
-RegionCode = Annotated[str, Field(pattern=REGION_CODE)]
-Phone = Annotated[str, Field(max_length=32), AfterValidator(_phone)]
-Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
-Name = Annotated[str, Field(min_length=2, max_length=120)]
+Phone = Annotated[str, Field(max_length=32, pattern=r"^[0-9+() .-]+$"), AfterValidator(_phone)]
+Email = Annotated[str, Field(max_length=254), LINE, AfterValidator(_email)]
+Name = Annotated[str, Field(min_length=2, max_length=120), LINE]
+CohortName = Annotated[str, Field(min_length=1, max_length=64), LINE]
+# The shape is documented as a pattern (for clients and fuzzers) but checked by the validator,
+# so that a refusal carries a code the catalogs translate rather than a bare pattern mismatch
+VillageCode = Annotated[
+    str,
+    Field(
+        max_length=13,
+        json_schema_extra={"pattern": VILLAGE_PATTERN, "examples": ["74.01.01.2006"]},
+    ),
+    AfterValidator(_village_code),
+]
+Nik = Annotated[
+    str, Field(max_length=16, json_schema_extra={"pattern": NIK_PATTERN}), AfterValidator(_nik)
+]
 
 
 class LearnerIn(BaseModel):
@@ -74,9 +95,7 @@ class LearnerIn(BaseModel):
     village_code: VillageCode
     phone: Phone | None = None
     email: Email | None = None
-    nik: Annotated[str, AfterValidator(_nik)] | None = Field(
-        default=None, description="national ID; stored only as a keyed hash"
-    )
+    nik: Nik | None = Field(default=None, description="national ID; stored only as a keyed hash")
 
 
 class LearnerPatch(BaseModel):
@@ -93,6 +112,7 @@ class LearnerOut(BaseModel):
     learner_id: uuid.UUID
     full_name: str
     position: Position
+    position_name: str = Field(description="the position's official Indonesian title")
     village_code: str
     phone: str | None = None
     email: str | None = None
@@ -104,7 +124,7 @@ class EnrollmentIn(BaseModel):
 
     learner_id: uuid.UUID
     course_id: uuid.UUID
-    cohort: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    cohort: CohortName | None = None
 
 
 class MissingOut(BaseModel):
@@ -122,7 +142,9 @@ class CompletionOut(BaseModel):
     complete: bool
     missing_lessons: int = Field(description="required lessons of the version not done yet")
     missing: list[MissingOut]
-    explanation: str = Field(description="for the learner, in Bahasa Indonesia")
+    explanation: str = Field(
+        description="for the learner, in the request's language (Bahasa Indonesia by default)"
+    )
 
 
 class CertificateLinkOut(BaseModel):
@@ -203,7 +225,7 @@ class CohortIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     course_id: uuid.UUID
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    name: CohortName
     enrollment_opens_at: AwareDatetime | None = None
     enrollment_closes_at: AwareDatetime | None = None
 
@@ -212,7 +234,7 @@ class CohortIn(BaseModel):
     def _after_opening(cls, closes: datetime | None, info: ValidationInfo) -> datetime | None:
         opens = info.data.get("enrollment_opens_at")
         if closes is not None and opens is not None and closes <= opens:
-            raise ValueError("must be after enrollment_opens_at")
+            raise PydanticCustomError("window_order", "must be after enrollment_opens_at")
         return closes
 
 
@@ -250,7 +272,7 @@ class BulkEnrollmentIn(BaseModel):
     course_id: uuid.UUID
     region_code: RegionCode
     positions: list[Position] = Field(default_factory=list, max_length=10)
-    cohort: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    cohort: CohortName | None = None
 
 
 class JobOut(BaseModel):

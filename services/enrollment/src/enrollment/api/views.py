@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Row
 
 from servicekit.auth import Principal, Role
+from servicekit.i18n import position_name
 from servicekit.settings import ServiceSettings
 
-from ..domain.completion import Missing, Requirement, explain
+from ..domain.completion import Missing, Requirement
 from ..domain.model import Cohort, EnrollmentStatus, Learner
+from .explanations import explain, withdrawn
 from .schemas import (
     CertificateLinkOut,
     CohortOut,
@@ -23,13 +26,19 @@ from .schemas import (
 )
 
 
+def may_see_contact(principal: Principal, learner_id: uuid.UUID) -> bool:
+    """Contact details are for the learner themself and admins: not even a supervisor of the
+    region reads (or overwrites) them."""
+    return principal.has(Role.ADMIN) or principal.learner_id == learner_id
+
+
 def learner_out(learner: Learner, principal: Principal) -> LearnerOut:
-    """Contact details only for the learner themself and admins."""
-    show_contact = principal.has(Role.ADMIN) or principal.learner_id == learner.learner_id
+    show_contact = may_see_contact(principal, learner.learner_id)
     return LearnerOut(
         learner_id=learner.learner_id,
         full_name=learner.full_name,
         position=learner.position,
+        position_name=position_name(learner.position),
         village_code=learner.village_code,
         registered_at=learner.registered_at,
         phone=learner.phone if show_contact else None,
@@ -78,11 +87,8 @@ def completion_out(status: EnrollmentStatus, missing: list[Missing] | None) -> C
         complete=status == EnrollmentStatus.COMPLETED,
         missing_lessons=lessons,
         missing=[MissingOut(**m.__dict__) for m in missing],
-        explanation=explain(missing) if status != EnrollmentStatus.WITHDRAWN else WITHDRAWN,
+        explanation=explain(missing) if status != EnrollmentStatus.WITHDRAWN else withdrawn(),
     )
-
-
-WITHDRAWN = "Anda sudah keluar dari pelatihan ini."
 
 
 def cohort_out(cohort: Cohort | Row[Any]) -> CohortOut:

@@ -1,10 +1,10 @@
-"""What completing a course version asks, what a learner still lacks, and how that is said
-to them (in Bahasa Indonesia, as every learner-facing text)."""
+"""What completing a course version asks and what a learner still lacks (``api/explanations``
+says it to them in their language)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -90,38 +90,3 @@ def missing_for(
             )
         )
     return missing
-
-
-def explain(missing: Iterable[Missing]) -> str:
-    """One sentence per kind of requirement still missing, for the learner."""
-    missing = list(missing)
-    if not missing:
-        return "Semua syarat kelulusan terpenuhi."
-    sentences = []
-    prerequisites = _names(m for m in missing if m.requirement == Requirement.PREREQUISITE)
-    if prerequisites:
-        sentences.append(f"Selesaikan dulu pelatihan prasyarat: {prerequisites}.")
-    if any(m.requirement == Requirement.PRE_TEST for m in missing):
-        sentences.append("Kerjakan pre-test sebelum mempelajari materi.")
-    lessons = [m for m in missing if m.requirement == Requirement.REQUIRED_LESSON]
-    if lessons:
-        sentences.append(f"Materi wajib yang belum selesai ({len(lessons)}): {_names(lessons)}.")
-    for m in missing:
-        if m.requirement == Requirement.POST_TEST:
-            minimum = f" dengan nilai minimal {_score(m.min_score)}" if m.min_score else ""
-            sentences.append(f"Lulus post-test{minimum}.")
-        elif m.requirement == Requirement.POST_TEST_SCORE:
-            sentences.append(
-                f"Nilai post-test minimal {_score(m.min_score)}; "
-                f"nilai terbaik Anda {_score(m.best_score)}."
-            )
-    return " ".join(sentences)
-
-
-def _names(missing: Iterable[Missing]) -> str:
-    return ", ".join(f'"{m.title}"' if m.title else "(tanpa judul)" for m in missing)
-
-
-def _score(value: float | None) -> str:
-    text = f"{value or 0:.1f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",")

@@ -47,9 +47,10 @@ class CohortExists(DomainError):
 
 
 class LearnerExists(DomainError):
-    def __init__(self, learner_id: object) -> None:
+    def __init__(self, learner_id: object, village_code: str) -> None:
         super().__init__("a learner with this NIK is already registered")
         self.learner_id = learner_id
+        self.village_code = village_code
 
 
 class BulkJobTooLarge(DomainError):

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Row, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from servicekit.regions.sql import under
+
 from ..domain.completion import Missing, Progress, missing_for
 from ..domain.model import BulkEnrollment, EnrollmentStatus, Learner, Position, VersionMove
 from .rows import course_from_row, learner_from_row
@@ -24,12 +26,14 @@ from .tables import (
 
 # The learners a bulk job covers: a region prefix and, if any are given, positions. The job's
 # chunks (``events/outbound.py``) select with the same condition as the count it starts with.
-BULK_LEARNERS = """village_code LIKE :prefix AND (cardinality(CAST(:positions AS text[])) = 0
-                                     OR position = ANY(CAST(:positions AS text[])))"""
+# (``starts_with``, never ``LIKE``: a code is compared, not matched as a pattern)
+BULK_LEARNERS = """(village_code = :region OR starts_with(village_code, :region || '.'))
+                   AND (cardinality(CAST(:positions AS text[])) = 0
+                        OR position = ANY(CAST(:positions AS text[])))"""
 
 
 def bulk_learner_params(bulk: BulkEnrollment) -> dict[str, Any]:
-    return {"prefix": bulk.region_code + "%", "positions": [p.value for p in bulk.positions]}
+    return {"region": bulk.region_code, "positions": [p.value for p in bulk.positions]}
 
 
 async def bulk_learner_count(conn: AsyncConnection, bulk: BulkEnrollment) -> int:
@@ -78,7 +82,7 @@ async def learner(conn: AsyncConnection, learner_id: uuid.UUID) -> Learner | Non
 async def learners_page(
     conn: AsyncConnection,
     *,
-    village_prefix: str,
+    region_code: str,
     position: Position | None,
     course_id: uuid.UUID | None,
     status: EnrollmentStatus | None,
@@ -90,8 +94,7 @@ async def learners_page(
     query = (
         select(learners).order_by(learners.c.village_code, learners.c.learner_id).limit(limit + 1)
     )
-    if village_prefix:
-        query = query.where(learners.c.village_code.startswith(village_prefix))
+    query = query.where(under(learners.c.village_code, region_code))
     if position:
         query = query.where(learners.c.position == position.value)
     if course_id or status:
@@ -115,7 +118,7 @@ async def learners_page(
 async def enrollments_page(
     conn: AsyncConnection,
     *,
-    village_prefix: str | None,
+    region_code: str | None,
     own_learner_id: uuid.UUID | None,
     learner_id: uuid.UUID | None,
     course_id: uuid.UUID | None,
@@ -132,8 +135,8 @@ async def enrollments_page(
         .order_by(enrollments.c.enrollment_id)
         .limit(limit + 1)
     )
-    if village_prefix:
-        query = query.where(learners.c.village_code.startswith(village_prefix))
+    if region_code is not None:
+        query = query.where(under(learners.c.village_code, region_code))
     elif own_learner_id:
         query = query.where(enrollments.c.learner_id == own_learner_id)
     if learner_id:
@@ -314,7 +317,7 @@ async def certificates_page(
         .limit(limit + 1)
     )
     if village_prefix:
-        query = query.where(village.startswith(village_prefix))
+        query = query.where(under(village, village_prefix))
     if own_learner_id:
         query = query.where(certificates.c.learner_id == own_learner_id)
     if course_id:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from servicekit.auth import CurrentPrincipal, Role
-from servicekit.pagination import Page
+from servicekit.pagination import CursorParam, Page, PageCursors
 
 from ..domain.commands import RetryDelivery
 from ..store import queries
@@ -24,22 +24,23 @@ router = APIRouter(prefix="/v1/admin", tags=["operations"])
 async def list_deliveries(
     principal: CurrentPrincipal,
     runner: UseCases,
+    cursors: PageCursors,
     state: DeliveryStateFilter | None = None,
     channel: ChannelFilter | None = None,
     learner_id: uuid.UUID | None = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[DeliveryOut]:
     """Newest first; ``state=failed`` is short for ``failed_permanent``."""
     principal.require(Role.ADMIN)
-    after = position(cursor)
+    after = position(cursors, "deliveries", cursor)
     async with runner.read() as conn:
         rows = await queries.deliveries_page(
             conn, state=state, channel=channel, learner_id=learner_id, after=after, limit=limit
         )
     return Page(
         items=[delivery_out(r) for r in rows[:limit]],
-        next_cursor=next_cursor(rows, limit, "delivery_id"),
+        next_cursor=next_cursor(cursors, "deliveries", rows, limit, "delivery_id"),
     )
 
 

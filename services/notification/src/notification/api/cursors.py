@@ -1,4 +1,5 @@
-"""Opaque page cursors of the inbox and the deliveries: where the previous page ended."""
+"""Page cursors of the inbox and the deliveries: where the previous page ended (newest
+first, by time then id), signed by ``servicekit.pagination``."""
 
 from __future__ import annotations
 
@@ -7,25 +8,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from servicekit.pagination import decode_cursor, encode_cursor
-from servicekit.problems import field_problem
+from servicekit.pagination import Cursors
 
 from ..store.queries import Position
 
 
-def position(cursor: str | None) -> Position | None:
-    found = decode_cursor(cursor)
+def position(cursors: Cursors, listing: str, cursor: str | None) -> Position | None:
+    found = cursors.decode(listing, cursor, "t", "id")
     if found is None:
         return None
-    try:
-        return datetime.fromisoformat(found["t"]), uuid.UUID(found["id"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise field_problem("cursor", "not a cursor returned by this API") from exc
+    return datetime.fromisoformat(found["t"]), uuid.UUID(found["id"])
 
 
-def next_cursor(rows: Sequence[Any], limit: int, id_column: str) -> str | None:
+def next_cursor(
+    cursors: Cursors, listing: str, rows: Sequence[Any], limit: int, id_column: str
+) -> str | None:
     """Where the next page starts, if ``rows`` (fetched with one more than ``limit``) has one."""
     if len(rows) <= limit:
         return None
     last = rows[limit - 1]
-    return encode_cursor({"t": last.created_at.isoformat(), "id": str(getattr(last, id_column))})
+    return cursors.encode(listing, t=last.created_at.isoformat(), id=str(getattr(last, id_column)))

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
+from servicekit.pagination import CursorParam, PageCursors
 from servicekit.problems import Problem
-from servicekit.regions import dotted
 
 from ..domain.commands import MarkAllRead, MarkRead
 from ..domain.model import InboxOwner
@@ -27,7 +27,7 @@ def owner_of(principal: Principal) -> InboxOwner:
     if principal.has(Role.LEARNER) and principal.learner_id is not None:
         return InboxOwner(learner_id=principal.learner_id)
     if principal.has(Role.SUPERVISOR) and principal.region_code:
-        return InboxOwner(region_code=dotted(principal.region_code))
+        return InboxOwner(region_code=principal.region_code)
     raise Problem(403, "forbidden", "the inbox needs a learner token or a supervisor's region")
 
 
@@ -35,12 +35,13 @@ def owner_of(principal: Principal) -> InboxOwner:
 async def list_inbox(
     principal: CurrentPrincipal,
     runner: UseCases,
+    cursors: PageCursors,
     unread: bool = False,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> InboxPage:
     owner = owner_of(principal)
-    after = position(cursor)
+    after = position(cursors, "inbox", cursor)
     async with runner.read() as conn:
         rows, unread_count = await queries.inbox_page(
             conn, owner, unread=unread, after=after, limit=limit
@@ -48,7 +49,7 @@ async def list_inbox(
     return InboxPage(
         items=[message_out(r) for r in rows[:limit]],
         unread_count=unread_count,
-        next_cursor=next_cursor(rows, limit, "message_id"),
+        next_cursor=next_cursor(cursors, "inbox", rows, limit, "message_id"),
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 class MessageOut(BaseModel):
@@ -28,13 +28,28 @@ class MarkedRead(BaseModel):
     marked: int
 
 
+def _wall_clock(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a local time of the village, without an offset")
+    return value
+
+
+# A wall-clock time of the village, with no offset (JSON schema's ``format: time`` would
+# require one): what is sent and what is served, "21:00" or "21:00:00".
+LocalTime = Annotated[
+    time,
+    AfterValidator(_wall_clock),
+    WithJsonSchema({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"}),
+]
+
+
 class QuietHoursBody(BaseModel):
     """Local time of the learner's village (WIB, WITA or WIT); start == end turns them off."""
 
     model_config = ConfigDict(extra="forbid")
 
-    start: time = Field(examples=["21:00"])
-    end: time = Field(examples=["07:00"])
+    start: LocalTime = Field(examples=["21:00"])
+    end: LocalTime = Field(examples=["07:00"])
 
 
 class ChannelsIn(BaseModel):

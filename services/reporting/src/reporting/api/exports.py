@@ -11,15 +11,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from servicekit.auth import Principal, Role, TokenVerifier, current_principal
-from servicekit.problems import Problem
+from servicekit.auth import Principal, Role, TokenVerifier, authenticates, current_principal
+from servicekit.indonesian import angka, persen
+from servicekit.openapi import problems, served
 from servicekit.ratelimit import RateLimit
 
 from ..store import queries
 from .dependencies import ServiceRuntime
-from .reports import RegionCode, active_days, report, require_scope
+from .reports import (
+    CohortFilter,
+    PositionFilter,
+    RegionCode,
+    active_days,
+    report,
+    require_scope,
+)
 
 router = APIRouter(tags=["exports"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 export_limit = RateLimit("export", per_minute=12, burst=4)
 
 HEADERS = [
@@ -65,15 +74,19 @@ def table_rows(found: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-@router.get("/v1/reports/regions/{code}/export", dependencies=[Depends(export_limit)])
+@router.get(
+    "/v1/reports/regions/{code}/export",
+    dependencies=[Depends(export_limit)],
+    responses=served("text/csv", XLSX, description="The report as a spreadsheet") | problems(404),
+)
 async def export_region(
     code: RegionCode,
     runtime: ServiceRuntime,
     principal: Annotated[Principal, Depends(current_principal)],
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
     course_id: uuid.UUID | None = None,
-    cohort: Annotated[str | None, Query(max_length=64)] = None,
-    position: Annotated[str | None, Query(max_length=40)] = None,
+    cohort: CohortFilter = None,
+    position: PositionFilter = None,
 ) -> Response:
     """The region and its children as a spreadsheet (first row: the region itself)."""
     require_scope(principal, code)
@@ -105,12 +118,19 @@ async def export_region(
     book.save(output)
     return Response(
         output.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
     )
 
 
-async def page_principal(request: Request, token: str | None = None) -> Principal:
+# A bearer token in a link (three base64url parts)
+LinkToken = Annotated[
+    str | None, Query(max_length=8192, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+]
+
+
+@authenticates
+async def page_principal(request: Request, token: LinkToken = None) -> Principal:
     """Browsers can pass the token as ``?token=`` on the first visit; links carry it on."""
     if token and "authorization" not in request.headers:
         verifier: TokenVerifier = request.app.state.token_verifier
@@ -118,20 +138,28 @@ async def page_principal(request: Request, token: str | None = None) -> Principa
     return await current_principal(request)
 
 
-@router.get("/dashboard/regions/{code}", response_class=HTMLResponse)
-@router.get("/dashboard/national", response_class=HTMLResponse)
-async def dashboard(
+@router.get("/dashboard/regions/{code}", response_class=HTMLResponse, responses=problems(404))
+async def region_dashboard(
+    code: RegionCode,
     runtime: ServiceRuntime,
     principal: Annotated[Principal, Depends(page_principal)],
-    code: str = "",
-    token: str | None = None,
+    token: LinkToken = None,
 ) -> HTMLResponse:
     """Monitoring page: completion and improvement by child region, with drill-down links."""
-    if code:
-        require_scope(principal, code)
-    elif not principal.has(Role.ADMIN):
-        raise Problem(403, "forbidden", "the national page needs the admin role")
+    require_scope(principal, code)
     found = await report(runtime, code, queries.Filters(), active_days(runtime, None))
+    return HTMLResponse(render_page(found, token))
+
+
+@router.get("/dashboard/national", response_class=HTMLResponse)
+async def national_dashboard(
+    runtime: ServiceRuntime,
+    principal: Annotated[Principal, Depends(page_principal)],
+    token: LinkToken = None,
+) -> HTMLResponse:
+    """The national monitoring page, for admins."""
+    principal.require(Role.ADMIN)
+    found = await report(runtime, "", queries.Filters(), active_days(runtime, None))
     return HTMLResponse(render_page(found, token))
 
 
@@ -152,13 +180,6 @@ DASHBOARD_COLUMNS = (
 DASHBOARD_TITLES = dict(HEADERS) | {"avg_improvement": "Peningkatan"}
 
 
-def shown(value: Any) -> str:
-    """A number for the page: a decimal comma, a dash for nothing."""
-    if value is None:
-        return "-"
-    return str(value).replace(".", ",") if isinstance(value, float) else str(value)
-
-
 def _bar_chart(children: list[dict[str, Any]]) -> str:
     width, row_height, label_width = 720, 22, 200
     bars = []
@@ -171,10 +192,10 @@ def _bar_chart(children: list[dict[str, Any]]) -> str:
         bars.append(
             f'<text x="0" y="{y + 15}" font-size="12">{name}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{rate * (width - label_width - 60):.1f}" '
-            f'height="8" fill="#2e7d32"><title>penyelesaian {rate:.0%}</title></rect>'
+            f'height="8" fill="#2e7d32"><title>penyelesaian {persen(rate)}</title></rect>'
             f'<rect x="{label_width}" y="{y + 12}" width="{improvement * (width - label_width - 60):.1f}" '
-            f'height="8" fill="#1565c0"><title>peningkatan {improvement * 100:.1f} poin</title></rect>'
-            f'<text x="{width - 55}" y="{y + 15}" font-size="11">{rate:.0%}</text>'
+            f'height="8" fill="#1565c0"><title>peningkatan {angka(improvement * 100)} poin</title></rect>'
+            f'<text x="{width - 55}" y="{y + 15}" font-size="11">{persen(rate)}</text>'
         )
     height = max(row_height, len(bars) * row_height)
     return (
@@ -194,7 +215,7 @@ def render_page(found: dict[str, Any], token: str | None) -> str:
         cells = [t[key] for key in DASHBOARD_COLUMNS]
         rows.append(
             f"<tr><td>{c['code']}</td><td>{name}</td>"
-            + "".join(f"<td>{shown(value)}</td>" for value in cells)
+            + "".join(f"<td>{angka(value)}</td>" for value in cells)
             + "</tr>"
         )
     title = html.escape(region["name"])
@@ -210,15 +231,15 @@ th {{ background: #f0f0f0; }} .kpi {{ display: inline-block; margin-right: 1.5re
 <h1>Pemantauan Pelatihan Aparatur Desa: {title}</h1>
 <p>{LEVEL_NAMES[region["level"]]} {region["code"] if region["code"] != "national" else ""}</p>
 <div>
-<span class="kpi">Terdaftar<b>{totals["registered"]}</b></span>
-<span class="kpi">Peserta<b>{totals["enrolled"]}</b></span>
-<span class="kpi">Aktif {found["filters"]["active_days"]} hari<b>{totals["active"]}</b></span>
-<span class="kpi">Lulus Pelatihan<b>{totals["completed"]} ({shown(totals["completion_rate"])}%)</b></span>
-<span class="kpi">Lulus Post-test<b>{totals["passed"]} ({shown(totals["pass_rate"])}%)</b></span>
-<span class="kpi">Tidak Lulus Post-test<b>{totals["failed"]}</b></span>
-<span class="kpi">Bersertifikat<b>{totals["certified"]}</b></span>
-<span class="kpi">Sertifikat Dicabut<b>{totals["revoked"]}</b></span>
-<span class="kpi">Peningkatan rata-rata<b>{totals["avg_improvement"] if totals["avg_improvement"] is not None else "-"}</b></span>
+<span class="kpi">Terdaftar<b>{angka(totals["registered"])}</b></span>
+<span class="kpi">Peserta<b>{angka(totals["enrolled"])}</b></span>
+<span class="kpi">Aktif {found["filters"]["active_days"]} hari<b>{angka(totals["active"])}</b></span>
+<span class="kpi">Lulus Pelatihan<b>{angka(totals["completed"])} ({angka(totals["completion_rate"])}%)</b></span>
+<span class="kpi">Lulus Post-test<b>{angka(totals["passed"])} ({angka(totals["pass_rate"])}%)</b></span>
+<span class="kpi">Tidak Lulus Post-test<b>{angka(totals["failed"])}</b></span>
+<span class="kpi">Bersertifikat<b>{angka(totals["certified"])}</b></span>
+<span class="kpi">Sertifikat Dicabut<b>{angka(totals["revoked"])}</b></span>
+<span class="kpi">Peningkatan rata-rata<b>{angka(totals["avg_improvement"])}</b></span>
 </div>
 <h2>Penyelesaian dan peningkatan per wilayah</h2>
 <p class="legend"><span style="color:#2e7d32">&#9632; penyelesaian</span><span style="color:#1565c0">&#9632; peningkatan nilai</span></p>

@@ -7,10 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from pydantic import Field
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
-from servicekit.pagination import decode_cursor, encode_cursor
-from servicekit.problems import Problem
+from servicekit.fields import LINE, RegionCodeShape
+from servicekit.fields import RegionCode as RegionCodeField
+from servicekit.i18n import position_name
+from servicekit.pagination import CursorParam, PageCursors
 from servicekit.settings import ServiceSettings
 
 from ..domain.errors import LearnerNotFound, UnknownCourse, UnknownRegion
@@ -18,25 +21,14 @@ from ..store import queries
 from .dependencies import ReportingRuntime, ServiceRuntime
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-RegionCode = Annotated[
-    str,
-    Path(
-        pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
-        description="74, 74.01, 74.01.01 or 74.01.01.2006",
-    ),
-]
-PositionFilter = Annotated[str | None, Query(max_length=40)]
+RegionCode = Annotated[RegionCodeShape, Path(description="74, 74.01, 74.01.01 or 74.01.01.2006")]
+PositionFilter = Annotated[Annotated[str, Field(max_length=40), LINE] | None, Query()]
+CohortFilter = Annotated[Annotated[str, Field(max_length=64), LINE] | None, Query()]
 
 
 def require_scope(principal: Principal, code: str) -> None:
     """Admins see the nation; supervisors their region and everything under it."""
-    if principal.has(Role.ADMIN):
-        return
-    if principal.has(Role.SUPERVISOR) and principal.region_code is not None:
-        if code.startswith(principal.region_code) and len(code) >= len(principal.region_code):
-            return
-        raise Problem(403, "outside_region", "this region is outside your region")
-    raise Problem(403, "forbidden", "reports need the supervisor or admin role")
+    principal.require_region(code)
 
 
 def active_days(runtime: ReportingRuntime, days: int | None) -> int:
@@ -58,7 +50,7 @@ async def national_report(
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
     course_id: uuid.UUID | None = None,
-    cohort: Annotated[str | None, Query(max_length=64)] = None,
+    cohort: CohortFilter = None,
     position: PositionFilter = None,
     days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> dict[str, Any]:
@@ -74,7 +66,7 @@ async def region_report(
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
     course_id: uuid.UUID | None = None,
-    cohort: Annotated[str | None, Query(max_length=64)] = None,
+    cohort: CohortFilter = None,
     position: PositionFilter = None,
     days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> dict[str, Any]:
@@ -102,6 +94,7 @@ async def learner_report(
         "full_name": learner.full_name,
         "village_code": learner.village_code,
         "position": learner.position,
+        "position_name": position_name(learner.position) if learner.position else None,
         "last_activity_at": learner.last_activity_at,
         "enrollments": [
             {
@@ -190,14 +183,15 @@ async def course_report(
 async def inactive_learners(
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
-    region_code: Annotated[str, Query(pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")],
+    cursors: PageCursors,
+    region_code: Annotated[RegionCodeField, Query()],
     days: Annotated[int, Query(ge=1, le=365)] = 14,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """Learners to coach: registered in the region, no activity for ``days`` (oldest first)."""
     require_scope(principal, region_code)
-    after = decode_cursor(cursor)
+    after = cursors.decode("inactive", cursor, "at", "id")
     async with runtime.runner.read() as conn:
         rows = await queries.inactive_learners(
             conn,
@@ -213,6 +207,7 @@ async def inactive_learners(
             "full_name": r.full_name,
             "village_code": r.village_code,
             "position": r.position,
+            "position_name": position_name(r.position) if r.position else None,
             "last_activity_at": r.last_activity_at,
         }
         for r in rows[:limit]
@@ -220,5 +215,5 @@ async def inactive_learners(
     next_cursor = None
     if len(rows) > limit:
         edge = rows[limit - 1]
-        next_cursor = encode_cursor({"at": edge.last.isoformat(), "id": str(edge.learner_id)})
+        next_cursor = cursors.encode("inactive", at=edge.last.isoformat(), id=str(edge.learner_id))
     return {"region_code": region_code, "days": days, "items": items, "next_cursor": next_cursor}

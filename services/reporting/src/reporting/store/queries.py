@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import func, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from servicekit.regions.sql import under
+
 from ..domain.model import ACTIVITY_PREFIXES, SCALE
 from .tables import (
     COUNTERS,
@@ -250,7 +252,7 @@ async def inactive_learners(
     last = func.coalesce(learners.c.last_activity_at, NEVER)
     query = (
         select(learners, last.label("last"))
-        .where(learners.c.registered, learners.c.village_code.startswith(region_code), last < since)
+        .where(learners.c.registered, under(learners.c.village_code, region_code), last < since)
         .order_by(last, learners.c.learner_id)
         .limit(limit)
     )

@@ -1,0 +1,35 @@
+"""Contract events -> commands: the webhook bridge's one subscription list.
+
+Every learner event (those on regional subjects) is kept and queued for the endpoints whose
+region and event types it matches; the body posted is the CloudEvent as the stream carries
+it. The private contact change is not consumed (ADR 5, ADR 15). The bridge publishes nothing,
+so there is no ``outbound`` module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lms_contracts as c
+from servicekit.service import Translator
+
+from ..domain.commands import RecordEvent
+
+LEARNER_EVENTS: tuple[type[c.EventData], ...] = tuple(
+    e for e in c.EVENT_TYPES.values() if e.regional
+)
+
+
+def record(event: c.CloudEvent[Any]) -> RecordEvent:
+    data = event.data
+    return RecordEvent(
+        event_id=event.id,
+        event_type=event.type,
+        learner_id=data.learner_id,
+        village_code=data.village_code,
+        occurred_at=event.time,
+        body=event.to_json().decode(),
+    )
+
+
+INBOUND: dict[type[c.EventData], Translator] = dict.fromkeys(LEARNER_EVENTS, record)
