@@ -8,6 +8,7 @@ import uuid
 from fastapi import APIRouter
 
 from servicekit.auth import CurrentPrincipal
+from servicekit.openapi import problems
 
 from ..domain.errors import ReviewNotAvailable, UnknownAttempt
 from ..domain.grading import is_correct
@@ -20,7 +21,7 @@ from .schemas import ReviewedOptionOut, ReviewedQuestionOut, ReviewOut
 router = APIRouter(prefix="/v1", tags=["attempts"])
 
 
-@router.get("/attempts/{attempt_id}/review", response_model=ReviewOut)
+@router.get("/attempts/{attempt_id}/review", response_model=ReviewOut, responses=problems(409))
 async def review_attempt(
     attempt_id: uuid.UUID, principal: CurrentPrincipal, runtime: ServiceRuntime
 ) -> ReviewOut:

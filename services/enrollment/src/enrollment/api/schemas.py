@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from servicekit import regions
-from servicekit.fields import LINE, VILLAGE_PATTERN, RegionCode
+from servicekit.fields import LINE, TEXT, VILLAGE_PATTERN, RegionCode
 
 from ..domain.completion import Requirement
 from ..domain.model import EnrollmentStatus, Position
@@ -218,7 +218,7 @@ class CertificateItem(BaseModel):
 class RevokeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, Field(min_length=5, max_length=500)]
+    reason: Annotated[str, Field(min_length=5, max_length=500), TEXT]
 
 
 class CohortIn(BaseModel):
@@ -257,13 +257,13 @@ class CourseOut(BaseModel):
 class MoveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: Annotated[int, Field(ge=1, description="a published version of the course")]
+    version: Annotated[
+        int, Field(ge=1, le=1_000_000, description="a published version of the course")
+    ]
 
 
 class VersionMoveIn(MoveIn):
-    cohort: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
-        default=None, description="only this cohort's learners"
-    )
+    cohort: CohortName | None = Field(default=None, description="only this cohort's learners")
 
 
 class BulkEnrollmentIn(BaseModel):
