@@ -71,7 +71,9 @@ def wait_ready(
     urls: dict[str, str],
     processes: dict[str, subprocess.Popen[bytes]],
     log_dir: Path,
-    timeout: float = 60,
+    # six interpreters importing at once on a loaded 2-core machine can take minutes; a
+    # service that exits is reported at once whatever the deadline
+    timeout: float = 240,
 ) -> None:
     deadline = time.monotonic() + timeout
     pending = dict(urls)
