@@ -137,7 +137,9 @@ async def get_assessment(
     assessment_id: uuid.UUID,
     principal: CurrentPrincipal,
     runtime: ServiceRuntime,
-    version: Annotated[int | None, Query(ge=1, description="authors: any version")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=1_000_000, description="authors: any version")
+    ] = None,
 ) -> AssessmentOut | AssessmentSummary:
     """Authors get a version's bank with its answer key (the published one, or ``version``,
     a draft included); learners a summary of the published one with where they stand."""
