@@ -103,3 +103,19 @@ def test_outbox_republish_finds_each_services_outbox_without_building_the_servic
     name: str,
 ) -> None:
     assert outbox_table(service(name)).name == "outbox"
+
+
+def test_a_local_stack_links_certificates_to_its_own_enrollment_port(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from lms_cli.stack import LocalStack
+
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    ports = {name: 9100 + n for n, name in enumerate(NAMES)}
+    stack = LocalStack(ports=ports, host="0.0.0.0")
+    shutil.rmtree(stack.run_dir)
+    assert stack.service_env["PUBLIC_BASE_URL"] == f"http://127.0.0.1:{ports['enrollment']}"
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://lms.example.go.id")
+    behind_a_gateway = LocalStack(ports=ports)
+    shutil.rmtree(behind_a_gateway.run_dir)
+    assert behind_a_gateway.service_env["PUBLIC_BASE_URL"] == "https://lms.example.go.id"

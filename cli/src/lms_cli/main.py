@@ -192,7 +192,12 @@ def token(
 def up(
     demo: Annotated[bool, typer.Option(help="load demo courses and learners")] = True,
     host: str = "127.0.0.1",
-    base_port: Annotated[int, typer.Option(help="enrollment's port; the others follow")] = 8001,
+    base_port: Annotated[
+        int,
+        typer.Option(
+            help="enrollment's port, and the certificate links' (PUBLIC_BASE_URL); the others follow"
+        ),
+    ] = 8001,
     cluster: Annotated[
         bool,
         typer.Option(

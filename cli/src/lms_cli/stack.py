@@ -23,8 +23,9 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from lms_contracts import CertificateIssued
 from servicekit.migrations import upgrade
-from servicekit.registry import NAMES, SERVICES, service
+from servicekit.registry import NAMES, SERVICES, publisher_of, service
 from servicekit.servers import (
     LocalPostgres,
     NatsCluster,
@@ -94,11 +95,16 @@ def start_service(
         )
 
 
+# six interpreters importing at once on a loaded 2-core machine can take minutes; a service
+# that exits is reported at once whatever the deadline
+READY_TIMEOUT = 240.0
+
+
 def wait_ready(
     urls: dict[str, str],
     processes: dict[str, subprocess.Popen[bytes]],
     log_dir: Path,
-    timeout: float = 60,
+    timeout: float = READY_TIMEOUT,
 ) -> None:
     deadline = time.monotonic() + timeout
     pending = dict(urls)
@@ -222,7 +228,7 @@ class LocalStack:
         ports: dict[str, int] | None = None,
         external: bool = True,
         service_env: dict[str, str] | None = None,
-        ready_timeout: float = 60,
+        ready_timeout: float = READY_TIMEOUT,
         cluster: bool = False,
         topology: dict[str, Any] | None = None,
     ) -> None:
@@ -233,7 +239,10 @@ class LocalStack:
         self.replicas = CLUSTER_SERVICE_REPLICAS if cluster else 1
         self.ports = ports or stack_ports(8001, self.replicas)
         self.external = external
-        self.service_env = service_env or {}
+        # links to certificates (in PDFs, messages and reports) lead to this stack's own
+        # verification page, whatever ports it runs on, unless PUBLIC_BASE_URL says otherwise
+        public = os.environ.get("PUBLIC_BASE_URL") or self.public_base_url
+        self.service_env = {"PUBLIC_BASE_URL": public} | (service_env or {})
         self.run_dir = new_run_dir("stack")
         self.log_dir = self.run_dir / "logs"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -266,6 +275,13 @@ class LocalStack:
     def urls(self) -> dict[str, str]:
         """One address per service (its first replica's)."""
         return {name: urls[0] for name, urls in self.replica_urls.items()}
+
+    @property
+    def public_base_url(self) -> str:
+        """Where certificates are verified: the service that issues them, on this machine."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        issuer = self.instances(publisher_of(CertificateIssued).name)[0]
+        return f"http://{host}:{self.ports[issuer]}"
 
     @property
     def nats_admin(self) -> tuple[str, str] | None:

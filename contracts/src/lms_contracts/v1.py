@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .envelope import EventData
 
@@ -127,10 +127,24 @@ class LessonCompleted(EventData):
     offline: bool = False
 
 
+class PublishedLesson(BaseModel):
+    """A lesson of a published version, as learners see it named."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    lesson_id: uuid.UUID
+    title: str
+    required: bool = True
+
+
 class CoursePublished(EventData):
+    """A version of a course and its completion rules (minor 1: lesson titles, the rules and
+    the training hours; absent in minor 0, where every rule is off)."""
+
     event_type: ClassVar[str] = "lms.content.course-published.v1"
     producer: ClassVar[str] = "content"
     regional: ClassVar[bool] = False
+    minor_version: ClassVar[int] = 1
 
     course_id: uuid.UUID
     course_version: int
@@ -140,6 +154,17 @@ class CoursePublished(EventData):
     lesson_ids: list[uuid.UUID]
     required_lesson_ids: list[uuid.UUID]
     published_at: datetime
+    lessons: list[PublishedLesson] = Field(default_factory=list, description="in order")
+    pre_test_before_lessons: bool = Field(
+        default=False, description="lessons count only after the learner took the pre-test"
+    )
+    min_post_test_score: float | None = Field(
+        default=None, ge=0, le=100, description="completing needs at least this post-test score"
+    )
+    prerequisite_course_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="courses the learner must have completed first"
+    )
+    training_hours: int | None = Field(default=None, ge=1, description="jam pelajaran (JP)")
 
 
 class _Graded(EventData):
@@ -163,6 +188,25 @@ class Passed(_Graded):
 
 class Failed(_Graded):
     event_type: ClassVar[str] = "lms.assessment.failed.v1"
+
+
+class ExtensionGranted(EventData):
+    """An instructor gave a learner more attempts at an assessment, or more time on one
+    attempt, with a reason."""
+
+    event_type: ClassVar[str] = "lms.assessment.extension-granted.v1"
+    producer: ClassVar[str] = "assessment"
+
+    grant_id: uuid.UUID
+    assessment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    village_code: VillageCode = _code
+    attempt_id: uuid.UUID | None = None
+    extra_attempts: int = Field(ge=0)
+    extra_seconds: int = Field(ge=0)
+    reason: str
+    granted_at: datetime
 
 
 class CourseCompleted(EventData):
@@ -193,6 +237,45 @@ class CertificateIssued(EventData):
     issued_at: datetime
 
 
+class CertificateRevoked(EventData):
+    """An admin revoked a certificate: it no longer holds, and verifying it says so."""
+
+    event_type: ClassVar[str] = "lms.enrollment.certificate-revoked.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    certificate_id: uuid.UUID
+    verification_code: str
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    village_code: VillageCode = _code
+    reason: str
+    revoked_at: datetime
+
+
+class CourseVersionChanged(EventData):
+    """An enrollment was moved to another published version of its course.
+
+    ``move_number`` orders the moves of one enrollment (its enrollment is move 0): a consumer
+    applies a move only if it is later than the last one it applied, so an older move that
+    arrives late, or twice, changes nothing.
+    """
+
+    event_type: ClassVar[str] = "lms.enrollment.course-version-changed.v1"
+    producer: ClassVar[str] = "enrollment"
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    village_code: VillageCode = _code
+    from_version: int = Field(ge=1)
+    course_version: int = Field(ge=1)
+    move_number: int = Field(ge=1)
+    changed_at: datetime
+
+
 EVENTS: tuple[type[EventData], ...] = (
     LearnerRegistered,
     LearnerUpdated,
@@ -205,4 +288,7 @@ EVENTS: tuple[type[EventData], ...] = (
     Failed,
     CourseCompleted,
     CertificateIssued,
+    CourseVersionChanged,
+    CertificateRevoked,
+    ExtensionGranted,
 )

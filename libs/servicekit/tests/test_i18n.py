@@ -39,7 +39,13 @@ CODE_ARGUMENT = {
 }
 # raised by Starlette and FastAPI themselves; the handler names them by their status
 HTTP_CODES = {"bad_request", "not_found", "method_not_allowed", "unsupported_media_type"}
-FIELD_RULE = {"InvalidField": 1, "InvalidLesson": 1, "field_problem": 1, "field_message": 0}
+FIELD_RULE = {
+    "InvalidField": 1,
+    "InvalidLesson": 1,
+    "InvalidRule": 1,
+    "field_problem": 1,
+    "field_message": 0,
+}
 
 
 def _calls(name_to_position: dict[str, int]) -> list[tuple[str, ast.expr | None, ast.Call]]:

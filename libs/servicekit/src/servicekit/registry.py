@@ -16,10 +16,13 @@ from types import ModuleType
 from lms_contracts import (
     EVENT_TYPES,
     CertificateIssued,
+    CertificateRevoked,
     CourseCompleted,
     CoursePublished,
+    CourseVersionChanged,
     Enrolled,
     EventData,
+    ExtensionGranted,
     Failed,
     LearnerContactChanged,
     LearnerRegistered,
@@ -89,21 +92,21 @@ SERVICES: tuple[ServiceSpec, ...] = (
         8001,
         "LMS Pamong Desa: enrollment",
         publishes=published_by("enrollment"),
-        consumes=(CoursePublished, LessonCompleted, Passed),
+        consumes=(CoursePublished, LessonCompleted, Passed, Failed),
     ),
     ServiceSpec(
         "content",
         8002,
         "LMS Pamong Desa: content",
         publishes=published_by("content"),
-        consumes=(Enrolled, Withdrawn),
+        consumes=(Enrolled, Withdrawn, CourseVersionChanged, Passed, Failed),
     ),
     ServiceSpec(
         "assessment",
         8003,
         "LMS Pamong Desa: assessment",
         publishes=published_by("assessment"),
-        consumes=(CoursePublished, Enrolled, Withdrawn, LessonCompleted),
+        consumes=(CoursePublished, Enrolled, Withdrawn, CourseVersionChanged, LessonCompleted),
     ),
     ServiceSpec(
         "notification",
@@ -120,15 +123,19 @@ SERVICES: tuple[ServiceSpec, ...] = (
             Failed,
             CourseCompleted,
             CertificateIssued,
+            CourseVersionChanged,
+            CertificateRevoked,
+            ExtensionGranted,
         ),
     ),
     ServiceSpec(
         "reporting",
         8005,
         "LMS Pamong Desa: reporting",
-        # every event, the private contact change too: the inactive list shows contacts to
-        # the region's supervisors, each read logged (ADR 22)
-        consumes=tuple(EVENT_TYPES.values()),
+        # every event but an instructor's grant, which changes no count; the private contact
+        # change too: the inactive list shows contacts to the region's supervisors, each read
+        # logged (ADR 22)
+        consumes=tuple(e for e in EVENT_TYPES.values() if e is not ExtensionGranted),
     ),
     ServiceSpec(
         "webhooks",

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     run_relay: bool = True
     # one structured line per HTTP request (servicekit.observability.log_access)
     access_log: bool = True
+    # where the public reaches the platform (its gateway): links in certificates, messages
+    # and reports are built from it, e.g. ``{PUBLIC_BASE_URL}/v1/certificates/{code}``
+    public_base_url: str = "http://127.0.0.1:8001"
 
     auth_issuer: str = "lms-dev"
     auth_audience: str = "lms"
@@ -55,6 +58,11 @@ class ServiceSettings(BaseSettings):
     @property
     def nats_servers(self) -> list[str]:
         return nats_servers(self.nats_url)
+
+    def certificate_url(self, code: str, *, pdf: bool = False) -> str:
+        """The public verification page of a certificate (or, ``pdf``, its printable file)."""
+        url = f"{self.public_base_url.rstrip('/')}/v1/certificates/{code}"
+        return f"{url}/pdf" if pdf else url
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_dev(self) -> ServiceSettings:

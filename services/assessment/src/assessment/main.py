@@ -11,7 +11,9 @@ from servicekit.service import ServiceDefinition, create_app
 
 from .api.assessments import router as assessments_router
 from .api.attempts import router as attempts_router
+from .api.grants import router as grants_router
 from .api.refusals import REFUSALS
+from .api.reviews import router as reviews_router
 from .dependencies import AssessmentDependencies
 from .events.inbound import INBOUND
 from .events.outbound import to_contract
@@ -40,7 +42,7 @@ def definition(
         settings=settings,
         deps=deps,
         metadata=metadata,
-        routers=[assessments_router, attempts_router],
+        routers=[assessments_router, attempts_router, grants_router, reviews_router],
         handlers=HANDLERS,
         unit_of_work=partial(SqlUnitOfWork, cache=deps.assessment_cache, clock=deps.clock),
         outbound=to_contract,

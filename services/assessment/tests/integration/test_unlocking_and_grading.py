@@ -56,7 +56,8 @@ async def test_post_test_opens_after_the_required_lessons_and_a_pass_is_publishe
     summary = await assessment.client.get(f"/v1/assessments/{post['assessment_id']}", headers=me)
     assert summary.json()["available"] is False
     assert summary.json()["unavailable_reason"] == (
-        "Post-test terbuka setelah semua pelajaran wajib selesai."
+        "Post-test dibuka setelah semua materi wajib selesai. "
+        "Materi wajib yang belum selesai (2): (tanpa judul), (tanpa judul)."
     )
     english = await assessment.client.get(
         f"/v1/assessments/{post['assessment_id']}", headers={**me, "Accept-Language": "en"}

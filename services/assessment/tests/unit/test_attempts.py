@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from assessment import usecases
+from assessment.api.refusals import explain_locked
 from assessment.domain import commands, events
 from assessment.domain.errors import (
     InvalidField,
@@ -22,10 +23,12 @@ from assessment.domain.model import (
     Attempt,
     AttemptStatus,
     CourseVersion,
+    Grant,
     LearnerEnrollment,
     QuestionKind,
 )
 from servicekit.clock import ManualClock
+from servicekit.i18n import speaking
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=30)
@@ -42,15 +45,54 @@ class FakeUnitOfWork:
         self.courses: dict[tuple[uuid.UUID, int], CourseVersion] = {}
         self.lessons: set[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = set()
         self.published: list[events.DomainEvent] = []
+        self.versions: dict[tuple[uuid.UUID, int], Assessment] = {}
+        self.grants: list[Grant] = []
 
     def publish(self, event: events.DomainEvent) -> None:
-        self.published.append(replace(event, attempt=replace(event.attempt)))
+        if isinstance(event, events.Graded):
+            event = replace(event, attempt=replace(event.attempt))
+        self.published.append(event)
 
     async def add_assessment(self, assessment, created_by):
         self.assessments[assessment.assessment_id] = assessment
+        self.versions[(assessment.assessment_id, assessment.version)] = assessment
 
-    async def get_assessment(self, assessment_id):
-        return self.assessments.get(assessment_id)
+    async def get_assessment(self, assessment_id, version=None):
+        if version is None:
+            return self.assessments.get(assessment_id)
+        return self.versions.get((assessment_id, version))
+
+    async def post_test_of(self, course_id):
+        return next(
+            (
+                a.assessment_id
+                for a in self.assessments.values()
+                if a.course_id == course_id and a.kind == AssessmentKind.POST_TEST
+            ),
+            None,
+        )
+
+    async def latest_version(self, assessment_id):
+        found = [v for (a, _), v in self.versions.items() if a == assessment_id]
+        newest = max(found, key=lambda v: v.version, default=None)
+        return (newest.version, newest.status) if newest else None
+
+    async def save_draft(self, assessment, edited_by):
+        self.versions[(assessment.assessment_id, assessment.version)] = assessment
+
+    async def publish_version(self, assessment):
+        self.versions[(assessment.assessment_id, assessment.version)] = assessment
+        self.assessments[assessment.assessment_id] = assessment
+
+    async def extra_attempts(self, learner_id, assessment_id):
+        return sum(
+            g.extra_attempts
+            for g in self.grants
+            if (g.learner_id, g.assessment_id) == (learner_id, assessment_id)
+        )
+
+    async def add_grant(self, grant):
+        self.grants.append(grant)
 
     async def active_enrollment(self, learner_id, course_id, *, lock=False):
         for row in self.enrollments.values():
@@ -203,6 +245,13 @@ async def test_the_post_test_opens_only_after_every_required_lesson() -> None:
     with pytest.raises(PostTestLocked) as locked:
         await start(uow, assessment, learner)
     assert locked.value.missing_lessons == 2
+    assert explain_locked(locked.value).startswith(
+        "Post-test dibuka setelah semua materi wajib selesai. Materi wajib yang belum selesai (2)"
+    )
+    with speaking("en"):
+        assert explain_locked(locked.value).startswith(
+            "The post-test opens after every required lesson. Required lessons not done yet (2)"
+        )
     for lesson in LESSONS:
         await usecases.record_lesson_completed(
             commands.RecordLessonCompleted(learner, COURSE, lesson, TOWUA, T0), uow

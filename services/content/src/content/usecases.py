@@ -10,7 +10,8 @@ What handles what (``HANDLERS``):
 | AttachDocument   | attach_document   | (none)                                  |
 | RecordEnrollment | record_enrollment | (none)                                  |
 | RecordWithdrawal | record_withdrawal | (none)                                  |
-| MoveLearner      | move_learner      | (none)                                  |
+| RecordVersionChange | record_version_change | (none)                              |
+| RecordPreTest    | record_pre_test   | (none)                                  |
 | CompleteLesson   | complete_lesson   | LessonCompleted (first time only)       |
 | SyncProgress     | sync_progress     | LessonCompleted (offline, once per item)|
 """
@@ -29,11 +30,12 @@ from servicekit.runner import UseCase
 from .domain import commands, events
 from .domain.errors import (
     InvalidLesson,
+    InvalidRule,
     LessonNotInVersion,
     NotEnrolled,
+    PreTestRequired,
     UnknownCourse,
     UnknownLesson,
-    UnknownVersion,
     VersionImmutable,
 )
 from .domain.model import (
@@ -71,9 +73,11 @@ class UnitOfWork(Protocol):
     async def add_attachment(self, attachment: Attachment) -> None: ...
     async def record_enrollment(self, enrollment: Enrollment) -> None: ...
     async def record_withdrawal(self, cmd: commands.RecordWithdrawal) -> None: ...
-    async def move_learner(
-        self, learner_id: uuid.UUID, course_id: uuid.UUID, version: int
-    ) -> bool: ...
+    async def record_version_change(self, cmd: commands.RecordVersionChange) -> None: ...
+    async def record_pre_test(self, cmd: commands.RecordPreTest) -> None: ...
+    async def pre_test_due(
+        self, learner_id: uuid.UUID, keys: Iterable[tuple[uuid.UUID, int]]
+    ) -> set[uuid.UUID]: ...
     async def find_completion(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
     ) -> Completion: ...
@@ -115,9 +119,12 @@ async def create_course(cmd: commands.CreateCourse, uow: UnitOfWork) -> CourseVe
         description=cmd.content.description,
         competency_area=cmd.content.competency_area,
         created_at=uow.clock(),
+        rules=cmd.content.rules,
+        training_hours=cmd.content.training_hours,
     )
     course.check()
     await _check_attachments(course, uow)
+    await _check_prerequisites(course, uow)
     await uow.add_course(course, cmd.author)
     return course
 
@@ -132,6 +139,7 @@ async def revise_course(cmd: commands.ReviseCourse, uow: UnitOfWork) -> CourseVe
         raise InvalidLesson("lesson_id", "not a lesson of this course")
     revision = latest.revised(cmd.content, uow.clock())
     await _check_attachments(revision, uow)
+    await _check_prerequisites(revision, uow)
     await uow.save_version(revision)
     return revision
 
@@ -142,6 +150,16 @@ async def _check_attachments(course: CourseVersion, uow: UnitOfWork) -> None:
     missing = await uow.missing_attachments(course.course_id, course.attachment_ids)
     if missing:
         raise InvalidLesson("attachment_id", "no such attachment in this course")
+
+
+async def _check_prerequisites(course: CourseVersion, uow: UnitOfWork) -> None:
+    wanted = course.rules.prerequisite_course_ids
+    known = await uow.existing_courses(wanted)
+    for n, course_id in enumerate(wanted):
+        if course_id not in known:
+            raise InvalidRule(
+                f"completion_rules.prerequisite_course_ids.{n}", "no course has this id"
+            )
 
 
 async def publish_course(cmd: commands.PublishCourse, uow: UnitOfWork) -> CourseVersion:
@@ -191,13 +209,13 @@ async def record_withdrawal(cmd: commands.RecordWithdrawal, uow: UnitOfWork) -> 
     await uow.record_withdrawal(cmd)
 
 
-async def move_learner(cmd: commands.MoveLearner, uow: UnitOfWork) -> None:
-    """Learners keep their version; an instructor or admin may move one to another version."""
-    target = await uow.version(cmd.course_id, cmd.version)
-    if target is None or target.status != VersionStatus.PUBLISHED:
-        raise UnknownVersion(cmd.course_id, cmd.version)
-    if not await uow.move_learner(cmd.learner_id, cmd.course_id, cmd.version):
-        raise NotEnrolled("the learner is not enrolled in this course")
+async def record_version_change(cmd: commands.RecordVersionChange, uow: UnitOfWork) -> None:
+    """Learners keep their version until enrollment moves them; the latest move wins."""
+    await uow.record_version_change(cmd)
+
+
+async def record_pre_test(cmd: commands.RecordPreTest, uow: UnitOfWork) -> None:
+    await uow.record_pre_test(cmd)
 
 
 async def complete_lesson(cmd: commands.CompleteLesson, uow: UnitOfWork) -> Completion:
@@ -214,6 +232,8 @@ async def complete_lesson(cmd: commands.CompleteLesson, uow: UnitOfWork) -> Comp
         raise UnknownLesson(str(cmd.lesson_id))
     if found.completed_at is not None:
         return found
+    if found.pre_test_due:
+        raise PreTestRequired("this course counts lessons after its pre-test: take it first")
     at = uow.clock()
     event = events.LessonCompleted(
         learner_id=cmd.learner_id,
@@ -249,6 +269,7 @@ async def sync_progress(cmd: commands.SyncProgress, uow: UnitOfWork) -> list[Syn
         known_courses=await uow.existing_courses(course_ids),
         now=at,
         clock_skew=CLOCK_SKEW,
+        pre_test_due=frozenset(await uow.pre_test_due(cmd.learner_id, keys)),
     )
     first = _earliest_per_lesson(plan.accepted)
     recorded = await uow.add_offline_progress(cmd.learner_id, first, at)
@@ -292,7 +313,8 @@ HANDLERS: Mapping[type[Any], UseCase[Any]] = {
     commands.AttachDocument: attach_document,
     commands.RecordEnrollment: record_enrollment,
     commands.RecordWithdrawal: record_withdrawal,
-    commands.MoveLearner: move_learner,
+    commands.RecordVersionChange: record_version_change,
+    commands.RecordPreTest: record_pre_test,
     commands.CompleteLesson: complete_lesson,
     commands.SyncProgress: sync_progress,
 }

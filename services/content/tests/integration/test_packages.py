@@ -8,13 +8,16 @@ import json
 import random
 import uuid
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
 from nats.js import JetStreamContext
 
+import lms_contracts as c
 from servicekit.testing.services import RunningService
+from servicekit.testing.waiting import eventually
 
-from .conftest import course_body, enroll, publish_course
+from .conftest import course_body, enroll, publish, publish_course
 
 pytestmark = pytest.mark.integration
 # incompressible, as real media is; under the test cap of 64 KiB
@@ -121,7 +124,7 @@ async def test_bad_ranges_and_validators_of_another_version_get_clear_answers(
     content: RunningService, jetstream: JetStreamContext
 ) -> None:
     course, _ = await course_with_media(content)
-    learner_id, me, _ = await enroll(jetstream, content, course)
+    learner_id, me, enrolment = await enroll(jetstream, content, course)
     url = f"/v1/courses/{course['course_id']}/package"
     full = await content.client.get(url, headers=me)
     size, etag = len(full.content), full.headers["etag"]
@@ -157,13 +160,22 @@ async def test_bad_ranges_and_validators_of_another_version_get_clear_answers(
     await content.client.put(f"/v1/courses/{course['course_id']}", json=body, headers=instructor)
     await publish_course(content, course["course_id"])
     stale = {**me, "Range": "bytes=100-", "If-Range": etag}
-    moved = await content.client.put(
-        f"/v1/courses/{course['course_id']}/learners/{learner_id}/version",
-        json={"version": 2},
-        headers=instructor,
+    moved = c.CourseVersionChanged(
+        enrollment_id=enrolment.enrollment_id,
+        learner_id=learner_id,
+        course_id=enrolment.course_id,
+        course_title=enrolment.course_title,
+        village_code=enrolment.village_code,
+        from_version=1,
+        course_version=2,
+        move_number=1,
+        changed_at=datetime.now(UTC),
     )
-    assert moved.status_code == 200, moved.text
-    fresh = await content.client.get(url, headers=stale)
+    await publish(jetstream, moved)
+    fresh = await eventually(
+        lambda: content.client.get(url, headers=stale),
+        lambda r: r.status_code == 200 and r.headers["etag"] != etag,
+    )
     assert fresh.status_code == 200 and fresh.headers["etag"] != etag, "a new version, whole"
     assert fresh.headers["repr-digest"] == digest_of(fresh.content)
     strict = await content.client.get(url, headers={**me, "Range": "bytes=100-", "If-Match": etag})

@@ -54,6 +54,7 @@ class FakeUnitOfWork:
         self.progress: dict[tuple[uuid.UUID, uuid.UUID, uuid.UUID], datetime] = {}
         self.receipts: set[tuple[uuid.UUID, str]] = set()
         self.published: list[events.DomainEvent] = []
+        self.pre_tests: set[tuple[uuid.UUID, uuid.UUID]] = set()
         self.attachments: list[Attachment] = []
         self.clock = ManualClock(NOW)
 
@@ -119,7 +120,22 @@ class FakeUnitOfWork:
             lesson_in_version=version is not None and lesson_id in version.lesson_ids,
             recorded=False,
             completed_at=self.progress.get((learner_id, course_id, lesson_id)),
+            pre_test_due=version is not None
+            and version.rules.pre_test_before_lessons
+            and (learner_id, course_id) not in self.pre_tests,
         )
+
+    async def record_pre_test(self, cmd):
+        self.pre_tests.add((cmd.learner_id, cmd.course_id))
+
+    async def pre_test_due(self, learner_id, keys):
+        return {
+            course_id
+            for course_id, version in keys
+            if (course_id, version) in self.versions
+            and self.versions[(course_id, version)].rules.pre_test_before_lessons
+            and (learner_id, course_id) not in self.pre_tests
+        }
 
     async def add_completion(self, event):
         key = (event.learner_id, event.course_id, event.lesson_id)

@@ -1,18 +1,21 @@
-"""Background jobs: bulk enrollment of a region, and imports of learners from a file.
+"""Background jobs: bulk enrollment of a region, imports of learners from a file, and version
+moves.
 
-A job is planned by a use case (``start_bulk_enrollment``, ``start_import``) and run by a
-worker of any replica, a chunk at a time. Each chunk is one transaction: the rows it acts on,
-their per-row outcomes in ``job_rows``, their events in the outbox, and the job's cursor,
-counters and lease. A process killed mid-chunk loses that chunk only (rolled back); once its
-lease lapses, a worker (of the same process restarted, or another replica) resumes after the
-last committed chunk, and nothing is done twice: a bulk chunk enrolls with ``ON CONFLICT DO
-NOTHING`` on the one-active-enrollment index, an import row is marked done in the transaction
-that registered its learner, and a cancelled job stops at its next chunk.
+A job is planned by a use case (``start_bulk_enrollment``, ``start_import``,
+``start_version_move``) and run by a worker of any replica, a chunk at a time. Each chunk is one
+transaction: the rows it acts on, their per-row outcomes in ``job_rows``, their events in the
+outbox, and the job's cursor, counters and lease. A process killed mid-chunk loses that chunk
+only (rolled back); once its lease lapses, a worker (of the same process restarted, or another
+replica) resumes after the last committed chunk, and nothing is done twice: a bulk chunk enrolls
+with ``ON CONFLICT DO NOTHING`` on the one-active-enrollment index, an import row is marked done
+in the transaction that registered its learner, and a cancelled job stops at its next chunk.
 
 Bulk chunks are set-based for speed (ADR 4): one statement selects the next learners after
 the cursor, enrolls them, writes their events and their row outcomes. Import chunks go row by
 row through the ``ImportRows`` use case, which registers a learner only if nobody with the same
-NIK, or else the same natural key, is known (ADR 21).
+NIK, or else the same natural key, is known (ADR 21). A version move moves a chunk of learners
+per transaction, each by the same use case as a single move, so that every rule and event is
+the single move's; a learner who finished meanwhile is skipped.
 """
 
 from __future__ import annotations
@@ -45,12 +48,14 @@ from servicekit.service import Runtime
 from .api.refusals import REFUSALS
 from .dependencies import EnrollmentDependencies
 from .domain import commands
+from .domain.commands import MoveToVersion
+from .domain.errors import DomainError
 from .domain.identity import NaturalKey
 from .domain.model import OPEN_JOB_STATES, JobKind, JobState, Outcome
 from .events.outbound import BULK_ENROLL_CHUNK
 from .settings import EnrollmentSettings
-from .store.queries import bulk_learner_params
-from .store.rows import bulk_from_params, registration_from_input
+from .store.queries import bulk_learner_params, version_move_chunk
+from .store.rows import bulk_from_params, move_from_params, registration_from_input
 from .store.tables import job_rows, jobs
 from .usecases import RowDone
 
@@ -62,7 +67,8 @@ JOB_KINDS = tuple(JobKind)
 
 
 async def claim_job(database: Database, lease: timedelta = LEASE) -> tuple[uuid.UUID, str] | None:
-    """Take a pending job, or a running one whose worker stopped renewing its lease."""
+    """Take a pending job, or a running one whose worker stopped renewing its lease; its id
+    and kind."""
     claimable = (
         select(jobs.c.job_id)
         .where(
@@ -299,6 +305,51 @@ async def run_job(
             await on_progress()
 
 
+async def run_move_chunk(
+    runner: Runner[Any], job_id: uuid.UUID, chunk: int = 500, lease: timedelta = LEASE
+) -> bool:
+    """Move the next chunk of a version-move job's learners in one transaction; True when
+    finished."""
+    async with runner.database.transaction() as tx:
+        conn = tx.conn
+        job = (
+            await conn.execute(select(jobs).where(jobs.c.job_id == job_id).with_for_update())
+        ).one()
+        if job.state not in (JobState.RUNNING, JobState.PENDING):
+            return True
+        move = move_from_params(job.params)
+        after = uuid.UUID((job.cursor or {}).get("id", ZERO))
+        picked = await version_move_chunk(conn, move, after, chunk)
+        if not picked:
+            await conn.execute(
+                update(jobs)
+                .where(jobs.c.job_id == job_id)
+                .values(state=JobState.COMPLETED, lease_until=None, updated_at=func.now())
+            )
+            return True
+        moved = 0
+        for row in picked:
+            try:
+                await runner.apply(
+                    tx, MoveToVersion(row.learner_id, move.course_id, move.course_version)
+                )
+            except DomainError:
+                continue  # finished or withdrawn since the chunk was read: not moved
+            moved += 1
+        await conn.execute(
+            update(jobs)
+            .where(jobs.c.job_id == job_id)
+            .values(
+                done=jobs.c.done + moved,
+                skipped=jobs.c.skipped + len(picked) - moved,
+                cursor={"id": str(picked[-1].enrollment_id)},
+                lease_until=func.now() + lease,
+                updated_at=func.now(),
+            )
+        )
+        return False
+
+
 async def fail_job(database: Database, job_id: uuid.UUID, error: str) -> None:
     async with database.transaction() as tx:
         await tx.conn.execute(
@@ -319,6 +370,10 @@ async def run_claimed(
     settings, lease = runtime.settings, timedelta(seconds=runtime.settings.job_lease_seconds)
     if kind == JobKind.LEARNER_IMPORT:
         while not await run_import_chunk(runtime.runner, job_id, settings.import_chunk_rows, lease):
+            pass
+        return
+    if kind == JobKind.VERSION_MOVE:
+        while not await run_move_chunk(runtime.runner, job_id, lease=lease):
             pass
         return
     while not await run_chunk(runtime.database, job_id, runtime.clock, lease=lease):

@@ -10,7 +10,7 @@ from servicekit.database import Transaction
 from servicekit.registry import service
 from servicekit.service import ServiceDefinition, create_app
 
-from .api import bulk, certificates, cohorts, enrollments, jobs, learners
+from .api import bulk, certificates, cohorts, enrollments, jobs, learners, versions
 from .api.refusals import REFUSALS
 from .dependencies import EnrollmentDependencies
 from .events.inbound import INBOUND
@@ -48,6 +48,7 @@ def definition(
             certificates.router,
             bulk.router,
             jobs.router,
+            versions.router,
         ],
         handlers=HANDLERS,
         unit_of_work=unit_of_work,

@@ -14,9 +14,15 @@ What handles what:
 | Withdraw                | withdraw                  | Withdrawn                                    |
 | CreateCohort            | create_cohort             |                                              |
 | StartBulkEnrollment     | start_bulk_enrollment     | (Enrolled, written by the job's chunks)      |
+| MoveToVersion           | move_to_version           | VersionChanged (+ CourseCompleted, ...)      |
+| StartVersionMove        | start_version_move        | (VersionChanged, by the job's chunks)        |
 | RecordCoursePublished   | record_course_published   | CourseCompleted, CertificateIssued (catch-up)|
 | RecordLessonCompleted   | record_lesson_completed   | CourseCompleted, CertificateIssued           |
+| RevokeCertificate       | revoke_certificate        | CertificateRevoked                           |
+| RecordPreTestTaken      | record_pre_test_taken     | CourseCompleted, CertificateIssued           |
 | RecordPostTestPassed    | record_post_test_passed   | CourseCompleted, CertificateIssued           |
+
+A completion also settles the learner's other courses that wait for it as a prerequisite.
 """
 
 from __future__ import annotations
@@ -38,15 +44,19 @@ from .domain.errors import (
     EnrollmentWindowClosed,
     JobClosed,
     LearnerExists,
+    NotEnrolled,
+    UnknownCertificate,
     UnknownCohort,
     UnknownCourse,
     UnknownJob,
     UnknownLearner,
+    UnknownVersion,
 )
 from .domain.identity import NaturalKey, same_person
 from .domain.model import (
     OPEN_JOB_STATES,
     BulkEnrollment,
+    Certificate,
     Cohort,
     CourseVersion,
     Enrollment,
@@ -54,6 +64,7 @@ from .domain.model import (
     JobState,
     Learner,
     Outcome,
+    VersionMove,
 )
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -92,6 +103,11 @@ class UnitOfWork(Protocol):
     async def add_post_test_pass(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, score: float, at: datetime
     ) -> float: ...
+    async def add_pre_test(
+        self, learner_id: uuid.UUID, course_id: uuid.UUID, at: datetime
+    ) -> None: ...
+    async def completed_courses(self, learner_id: uuid.UUID) -> frozenset[uuid.UUID]: ...
+    async def in_progress_of(self, learner_id: uuid.UUID) -> list[Enrollment]: ...
     async def add_certificate(
         self,
         certificate_id: uuid.UUID,
@@ -99,7 +115,10 @@ class UnitOfWork(Protocol):
         enrollment: Enrollment,
         learner: Learner,
         issued_at: datetime,
+        training_hours: int | None = None,
     ) -> None: ...
+    async def get_certificate(self, code: str) -> Certificate | None: ...
+    async def save_revocation(self, certificate: Certificate, revoked_by: str) -> None: ...
     async def count_bulk_learners(self, bulk: BulkEnrollment) -> int: ...
     async def add_bulk_job(
         self, job_id: uuid.UUID, bulk: BulkEnrollment, total: int, created_by: str
@@ -107,6 +126,10 @@ class UnitOfWork(Protocol):
     async def add_import_job(self, cmd: commands.StartImport) -> None: ...
     async def job_state(self, job_id: uuid.UUID) -> JobState | None: ...
     async def close_job(self, job_id: uuid.UUID, state: JobState) -> None: ...
+    async def count_version_move(self, move: VersionMove) -> int: ...
+    async def add_version_move_job(
+        self, job_id: uuid.UUID, move: VersionMove, total: int, created_by: str
+    ) -> None: ...
 
 
 def verification_code() -> str:
@@ -326,6 +349,50 @@ async def start_bulk_enrollment(cmd: commands.StartBulkEnrollment, uow: UnitOfWo
     return cmd.job_id
 
 
+async def move_to_version(cmd: commands.MoveToVersion, uow: UnitOfWork) -> Enrollment:
+    """From now on the learner's requirements are those of the target version; lessons they
+    did that the version also has still count. Moving to the version they follow changes
+    nothing and publishes nothing."""
+    target = await uow.course(cmd.course_id, cmd.version)
+    if target is None:
+        raise UnknownVersion(cmd.version)
+    enrollment = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
+    if enrollment is None:
+        raise NotEnrolled("the learner is not enrolled in this course")
+    previous = enrollment.course_version
+    if not enrollment.move_to(target):
+        return enrollment
+    learner = await uow.get_learner(enrollment.learner_id)
+    assert learner is not None
+    await uow.save_enrollment(enrollment)
+    uow.publish(
+        events.VersionChanged(
+            enrollment,
+            learner,
+            previous,
+            enrollment.course_version,
+            enrollment.version_move,
+            uow.now(),
+        )
+    )
+    # the new version may ask for less than the learner has already done
+    await _complete_if_done(enrollment, uow)
+    return enrollment
+
+
+async def start_version_move(cmd: commands.StartVersionMove, uow: UnitOfWork) -> uuid.UUID:
+    """Plan the job; a worker (``jobs.py``) moves its learners a chunk at a time, each by
+    ``move_to_version``."""
+    if await uow.course(cmd.course_id, cmd.version) is None:
+        raise UnknownVersion(cmd.version)
+    if cmd.cohort is not None and await uow.get_cohort(cmd.course_id, cmd.cohort) is None:
+        raise UnknownCohort(cmd.cohort)
+    move = VersionMove(cmd.course_id, cmd.version, cmd.cohort)
+    total = await uow.count_version_move(move)
+    await uow.add_version_move_job(cmd.job_id, move, total, cmd.requested_by)
+    return cmd.job_id
+
+
 async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
     course = (
         await uow.course(enrollment.course_id, enrollment.course_version)
@@ -333,7 +400,10 @@ async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
         else None  # the course's lessons cannot decide yet: no need to read them
     )
     at = uow.now()
-    if not enrollment.try_complete(course, at):
+    done: frozenset[uuid.UUID] = frozenset()
+    if course is not None and course.rules.prerequisite_course_ids:
+        done = await uow.completed_courses(enrollment.learner_id)
+    if not enrollment.try_complete(course, at, done):
         await uow.save_enrollment(enrollment)
         return
     await uow.save_enrollment(enrollment)
@@ -341,13 +411,42 @@ async def _complete_if_done(enrollment: Enrollment, uow: UnitOfWork) -> None:
     assert learner is not None
     uow.publish(events.CourseCompleted(enrollment, learner))
     certificate_id, code = uuid.uuid4(), verification_code()
-    await uow.add_certificate(certificate_id, code, enrollment, learner, at)
+    hours = course.training_hours if course is not None else None
+    await uow.add_certificate(certificate_id, code, enrollment, learner, at, hours)
     uow.publish(events.CertificateIssued(certificate_id, code, enrollment, learner, at))
+    await _settle_waiting(enrollment, uow)
+
+
+async def _settle_waiting(completed: Enrollment, uow: UnitOfWork) -> None:
+    """The learner's courses that name the one just completed as a prerequisite may now be
+    complete too."""
+    for waiting in await uow.in_progress_of(completed.learner_id):
+        course = await uow.course(waiting.course_id, waiting.course_version)
+        if course is not None and completed.course_id in course.rules.prerequisite_course_ids:
+            await _complete_if_done(waiting, uow)
+
+
+async def revoke_certificate(cmd: commands.RevokeCertificate, uow: UnitOfWork) -> Certificate:
+    """The certificate stops holding; the enrollment stays completed."""
+    certificate = await uow.get_certificate(cmd.verification_code)
+    if certificate is None:
+        raise UnknownCertificate("no certificate has this verification code")
+    certificate.revoke(cmd.reason, uow.now())
+    await uow.save_revocation(certificate, cmd.revoked_by)
+    uow.publish(events.CertificateRevoked(certificate))
+    return certificate
 
 
 async def record_course_published(cmd: commands.RecordCoursePublished, uow: UnitOfWork) -> None:
     course = CourseVersion(
-        cmd.course_id, cmd.version, cmd.title, frozenset(cmd.required_lesson_ids)
+        cmd.course_id,
+        cmd.version,
+        cmd.title,
+        frozenset(cmd.required_lesson_ids),
+        cmd.lesson_ids,
+        dict(cmd.lesson_titles),
+        cmd.rules,
+        cmd.training_hours,
     )
     await uow.add_course(course, cmd.code, cmd.published_at)
     # Progress may have arrived before the catalog did: settle what it now decides.
@@ -361,6 +460,15 @@ async def record_lesson_completed(cmd: commands.RecordLessonCompleted, uow: Unit
     if enrollment is None or enrollment.status == EnrollmentStatus.COMPLETED:
         return
     enrollment.record_lesson(cmd.lesson_id)
+    await _complete_if_done(enrollment, uow)
+
+
+async def record_pre_test_taken(cmd: commands.RecordPreTestTaken, uow: UnitOfWork) -> None:
+    await uow.add_pre_test(cmd.learner_id, cmd.course_id, cmd.taken_at)
+    enrollment = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
+    if enrollment is None or enrollment.status == EnrollmentStatus.COMPLETED:
+        return
+    enrollment.record_pre_test()
     await _complete_if_done(enrollment, uow)
 
 
@@ -383,7 +491,11 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Awaitable[Any]]] = {
     commands.Withdraw: withdraw,
     commands.CreateCohort: create_cohort,
     commands.StartBulkEnrollment: start_bulk_enrollment,
+    commands.MoveToVersion: move_to_version,
+    commands.StartVersionMove: start_version_move,
     commands.RecordCoursePublished: record_course_published,
     commands.RecordLessonCompleted: record_lesson_completed,
+    commands.RevokeCertificate: revoke_certificate,
+    commands.RecordPreTestTaken: record_pre_test_taken,
     commands.RecordPostTestPassed: record_post_test_passed,
 }

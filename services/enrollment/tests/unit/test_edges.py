@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 import lms_contracts as c
+from enrollment.api.certificates import wants_html
 from enrollment.api.refusals import REFUSALS
 from enrollment.domain import commands
 from enrollment.domain.errors import (
@@ -41,11 +42,13 @@ def test_the_inbound_table_covers_exactly_the_registered_subscriptions() -> None
     assert set(INBOUND) == set(service("enrollment").consumes)
 
 
-def test_only_a_passed_post_test_becomes_a_command() -> None:
+def test_a_passed_post_test_and_any_pre_test_become_commands() -> None:
     command = INBOUND[c.Passed](passed(c.AssessmentKind.POST_TEST))
     assert isinstance(command, commands.RecordPostTestPassed)
     assert (command.score, command.passed_at) == (85, NOW)
-    assert INBOUND[c.Passed](passed(c.AssessmentKind.PRE_TEST)) is None
+    pre_test = INBOUND[c.Passed](passed(c.AssessmentKind.PRE_TEST))
+    assert isinstance(pre_test, commands.RecordPreTestTaken) and pre_test.taken_at == NOW
+    assert INBOUND[c.Passed](passed(c.AssessmentKind.QUIZ)) is None
 
 
 def test_refusals_keep_their_codes_fields_and_extra_members() -> None:
@@ -75,4 +78,16 @@ def test_refusals_keep_their_codes_fields_and_extra_members() -> None:
             "params": {"matching": 9, "cap": 5},
         }
     ]
-    assert REFUSALS.problem(NotEnrolled("withdrawn")).code == "conflict"
+    not_enrolled = REFUSALS.problem(NotEnrolled("withdrawn"))
+    assert (not_enrolled.status, not_enrolled.code) == (422, "not_enrolled")
+    assert not_enrolled.errors == [{"field": "learner_id", "message": "withdrawn"}]
+
+
+def test_browsers_get_the_verification_page_and_api_clients_json() -> None:
+    firefox = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    assert wants_html(firefox)
+    assert not wants_html("*/*")  # curl
+    assert not wants_html("application/json")
+    assert not wants_html("")
+    assert not wants_html("text/html;q=0.5, application/json")
+    assert wants_html("text/html;q=bogus, text/html")

@@ -9,8 +9,6 @@ from .domain.model import Preferences, QuietHours
 
 
 class NotificationSettings(ServiceSettings):
-    certificate_verify_url: str = "http://127.0.0.1:8001/v1/certificates/{code}"
-
     # e-mail over SMTP; no host means the e-mail channel is off
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -73,7 +71,7 @@ class NotificationSettings(ServiceSettings):
         )
 
     def verification_url(self, code: str) -> str:
-        return self.certificate_verify_url.format(code=code)
+        return self.certificate_url(code)
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> "NotificationSettings":

@@ -13,6 +13,7 @@ What handles what:
 | Notify            | notify             | one inbox message + one pending delivery per channel |
 | NotifyGrade       | notify_grade       | as Notify, with the title of the learnt enrollment   |
 | NotifyCertificate | notify_certificate | as Notify, with the certificate's verification link  |
+| NotifyVersionChange | notify_version_change | as Notify, for the latest move of an enrollment only |
 | PostDigest        | post_digest        | one inbox message for a region's supervisors         |
 | SetPreferences    | set_preferences    | a learner's preferences                              |
 | MarkRead          | mark_read          | one inbox message read                               |
@@ -93,6 +94,7 @@ class UnitOfWork(Protocol):
     async def mark_read(self, owner: InboxOwner, message_id: uuid.UUID) -> Any | None: ...
     async def mark_all_read(self, owner: InboxOwner) -> int: ...
     async def add_delivery(self, planned: PlannedDelivery) -> bool: ...
+    async def advance_version_move(self, enrollment_id: uuid.UUID, move_number: int) -> bool: ...
     async def requeue_failed(self, delivery_id: uuid.UUID) -> Any | None: ...
     async def delivery_state(self, delivery_id: uuid.UUID) -> str | None: ...
     async def listed_in_region(
@@ -202,6 +204,20 @@ async def notify_certificate(
     return await notify(notification, uow, renderer, configured, clock)
 
 
+async def notify_version_change(
+    cmd: commands.NotifyVersionChange,
+    uow: UnitOfWork,
+    renderer: Renderer,
+    configured: Iterable[Channel],
+    clock: Clock,
+) -> list[Channel]:
+    if not await uow.advance_version_move(cmd.enrollment_id, cmd.move_number):
+        return []
+    return await notify(
+        commands.Notify(cmd.notification, cmd.village_code), uow, renderer, configured, clock
+    )
+
+
 async def post_digest(
     cmd: commands.PostDigest,
     uow: UnitOfWork,
@@ -309,6 +325,7 @@ def handlers(
         commands.NotifyCertificate: partial(
             notify_certificate, verification_url=settings.verification_url, **writing
         ),
+        commands.NotifyVersionChange: partial(notify_version_change, **writing),
         commands.PostDigest: partial(post_digest, **writing),
         commands.SetPreferences: set_preferences,
         commands.MarkRead: mark_read,

@@ -219,6 +219,14 @@ CONTEXTS: dict[Kind, dict[str, Any]] = {
         "verification_url": "http://v/X",
     },
     Kind.WITHDRAWN: {"course_title": "K", "reason": None},
+    Kind.CERTIFICATE_REVOKED: {"course_title": "K", "verification_code": "X", "reason": "data"},
+    Kind.EXTENSION_GRANTED: {
+        "course_title": "K",
+        "extra_attempts": 0,
+        "extra_minutes": 15,
+        "reason": "listrik padam",
+    },
+    Kind.VERSION_CHANGED: {"course_title": "K", "course_version": 2, "from_version": 1},
     Kind.REMINDER: {"inactive_days": 9, "course_titles": ["K"]},
     Kind.DIGEST: {
         "period": "2026-W10",

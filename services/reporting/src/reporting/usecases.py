@@ -56,7 +56,16 @@ def enrolled(changes: Changes, data: c.Enrolled) -> None:
     row, learner = changes.enrollment_of(data.learner_id, data.course_id)
     learner.assume_place(data.village_code, data.position.value)
     if row.enroll(data.enrollment_id, data.enrolled_at, data.cohort):
-        row.course_version, row.course_title = data.course_version, data.course_title
+        row.course_title = data.course_title
+        moved_first = row.moved_id == data.enrollment_id
+        row.course_version = row.moved_version if moved_first else data.course_version
+
+
+def version_changed(changes: Changes, data: c.CourseVersionChanged) -> None:
+    """Enrollment: the version of its latest move (a later move number wins)."""
+    row, learner = changes.enrollment_of(data.learner_id, data.course_id)
+    learner.assume_place(data.village_code, None)
+    row.move(data.enrollment_id, data.course_version, data.move_number, data.changed_at)
 
 
 def withdrawn(changes: Changes, data: c.Withdrawn) -> None:
@@ -84,9 +93,16 @@ def course_completed(changes: Changes, data: c.CourseCompleted) -> None:
 
 
 def certificate_issued(changes: Changes, data: c.CertificateIssued) -> None:
-    """Enrollment: certified."""
+    """Enrollment: certified, with its verification code."""
     row, _ = changes.enrollment_of(data.learner_id, data.course_id)
     row.certified = True
+    row.certificate_code = data.verification_code
+
+
+def certificate_revoked(changes: Changes, data: c.CertificateRevoked) -> None:
+    """Enrollment: its certificate no longer holds (counted as revoked, not certified)."""
+    row, _ = changes.enrollment_of(data.learner_id, data.course_id)
+    row.revoked = True
 
 
 def course_published(changes: Changes, data: c.CoursePublished) -> None:
@@ -99,6 +115,7 @@ def course_published(changes: Changes, data: c.CoursePublished) -> None:
             data.title,
             len(data.lesson_ids),
             len(data.required_lesson_ids),
+            data.lesson_ids,
         )
     )
 
@@ -114,10 +131,12 @@ RULES: dict[type[c.EventData], Rule] = {
     c.LearnerUpdated: Rule(profile_updated),
     c.Enrolled: Rule(enrolled),
     c.Withdrawn: Rule(withdrawn),
+    c.CourseVersionChanged: Rule(version_changed),
     c.Passed: Rule(graded),
     c.Failed: Rule(graded),
     c.CourseCompleted: Rule(course_completed),
     c.CertificateIssued: Rule(certificate_issued),
+    c.CertificateRevoked: Rule(certificate_revoked),
     c.CoursePublished: Rule(course_published, learner=False),
     c.LearnerContactChanged: Rule(contact_changed, learner=False),
     # Enrollment: the lesson counted once; both: last activity. Set-based, in SQL (ADR 7).

@@ -260,10 +260,17 @@ async def test_inactive_learners_and_learner_report(
         "cohort": "Angkatan 1",
         "status": "completed",
         "lessons_done": 1,
+        "lessons": None,  # the version was not published here
+        "progress": None,
         "pre_test_score": 40.0,
         "post_test_score": 90.0,
         "passed": True,
         "certified": True,
+        "certificate": {
+            "verification_code": "C0",
+            "verify_url": "http://127.0.0.1:8001/v1/certificates/C0",
+            "pdf_url": "http://127.0.0.1:8001/v1/certificates/C0/pdf",
+        },
         "last_activity_at": None,
     }
     other = reporting.auth("learner", learner_id=uuid.uuid4())

@@ -233,3 +233,98 @@ def test_activity_buckets_stop_at_the_regency_and_counters_match_the_table() -> 
     store.apply(story(uuid.uuid4()))
     assert {key[0] for key, n in store.activity.items() if n} == {"", "74", "74.01"}
     assert tuple(tables.COUNTERS) == COUNTERS
+
+
+def test_an_enrollment_follows_its_latest_version_move_whatever_arrives_first() -> None:
+    learner, enrollment = uuid.uuid4(), uuid.uuid4()
+    common = {"learner_id": learner, "course_id": COURSE, "village_code": TOWUA}
+    moved = {"enrollment_id": enrollment, "course_title": "K"}
+    events = [
+        c.new_event(
+            c.Enrolled(
+                **common,
+                enrollment_id=enrollment,
+                course_version=1,
+                course_title="K",
+                position="kepala_desa",
+                enrolled_at=T0,
+            )
+        ),
+        c.new_event(
+            c.CourseVersionChanged(
+                **common,
+                **moved,
+                from_version=1,
+                course_version=2,
+                move_number=1,
+                changed_at=T0 + timedelta(1),
+            )
+        ),
+        c.new_event(
+            c.CourseVersionChanged(
+                **common,
+                **moved,
+                from_version=2,
+                course_version=3,
+                move_number=2,
+                changed_at=T0 + timedelta(2),
+            )
+        ),
+    ]
+    for order in itertools.permutations(events + events[1:2]):
+        store = final_rollups(list(order), 1)
+        row = store.enrollments[(learner, COURSE)]
+        assert (row.course_version, row.version_move, row.enrollment_id) == (3, 2, enrollment)
+        assert store.count("", "enrolled") == 1
+
+
+def test_outcomes_are_counted_apart_failed_until_a_pass() -> None:
+    """Completed, post-test taken, passed and failed are four different counts."""
+    learner = uuid.uuid4()
+    story_events = story(learner)
+    failing = c.Failed(
+        learner_id=learner,
+        course_id=COURSE,
+        village_code=TOWUA,
+        attempt_id=uuid.uuid4(),
+        assessment_id=uuid.uuid4(),
+        assessment_kind="post_test",
+        score=55,
+        pass_score=70,
+        attempt_number=1,
+        graded_at=T0 + timedelta(hours=3),
+    )
+    only_failed = [e for e in story_events if not isinstance(e.data, c.Passed | c.CourseCompleted)]
+    only_failed = [e for e in only_failed if not isinstance(e.data, c.CertificateIssued)]
+    store = final_rollups([*only_failed, c.new_event(failing)], 1)
+    counts = {n: store.count("74", n) for n in ("post_test_count", "passed", "failed", "completed")}
+    assert counts == {"post_test_count": 1, "passed": 0, "failed": 1, "completed": 0}
+    store.apply([e for e in story_events if e not in only_failed])
+    counts = {n: store.count("74", n) for n in ("post_test_count", "passed", "failed", "completed")}
+    assert counts == {"post_test_count": 1, "passed": 1, "failed": 0, "completed": 1}
+    assert (store.count("74", "certified"), store.count("74", "revoked")) == (1, 0)
+
+
+def test_a_revoked_certificate_counts_as_revoked_not_certified_in_any_order() -> None:
+    learner = uuid.uuid4()
+    events = story(learner)
+    issued = events[-1].data
+    assert isinstance(issued, c.CertificateIssued)
+    revoked = c.new_event(
+        c.CertificateRevoked(
+            certificate_id=issued.certificate_id,
+            verification_code=issued.verification_code,
+            enrollment_id=issued.enrollment_id,
+            learner_id=learner,
+            course_id=COURSE,
+            course_title="Keuangan Desa",
+            village_code=TOWUA,
+            reason="data keliru",
+            revoked_at=T0 + timedelta(days=3),
+        )
+    )
+    for seed in range(6):
+        shuffled = random.Random(seed).sample([*events, revoked, revoked], len(events) + 2)
+        store = final_rollups(shuffled, 2)
+        assert (store.count("74", "certified"), store.count("74", "revoked")) == (0, 1)
+        assert store.count("74", "completed") == 1

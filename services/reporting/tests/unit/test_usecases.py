@@ -92,7 +92,7 @@ async def test_lessons_go_by_sql_and_the_other_events_through_loaded_rows() -> N
         ("learners", [learner]),
         ("enrollments", []),
         ("rollups", 5),  # registered, at every region level
-        ("courses", [CourseVersion(course, 1, "KD", "Keuangan Desa", 1, 0)]),
+        ("courses", [CourseVersion(course, 1, "KD", "Keuangan Desa", 1, 0, [lesson.lesson_id])]),
         ("lessons", [lesson.lesson_id]),
     ]
 

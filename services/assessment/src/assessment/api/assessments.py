@@ -36,6 +36,7 @@ def create_command(body: AssessmentIn, created_by: str) -> commands.CreateAssess
         questions_drawn=body.questions_drawn,
         shuffle_questions=body.shuffle_questions,
         shuffle_options=body.shuffle_options,
+        review=body.review,
         allow_offline=body.allow_offline,
         questions=tuple(
             commands.NewQuestion(
@@ -77,6 +78,27 @@ async def create_assessment(
     )
 
 
+@router.put("/assessments/{assessment_id}", response_model=AssessmentOut)
+async def revise_assessment(
+    assessment_id: uuid.UUID, body: AssessmentIn, principal: CurrentPrincipal, runner: UseCases
+) -> JSONResponse:
+    """Write the next version as a draft (again, while it is one); attempts keep drawing the
+    published version until the draft is published."""
+    principal.require(*AUTHORS)
+    command = commands.ReviseAssessment(assessment_id, create_command(body, principal.subject))
+    return await runner.respond(command, views.keyed_view)
+
+
+@router.post("/assessments/{assessment_id}/publish", response_model=AssessmentOut)
+async def publish_assessment(
+    assessment_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
+) -> JSONResponse:
+    """The draft replaces the published version for every attempt started from now on;
+    attempts already started keep theirs."""
+    principal.require(*AUTHORS)
+    return await runner.respond(commands.PublishAssessment(assessment_id), views.keyed_view)
+
+
 @router.get("/assessments", response_model=Page[AssessmentSummary])
 async def list_assessments(
     principal: CurrentPrincipal,
@@ -112,11 +134,20 @@ async def list_assessments(
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentOut | AssessmentSummary)
 async def get_assessment(
-    assessment_id: uuid.UUID, principal: CurrentPrincipal, runtime: ServiceRuntime
+    assessment_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    runtime: ServiceRuntime,
+    version: Annotated[
+        int | None, Query(ge=1, le=1_000_000, description="authors: any version")
+    ] = None,
 ) -> AssessmentOut | AssessmentSummary:
-    """Authors get the bank with its answer key; learners a summary with where they stand."""
+    """Authors get a version's bank with its answer key (the published one, or ``version``,
+    a draft included); learners a summary of the published one with where they stand."""
+    wanted = version if principal.has(*AUTHORS) else None
     async with runtime.runner.read() as conn:
-        assessment = await queries.assessment(conn, assessment_id, runtime.deps.assessment_cache)
+        assessment = await queries.assessment(
+            conn, assessment_id, runtime.deps.assessment_cache, wanted
+        )
         if assessment is None:
             raise UnknownAssessment(str(assessment_id))
         if principal.has(*AUTHORS):
@@ -134,4 +165,5 @@ async def learner_summary(
         raise UnknownAssessment(str(assessment.assessment_id))
     taken = await queries.attempts_of(conn, learner_id, assessment.assessment_id)
     course = await queries.course_version(conn, enrollment.course_id, enrollment.course_version)
-    return views.learner_summary_out(assessment, enrollment, course, taken, now)
+    extra = await queries.extra_attempts(conn, learner_id, assessment.assessment_id)
+    return views.learner_summary_out(assessment, enrollment, course, taken, now, extra)

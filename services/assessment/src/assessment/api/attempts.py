@@ -118,7 +118,7 @@ async def get_attempt(
         ):
             raise UnknownAttempt(str(attempt_id))
         assessment = await queries.assessment(
-            conn, attempt.assessment_id, runtime.deps.assessment_cache
+            conn, attempt.assessment_id, runtime.deps.assessment_cache, attempt.assessment_version
         )
     assert assessment is not None
     status = views.shown_status(attempt, runtime.clock(), runtime.settings.submit_grace)

@@ -14,7 +14,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from servicekit.fields import LINE, TEXT
 
-from ..domain.model import AssessmentKind, AttemptStatus, Match, QuestionKind
+from ..domain.model import (
+    AssessmentKind,
+    AttemptStatus,
+    Match,
+    QuestionKind,
+    Review,
+    VersionStatus,
+)
 
 Text = Annotated[str, Field(min_length=1, max_length=2000), TEXT]
 
@@ -62,6 +69,10 @@ class AssessmentIn(BaseModel):
     )
     shuffle_questions: StrictBool = True
     shuffle_options: StrictBool = True
+    review: Review = Field(
+        default=Review.AFTER_LAST_ATTEMPT,
+        description="when a learner may see their answers beside the correct ones",
+    )
     allow_offline: StrictBool | None = Field(
         default=None,
         description="may be taken as a paper and graded when synced (untimed only); null: "
@@ -103,6 +114,12 @@ class AssessmentSummary(BaseModel):
     shuffle_options: bool
     allow_offline: bool
     created_at: datetime
+    version: int = Field(description="the version shown; new attempts draw the published one")
+    status: VersionStatus
+    review: Review
+    attempts_allowed: int | None = Field(
+        default=None, description="learners: the limit, with the attempts granted to them"
+    )
     attempts_used: int | None = Field(default=None, description="learners: their own")
     available: bool | None = Field(
         default=None, description="learners: whether they may start an attempt now"
@@ -140,6 +157,7 @@ class ResultOut(BaseModel):
     points: float | None
     max_points: float | None
     graded_at: datetime | None
+    assessment_version: int = Field(description="the version its paper was drawn from")
     offline: bool = False
     answered_at: datetime | None = Field(
         default=None, description="when the learner finished, in their device's time zone"
@@ -174,6 +192,64 @@ class SubmissionIn(BaseModel):
     )
 
 
+Reason = Annotated[str, Field(min_length=5, max_length=500), TEXT]
+
+
+class AttemptsGrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    learner_id: uuid.UUID
+    extra_attempts: Annotated[int, Field(ge=1, le=10)]
+    reason: Reason
+
+
+class TimeGrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    extra_seconds: Annotated[int, Field(ge=60, le=86_400)]
+    reason: Reason
+
+
+class GrantOut(BaseModel):
+    grant_id: uuid.UUID
+    assessment_id: uuid.UUID
+    learner_id: uuid.UUID
+    attempt_id: uuid.UUID | None
+    extra_attempts: int
+    extra_seconds: int
+    reason: str
+    granted_by: str
+    granted_at: datetime
+    expires_at: datetime | None = Field(default=None, description="time grants: the new limit")
+
+
+class ReviewedOptionOut(BaseModel):
+    option_id: uuid.UUID
+    text: str
+    chosen: bool
+    correct: bool
+
+
+class ReviewedQuestionOut(BaseModel):
+    """A question of the attempt with the learner's answer beside the correct one."""
+
+    question_id: uuid.UUID
+    kind: QuestionKind
+    prompt: str
+    points: int
+    earned: int
+    correct: bool
+    options: list[ReviewedOptionOut] | None = None
+    given_value: bool | None = None
+    correct_value: bool | None = None
+    given_text: str | None = None
+    accepted_answers: list[str] | None = None
+
+
+class ReviewOut(ResultOut):
+    questions: list[ReviewedQuestionOut]
+
+
 class PaperRules(BaseModel):
     """What a client tells the learner before they go offline with a paper."""
 
@@ -201,6 +277,7 @@ class PaperOut(BaseModel):
     attempt_id: uuid.UUID
     assessment_id: uuid.UUID
     assessment_kind: AssessmentKind
+    assessment_version: int = Field(description="the version its questions were drawn from")
     title: str
     course_id: uuid.UUID
     learner_id: uuid.UUID

@@ -7,7 +7,7 @@ from typing import Any
 
 from servicekit.i18n import problem_detail
 
-from ..domain.errors import DomainError, MaxAttemptsReached
+from ..domain.errors import DomainError, MaxAttemptsReached, PostTestLocked
 from ..domain.model import (
     Assessment,
     AssessmentKind,
@@ -16,11 +16,12 @@ from ..domain.model import (
     CourseVersion,
     LearnerEnrollment,
     QuestionKind,
+    attempts_allowed,
 )
 from ..store import queries
 from ..store.rows import assessment_from_rows, attempt_from_row
 from ..store.unit_of_work import SqlUnitOfWork
-from .refusals import REFUSALS
+from .refusals import REFUSALS, explain_locked
 from .schemas import (
     AssessmentOut,
     AssessmentSummary,
@@ -58,6 +59,7 @@ def result_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus) 
         points=attempt.points,
         max_points=attempt.max_points,
         graded_at=attempt.graded_at,
+        assessment_version=attempt.assessment_version,
         offline=attempt.offline,
         answered_at=attempt.answered_at,
     )
@@ -79,6 +81,7 @@ def listed_result_out(row: Any, now: datetime, grace: timedelta) -> ResultOut:
         points=attempt.points,
         max_points=attempt.max_points,
         graded_at=attempt.graded_at,
+        assessment_version=attempt.assessment_version,
         offline=attempt.offline,
         answered_at=attempt.answered_at,
     )
@@ -115,7 +118,7 @@ def attempt_out(attempt: Attempt, assessment: Assessment, status: AttemptStatus)
 async def paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) -> dict[str, Any]:
     """A started (or resumed) attempt with its paper."""
     attempt, _ = started
-    assessment = await uow.get_assessment(attempt.assessment_id)
+    assessment = await uow.get_assessment(attempt.assessment_id, attempt.assessment_version)
     assert assessment is not None
     return attempt_out(attempt, assessment, attempt.status).model_dump(mode="json")
 
@@ -123,10 +126,11 @@ async def paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) -> dict[
 async def offline_paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) -> dict[str, Any]:
     """A paper to take offline, with the rules a client tells the learner before going."""
     attempt, _ = started
-    assessment = await uow.get_assessment(attempt.assessment_id)
+    assessment = await uow.get_assessment(attempt.assessment_id, attempt.assessment_version)
     assert assessment is not None
     used = sum(a.counts for a in await uow.attempts_of(attempt.learner_id, attempt.assessment_id))
-    limit = assessment.max_attempts
+    extra = await uow.extra_attempts(attempt.learner_id, attempt.assessment_id)
+    limit = attempts_allowed(assessment, extra)
     rules = PaperRules(
         offline=True,
         timed=False,
@@ -145,6 +149,7 @@ async def offline_paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) 
         attempt_id=attempt.attempt_id,
         assessment_id=assessment.assessment_id,
         assessment_kind=assessment.kind,
+        assessment_version=assessment.version,
         title=assessment.title,
         course_id=assessment.course_id,
         learner_id=attempt.learner_id,
@@ -157,7 +162,7 @@ async def offline_paper_view(started: tuple[Attempt, bool], uow: SqlUnitOfWork) 
 
 async def result_view(attempt: Attempt, uow: SqlUnitOfWork) -> dict[str, Any]:
     """A submitted attempt's result, without its paper."""
-    assessment = await uow.get_assessment(attempt.assessment_id)
+    assessment = await uow.get_assessment(attempt.assessment_id, attempt.assessment_version)
     assert assessment is not None
     return result_out(attempt, assessment, attempt.status).model_dump(mode="json")
 
@@ -177,6 +182,9 @@ def summary_out(assessment: Assessment) -> AssessmentSummary:
         shuffle_options=assessment.shuffle_options,
         allow_offline=assessment.allow_offline,
         created_at=assessment.created_at,
+        version=assessment.version,
+        status=assessment.status,
+        review=assessment.review,
     )
 
 
@@ -193,21 +201,25 @@ def learner_summary_out(
     course: CourseVersion | None,
     taken: list[Attempt],
     now: datetime,
+    extra: int = 0,
 ) -> AssessmentSummary:
     """The summary with where the learner stands: attempts used, and whether (or why not)
     another may be started."""
     reason = None
     try:
         enrollment.require_open(assessment.kind, course)
+    except PostTestLocked as exc:
+        reason = explain_locked(exc)
     except DomainError as exc:
         reason = _told(exc)
     used = sum(a.counts for a in taken)
     resumable = any(a.is_open(now) for a in taken)
-    limit = assessment.max_attempts
-    if reason is None and not resumable and limit is not None and used >= limit:
-        reason = _told(MaxAttemptsReached(limit))
+    allowed = attempts_allowed(assessment, extra)
+    if reason is None and not resumable and allowed is not None and used >= allowed:
+        reason = _told(MaxAttemptsReached(allowed))
     return summary_out(assessment).model_copy(
         update={
+            "attempts_allowed": allowed,
             "attempts_used": used,
             "available": reason is None,
             "unavailable_reason": reason,

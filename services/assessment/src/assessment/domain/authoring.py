@@ -15,6 +15,7 @@ from .model import (
     Option,
     Question,
     QuestionKind,
+    VersionStatus,
     offline_by_default,
 )
 
@@ -26,7 +27,13 @@ _FIELDS_OF = {
 }
 
 
-def build_assessment(cmd: CreateAssessment, assessment_id: uuid.UUID, now: datetime) -> Assessment:
+def build_assessment(
+    cmd: CreateAssessment,
+    assessment_id: uuid.UUID,
+    now: datetime,
+    version: int = 1,
+    status: VersionStatus = VersionStatus.PUBLISHED,
+) -> Assessment:
     if not cmd.questions:
         raise InvalidField("questions", "an assessment needs at least one question")
     if cmd.questions_drawn is not None and cmd.questions_drawn > len(cmd.questions):
@@ -56,6 +63,9 @@ def build_assessment(cmd: CreateAssessment, assessment_id: uuid.UUID, now: datet
         shuffle_options=cmd.shuffle_options,
         questions=questions,
         created_at=now,
+        version=version,
+        status=status,
+        review=cmd.review,
         allow_offline=allow_offline,
     )
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .model import Answer, AssessmentKind, Match, QuestionKind
+from .model import Answer, AssessmentKind, Match, QuestionKind, Review
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,41 @@ class CreateAssessment:
     questions: tuple[NewQuestion, ...]
     # the author's subject, kept with the assessment
     created_by: str = ""
+    review: Review = Review.AFTER_LAST_ATTEMPT
     # None: untimed pre-tests and quizzes may go offline, post-tests may not
     allow_offline: bool | None = None
+
+
+@dataclass(frozen=True)
+class ReviseAssessment:
+    """Write the next version as a draft (or change the draft); its course and kind stay."""
+
+    assessment_id: uuid.UUID
+    changes: CreateAssessment
+
+
+@dataclass(frozen=True)
+class PublishAssessment:
+    """The draft replaces the published version for every attempt started from now on."""
+
+    assessment_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class GrantAttempts:
+    assessment_id: uuid.UUID
+    learner_id: uuid.UUID
+    extra_attempts: int
+    reason: str
+    granted_by: str
+
+
+@dataclass(frozen=True)
+class GrantTime:
+    attempt_id: uuid.UUID
+    extra_seconds: int
+    reason: str
+    granted_by: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +113,7 @@ class RecordCoursePublished:
     course_id: uuid.UUID
     version: int
     required_lesson_ids: tuple[uuid.UUID, ...]
+    lessons: tuple[tuple[uuid.UUID, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +124,19 @@ class RecordEnrolled:
     course_version: int
     village_code: str
     enrolled_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordVersionChange:
+    """The enrollment follows another course version from now on (its ``move_number``-th
+    move): the post-test opens after that version's required lessons."""
+
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_version: int
+    village_code: str
+    move_number: int
 
 
 @dataclass(frozen=True)

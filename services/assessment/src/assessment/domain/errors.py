@@ -1,3 +1,6 @@
+import uuid
+
+
 class DomainError(Exception):
     """A rule of the assessment domain was broken."""
 
@@ -15,14 +18,18 @@ class NotEnrolled(DomainError):
 
 
 class PostTestLocked(DomainError):
-    def __init__(self, missing_lessons: int | None) -> None:
+    """``missing``: the required lessons not done yet (id, title), in course order; None while
+    the learner's course version is not known here."""
+
+    def __init__(self, missing: list[tuple[uuid.UUID, str | None]] | None) -> None:
         detail = (
             "the post-test opens once the course version is known"
-            if missing_lessons is None
-            else f"the post-test opens after every required lesson; {missing_lessons} to go"
+            if missing is None
+            else f"the post-test opens after every required lesson; {len(missing)} to go"
         )
         super().__init__(detail)
-        self.missing_lessons = missing_lessons
+        self.missing = missing
+        self.missing_lessons = None if missing is None else len(missing)
 
 
 class MaxAttemptsReached(DomainError):
@@ -54,3 +61,26 @@ class InvalidField(DomainError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class PostTestExists(DomainError):
+    """A course has one post-test; a correction is its next version, not a second one."""
+
+    def __init__(self, assessment_id: uuid.UUID) -> None:
+        super().__init__(
+            "this course has a post-test already: revise it (PUT) and publish the new version"
+        )
+        self.assessment_id = assessment_id
+
+
+class NoDraft(DomainError):
+    """Publishing needs a draft version to publish."""
+
+
+class AttemptFinished(DomainError):
+    pass
+
+
+class ReviewNotAvailable(DomainError):
+    def __init__(self) -> None:
+        super().__init__("answers are reviewed once the attempts this assessment allows are used")

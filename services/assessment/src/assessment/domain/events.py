@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Assessment, Attempt
+from .model import Assessment, Attempt, Grant
 
 
 @dataclass(frozen=True)
@@ -15,4 +15,11 @@ class Graded:
     assessment: Assessment
 
 
-DomainEvent = Graded
+@dataclass(frozen=True)
+class Granted:
+    """An instructor gave a learner more attempts, or more time on one."""
+
+    grant: Grant
+
+
+DomainEvent = Graded | Granted

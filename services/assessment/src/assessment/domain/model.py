@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .errors import InvalidField, NotEnrolled, OnlineOnly, PostTestLocked
+from .errors import AttemptFinished, InvalidField, NotEnrolled, OnlineOnly, PostTestLocked
 
 
 class AssessmentKind(StrEnum):
@@ -29,6 +29,19 @@ CHOICE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
 class Match(StrEnum):
     EXACT = "exact"
     NORMALISED = "normalised"
+
+
+class Review(StrEnum):
+    """When a learner may see their answers beside the correct ones."""
+
+    AFTER_LAST_ATTEMPT = "after_last_attempt"
+    AFTER_EACH_ATTEMPT = "after_each_attempt"
+    NEVER = "never"
+
+
+class VersionStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
 
 
 class AttemptStatus(StrEnum):
@@ -61,7 +74,9 @@ class Question:
 
 @dataclass(frozen=True)
 class Assessment:
-    """An assessment owns its question bank; each attempt draws its paper from it."""
+    """One version of an assessment and its question bank; each attempt draws its paper from
+    the version published when it starts, and keeps it. A published version never changes:
+    an edit is the next version, a draft until it is published in its place."""
 
     assessment_id: uuid.UUID
     course_id: uuid.UUID
@@ -75,6 +90,9 @@ class Assessment:
     shuffle_options: bool
     questions: tuple[Question, ...]
     created_at: datetime
+    version: int = 1
+    status: VersionStatus = VersionStatus.PUBLISHED
+    review: Review = Review.AFTER_LAST_ATTEMPT
     # may be taken as a paper, answered without a connection and graded when it is synced
     allow_offline: bool = False
 
@@ -125,6 +143,8 @@ class Attempt:
     started_at: datetime
     expires_at: datetime | None
     status: AttemptStatus = AttemptStatus.IN_PROGRESS
+    # the version of the assessment its paper was drawn from
+    assessment_version: int = 1
     answers: tuple[Answer, ...] = ()
     points: float | None = None
     max_points: float | None = None
@@ -183,6 +203,14 @@ class Attempt:
         self.status = AttemptStatus.GRADED
         self.graded_at = now
 
+    def extend(self, seconds: int, now: datetime) -> None:
+        """More time for an attempt still running (a blackout, a disability): its limit moves."""
+        if not self.is_open(now):
+            raise AttemptFinished("the attempt is finished (or its time is up): nothing to extend")
+        if self.expires_at is None:
+            raise InvalidField("attempt_id", "the attempt has no time limit to extend")
+        self.expires_at += timedelta(seconds=seconds)
+
     def expire(self, max_points: float, now: datetime) -> None:
         """Time ran out: whatever was (or was not) sent counts as zero."""
         self.answers = ()
@@ -201,6 +229,16 @@ class CourseVersion:
     course_id: uuid.UUID
     version: int
     required_lesson_ids: frozenset[uuid.UUID]
+    # every lesson in course order, with its title (empty for versions learnt before titles)
+    lessons: tuple[tuple[uuid.UUID, str], ...] = ()
+
+    def missing(self, done: frozenset[uuid.UUID]) -> list[tuple[uuid.UUID, str | None]]:
+        """The required lessons not in ``done``, in course order, with their titles."""
+        titles = dict(self.lessons)
+        order = [x for x, _ in self.lessons] + sorted(self.required_lesson_ids - set(titles))
+        return [
+            (x, titles.get(x)) for x in order if x in self.required_lesson_ids and x not in done
+        ]
 
 
 @dataclass(frozen=True)
@@ -221,12 +259,46 @@ class LearnerEnrollment:
             return
         if course is None:
             raise PostTestLocked(None)
-        missing = course.required_lesson_ids - self.completed_lesson_ids
+        missing = course.missing(self.completed_lesson_ids)
         if missing:
-            raise PostTestLocked(len(missing))
+            raise PostTestLocked(missing)
 
 
 def require_enrolled(enrollment: LearnerEnrollment | None) -> LearnerEnrollment:
     if enrollment is None:
         raise NotEnrolled("you are not enrolled in this assessment's course")
     return enrollment
+
+
+@dataclass(frozen=True)
+class Grant:
+    """More for one learner, by an instructor, with a reason: attempts, or time on one."""
+
+    grant_id: uuid.UUID
+    assessment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    village_code: str
+    extra_attempts: int
+    extra_seconds: int
+    reason: str
+    granted_by: str
+    granted_at: datetime
+    attempt_id: uuid.UUID | None = None
+
+
+def attempts_allowed(assessment: Assessment, extra: int) -> int | None:
+    """The learner's limit: the assessment's, plus what instructors granted them."""
+    return None if assessment.max_attempts is None else assessment.max_attempts + extra
+
+
+def may_review(assessment: Assessment, attempt: Attempt, used: int, allowed: int | None) -> bool:
+    """A finished attempt may be reviewed as the assessment says: after each, or once no
+    attempt is left (never while another could still be taken)."""
+    if attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.VOID):
+        return False
+    if assessment.review == Review.NEVER:
+        return False
+    if assessment.review == Review.AFTER_EACH_ATTEMPT:
+        return True
+    return allowed is not None and used >= allowed

@@ -16,6 +16,7 @@ def course_published(event: c.CloudEvent[Any]) -> commands.RecordCoursePublished
         course_id=data.course_id,
         version=data.course_version,
         required_lesson_ids=tuple(data.required_lesson_ids),
+        lessons=tuple((x.lesson_id, x.title) for x in data.lessons),
     )
 
 
@@ -53,9 +54,22 @@ def lesson_completed(event: c.CloudEvent[Any]) -> commands.RecordLessonCompleted
     )
 
 
+def course_version_changed(event: c.CloudEvent[Any]) -> commands.RecordVersionChange:
+    data: c.CourseVersionChanged = event.data
+    return commands.RecordVersionChange(
+        enrollment_id=data.enrollment_id,
+        learner_id=data.learner_id,
+        course_id=data.course_id,
+        course_version=data.course_version,
+        village_code=data.village_code,
+        move_number=data.move_number,
+    )
+
+
 INBOUND: dict[type[c.EventData], Translator] = {
     c.CoursePublished: course_published,
     c.Enrolled: enrolled,
     c.Withdrawn: withdrawn,
+    c.CourseVersionChanged: course_version_changed,
     c.LessonCompleted: lesson_completed,
 }

@@ -33,3 +33,22 @@ def _(event: e.Graded) -> list[c.EventData]:
             graded_at=attempt.graded_at,
         )
     ]
+
+
+@to_contract.register
+def _(event: e.Granted) -> list[c.EventData]:
+    grant = event.grant
+    return [
+        c.ExtensionGranted(
+            grant_id=grant.grant_id,
+            assessment_id=grant.assessment_id,
+            learner_id=grant.learner_id,
+            course_id=grant.course_id,
+            village_code=grant.village_code,
+            attempt_id=grant.attempt_id,
+            extra_attempts=grant.extra_attempts,
+            extra_seconds=grant.extra_seconds,
+            reason=grant.reason,
+            granted_at=grant.granted_at,
+        )
+    ]

@@ -22,38 +22,74 @@ from ..domain.model import (
 from .cache import AssessmentCache
 from .rows import assessment_from_rows, attempt_from_row
 from .tables import (
+    assessment_versions,
     assessments,
     attempts,
     course_versions,
     enrollments,
+    grants,
     lesson_completions,
     questions,
 )
 
 
 async def assessment(
-    conn: AsyncConnection, assessment_id: uuid.UUID, cache: AssessmentCache
+    conn: AsyncConnection,
+    assessment_id: uuid.UUID,
+    cache: AssessmentCache,
+    version: int | None = None,
 ) -> Assessment | None:
-    found = cache.get(assessment_id)
+    """A version of the assessment with its bank: the published one new attempts draw from
+    when ``version`` is None."""
+    if version is None:
+        version = (
+            await conn.execute(
+                select(assessments.c.version).where(assessments.c.assessment_id == assessment_id)
+            )
+        ).scalar_one_or_none()
+        if version is None:
+            return None
+    found = cache.get(assessment_id, version)
     if found is None:
-        found = await load_assessment(conn, assessment_id)
+        found = await load_assessment(conn, assessment_id, version)
         if found is not None:
             cache.put(found)
     return found
 
 
-async def load_assessment(conn: AsyncConnection, assessment_id: uuid.UUID) -> Assessment | None:
+async def load_assessment(
+    conn: AsyncConnection, assessment_id: uuid.UUID, version: int
+) -> Assessment | None:
     row = (
-        await conn.execute(select(assessments).where(assessments.c.assessment_id == assessment_id))
+        await conn.execute(
+            select(assessment_versions, assessments.c.course_id, assessments.c.kind)
+            .join(assessments, assessments.c.assessment_id == assessment_versions.c.assessment_id)
+            .where(
+                assessment_versions.c.assessment_id == assessment_id,
+                assessment_versions.c.version == version,
+            )
+        )
     ).first()
     if row is None:
         return None
     bank = await conn.execute(
         select(questions)
-        .where(questions.c.assessment_id == assessment_id)
+        .where(questions.c.assessment_id == assessment_id, questions.c.version == version)
         .order_by(questions.c.position)
     )
     return assessment_from_rows(row, list(bank))
+
+
+async def extra_attempts(
+    conn: AsyncConnection, learner_id: uuid.UUID, assessment_id: uuid.UUID
+) -> int:
+    """Attempts instructors granted the learner beyond the assessment's limit."""
+    total = await conn.execute(
+        select(func.coalesce(func.sum(grants.c.extra_attempts), 0)).where(
+            grants.c.learner_id == learner_id, grants.c.assessment_id == assessment_id
+        )
+    )
+    return int(total.scalar_one())
 
 
 async def attempt(
@@ -122,7 +158,10 @@ async def course_version(
     if row is None:
         return None
     return CourseVersion(
-        row.course_id, row.version, frozenset(uuid.UUID(x) for x in row.required_lesson_ids)
+        row.course_id,
+        row.version,
+        frozenset(uuid.UUID(x) for x in row.required_lesson_ids),
+        tuple((uuid.UUID(x), title) for x, title in row.lessons),
     )
 
 
@@ -162,6 +201,11 @@ async def question_counts(conn: AsyncConnection, ids: list[uuid.UUID]) -> dict[u
         return {}
     rows = await conn.execute(
         select(questions.c.assessment_id, func.count())
+        .join(
+            assessments,
+            (assessments.c.assessment_id == questions.c.assessment_id)
+            & (assessments.c.version == questions.c.version),
+        )
         .where(questions.c.assessment_id.in_(ids))
         .group_by(questions.c.assessment_id)
     )

@@ -17,10 +17,14 @@ from ..domain.model import (
     Option,
     Question,
     QuestionKind,
+    Review,
+    VersionStatus,
 )
 
 
 def assessment_from_rows(row: Any, bank: list[Any]) -> Assessment:
+    """A version's row (with its assessment's course and kind) and its questions; a row of
+    ``assessments`` alone is its published version without the bank."""
     return Assessment(
         assessment_id=row.assessment_id,
         course_id=row.course_id,
@@ -34,6 +38,9 @@ def assessment_from_rows(row: Any, bank: list[Any]) -> Assessment:
         shuffle_options=row.shuffle_options,
         questions=tuple(question_from_row(q) for q in bank),
         created_at=row.created_at,
+        version=row.version,
+        status=VersionStatus(getattr(row, "status", VersionStatus.PUBLISHED)),
+        review=Review(row.review),
         allow_offline=row.allow_offline,
     )
 
@@ -53,11 +60,39 @@ def question_from_row(row: Any) -> Question:
     )
 
 
+def settings_values(assessment: Assessment) -> dict[str, Any]:
+    """What a version sets, kept per version and, for the published one, on the assessment."""
+    return {
+        "title": assessment.title,
+        "pass_score": assessment.pass_score,
+        "max_attempts": assessment.max_attempts,
+        "time_limit_seconds": assessment.time_limit_seconds,
+        "questions_drawn": assessment.questions_drawn,
+        "shuffle_questions": assessment.shuffle_questions,
+        "shuffle_options": assessment.shuffle_options,
+        "review": assessment.review.value,
+        "allow_offline": assessment.allow_offline,
+    }
+
+
+def version_values(assessment: Assessment, created_by: str) -> dict[str, Any]:
+    return {
+        "assessment_id": assessment.assessment_id,
+        "version": assessment.version,
+        "status": assessment.status.value,
+        **settings_values(assessment),
+        "created_by": created_by,
+        "created_at": assessment.created_at,
+    }
+
+
 def assessment_values(assessment: Assessment) -> dict[str, Any]:
     return {
         "assessment_id": assessment.assessment_id,
         "course_id": assessment.course_id,
         "kind": assessment.kind.value,
+        "version": assessment.version,
+        "review": assessment.review.value,
         "title": assessment.title,
         "pass_score": assessment.pass_score,
         "max_attempts": assessment.max_attempts,
@@ -70,10 +105,13 @@ def assessment_values(assessment: Assessment) -> dict[str, Any]:
     }
 
 
-def question_values(assessment_id: uuid.UUID, position: int, question: Question) -> dict[str, Any]:
+def question_values(
+    assessment_id: uuid.UUID, position: int, question: Question, version: int = 1
+) -> dict[str, Any]:
     return {
         "question_id": question.question_id,
         "assessment_id": assessment_id,
+        "version": version,
         "position": position,
         "kind": question.kind.value,
         "prompt": question.prompt,
@@ -110,6 +148,7 @@ def attempt_from_row(row: Any) -> Attempt:
         score=row.score,
         passed=row.passed,
         graded_at=row.graded_at,
+        assessment_version=row.assessment_version,
         offline=row.offline,
         course_version=row.course_version,
         answered_at=_local(row.answered_at, row.answered_utc_offset_minutes),
@@ -150,6 +189,7 @@ def attempt_values(attempt: Attempt) -> dict[str, Any]:
         "score": attempt.score,
         "passed": attempt.passed,
         "graded_at": attempt.graded_at,
+        "assessment_version": attempt.assessment_version,
         "offline": attempt.offline,
         "course_version": attempt.course_version,
         "answered_at": attempt.answered_at,

@@ -39,7 +39,37 @@ assessments = Table(
     Column("allow_offline", Boolean, nullable=False, server_default=text("false")),
     Column("created_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # the published version new attempts draw from; the settings above are its settings
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("review", String(24), nullable=False, server_default=text("'after_last_attempt'")),
     Index("assessments_course", "course_id", "kind"),
+)
+
+# Every version of every assessment: the published ones (each attempt keeps the one it was
+# drawn from) and at most one draft after the latest published one.
+assessment_versions = Table(
+    "assessment_versions",
+    metadata,
+    Column(
+        "assessment_id",
+        UUID(as_uuid=True),
+        ForeignKey("assessments.assessment_id"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("pass_score", Float, nullable=False),
+    Column("max_attempts", Integer),
+    Column("time_limit_seconds", Integer),
+    Column("questions_drawn", Integer),
+    Column("shuffle_questions", Boolean, nullable=False),
+    Column("shuffle_options", Boolean, nullable=False),
+    Column("review", String(24), nullable=False),
+    Column("allow_offline", Boolean, nullable=False, server_default=text("false")),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
 )
 
 # The bank: options carry their correct flag, so this table is never shown to a learner as is.
@@ -61,7 +91,8 @@ questions = Table(
     Column("answer", Boolean),
     Column("accepted_answers", JSONB, nullable=False),
     Column("match", String(12)),
-    UniqueConstraint("assessment_id", "position", name="questions_position"),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    UniqueConstraint("assessment_id", "version", "position", name="questions_position"),
 )
 
 attempts = Table(
@@ -89,6 +120,7 @@ attempts = Table(
     Column("score", Float),
     Column("passed", Boolean),
     Column("graded_at", DateTime(timezone=True)),
+    Column("assessment_version", Integer, nullable=False, server_default=text("1")),
     Column("offline", Boolean, nullable=False, server_default=text("false")),
     Column("course_version", Integer),
     # the device's clock when the learner finished, and its offset from UTC in minutes
@@ -109,6 +141,8 @@ course_versions = Table(
     Column("course_id", UUID(as_uuid=True), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("required_lesson_ids", JSONB, nullable=False),
+    # [[lesson id, title], ...] in course order, to name what is left before the post-test
+    Column("lessons", JSONB, nullable=False, server_default=text("'[]'")),
 )
 
 # One row per enrollment; a withdrawn event may arrive first, so most columns are nullable.
@@ -122,6 +156,8 @@ enrollments = Table(
     Column("village_code", String(13), nullable=False),
     Column("enrolled_at", DateTime(timezone=True)),
     Column("withdrawn_at", DateTime(timezone=True)),
+    # the last move to another version applied here (0: none); a later one wins
+    Column("version_move", Integer, nullable=False, server_default=text("0")),
     Index("enrollments_learner_course", "learner_id", "course_id"),
 )
 
@@ -132,4 +168,20 @@ lesson_completions = Table(
     Column("course_id", UUID(as_uuid=True), primary_key=True),
     Column("lesson_id", UUID(as_uuid=True), primary_key=True),
     Column("completed_at", DateTime(timezone=True), nullable=False),
+)
+
+# More attempts for a learner, or more time on one attempt, granted by an instructor.
+grants = Table(
+    "grants",
+    metadata,
+    Column("grant_id", UUID(as_uuid=True), primary_key=True),
+    Column("assessment_id", UUID(as_uuid=True), nullable=False),
+    Column("learner_id", UUID(as_uuid=True), nullable=False),
+    Column("attempt_id", UUID(as_uuid=True)),
+    Column("extra_attempts", Integer, nullable=False),
+    Column("extra_seconds", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("granted_by", Text, nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Index("grants_learner", "learner_id", "assessment_id"),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from servicekit.clock import Clock
@@ -15,19 +15,31 @@ from servicekit.runner import UnitOfWork
 from ..domain import commands
 from ..domain.model import (
     Assessment,
+    AssessmentKind,
     Attempt,
     AttemptStatus,
     CourseVersion,
+    Grant,
     LearnerEnrollment,
+    VersionStatus,
 )
 from . import queries
 from .cache import AssessmentCache
-from .rows import assessment_values, attempt_from_row, attempt_values, question_values
+from .rows import (
+    assessment_values,
+    attempt_from_row,
+    attempt_values,
+    question_values,
+    settings_values,
+    version_values,
+)
 from .tables import (
+    assessment_versions,
     assessments,
     attempts,
     course_versions,
     enrollments,
+    grants,
     lesson_completions,
     questions,
 )
@@ -39,21 +51,111 @@ class SqlUnitOfWork(UnitOfWork):
         self.cache = cache
         self.clock = clock
 
-    # question banks
+    # question banks and their versions
     async def add_assessment(self, assessment: Assessment, created_by: str) -> None:
         await self.conn.execute(
             assessments.insert().values(**assessment_values(assessment), created_by=created_by)
         )
+        await self._add_version(assessment, created_by)
+
+    async def _add_version(self, assessment: Assessment, created_by: str) -> None:
+        await self.conn.execute(
+            assessment_versions.insert().values(
+                **version_values(assessment, created_by),
+                published_at=assessment.created_at
+                if assessment.status == VersionStatus.PUBLISHED
+                else None,
+            )
+        )
         await self.conn.execute(
             questions.insert(),
             [
-                question_values(assessment.assessment_id, position, question)
-                for position, question in enumerate(assessment.questions)
+                question_values(assessment.assessment_id, n, question, assessment.version)
+                for n, question in enumerate(assessment.questions)
             ],
         )
 
-    async def get_assessment(self, assessment_id: uuid.UUID) -> Assessment | None:
-        return await queries.assessment(self.conn, assessment_id, self.cache)
+    async def get_assessment(
+        self, assessment_id: uuid.UUID, version: int | None = None
+    ) -> Assessment | None:
+        return await queries.assessment(self.conn, assessment_id, self.cache, version)
+
+    async def post_test_of(self, course_id: uuid.UUID) -> uuid.UUID | None:
+        """The course's post-test, its assessments locked so that two authors creating one
+        at once cannot both succeed."""
+        await self.conn.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(str(course_id), 0)))
+        )
+        return (
+            await self.conn.execute(
+                select(assessments.c.assessment_id)
+                .where(
+                    assessments.c.course_id == course_id,
+                    assessments.c.kind == AssessmentKind.POST_TEST.value,
+                )
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def latest_version(self, assessment_id: uuid.UUID) -> tuple[int, VersionStatus] | None:
+        """The newest version and whether it is a draft; authors of one assessment wait for
+        each other on its row."""
+        locked = await self.conn.execute(
+            select(assessments.c.assessment_id)
+            .where(assessments.c.assessment_id == assessment_id)
+            .with_for_update()
+        )
+        if locked.first() is None:
+            return None
+        row = (
+            await self.conn.execute(
+                select(assessment_versions.c.version, assessment_versions.c.status)
+                .where(assessment_versions.c.assessment_id == assessment_id)
+                .order_by(assessment_versions.c.version.desc())
+                .limit(1)
+            )
+        ).one()
+        return row.version, VersionStatus(row.status)
+
+    async def save_draft(self, assessment: Assessment, edited_by: str) -> None:
+        """Write the draft anew (its questions replaced) or add it as the next version."""
+        await self.conn.execute(
+            questions.delete().where(
+                questions.c.assessment_id == assessment.assessment_id,
+                questions.c.version == assessment.version,
+            )
+        )
+        await self.conn.execute(
+            assessment_versions.delete().where(
+                assessment_versions.c.assessment_id == assessment.assessment_id,
+                assessment_versions.c.version == assessment.version,
+            )
+        )
+        await self._add_version(assessment, edited_by)
+
+    async def publish_version(self, assessment: Assessment) -> None:
+        """The version is published and becomes the one new attempts draw from."""
+        now = self.clock()
+        await self.conn.execute(
+            assessment_versions.update()
+            .where(
+                assessment_versions.c.assessment_id == assessment.assessment_id,
+                assessment_versions.c.version == assessment.version,
+            )
+            .values(status=VersionStatus.PUBLISHED.value, published_at=now)
+        )
+        await self.conn.execute(
+            assessments.update()
+            .where(assessments.c.assessment_id == assessment.assessment_id)
+            .values(**settings_values(assessment), version=assessment.version)
+        )
+
+    async def extra_attempts(self, learner_id: uuid.UUID, assessment_id: uuid.UUID) -> int:
+        return await queries.extra_attempts(self.conn, learner_id, assessment_id)
+
+    async def add_grant(self, grant: Grant) -> None:
+        kept = {k: v for k, v in grant.__dict__.items() if k in grants.c}
+        await self.conn.execute(grants.insert().values(**kept))
 
     # attempts
     async def attempts_of(self, learner_id: uuid.UUID, assessment_id: uuid.UUID) -> list[Attempt]:
@@ -103,24 +205,56 @@ class SqlUnitOfWork(UnitOfWork):
                 course_id=course.course_id,
                 version=course.version,
                 required_lesson_ids=sorted(str(x) for x in course.required_lesson_ids),
+                lessons=[[str(x), title] for x, title in course.lessons],
             )
             .on_conflict_do_nothing()
         )
 
     async def save_enrollment(self, cmd: commands.RecordEnrolled) -> None:
-        enrolled = {
-            "course_version": cmd.course_version,
-            "village_code": cmd.village_code,
-            "enrolled_at": cmd.enrolled_at,
-        }
         statement = insert(enrollments).values(
             enrollment_id=cmd.enrollment_id,
             learner_id=cmd.learner_id,
             course_id=cmd.course_id,
-            **enrolled,
+            course_version=cmd.course_version,
+            village_code=cmd.village_code,
+            enrolled_at=cmd.enrolled_at,
+        )
+        # a move that came first keeps the version it moved the learner to
+        moved = enrollments.c.version_move > 0
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["enrollment_id"],
+                set_={
+                    "course_version": case(
+                        (moved, enrollments.c.course_version),
+                        else_=statement.excluded.course_version,
+                    ),
+                    "village_code": statement.excluded.village_code,
+                    "enrolled_at": statement.excluded.enrolled_at,
+                },
+            )
+        )
+
+    async def change_version(self, cmd: commands.RecordVersionChange) -> None:
+        """A later move than the last one applied wins; an earlier or repeated one changes
+        nothing. A move that comes before its enrollment is kept for it."""
+        statement = insert(enrollments).values(
+            enrollment_id=cmd.enrollment_id,
+            learner_id=cmd.learner_id,
+            course_id=cmd.course_id,
+            course_version=cmd.course_version,
+            village_code=cmd.village_code,
+            version_move=cmd.move_number,
         )
         await self.conn.execute(
-            statement.on_conflict_do_update(index_elements=["enrollment_id"], set_=enrolled)
+            statement.on_conflict_do_update(
+                index_elements=["enrollment_id"],
+                set_={
+                    "course_version": statement.excluded.course_version,
+                    "version_move": statement.excluded.version_move,
+                },
+                where=enrollments.c.version_move < statement.excluded.version_move,
+            )
         )
 
     async def withdraw_enrollment(self, cmd: commands.RecordWithdrawn) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from servicekit.auth import CurrentPrincipal, Role
+from servicekit.auth import CurrentPrincipal
 from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
 from servicekit.runner import Idempotency, IdempotencyKey
@@ -17,7 +17,7 @@ from ..domain import commands
 from ..store import queries
 from .access import AUTHORS, is_author, readable_version, visible_version
 from .dependencies import CurrentSettings, UseCases
-from .schemas import CourseContentIn, CourseIn, CourseOut, CourseSummary, LessonRead, MoveIn
+from .schemas import CourseContentIn, CourseIn, CourseOut, CourseSummary, LessonRead
 from .views import authored_view, course_out, course_summary, lesson_out
 
 router = APIRouter(prefix="/v1", tags=["courses"])
@@ -149,20 +149,3 @@ async def read_lesson(
         f"lesson_id: version {course.version} of this course has no such lesson",
         errors=[{"field": "lesson_id", "message": "not in this course version"}],
     )
-
-
-@router.put("/courses/{course_id}/learners/{learner_id}/version")
-async def move_learner(
-    course_id: uuid.UUID,
-    learner_id: uuid.UUID,
-    body: MoveIn,
-    principal: CurrentPrincipal,
-    runner: UseCases,
-) -> JSONResponse:
-    """Move an enrolled learner to another published version (they keep theirs otherwise)."""
-    principal.require(Role.ADMIN, Role.INSTRUCTOR)
-
-    def moved(_: None, __: Any) -> dict[str, Any]:
-        return {"learner_id": str(learner_id), "course_id": str(course_id), "version": body.version}
-
-    return await runner.respond(commands.MoveLearner(learner_id, course_id, body.version), moved)

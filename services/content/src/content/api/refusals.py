@@ -8,11 +8,12 @@ from ..domain.errors import (
     CourseOverBudget,
     DomainError,
     InvalidLesson,
+    InvalidRule,
     LessonNotInVersion,
     NotEnrolled,
+    PreTestRequired,
     UnknownCourse,
     UnknownLesson,
-    UnknownVersion,
     VersionImmutable,
 )
 
@@ -29,16 +30,16 @@ REFUSALS = Refusals(
             "lesson_id",
             "the lesson is not part of the learner's course version",
         ),
-        UnknownVersion: Refusal(
-            422,
-            "unknown_version",
-            "version",
-            "this course has no published version {version}",
-            params=lambda exc: {"version": exc.version},
-        ),
         NotEnrolled: Refusal(403, "not_enrolled"),
         # names its own field: where in the outline the lesson is wrong
         InvalidLesson: Refusal(422, "invalid_lesson"),
+        InvalidRule: Refusal(422, "invalid_completion_rule"),
+        PreTestRequired: Refusal(
+            409,
+            "pre_test_required",
+            "course_id",
+            "this course counts lessons after its pre-test: take it first",
+        ),
         CourseCodeTaken: Refusal(
             409,
             "course_code_taken",

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from servicekit.fields import LINE, TEXT
 
 from ..domain.model import (
+    CompletionRules,
     CourseContent,
     Lesson,
     LessonKind,
@@ -67,6 +68,37 @@ class ModuleIn(BaseModel):
         )
 
 
+class CompletionRulesIn(BaseModel):
+    """What completing the version asks besides its required lessons and a passed post-test."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pre_test_before_lessons: bool = Field(
+        default=False, description="lessons count only after the learner took the pre-test"
+    )
+    min_post_test_score: float | None = Field(
+        default=None, ge=0, le=100, description="completing needs at least this post-test score"
+    )
+    prerequisite_course_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=10, description="courses to complete first"
+    )
+
+    def to_domain(self) -> CompletionRules:
+        return CompletionRules(
+            self.pre_test_before_lessons,
+            self.min_post_test_score,
+            tuple(self.prerequisite_course_ids),
+        )
+
+    @classmethod
+    def of(cls, rules: CompletionRules) -> CompletionRulesIn:
+        return cls(
+            pre_test_before_lessons=rules.pre_test_before_lessons,
+            min_post_test_score=rules.min_post_test_score,
+            prerequisite_course_ids=list(rules.prerequisite_course_ids),
+        )
+
+
 class CourseContentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -74,6 +106,10 @@ class CourseContentIn(BaseModel):
     description: Annotated[str, Field(max_length=5000), TEXT] | None = None
     competency_area: Annotated[str, Field(max_length=200), LINE] | None = None
     modules: list[ModuleIn] = Field(max_length=100)
+    completion_rules: CompletionRulesIn = Field(default_factory=CompletionRulesIn)
+    training_hours: int | None = Field(
+        default=None, ge=1, le=1000, description="jam pelajaran (JP) printed on certificates"
+    )
 
     def to_domain(self) -> CourseContent:
         return CourseContent(
@@ -81,6 +117,8 @@ class CourseContentIn(BaseModel):
             modules=tuple(m.to_domain() for m in self.modules),
             description=self.description,
             competency_area=self.competency_area,
+            rules=self.completion_rules.to_domain(),
+            training_hours=self.training_hours,
         )
 
     def kept_lesson_ids(self) -> set[uuid.UUID]:
@@ -130,6 +168,8 @@ class CourseOut(BaseModel):
     modules: list[ModuleOut]
     lesson_ids: list[uuid.UUID]
     required_lesson_ids: list[uuid.UUID]
+    completion_rules: CompletionRulesIn
+    training_hours: int | None
     created_at: datetime | None
     published_at: datetime | None
     content_bytes: int | None = Field(
@@ -168,12 +208,6 @@ class AttachmentOut(BaseModel):
     size_bytes: int
     sha256: str
     created_at: datetime
-
-
-class MoveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: int = Field(ge=1, le=1_000_000)
 
 
 class ProgressIn(BaseModel):

@@ -22,6 +22,7 @@ from ..domain.packages import Media, content_bytes
 from .schemas import (
     AttachmentOut,
     CompletedLesson,
+    CompletionRulesIn,
     CourseOut,
     CourseSummary,
     LessonOut,
@@ -97,6 +98,8 @@ def _course_out(
         ],
         lesson_ids=course.lesson_ids,
         required_lesson_ids=course.required_lesson_ids,
+        completion_rules=CompletionRulesIn.of(course.rules),
+        training_hours=course.training_hours,
         created_at=course.created_at,
         published_at=course.published_at,
         content_bytes=content_bytes(course, media) if media is not None else None,

@@ -63,10 +63,24 @@ class RecordWithdrawal:
 
 
 @dataclass(frozen=True)
-class MoveLearner:
+class RecordVersionChange:
+    """The enrollment follows another version from now on (its ``move_number``-th move)."""
+
+    enrollment_id: uuid.UUID
     learner_id: uuid.UUID
     course_id: uuid.UUID
-    version: int
+    course_version: int
+    village_code: str
+    move_number: int
+
+
+@dataclass(frozen=True)
+class RecordPreTest:
+    """The learner took the course's pre-test (whatever the result)."""
+
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    taken_at: datetime
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,6 @@ class UnknownLesson(DomainError):
     pass
 
 
-class UnknownVersion(DomainError):
-    """The course has no published version with this number."""
-
-    def __init__(self, course_id: object, version: int) -> None:
-        super().__init__(f"course {course_id} has no published version {version}")
-        self.version = version
-
-
 class LessonNotInVersion(DomainError):
     """The lesson exists in the course, but not in the version the learner follows."""
 
@@ -45,6 +37,17 @@ class InvalidLesson(DomainError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class InvalidRule(DomainError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class PreTestRequired(DomainError):
+    """The learner's version counts lessons only after the pre-test."""
 
 
 class CourseOverBudget(DomainError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .errors import CourseNotPublishable, InvalidLesson, VersionImmutable
+from .errors import CourseNotPublishable, InvalidLesson, InvalidRule, VersionImmutable
 
 
 class LessonKind(StrEnum):
@@ -57,6 +57,23 @@ class Module:
     lessons: tuple[Lesson, ...]
 
 
+@dataclass(frozen=True)
+class CompletionRules:
+    """What completing a version asks besides its required lessons and a passed post-test."""
+
+    pre_test_before_lessons: bool = False
+    min_post_test_score: float | None = None
+    prerequisite_course_ids: tuple[uuid.UUID, ...] = ()
+
+    def check(self, course_id: uuid.UUID) -> None:
+        field = "completion_rules.prerequisite_course_ids"
+        for n, prerequisite in enumerate(self.prerequisite_course_ids):
+            if prerequisite == course_id:
+                raise InvalidRule(f"{field}.{n}", "a course cannot be its own prerequisite")
+            if prerequisite in self.prerequisite_course_ids[:n]:
+                raise InvalidRule(f"{field}.{n}", "the same course is given twice")
+
+
 @dataclass
 class CourseVersion:
     """One version of a course. A published version never changes again."""
@@ -71,6 +88,8 @@ class CourseVersion:
     competency_area: str | None = None
     created_at: datetime | None = None
     published_at: datetime | None = None
+    rules: CompletionRules = CompletionRules()
+    training_hours: int | None = None
 
     @property
     def lessons(self) -> list[Lesson]:
@@ -100,6 +119,7 @@ class CourseVersion:
                     raise InvalidLesson(f"{where}.lesson_id", "appears twice in the course")
                 seen.add(lesson.lesson_id)
                 lesson.check(where)
+        self.rules.check(self.course_id)
 
     def publish(self, at: datetime) -> None:
         if self.status == VersionStatus.PUBLISHED:
@@ -123,6 +143,8 @@ class CourseVersion:
             description=changes.description,
             competency_area=changes.competency_area,
             created_at=at if version != self.version else self.created_at,
+            rules=changes.rules,
+            training_hours=changes.training_hours,
         )
         revision.check()
         return revision
@@ -136,6 +158,8 @@ class CourseContent:
     modules: tuple[Module, ...]
     description: str | None = None
     competency_area: str | None = None
+    rules: CompletionRules = CompletionRules()
+    training_hours: int | None = None
 
 
 @dataclass(frozen=True)
@@ -212,8 +236,11 @@ def plan_sync(
     known_courses: set[uuid.UUID],
     now: datetime,
     clock_skew: timedelta,
+    pre_test_due: frozenset[uuid.UUID] = frozenset(),
 ) -> SyncPlan:
-    """Decide each offline completion; a client id already seen is applied only once."""
+    """Decide each offline completion; a client id already seen is applied only once.
+    ``pre_test_due``: courses whose lessons count only after a pre-test the learner has not
+    taken."""
     plan = SyncPlan()
     seen = set(seen_client_ids)
     for item in items:
@@ -223,6 +250,8 @@ def plan_sync(
             result.outcome = SyncOutcome.DUPLICATE
             continue
         reason = _rejection(item, enrollments, versions, known_courses, now, clock_skew)
+        if not isinstance(reason, tuple) and item.course_id in pre_test_due:
+            reason = ("pre_test_required", "lessons of this course count after its pre-test")
         if isinstance(reason, tuple):
             result.code, result.detail = reason
             continue
@@ -264,3 +293,5 @@ class Completion:
     lesson_in_version: bool
     recorded: bool
     completed_at: datetime | None
+    # the version asks for the pre-test before lessons, and the learner has not taken it
+    pre_test_due: bool = False

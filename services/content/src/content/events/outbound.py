@@ -30,6 +30,14 @@ def _(event: e.CoursePublished) -> list[c.EventData]:
             lesson_ids=course.lesson_ids,
             required_lesson_ids=course.required_lesson_ids,
             published_at=course.published_at,
+            lessons=[
+                c.PublishedLesson(lesson_id=x.lesson_id, title=x.title, required=x.required)
+                for x in course.lessons
+            ],
+            pre_test_before_lessons=course.rules.pre_test_before_lessons,
+            min_post_test_score=course.rules.min_post_test_score,
+            prerequisite_course_ids=list(course.rules.prerequisite_course_ids),
+            training_hours=course.training_hours,
         )
     ]
 

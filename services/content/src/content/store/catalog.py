@@ -54,6 +54,10 @@ class CatalogStore:
             "competency_area": course.competency_area,
             "created_at": course.created_at,
             "published_at": course.published_at,
+            "pre_test_before_lessons": course.rules.pre_test_before_lessons,
+            "min_post_test_score": course.rules.min_post_test_score,
+            "prerequisite_course_ids": [str(x) for x in course.rules.prerequisite_course_ids],
+            "training_hours": course.training_hours,
         }
         statement = insert(course_versions).values(
             course_id=course.course_id, version=course.version, **values

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, tuple_, update
+from sqlalchemy import case, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,7 +20,14 @@ from servicekit.runner import Outbound
 from ..domain import commands
 from ..domain.events import LessonCompleted
 from ..domain.model import Completion, Enrollment, OfflineCompletion, SyncResult
-from .tables import enrollments, lesson_progress, lessons, sync_receipts
+from .tables import (
+    course_versions,
+    enrollments,
+    lesson_progress,
+    lessons,
+    pre_tests,
+    sync_receipts,
+)
 
 # Recording a lesson online is the hot path: one read, then (the first time only) one
 # statement that inserts the progress row and its outbox event atomically, so that neither
@@ -33,7 +40,13 @@ SELECT e.course_version, e.village_code,
                   AND l.lesson_id = CAST(:lesson_id AS uuid)) AS in_version,
        (SELECT p.completed_at FROM lesson_progress p
          WHERE p.learner_id = CAST(:learner_id AS uuid) AND p.course_id = CAST(:course_id AS uuid)
-           AND p.lesson_id = CAST(:lesson_id AS uuid)) AS completed_at
+           AND p.lesson_id = CAST(:lesson_id AS uuid)) AS completed_at,
+       coalesce((SELECT v.pre_test_before_lessons FROM course_versions v
+                  WHERE v.course_id = CAST(:course_id AS uuid) AND v.version = e.course_version),
+                false)
+       AND NOT EXISTS (SELECT 1 FROM pre_tests t
+                        WHERE t.learner_id = CAST(:learner_id AS uuid)
+                          AND t.course_id = CAST(:course_id AS uuid)) AS pre_test_due
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
     SELECT course_version, village_code FROM enrollments
@@ -85,12 +98,17 @@ class ProgressStore:
             village_code=enrollment.village_code,
             enrolled_at=enrollment.enrolled_at,
         )
-        # the withdrawal may have arrived first: keep it, fill in what it did not know
+        # the withdrawal or a move may have arrived first: keep them, fill in what they did
+        # not know (a moved enrollment keeps the version it was moved to)
+        moved = enrollments.c.version_move > 0
         await self.conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["enrollment_id"],
                 set_={
-                    "course_version": statement.excluded.course_version,
+                    "course_version": case(
+                        (moved, enrollments.c.course_version),
+                        else_=statement.excluded.course_version,
+                    ),
                     "enrolled_at": statement.excluded.enrolled_at,
                 },
                 where=enrollments.c.enrolled_at.is_(None),
@@ -112,18 +130,27 @@ class ProgressStore:
             )
         )
 
-    async def move_learner(self, learner_id: uuid.UUID, course_id: uuid.UUID, version: int) -> bool:
-        result = await self.conn.execute(
-            update(enrollments)
-            .where(
-                enrollments.c.learner_id == learner_id,
-                enrollments.c.course_id == course_id,
-                enrollments.c.withdrawn_at.is_(None),
-                enrollments.c.enrolled_at.is_not(None),
-            )
-            .values(course_version=version)
+    async def record_version_change(self, cmd: commands.RecordVersionChange) -> None:
+        """A later move than the last one applied wins; an earlier or repeated one changes
+        nothing. A move that comes before its enrollment is kept for it."""
+        statement = insert(enrollments).values(
+            enrollment_id=cmd.enrollment_id,
+            learner_id=cmd.learner_id,
+            course_id=cmd.course_id,
+            course_version=cmd.course_version,
+            village_code=cmd.village_code,
+            version_move=cmd.move_number,
         )
-        return bool(result.rowcount)
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["enrollment_id"],
+                set_={
+                    "course_version": statement.excluded.course_version,
+                    "version_move": statement.excluded.version_move,
+                },
+                where=enrollments.c.version_move < statement.excluded.version_move,
+            )
+        )
 
     async def find_completion(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID
@@ -138,6 +165,7 @@ class ProgressStore:
             course_version=row.course_version,
             village_code=row.village_code,
             lesson_in_version=row.in_version,
+            pre_test_due=bool(row.pre_test_due),
             recorded=False,
             completed_at=row.completed_at,
         )
@@ -207,6 +235,30 @@ class ProgressStore:
         for row in rows:
             found[row.course_id].append(_enrollment_from_row(row))
         return found
+
+    async def record_pre_test(self, cmd: commands.RecordPreTest) -> None:
+        statement = insert(pre_tests).values(
+            learner_id=cmd.learner_id, course_id=cmd.course_id, taken_at=cmd.taken_at
+        )
+        await self.conn.execute(statement.on_conflict_do_nothing())
+
+    async def pre_test_due(
+        self, learner_id: uuid.UUID, keys: Iterable[tuple[uuid.UUID, int]]
+    ) -> set[uuid.UUID]:
+        """Of these (course, version) pairs, the courses whose version wants the pre-test
+        before lessons and whose pre-test the learner has not taken."""
+        wanted = list(keys)
+        if not wanted:
+            return set()
+        taken = select(pre_tests.c.course_id).where(pre_tests.c.learner_id == learner_id)
+        rows = await self.conn.execute(
+            select(course_versions.c.course_id).where(
+                tuple_(course_versions.c.course_id, course_versions.c.version).in_(wanted),
+                course_versions.c.pre_test_before_lessons,
+                course_versions.c.course_id.not_in(taken),
+            )
+        )
+        return set(rows.scalars())
 
     async def lessons_of_versions(
         self, keys: Iterable[tuple[uuid.UUID, int]]

@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import Row, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.model import CourseVersion, Lesson, LessonKind, Module, VersionStatus
+from ..domain.model import (
+    CompletionRules,
+    CourseVersion,
+    Lesson,
+    LessonKind,
+    Module,
+    VersionStatus,
+)
 from ..domain.packages import Media
 from .tables import (
     attachments,
@@ -97,6 +104,12 @@ async def _hydrate(conn: AsyncConnection, row: Any) -> CourseVersion:
         competency_area=row.competency_area,
         created_at=row.created_at,
         published_at=row.published_at,
+        rules=CompletionRules(
+            pre_test_before_lessons=row.pre_test_before_lessons,
+            min_post_test_score=row.min_post_test_score,
+            prerequisite_course_ids=tuple(uuid.UUID(x) for x in row.prerequisite_course_ids),
+        ),
+        training_hours=row.training_hours,
     )
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -17,7 +18,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from servicekit.tables import plumbing_tables
 
@@ -46,6 +47,11 @@ course_versions = Table(
     Column("competency_area", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True)),
+    # completion rules (ADR 17) and the training hours (jam pelajaran) of the version
+    Column("pre_test_before_lessons", Boolean, nullable=False, server_default=text("false")),
+    Column("min_post_test_score", Float),
+    Column("prerequisite_course_ids", JSONB, nullable=False, server_default=text("'[]'")),
+    Column("training_hours", Integer),
 )
 
 modules = Table(
@@ -135,6 +141,8 @@ enrollments = Table(
     Column("village_code", String(13), nullable=False),
     Column("enrolled_at", DateTime(timezone=True)),
     Column("withdrawn_at", DateTime(timezone=True)),
+    # the last move to another version applied here (0: none); a later one wins
+    Column("version_move", Integer, nullable=False, server_default=text("0")),
     Index(
         "enrollments_active",
         "learner_id",
@@ -154,6 +162,16 @@ lesson_progress = Table(
     Column("completed_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("offline", Boolean, nullable=False, server_default=text("false")),
+)
+
+# Learners who took a course's pre-test (any result), learnt from passed/failed events: a
+# version with ``pre_test_before_lessons`` counts lessons only after it.
+pre_tests = Table(
+    "pre_tests",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
 )
 
 sync_receipts = Table(

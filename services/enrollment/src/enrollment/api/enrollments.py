@@ -14,29 +14,32 @@ from servicekit.fields import LINE
 from servicekit.openapi import problems
 from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
-from servicekit.runner import Idempotency, IdempotencyKey
+from servicekit.runner import Idempotency, IdempotencyKey, View
+from servicekit.settings import ServiceSettings
 
 from ..domain import commands
 from ..domain.model import Enrollment, EnrollmentStatus
 from ..store import queries
 from ..store.unit_of_work import SqlUnitOfWork
 from .access import visible_enrollment, visible_learner
-from .dependencies import UseCases
+from .dependencies import CurrentSettings, UseCases
 from .schemas import EnrollmentIn, EnrollmentOut
-from .views import enrollment_out
+from .views import completion_out, enrollment_out
 
 router = APIRouter(prefix="/v1", tags=["enrollment"])
 Reason = Annotated[str, Field(max_length=200), LINE]
 
 
-async def enrolled(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
-    row = await queries.enrollment(uow.conn, enrollment.enrollment_id)
-    return enrollment_out(row, 0).model_dump(mode="json")
+def shown(settings: ServiceSettings) -> View[SqlUnitOfWork]:
+    """An enrollment just enrolled, withdrawn or moved, as the list shows it."""
 
+    async def view(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
+        row = await queries.enrollment(uow.conn, enrollment.enrollment_id)
+        progress = await queries.progress_of(uow.conn, [row])
+        out = enrollment_out(row, progress.get(row.enrollment_id, 0), settings)
+        return out.model_dump(mode="json")
 
-async def withdrawn(enrollment: Enrollment, uow: SqlUnitOfWork) -> dict[str, Any]:
-    row = await queries.enrollment(uow.conn, enrollment.enrollment_id)
-    return enrollment_out(row).model_dump(mode="json")
+    return view
 
 
 @router.post("/enrollments", status_code=201, response_model=EnrollmentOut, responses=problems(404))
@@ -44,6 +47,7 @@ async def enroll(
     body: EnrollmentIn,
     principal: CurrentPrincipal,
     runner: UseCases,
+    settings: CurrentSettings,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async with runner.read() as conn:
@@ -54,7 +58,7 @@ async def enroll(
         commands.EnrollLearner(
             learner_id=body.learner_id, course_id=body.course_id, cohort=body.cohort
         ),
-        enrolled,
+        shown(settings),
         status=201,
         idempotency=Idempotency(
             idempotency_key, f"enrollments:{principal.subject}", body.model_dump(mode="json")
@@ -76,6 +80,7 @@ def visible_to(principal: Principal) -> tuple[str | None, uuid.UUID | None]:
 async def list_enrollments(
     principal: CurrentPrincipal,
     runner: UseCases,
+    settings: CurrentSettings,
     cursors: PageCursors,
     learner_id: uuid.UUID | None = None,
     course_id: uuid.UUID | None = None,
@@ -96,7 +101,8 @@ async def list_enrollments(
             after=uuid.UUID(after["id"]) if after else None,
             limit=limit,
         )
-    items = [enrollment_out(r) for r in rows[:limit]]
+        progress = await queries.progress_of(conn, rows[:limit])
+    items = [enrollment_out(r, progress.get(r.enrollment_id, 0), settings) for r in rows[:limit]]
     next_cursor = (
         cursors.encode("enrollments", id=str(rows[limit - 1].enrollment_id))
         if len(rows) > limit
@@ -107,12 +113,19 @@ async def list_enrollments(
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentOut)
 async def get_enrollment(
-    enrollment_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
+    enrollment_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    runner: UseCases,
+    settings: CurrentSettings,
 ) -> EnrollmentOut:
     async with runner.read() as conn:
         row = await visible_enrollment(conn, enrollment_id, principal)
-        lessons = await queries.lessons_completed(conn, row.learner_id, row.course_id)
-    return enrollment_out(row, lessons)
+        progress = await queries.progress_of(conn, [row])
+        missing = await queries.completion_of(conn, row)
+    found = enrollment_out(row, progress.get(row.enrollment_id, 0), settings)
+    return found.model_copy(
+        update={"completion": completion_out(EnrollmentStatus(row.status), missing)}
+    )
 
 
 @router.delete("/enrollments/{enrollment_id}", response_model=EnrollmentOut)
@@ -120,8 +133,9 @@ async def withdraw(
     enrollment_id: uuid.UUID,
     principal: CurrentPrincipal,
     runner: UseCases,
+    settings: CurrentSettings,
     reason: Annotated[Reason | None, Query()] = None,
 ) -> JSONResponse:
     async with runner.read() as conn:
         await visible_enrollment(conn, enrollment_id, principal)
-    return await runner.respond(commands.Withdraw(enrollment_id, reason), withdrawn)
+    return await runner.respond(commands.Withdraw(enrollment_id, reason), shown(settings))

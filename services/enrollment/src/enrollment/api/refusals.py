@@ -5,7 +5,9 @@ from __future__ import annotations
 from servicekit.problems import Refusal, Refusals
 
 from ..domain.errors import (
+    AlreadyCompleted,
     AlreadyEnrolled,
+    AlreadyRevoked,
     BulkJobTooLarge,
     CohortExists,
     CohortOutsideRegion,
@@ -14,10 +16,13 @@ from ..domain.errors import (
     EnrollmentWindowClosed,
     JobClosed,
     LearnerExists,
+    NotEnrolled,
+    UnknownCertificate,
     UnknownCohort,
     UnknownCourse,
     UnknownJob,
     UnknownLearner,
+    UnknownVersion,
 )
 
 REFUSALS = Refusals(
@@ -66,5 +71,33 @@ REFUSALS = Refusals(
         ),
         JobClosed: Refusal(409, "job_closed"),
         UnknownJob: Refusal(404, "job_not_found", detail="no job with this id is visible to you"),
+        UnknownVersion: Refusal(
+            422,
+            "unknown_version",
+            field="version",
+            detail="this course has no published version {version}",
+            params=lambda e: {"version": e.version},
+        ),
+        NotEnrolled: Refusal(
+            422,
+            "not_enrolled",
+            field="learner_id",
+            detail="the learner is not enrolled in this course",
+        ),
+        AlreadyCompleted: Refusal(
+            409,
+            "enrollment_completed",
+            field="learner_id",
+            detail="the learner completed this course and keeps its version",
+        ),
+        UnknownCertificate: Refusal(
+            404,
+            "certificate_not_found",
+            field="code",
+            detail="no certificate has this verification code",
+        ),
+        AlreadyRevoked: Refusal(
+            409, "certificate_revoked", field="code", detail="the certificate is revoked already"
+        ),
     },
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -21,8 +21,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from servicekit import regions
-from servicekit.fields import LINE, VILLAGE_PATTERN, RegionCode
+from servicekit.fields import LINE, TEXT, VILLAGE_PATTERN, RegionCode
 
+from ..domain.completion import Requirement
 from ..domain.model import EnrollmentStatus, JobKind, JobState, Outcome, Position
 
 NIK_PATTERN = r"^[0-9]{16}$"
@@ -126,6 +127,36 @@ class EnrollmentIn(BaseModel):
     cohort: CohortName | None = None
 
 
+class MissingOut(BaseModel):
+    requirement: Requirement
+    lesson_id: uuid.UUID | None = None
+    course_id: uuid.UUID | None = None
+    title: str | None = None
+    min_score: float | None = None
+    best_score: float | None = None
+
+
+class CompletionOut(BaseModel):
+    """What the version the learner follows still asks of them, and the same in words."""
+
+    complete: bool
+    missing_lessons: int = Field(description="required lessons of the version not done yet")
+    missing: list[MissingOut]
+    explanation: str = Field(
+        description="for the learner, in the request's language (Bahasa Indonesia by default)"
+    )
+
+
+class CertificateLinkOut(BaseModel):
+    """The enrollment's certificate: its code, and where to verify and print it."""
+
+    verification_code: str
+    verify_url: str = Field(description="public verification page (HTML or JSON)")
+    pdf_url: str = Field(description="the printable certificate, for its owner and admins")
+    issued_at: datetime
+    valid: bool = Field(description="false once revoked")
+
+
 class EnrollmentOut(BaseModel):
     enrollment_id: uuid.UUID
     learner_id: uuid.UUID
@@ -135,19 +166,59 @@ class EnrollmentOut(BaseModel):
     cohort: str | None
     status: EnrollmentStatus
     post_test_score: float | None
-    lessons_completed: int | None = None
+    lessons_completed: int = Field(
+        description="lessons done that the enrollment's course version has, however long ago"
+    )
     enrolled_at: datetime
     completed_at: datetime | None
     withdrawn_at: datetime | None
+    certificate: CertificateLinkOut | None = None
+    completion: CompletionOut | None = Field(
+        default=None, description="on GET of one enrollment: what is left to complete it"
+    )
 
 
 class CertificateOut(BaseModel):
+    """Public verification: who was certified for what, by whom, and whether it holds."""
+
     verification_code: str
+    certificate_number: str
     full_name: str
+    position: str | None = Field(description="jabatan, in words")
+    place: str | None = Field(description="desa or kelurahan, kecamatan, kabupaten, provinsi")
     course_title: str
+    training_hours: int | None = Field(description="jam pelajaran (JP)")
     issued_at: datetime
+    issued_on: str = Field(description="the issue date in the official's time zone, in words")
     score: float
     valid: bool
+    status: Literal["sah", "dicabut"]
+    revoked_at: datetime | None = None
+    issuer: str
+    verify_url: str
+
+
+class CertificateItem(BaseModel):
+    """A certificate in a learner's or a region's list."""
+
+    verification_code: str
+    certificate_number: str
+    learner_id: uuid.UUID
+    full_name: str
+    course_id: uuid.UUID
+    course_title: str
+    village_code: str | None
+    issued_at: datetime
+    valid: bool
+    revoked_at: datetime | None
+    verify_url: str
+    pdf_url: str
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=5, max_length=500), TEXT]
 
 
 class CohortIn(BaseModel):
@@ -187,6 +258,18 @@ class CourseOut(BaseModel):
     title: str
     required_lessons: int
     published_at: datetime
+
+
+class MoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[
+        int, Field(ge=1, le=1_000_000, description="a published version of the course")
+    ]
+
+
+class VersionMoveIn(MoveIn):
+    cohort: CohortName | None = Field(default=None, description="only this cohort's learners")
 
 
 class BulkEnrollmentIn(BaseModel):

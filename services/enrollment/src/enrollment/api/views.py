@@ -9,9 +9,21 @@ from sqlalchemy import Row
 
 from servicekit.auth import Principal, Role
 from servicekit.i18n import position_name
+from servicekit.settings import ServiceSettings
 
+from ..domain.completion import Missing, Requirement
 from ..domain.model import Cohort, EnrollmentStatus, JobKind, JobState, Learner, Outcome
-from .schemas import CertificateOut, CohortOut, CourseOut, EnrollmentOut, JobOut, LearnerOut
+from .explanations import explain, withdrawn
+from .schemas import (
+    CertificateLinkOut,
+    CohortOut,
+    CompletionOut,
+    CourseOut,
+    EnrollmentOut,
+    JobOut,
+    LearnerOut,
+    MissingOut,
+)
 
 
 def may_see_contact(principal: Principal, learner_id: uuid.UUID) -> bool:
@@ -34,7 +46,8 @@ def learner_out(learner: Learner, principal: Principal) -> LearnerOut:
     )
 
 
-def enrollment_out(row: Any, lessons: int | None = None) -> EnrollmentOut:
+def enrollment_out(row: Any, lessons: int, settings: ServiceSettings) -> EnrollmentOut:
+    """A row of ``queries.enrollment`` (or the list's): the enrollment and its certificate."""
     return EnrollmentOut(
         enrollment_id=row.enrollment_id,
         learner_id=row.learner_id,
@@ -48,6 +61,33 @@ def enrollment_out(row: Any, lessons: int | None = None) -> EnrollmentOut:
         enrolled_at=row.enrolled_at,
         completed_at=row.completed_at,
         withdrawn_at=row.withdrawn_at,
+        certificate=certificate_link(row, settings),
+    )
+
+
+def certificate_link(row: Any, settings: ServiceSettings) -> CertificateLinkOut | None:
+    code = row.verification_code
+    if code is None:
+        return None
+    return CertificateLinkOut(
+        verification_code=code,
+        verify_url=settings.certificate_url(code),
+        pdf_url=settings.certificate_url(code, pdf=True),
+        issued_at=row.certificate_issued_at,
+        valid=not row.certificate_revoked,
+    )
+
+
+def completion_out(status: EnrollmentStatus, missing: list[Missing] | None) -> CompletionOut:
+    """A completed enrollment asks nothing more, whatever its version asks now."""
+    if status == EnrollmentStatus.COMPLETED or missing is None:
+        missing = []
+    lessons = sum(m.requirement == Requirement.REQUIRED_LESSON for m in missing)
+    return CompletionOut(
+        complete=status == EnrollmentStatus.COMPLETED,
+        missing_lessons=lessons,
+        missing=[MissingOut(**m.__dict__) for m in missing],
+        explanation=explain(missing) if status != EnrollmentStatus.WITHDRAWN else withdrawn(),
     )
 
 
@@ -70,18 +110,6 @@ def course_out(row: Any) -> CourseOut:
         title=row.title,
         required_lessons=len(row.required_lesson_ids),
         published_at=row.published_at,
-    )
-
-
-def certificate_out(row: Any) -> CertificateOut:
-    """Public verification: only what a verifier needs."""
-    return CertificateOut(
-        verification_code=row.verification_code,
-        full_name=row.full_name,
-        course_title=row.course_title,
-        issued_at=row.issued_at,
-        score=row.score,
-        valid=not row.revoked,
     )
 
 

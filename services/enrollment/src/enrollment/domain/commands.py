@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from .completion import CompletionRules
 from .model import Position
 
 
@@ -111,6 +112,27 @@ class StartBulkEnrollment:
 
 
 @dataclass(frozen=True)
+class MoveToVersion:
+    """Move a learner's active enrollment in a course to another published version."""
+
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    version: int
+
+
+@dataclass(frozen=True)
+class StartVersionMove:
+    """Move every unfinished learner of a course (of one cohort, if given) to a published
+    version, as a background job named by the caller."""
+
+    job_id: uuid.UUID
+    course_id: uuid.UUID
+    version: int
+    cohort: str | None
+    requested_by: str
+
+
+@dataclass(frozen=True)
 class RecordCoursePublished:
     course_id: uuid.UUID
     version: int
@@ -118,6 +140,10 @@ class RecordCoursePublished:
     code: str
     required_lesson_ids: tuple[uuid.UUID, ...]
     published_at: datetime
+    lesson_ids: tuple[uuid.UUID, ...] = ()
+    lesson_titles: tuple[tuple[uuid.UUID, str], ...] = ()
+    rules: CompletionRules = field(default_factory=CompletionRules)
+    training_hours: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,8 +155,24 @@ class RecordLessonCompleted:
 
 
 @dataclass(frozen=True)
+class RecordPreTestTaken:
+    """The learner took the course's pre-test, passed or not."""
+
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
 class RecordPostTestPassed:
     learner_id: uuid.UUID
     course_id: uuid.UUID
     score: float
     passed_at: datetime
+
+
+@dataclass(frozen=True)
+class RevokeCertificate:
+    verification_code: str
+    reason: str
+    revoked_by: str

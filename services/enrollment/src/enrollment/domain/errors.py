@@ -10,6 +10,16 @@ class EnrollmentClosed(DomainError):
     pass
 
 
+class AlreadyCompleted(DomainError):
+    """The learner finished the course: their version and result stay as they are."""
+
+
+class UnknownVersion(DomainError):
+    def __init__(self, version: int) -> None:
+        super().__init__(f"the course has no published version {version} (known here)")
+        self.version = version
+
+
 class AlreadyEnrolled(DomainError):
     def __init__(self, enrollment_id: object) -> None:
         super().__init__(f"the learner is already enrolled in this course ({enrollment_id})")
@@ -66,3 +76,11 @@ class JobClosed(DomainError):
 
 class UnknownJob(DomainError):
     pass
+
+
+class UnknownCertificate(DomainError):
+    pass
+
+
+class AlreadyRevoked(DomainError):
+    """A certificate is revoked once; the first reason stands."""

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from .model import Enrollment, Learner
+from .model import Certificate, Enrollment, Learner
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,18 @@ class Withdrawn:
 
 
 @dataclass(frozen=True)
+class VersionChanged:
+    """The enrollment now follows another version of its course."""
+
+    enrollment: Enrollment
+    learner: Learner
+    from_version: int
+    to_version: int
+    move_number: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CourseCompleted:
     enrollment: Enrollment
     learner: Learner
@@ -55,12 +67,19 @@ class CertificateIssued:
     issued_at: datetime
 
 
+@dataclass(frozen=True)
+class CertificateRevoked:
+    certificate: Certificate
+
+
 DomainEvent = (
     LearnerRegistered
     | LearnerMoved
     | ContactChanged
     | Enrolled
     | Withdrawn
+    | VersionChanged
     | CourseCompleted
     | CertificateIssued
+    | CertificateRevoked
 )

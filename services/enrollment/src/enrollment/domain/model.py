@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from .errors import EnrollmentClosed, NotEnrolled
+from .completion import CourseVersion, Progress, missing_for
+from .errors import AlreadyCompleted, AlreadyRevoked, EnrollmentClosed, NotEnrolled
+
+__all__ = ["CourseVersion"]
 
 
 class Position(StrEnum):
@@ -85,6 +88,16 @@ class BulkEnrollment:
     cohort: str | None
 
 
+@dataclass(frozen=True)
+class VersionMove:
+    """What a version-move job does: every unfinished learner of a course (of one cohort, if
+    given) to one published version."""
+
+    course_id: uuid.UUID
+    course_version: int
+    cohort: str | None
+
+
 class JobState(StrEnum):
     """Where a job stands (``jobs.state``); a running job whose lease lapsed is taken over by
     another worker, which resumes it after its last committed chunk."""
@@ -100,8 +113,11 @@ OPEN_JOB_STATES = (JobState.PENDING, JobState.RUNNING)
 
 
 class JobKind(StrEnum):
+    """What a job does (``jobs.kind``)."""
+
     BULK_ENROLLMENT = "bulk_enrollment"
     LEARNER_IMPORT = "learner_import"
+    VERSION_MOVE = "version_move"
 
 
 class Outcome(StrEnum):
@@ -113,14 +129,6 @@ class Outcome(StrEnum):
     ALREADY_ENROLLED = "already_enrolled"
     NOT_ENROLLED = "not_enrolled"
     SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class CourseVersion:
-    course_id: uuid.UUID
-    version: int
-    title: str
-    required_lesson_ids: frozenset[uuid.UUID]
 
 
 @dataclass
@@ -139,6 +147,9 @@ class Enrollment:
     post_test_score: float | None = None
     completed_at: datetime | None = None
     withdrawn_at: datetime | None = None
+    # how many times the learner was moved to another version (the enrollment is move 0)
+    version_move: int = 0
+    pre_test_taken: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -160,17 +171,53 @@ class Enrollment:
 
     @property
     def may_complete(self) -> bool:
-        """In progress with the post-test passed: the course's lessons decide the rest."""
+        """In progress with the post-test passed, which every version asks: the version's
+        lessons and rules decide the rest."""
         return self.status == EnrollmentStatus.IN_PROGRESS and self.post_test_score is not None
 
-    def try_complete(self, course: CourseVersion | None, now: datetime) -> bool:
-        """Complete when every required lesson is done and the post-test is passed."""
+    def record_pre_test(self) -> None:
+        """Taken before the course starts, the pre-test leaves the enrollment as it is."""
+        if self.status == EnrollmentStatus.WITHDRAWN:
+            raise NotEnrolled("the enrollment was withdrawn")
+        self.pre_test_taken = True
+
+    def progress(self, completed_courses: frozenset[uuid.UUID] = frozenset()) -> Progress:
+        return Progress(
+            frozenset(self.completed_lesson_ids),
+            self.pre_test_taken,
+            self.post_test_score,
+            completed_courses,
+        )
+
+    def try_complete(
+        self,
+        course: CourseVersion | None,
+        now: datetime,
+        completed_courses: frozenset[uuid.UUID] = frozenset(),
+    ) -> bool:
+        """Complete when the version the learner follows asks nothing more of them: every
+        required lesson, a passed post-test, and what its rules add (``completion.py``)."""
         if not self.may_complete or course is None:
             return False
-        if not course.required_lesson_ids <= self.completed_lesson_ids:
+        if missing_for(course, self.progress(completed_courses)):
             return False
         self.status = EnrollmentStatus.COMPLETED
         self.completed_at = now
+        return True
+
+    def move_to(self, course: CourseVersion) -> bool:
+        """Follow ``course`` from now on; False if already there. A learner who finished
+        keeps the version they finished."""
+        if self.status == EnrollmentStatus.WITHDRAWN:
+            raise NotEnrolled("the enrollment was withdrawn")
+        if self.status == EnrollmentStatus.COMPLETED:
+            raise AlreadyCompleted(
+                f"the learner completed version {self.course_version} and keeps it"
+            )
+        if course.version == self.course_version:
+            return False
+        self.course_version, self.course_title = course.version, course.title
+        self.version_move += 1
         return True
 
     def withdraw(self, now: datetime) -> None:
@@ -180,3 +227,23 @@ class Enrollment:
             raise EnrollmentClosed("the enrollment is already withdrawn")
         self.status = EnrollmentStatus.WITHDRAWN
         self.withdrawn_at = now
+
+
+@dataclass
+class Certificate:
+    """What a learner was certified for; it holds until an admin revokes it."""
+
+    certificate_id: uuid.UUID
+    verification_code: str
+    enrollment_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    village_code: str
+    revoked_at: datetime | None = None
+    revoke_reason: str | None = None
+
+    def revoke(self, reason: str, at: datetime) -> None:
+        if self.revoked_at is not None:
+            raise AlreadyRevoked(f"the certificate was revoked on {self.revoked_at:%Y-%m-%d}")
+        self.revoked_at, self.revoke_reason = at, reason.strip()

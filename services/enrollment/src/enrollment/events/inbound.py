@@ -8,6 +8,7 @@ import lms_contracts as c
 from servicekit.service import Translator
 
 from ..domain import commands
+from ..domain.completion import CompletionRules
 
 
 def course_published(event: c.CloudEvent[Any]) -> commands.RecordCoursePublished:
@@ -19,6 +20,14 @@ def course_published(event: c.CloudEvent[Any]) -> commands.RecordCoursePublished
         code=data.code,
         required_lesson_ids=tuple(data.required_lesson_ids),
         published_at=data.published_at,
+        lesson_ids=tuple(data.lesson_ids),
+        lesson_titles=tuple((x.lesson_id, x.title) for x in data.lessons),
+        rules=CompletionRules(
+            pre_test_before_lessons=data.pre_test_before_lessons,
+            min_post_test_score=data.min_post_test_score,
+            prerequisite_course_ids=tuple(data.prerequisite_course_ids),
+        ),
+        training_hours=data.training_hours,
     )
 
 
@@ -32,9 +41,14 @@ def lesson_completed(event: c.CloudEvent[Any]) -> commands.RecordLessonCompleted
     )
 
 
-def passed(event: c.CloudEvent[Any]) -> commands.RecordPostTestPassed | None:
-    """Only a passed post-test counts towards completing a course."""
+def passed(
+    event: c.CloudEvent[Any],
+) -> commands.RecordPostTestPassed | commands.RecordPreTestTaken | None:
+    """A passed post-test counts towards completing a course; a pre-test taken too, where
+    the version asks for it."""
     data: c.Passed = event.data
+    if data.assessment_kind == c.AssessmentKind.PRE_TEST:
+        return commands.RecordPreTestTaken(data.learner_id, data.course_id, data.graded_at)
     if data.assessment_kind != c.AssessmentKind.POST_TEST:
         return None
     return commands.RecordPostTestPassed(
@@ -45,8 +59,17 @@ def passed(event: c.CloudEvent[Any]) -> commands.RecordPostTestPassed | None:
     )
 
 
+def failed(event: c.CloudEvent[Any]) -> commands.RecordPreTestTaken | None:
+    """A failed pre-test is a pre-test taken; a failed post-test changes nothing here."""
+    data: c.Failed = event.data
+    if data.assessment_kind != c.AssessmentKind.PRE_TEST:
+        return None
+    return commands.RecordPreTestTaken(data.learner_id, data.course_id, data.graded_at)
+
+
 INBOUND: dict[type[c.EventData], Translator] = {
     c.CoursePublished: course_published,
     c.LessonCompleted: lesson_completed,
     c.Passed: passed,
+    c.Failed: failed,
 }

@@ -96,6 +96,24 @@ def _(event: e.Withdrawn) -> list[c.EventData]:
 
 
 @to_contract.register
+def _(event: e.VersionChanged) -> list[c.EventData]:
+    enrollment = event.enrollment
+    return [
+        c.CourseVersionChanged(
+            enrollment_id=enrollment.enrollment_id,
+            learner_id=enrollment.learner_id,
+            course_id=enrollment.course_id,
+            course_title=enrollment.course_title,
+            village_code=event.learner.village_code,
+            from_version=event.from_version,
+            course_version=event.to_version,
+            move_number=event.move_number,
+            changed_at=event.at,
+        )
+    ]
+
+
+@to_contract.register
 def _(event: e.CourseCompleted) -> list[c.EventData]:
     enrollment = event.enrollment
     assert enrollment.completed_at is not None
@@ -126,6 +144,25 @@ def _(event: e.CertificateIssued) -> list[c.EventData]:
             village_code=event.learner.village_code,
             score=enrollment.post_test_score or 0.0,
             issued_at=event.issued_at,
+        )
+    ]
+
+
+@to_contract.register
+def _(event: e.CertificateRevoked) -> list[c.EventData]:
+    certificate = event.certificate
+    assert certificate.revoked_at is not None and certificate.revoke_reason is not None
+    return [
+        c.CertificateRevoked(
+            certificate_id=certificate.certificate_id,
+            verification_code=certificate.verification_code,
+            enrollment_id=certificate.enrollment_id,
+            learner_id=certificate.learner_id,
+            course_id=certificate.course_id,
+            course_title=certificate.course_title,
+            village_code=certificate.village_code,
+            reason=certificate.revoke_reason,
+            revoked_at=certificate.revoked_at,
         )
     ]
 

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.regions.sql import under
 
-from ..domain.model import BulkEnrollment, EnrollmentStatus, Learner, Position
-from .rows import learner_from_row
+from ..domain.completion import Missing, Progress, missing_for
+from ..domain.model import BulkEnrollment, EnrollmentStatus, Learner, Position, VersionMove
+from .rows import course_from_row, learner_from_row
 from .tables import (
     certificates,
     cohorts,
@@ -23,6 +24,7 @@ from .tables import (
     jobs,
     learners,
     lesson_completions,
+    pre_tests,
 )
 
 # The learners a bulk job covers: a region prefix and, if any are given, positions. The job's
@@ -42,6 +44,37 @@ async def bulk_learner_count(conn: AsyncConnection, bulk: BulkEnrollment) -> int
         text(f"SELECT count(*) FROM learners WHERE {BULK_LEARNERS}"), bulk_learner_params(bulk)
     )
     return int(total.scalar_one())
+
+
+def _moving(move: VersionMove) -> list[Any]:
+    """The enrollments a version-move job covers: unfinished, of its course (and cohort),
+    not yet on its version."""
+    conditions = [
+        enrollments.c.course_id == move.course_id,
+        enrollments.c.status.in_([EnrollmentStatus.ENROLLED, EnrollmentStatus.IN_PROGRESS]),
+        enrollments.c.course_version != move.course_version,
+    ]
+    if move.cohort is not None:
+        conditions.append(enrollments.c.cohort == move.cohort)
+    return conditions
+
+
+async def version_move_count(conn: AsyncConnection, move: VersionMove) -> int:
+    query = select(func.count()).select_from(enrollments).where(*_moving(move))
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def version_move_chunk(
+    conn: AsyncConnection, move: VersionMove, after: uuid.UUID, limit: int
+) -> list[Any]:
+    """The next learners of a version-move job, in enrollment id order after ``after``."""
+    query = (
+        select(enrollments.c.enrollment_id, enrollments.c.learner_id)
+        .where(*_moving(move), enrollments.c.enrollment_id > after)
+        .order_by(enrollments.c.enrollment_id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).all())
 
 
 async def learner(conn: AsyncConnection, learner_id: uuid.UUID) -> Learner | None:
@@ -99,8 +132,9 @@ async def enrollments_page(
     """Up to ``limit + 1`` enrollments in id order after ``after``, within a region or of one
     learner (``own_learner_id``) when the caller sees only those."""
     query = (
-        select(enrollments)
+        select(enrollments, *CERTIFICATE)
         .join(learners, learners.c.learner_id == enrollments.c.learner_id)
+        .outerjoin(certificates, certificates.c.enrollment_id == enrollments.c.enrollment_id)
         .order_by(enrollments.c.enrollment_id)
         .limit(limit + 1)
     )
@@ -119,39 +153,121 @@ async def enrollments_page(
     return list((await conn.execute(query)).all())
 
 
+# An enrollment's certificate, if one was issued, beside the enrollment's own columns.
+CERTIFICATE = (
+    certificates.c.verification_code,
+    certificates.c.issued_at.label("certificate_issued_at"),
+    certificates.c.revoked.label("certificate_revoked"),
+)
+
+
 async def enrollment(conn: AsyncConnection, enrollment_id: uuid.UUID) -> Row[Any]:
-    """An enrollment just written in this transaction."""
+    """An enrollment just written in this transaction, with its certificate."""
     return (
-        await conn.execute(select(enrollments).where(enrollments.c.enrollment_id == enrollment_id))
+        await conn.execute(
+            select(enrollments, *CERTIFICATE)
+            .outerjoin(certificates, certificates.c.enrollment_id == enrollments.c.enrollment_id)
+            .where(enrollments.c.enrollment_id == enrollment_id)
+        )
     ).one()
 
 
 async def enrollment_with_village(
     conn: AsyncConnection, enrollment_id: uuid.UUID
 ) -> Row[Any] | None:
-    """An enrollment and its learner's village, which decides who may see it."""
+    """An enrollment, its certificate and its learner's village, which decides who may see
+    it."""
     return (
         await conn.execute(
-            select(enrollments, learners.c.village_code)
+            select(enrollments, learners.c.village_code, *CERTIFICATE)
             .join(learners, learners.c.learner_id == enrollments.c.learner_id)
+            .outerjoin(certificates, certificates.c.enrollment_id == enrollments.c.enrollment_id)
             .where(enrollments.c.enrollment_id == enrollment_id)
         )
     ).first()
 
 
-async def lessons_completed(
+# Lessons count in the version the enrollment follows: done in an earlier version, a lesson
+# the version also has counts; one it dropped does not.
+LESSONS_IN_VERSION = text(
+    """
+SELECT e.enrollment_id, count(lc.lesson_id) AS lessons
+FROM enrollments e
+LEFT JOIN courses c ON c.course_id = e.course_id AND c.version = e.course_version
+LEFT JOIN lesson_completions lc
+       ON lc.learner_id = e.learner_id AND lc.course_id = e.course_id
+      AND (c.lesson_ids IS NULL OR c.lesson_ids ? CAST(lc.lesson_id AS text))
+WHERE e.enrollment_id = ANY(CAST(:ids AS uuid[]))
+GROUP BY e.enrollment_id
+"""
+)
+
+
+async def progress_of(conn: AsyncConnection, rows: list[Any]) -> dict[uuid.UUID, int]:
+    """Lessons completed per enrollment, counted in the version it follows."""
+    if not rows:
+        return {}
+    found = await conn.execute(LESSONS_IN_VERSION, {"ids": [r.enrollment_id for r in rows]})
+    return {row.enrollment_id: int(row.lessons) for row in found}
+
+
+async def pre_test_taken(
     conn: AsyncConnection, learner_id: uuid.UUID, course_id: uuid.UUID
-) -> int:
-    return (
+) -> bool:
+    found = await conn.execute(
+        select(pre_tests.c.learner_id).where(
+            pre_tests.c.learner_id == learner_id, pre_tests.c.course_id == course_id
+        )
+    )
+    return found.first() is not None
+
+
+async def completion_of(conn: AsyncConnection, row: Any) -> list[Missing] | None:
+    """What the enrollment's version still asks of its learner (None: version unknown)."""
+    found = (
         await conn.execute(
-            select(func.count())
-            .select_from(lesson_completions)
-            .where(
-                lesson_completions.c.learner_id == learner_id,
-                lesson_completions.c.course_id == course_id,
+            select(courses).where(
+                courses.c.course_id == row.course_id, courses.c.version == row.course_version
             )
         )
-    ).scalar_one()
+    ).first()
+    if found is None:
+        return None
+    course = course_from_row(found)
+    done = await conn.execute(
+        select(lesson_completions.c.lesson_id).where(
+            lesson_completions.c.learner_id == row.learner_id,
+            lesson_completions.c.course_id == row.course_id,
+        )
+    )
+    completed = await conn.execute(
+        select(enrollments.c.course_id).where(
+            enrollments.c.learner_id == row.learner_id,
+            enrollments.c.status == EnrollmentStatus.COMPLETED.value,
+        )
+    )
+    progress = Progress(
+        frozenset(done.scalars()),
+        await pre_test_taken(conn, row.learner_id, row.course_id),
+        row.post_test_score,
+        frozenset(completed.scalars()),
+    )
+    titles = await course_titles(conn, course.rules.prerequisite_course_ids)
+    return missing_for(course, progress, titles)
+
+
+async def course_titles(
+    conn: AsyncConnection, course_ids: tuple[uuid.UUID, ...]
+) -> dict[uuid.UUID, str]:
+    """The latest known title of each course."""
+    if not course_ids:
+        return {}
+    rows = await conn.execute(
+        select(courses.c.course_id, courses.c.title)
+        .where(courses.c.course_id.in_(course_ids))
+        .order_by(courses.c.version)
+    )
+    return {row.course_id: row.title for row in rows}
 
 
 async def cohorts_of(conn: AsyncConnection, course_id: uuid.UUID) -> list[Row[Any]]:
@@ -174,11 +290,44 @@ async def catalog(conn: AsyncConnection) -> list[Row[Any]]:
 
 
 async def certificate(conn: AsyncConnection, verification_code: str) -> Row[Any] | None:
+    """A certificate, with its learner's village today (for certificates issued before the
+    village was kept with them)."""
     return (
         await conn.execute(
-            select(certificates).where(certificates.c.verification_code == verification_code)
+            select(certificates, learners.c.village_code.label("learner_village"))
+            .join(learners, learners.c.learner_id == certificates.c.learner_id)
+            .where(certificates.c.verification_code == verification_code)
         )
     ).first()
+
+
+async def certificates_page(
+    conn: AsyncConnection,
+    *,
+    village_prefix: str | None,
+    own_learner_id: uuid.UUID | None,
+    course_id: uuid.UUID | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Any]:
+    """Up to ``limit + 1`` certificates in id order after ``after``: of a region (where the
+    official served when certified), of one learner, or all."""
+    village = func.coalesce(certificates.c.village_code, learners.c.village_code)
+    query = (
+        select(certificates, learners.c.village_code.label("learner_village"))
+        .join(learners, learners.c.learner_id == certificates.c.learner_id)
+        .order_by(certificates.c.certificate_id)
+        .limit(limit + 1)
+    )
+    if village_prefix:
+        query = query.where(under(village, village_prefix))
+    if own_learner_id:
+        query = query.where(certificates.c.learner_id == own_learner_id)
+    if course_id:
+        query = query.where(certificates.c.course_id == course_id)
+    if after:
+        query = query.where(certificates.c.certificate_id > after)
+    return list((await conn.execute(query)).all())
 
 
 async def job(conn: AsyncConnection, job_id: uuid.UUID) -> Row[Any] | None:

@@ -6,7 +6,16 @@ import uuid
 from typing import Any
 
 from ..domain.commands import RegisterLearner
-from ..domain.model import BulkEnrollment, Cohort, CourseVersion, Enrollment, Learner, Position
+from ..domain.completion import CompletionRules
+from ..domain.model import (
+    BulkEnrollment,
+    Cohort,
+    CourseVersion,
+    Enrollment,
+    Learner,
+    Position,
+    VersionMove,
+)
 
 
 def learner_from_row(row: Any) -> Learner:
@@ -40,7 +49,30 @@ def course_from_row(row: Any) -> CourseVersion:
         version=row.version,
         title=row.title,
         required_lesson_ids=frozenset(uuid.UUID(x) for x in row.required_lesson_ids),
+        lesson_ids=tuple(uuid.UUID(x) for x in row.lesson_ids or ()),
+        lesson_titles={uuid.UUID(k): v for k, v in row.lesson_titles.items()},
+        rules=CompletionRules(
+            pre_test_before_lessons=row.pre_test_before_lessons,
+            min_post_test_score=row.min_post_test_score,
+            prerequisite_course_ids=tuple(uuid.UUID(x) for x in row.prerequisite_course_ids),
+        ),
+        training_hours=row.training_hours,
     )
+
+
+def course_values(course: CourseVersion) -> dict[str, Any]:
+    return {
+        "course_id": course.course_id,
+        "version": course.version,
+        "title": course.title,
+        "required_lesson_ids": sorted(str(x) for x in course.required_lesson_ids),
+        "lesson_ids": [str(x) for x in course.lesson_ids],
+        "lesson_titles": {str(k): v for k, v in course.lesson_titles.items()},
+        "pre_test_before_lessons": course.rules.pre_test_before_lessons,
+        "min_post_test_score": course.rules.min_post_test_score,
+        "prerequisite_course_ids": [str(x) for x in course.rules.prerequisite_course_ids],
+        "training_hours": course.training_hours,
+    }
 
 
 def cohort_from_row(row: Any) -> Cohort:
@@ -90,6 +122,7 @@ def enrollment_values(enrollment: Enrollment) -> dict[str, Any]:
         "enrolled_at": enrollment.enrolled_at,
         "completed_at": enrollment.completed_at,
         "withdrawn_at": enrollment.withdrawn_at,
+        "version_move": enrollment.version_move,
     }
 
 
@@ -114,3 +147,16 @@ def bulk_from_params(params: dict[str, Any]) -> BulkEnrollment:
         tuple(Position(p) for p in params["positions"]),
         params.get("cohort"),
     )
+
+
+def move_params(move: VersionMove) -> dict[str, Any]:
+    """A version-move job's plan as kept in ``jobs.params``."""
+    return {
+        "course_id": str(move.course_id),
+        "course_version": move.course_version,
+        "cohort": move.cohort,
+    }
+
+
+def move_from_params(params: dict[str, Any]) -> VersionMove:
+    return VersionMove(uuid.UUID(params["course_id"]), params["course_version"], params["cohort"])

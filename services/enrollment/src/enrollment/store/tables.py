@@ -1,11 +1,13 @@
 """The enrollment database: learners, the course catalog it has learnt, enrollments, progress."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -46,6 +48,16 @@ courses = Table(
     Column("title", Text, nullable=False),
     Column("required_lesson_ids", JSONB, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+    # every lesson of the version (a learner's progress counts only these); null for versions
+    # learnt before the lists were kept
+    Column("lesson_ids", JSONB),
+    # lesson id -> title, to name what a learner still has to do
+    Column("lesson_titles", JSONB, nullable=False, server_default=text("'{}'")),
+    # completion rules (ADR 17) and the training hours (jam pelajaran)
+    Column("pre_test_before_lessons", Boolean, nullable=False, server_default=text("false")),
+    Column("min_post_test_score", Float),
+    Column("prerequisite_course_ids", JSONB, nullable=False, server_default=text("'[]'")),
+    Column("training_hours", Integer),
 )
 
 enrollments = Table(
@@ -62,6 +74,8 @@ enrollments = Table(
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
     Column("withdrawn_at", DateTime(timezone=True)),
+    # how many times the learner was moved to another version: orders the moves' events
+    Column("version_move", Integer, nullable=False, server_default=text("0")),
     Index(
         "enrollments_one_active",
         "learner_id",
@@ -90,6 +104,16 @@ post_test_passes = Table(
     Column("passed_at", DateTime(timezone=True), nullable=False),
 )
 
+# Pre-tests taken (passed or not), per learner and course: a version may ask for one before
+# its lessons count.
+pre_tests = Table(
+    "pre_tests",
+    metadata,
+    Column("learner_id", UUID(as_uuid=True), primary_key=True),
+    Column("course_id", UUID(as_uuid=True), primary_key=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+)
+
 certificates = Table(
     "certificates",
     metadata,
@@ -109,6 +133,17 @@ certificates = Table(
     Column("score", Float, nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False, server_default=text("false")),
+    # the running number printed on it (with the deployment's prefix and the year)
+    Column("serial", BigInteger, Identity(), nullable=False, unique=True),
+    # what it certifies, as it was when issued (null for certificates issued before these)
+    Column("course_version", Integer),
+    Column("position", String(40)),
+    Column("village_code", String(13)),
+    Column("training_hours", Integer),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoke_reason", Text),
+    Column("revoked_by", Text),
+    Index("certificates_learner", "learner_id"),
 )
 
 cohorts = Table(

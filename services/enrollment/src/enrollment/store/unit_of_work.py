@@ -18,6 +18,7 @@ from ..domain import commands
 from ..domain.errors import AlreadyEnrolled
 from ..domain.model import (
     BulkEnrollment,
+    Certificate,
     Cohort,
     CourseVersion,
     Enrollment,
@@ -26,15 +27,18 @@ from ..domain.model import (
     JobState,
     Learner,
     Outcome,
+    VersionMove,
 )
 from . import queries
 from .rows import (
     bulk_params,
     cohort_from_row,
     course_from_row,
+    course_values,
     enrollment_values,
     learner_from_row,
     learner_values,
+    move_params,
     registration_input,
 )
 from .tables import (
@@ -47,6 +51,7 @@ from .tables import (
     learners,
     lesson_completions,
     post_test_passes,
+    pre_tests,
 )
 
 
@@ -153,14 +158,7 @@ class SqlUnitOfWork(UnitOfWork):
     async def add_course(self, course: CourseVersion, code: str, published_at: datetime) -> None:
         await self.conn.execute(
             insert(courses)
-            .values(
-                course_id=course.course_id,
-                version=course.version,
-                code=code,
-                title=course.title,
-                required_lesson_ids=sorted(str(x) for x in course.required_lesson_ids),
-                published_at=published_at,
-            )
+            .values(**course_values(course), code=code, published_at=published_at)
             .on_conflict_do_nothing()
         )
 
@@ -258,6 +256,32 @@ class SqlUnitOfWork(UnitOfWork):
             .values(**values)
         )
 
+    async def in_progress_of(self, learner_id: uuid.UUID) -> list[Enrollment]:
+        rows = (
+            await self.conn.execute(
+                select(enrollments)
+                .where(
+                    enrollments.c.learner_id == learner_id,
+                    enrollments.c.status == EnrollmentStatus.IN_PROGRESS.value,
+                )
+                .order_by(enrollments.c.enrollment_id)
+                .with_for_update()
+            )
+        ).all()
+        return [await self._hydrate(row) for row in rows]
+
+    async def completed_courses(self, learner_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        return frozenset(
+            (
+                await self.conn.execute(
+                    select(enrollments.c.course_id).where(
+                        enrollments.c.learner_id == learner_id,
+                        enrollments.c.status == EnrollmentStatus.COMPLETED.value,
+                    )
+                )
+            ).scalars()
+        )
+
     async def _hydrate(self, row: Any) -> Enrollment:
         lessons = set(
             (
@@ -269,6 +293,7 @@ class SqlUnitOfWork(UnitOfWork):
                 )
             ).scalars()
         )
+        pre_test = await queries.pre_test_taken(self.conn, row.learner_id, row.course_id)
         enrollment = Enrollment(
             enrollment_id=row.enrollment_id,
             learner_id=row.learner_id,
@@ -282,6 +307,8 @@ class SqlUnitOfWork(UnitOfWork):
             post_test_score=row.post_test_score,
             completed_at=row.completed_at,
             withdrawn_at=row.withdrawn_at,
+            version_move=row.version_move,
+            pre_test_taken=pre_test,
         )
         self._as_read[enrollment.enrollment_id] = enrollment_values(enrollment)
         return enrollment
@@ -298,6 +325,13 @@ class SqlUnitOfWork(UnitOfWork):
                 lesson_id=lesson_id,
                 completed_at=at,
             )
+            .on_conflict_do_nothing()
+        )
+
+    async def add_pre_test(self, learner_id: uuid.UUID, course_id: uuid.UUID, at: datetime) -> None:
+        await self.conn.execute(
+            insert(pre_tests)
+            .values(learner_id=learner_id, course_id=course_id, taken_at=at)
             .on_conflict_do_nothing()
         )
 
@@ -333,6 +367,7 @@ class SqlUnitOfWork(UnitOfWork):
         enrollment: Enrollment,
         learner: Learner,
         issued_at: datetime,
+        training_hours: int | None = None,
     ) -> None:
         await self.conn.execute(
             certificates.insert().values(
@@ -345,6 +380,45 @@ class SqlUnitOfWork(UnitOfWork):
                 course_title=enrollment.course_title,
                 score=enrollment.post_test_score or 0.0,
                 issued_at=issued_at,
+                course_version=enrollment.course_version,
+                position=learner.position.value,
+                village_code=learner.village_code,
+                training_hours=training_hours,
+            )
+        )
+
+    async def get_certificate(self, code: str) -> Certificate | None:
+        row = (
+            await self.conn.execute(
+                select(certificates, learners.c.village_code.label("learner_village"))
+                .join(learners, learners.c.learner_id == certificates.c.learner_id)
+                .where(certificates.c.verification_code == code)
+                .with_for_update(of=certificates)
+            )
+        ).first()
+        if row is None:
+            return None
+        return Certificate(
+            certificate_id=row.certificate_id,
+            verification_code=row.verification_code,
+            enrollment_id=row.enrollment_id,
+            learner_id=row.learner_id,
+            course_id=row.course_id,
+            course_title=row.course_title,
+            village_code=row.learner_village,
+            revoked_at=row.revoked_at,
+            revoke_reason=row.revoke_reason,
+        )
+
+    async def save_revocation(self, certificate: Certificate, revoked_by: str) -> None:
+        await self.conn.execute(
+            certificates.update()
+            .where(certificates.c.certificate_id == certificate.certificate_id)
+            .values(
+                revoked=True,
+                revoked_at=certificate.revoked_at,
+                revoke_reason=certificate.revoke_reason,
+                revoked_by=revoked_by,
             )
         )
 
@@ -358,6 +432,15 @@ class SqlUnitOfWork(UnitOfWork):
         await self._add_job(
             job_id, JobKind.BULK_ENROLLMENT, bulk.region_code, bulk_params(bulk), total, created_by
         )
+
+    async def count_version_move(self, move: VersionMove) -> int:
+        return await queries.version_move_count(self.conn, move)
+
+    async def add_version_move_job(
+        self, job_id: uuid.UUID, move: VersionMove, total: int, created_by: str
+    ) -> None:
+        # a course's learners, wherever they serve: a national job
+        await self._add_job(job_id, JobKind.VERSION_MOVE, "", move_params(move), total, created_by)
 
     async def add_import_job(self, cmd: commands.StartImport) -> None:
         params = {

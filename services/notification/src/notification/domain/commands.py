@@ -82,6 +82,17 @@ class NotifyCertificate:
 
 
 @dataclass(frozen=True)
+class NotifyVersionChange:
+    """Tell a learner their course now follows another version, unless a later move of the
+    same enrollment was told already (moves may arrive late, or twice)."""
+
+    notification: Notification
+    village_code: str
+    enrollment_id: uuid.UUID
+    move_number: int
+
+
+@dataclass(frozen=True)
 class PostDigest:
     """Put the weekly digest of inactive learners in the inbox of a region's supervisors."""
 

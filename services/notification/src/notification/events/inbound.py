@@ -128,6 +128,48 @@ def certificate_issued(event: c.CloudEvent[c.CertificateIssued]) -> commands.Not
     return commands.NotifyCertificate(issued, data.village_code, data.verification_code)
 
 
+def certificate_revoked(event: c.CloudEvent[c.CertificateRevoked]) -> commands.Notify:
+    data = event.data
+    context = {
+        "course_title": data.course_title,
+        "verification_code": data.verification_code,
+        "reason": data.reason,
+    }
+    revoked = notification(
+        event, Kind.CERTIFICATE_REVOKED, data.learner_id, data.village_code, context
+    )
+    return commands.Notify(revoked, data.village_code)
+
+
+def extension_granted(event: c.CloudEvent[c.ExtensionGranted]) -> commands.NotifyGrade:
+    """More attempts or more time: told with the course's title, like a result."""
+    data = event.data
+    context = {
+        "extra_attempts": data.extra_attempts,
+        "extra_minutes": round(data.extra_seconds / 60),
+        "reason": data.reason,
+    }
+    granted = notification(
+        event, Kind.EXTENSION_GRANTED, data.learner_id, data.village_code, context
+    )
+    return commands.NotifyGrade(granted, data.village_code, data.course_id)
+
+
+def course_version_changed(
+    event: c.CloudEvent[c.CourseVersionChanged],
+) -> commands.NotifyVersionChange:
+    data = event.data
+    context = {
+        "course_title": data.course_title,
+        "course_version": data.course_version,
+        "from_version": data.from_version,
+    }
+    moved = notification(event, Kind.VERSION_CHANGED, data.learner_id, data.village_code, context)
+    return commands.NotifyVersionChange(
+        moved, data.village_code, data.enrollment_id, data.move_number
+    )
+
+
 INBOUND: dict[type[c.EventData], Translator] = {
     c.LearnerRegistered: learner_registered,
     c.LearnerUpdated: learner_updated,
@@ -139,4 +181,7 @@ INBOUND: dict[type[c.EventData], Translator] = {
     c.Failed: graded,
     c.CourseCompleted: course_completed,
     c.CertificateIssued: certificate_issued,
+    c.CourseVersionChanged: course_version_changed,
+    c.CertificateRevoked: certificate_revoked,
+    c.ExtensionGranted: extension_granted,
 }

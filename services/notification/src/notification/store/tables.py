@@ -52,6 +52,14 @@ enrollments = Table(
     Index("enrollments_active", "learner_id", postgresql_where=text("state = 'active'")),
 )
 
+# The latest move of each enrollment to another course version that was told to its learner.
+version_moves = Table(
+    "version_moves",
+    metadata,
+    Column("enrollment_id", UUID(as_uuid=True), primary_key=True),
+    Column("move_number", Integer, nullable=False),
+)
+
 preferences = Table(
     "preferences",
     metadata,

@@ -32,6 +32,7 @@ from .tables import (
     learners,
     messages,
     preferences,
+    version_moves,
 )
 
 
@@ -102,6 +103,20 @@ class SqlUnitOfWork(UnitOfWork):
                 set_={"village_code": village_code, "updated_at": at, "last_activity_at": latest},
             )
         )
+
+    async def advance_version_move(self, enrollment_id: uuid.UUID, move_number: int) -> bool:
+        """True if ``move_number`` is later than every move of the enrollment seen so far."""
+        statement = insert(version_moves).values(
+            enrollment_id=enrollment_id, move_number=move_number
+        )
+        advanced = await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["enrollment_id"],
+                set_={"move_number": statement.excluded.move_number},
+                where=version_moves.c.move_number < statement.excluded.move_number,
+            ).returning(version_moves.c.enrollment_id)
+        )
+        return advanced.first() is not None
 
     async def touch_activity(self, learner_id: uuid.UUID, at: datetime) -> None:
         await self.conn.execute(

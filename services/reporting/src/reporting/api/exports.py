@@ -41,11 +41,15 @@ REGION_COLUMNS = [
     Column("registered", "Terdaftar", "integer", 11),
     Column("enrolled", "Peserta", "integer", 10),
     Column("active", "Aktif", "integer", 9),
+    Column("withdrawn", "Mengundurkan Diri", "integer", 17),
     Column("completed", "Lulus Pelatihan", "integer", 14),
-    Column("passed", "Lulus Post-test", "integer", 14),
-    Column("certified", "Bersertifikat", "integer", 13),
     Column("completion_rate", "Tingkat Penyelesaian", "percent", 19),
+    Column("post_test_taken", "Ikut Post-test", "integer", 13),
+    Column("passed", "Lulus Post-test", "integer", 14),
+    Column("failed", "Tidak Lulus Post-test", "integer", 19),
     Column("pass_rate", "Tingkat Kelulusan", "percent", 17),
+    Column("certified", "Bersertifikat", "integer", 13),
+    Column("revoked", "Sertifikat Dicabut", "integer", 17),
     Column("avg_pre_test", "Rata-rata Pre-test", "decimal", 17),
     Column("avg_post_test", "Rata-rata Post-test", "decimal", 18),
     Column("avg_improvement", "Rata-rata Peningkatan", "decimal", 20),
@@ -96,7 +100,7 @@ def region_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
                 "level": LEVEL_NAMES[region["level"]],
                 **totals,
                 "completion_rate": _fraction(totals["completed"], totals["enrolled"]),
-                "pass_rate": _fraction(totals["passed"], totals["enrolled"]),
+                "pass_rate": _fraction(totals["passed"], totals["post_test_taken"]),
             }
         )
     return rows

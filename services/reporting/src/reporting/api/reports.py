@@ -11,6 +11,7 @@ from pydantic import Field
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.fields import LINE, RegionCodeShape
 from servicekit.i18n import position_name
+from servicekit.settings import ServiceSettings
 
 from ..domain.errors import LearnerNotFound, UnknownCourse, UnknownRegion
 from ..store import queries
@@ -84,6 +85,7 @@ async def learner_report(
         ):
             raise LearnerNotFound()
         rows = await queries.enrollments_of(conn, learner_id)
+    settings = runtime.settings
     return {
         "learner_id": str(learner_id),
         "full_name": learner.full_name,
@@ -99,15 +101,33 @@ async def learner_report(
                 "course_version": r.course_version,
                 "cohort": r.cohort or None,
                 "status": enrollment_status(r),
-                "lessons_done": r.lessons_done,
+                "lessons_done": r.lessons_in_version,
+                "lessons": r.version_lessons,
+                "progress": _share(r.lessons_in_version, r.version_lessons),
                 "pre_test_score": r.pre_test_score,
                 "post_test_score": r.post_test_score,
                 "passed": r.passed,
                 "certified": r.certified,
+                "certificate": _certificate(r.certificate_code, settings),
                 "last_activity_at": r.last_activity_at,
             }
             for r in rows
         ],
+    }
+
+
+def _share(done: int, total: int | None) -> float | None:
+    """Percent of the version's lessons done, one decimal."""
+    return round(100 * done / total, 1) if total else None
+
+
+def _certificate(code: str | None, settings: ServiceSettings) -> dict[str, str] | None:
+    if code is None:
+        return None
+    return {
+        "verification_code": code,
+        "verify_url": settings.certificate_url(code),
+        "pdf_url": settings.certificate_url(code, pdf=True),
     }
 
 
@@ -128,7 +148,8 @@ async def course_report(
     runtime: ServiceRuntime,
     days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> dict[str, Any]:
-    """A course's national totals and each province's, with its published versions."""
+    """A course's national totals and each province's, with its published versions; its
+    registered learners are those enrolled in it (withdrawn or not)."""
     principal.require(Role.ADMIN, Role.INSTRUCTOR)
     async with runtime.runner.read() as conn:
         versions = await queries.course_versions(conn, course_id)
@@ -138,6 +159,7 @@ async def course_report(
             queries.Filters(course_id=course_id),
             active_days(runtime, days),
             runtime.clock(),
+            per_course=True,
         )
     if not versions or found is None:
         raise UnknownCourse()

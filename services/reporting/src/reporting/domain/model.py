@@ -34,6 +34,8 @@ COUNTERS = (
     "post_test_count",
     "improvement_sum",
     "improvement_count",
+    "failed",
+    "revoked",
 )
 Counters = tuple[int, ...]
 REGISTERED: Counters = (1,) + (0,) * (len(COUNTERS) - 1)
@@ -87,6 +89,7 @@ class CourseVersion(NamedTuple):
     title: str
     lessons: int
     required_lessons: int
+    lesson_ids: list[uuid.UUID]
 
 
 class Contact(NamedTuple):
@@ -161,7 +164,13 @@ class EnrollmentRow:
     passed: bool = False
     completed: bool = False
     certified: bool = False
+    revoked: bool = False
     last_activity_at: datetime | None = None
+    # the latest move to another course version: its enrollment, number and version
+    moved_id: uuid.UUID | None = None
+    version_move: int = 0
+    moved_version: int | None = None
+    certificate_code: str | None = None
 
     @property
     def enrolled(self) -> bool:
@@ -178,6 +187,17 @@ class EnrollmentRow:
             return False
         self.enrollment_id, self.enrolled_at, self.cohort = enrollment_id, at, cohort or ""
         return True
+
+    def move(self, enrollment_id: uuid.UUID, version: int, number: int, at: datetime) -> None:
+        """Follow the version of the enrollment's latest move; a move of an earlier enrollment
+        (older than the one this row holds) or an earlier move changes nothing."""
+        if enrollment_id != self.enrollment_id and self.enrolled_at and at < self.enrolled_at:
+            return
+        if enrollment_id == self.moved_id and number <= self.version_move:
+            return
+        self.moved_id, self.version_move, self.moved_version = enrollment_id, number, version
+        if self.enrollment_id in (None, enrollment_id):
+            self.course_version = version
 
     def withdraw(self, enrollment_id: uuid.UUID, at: datetime) -> None:
         if self.withdrawn_at is None or at >= self.withdrawn_at:
@@ -211,7 +231,12 @@ class EnrollmentRow:
             self.passed,
             self.completed,
             self.certified,
+            self.revoked,
             self.last_activity_at,
+            self.moved_id,
+            self.version_move,
+            self.moved_version,
+            self.certificate_code,
         )
 
     def contribution(self) -> Contribution | None:
@@ -230,13 +255,15 @@ class EnrollmentRow:
             0,
             int(self.completed),
             int(self.passed),
-            int(self.certified),
+            int(self.certified and not self.revoked),  # certificates that still hold
             pre_points,
             int(pre is not None),
             post_points,
-            int(post is not None),
+            int(post is not None),  # post-test taken
             post_points - pre_points if both else 0,
             int(both),
+            int(post is not None and not self.passed),  # took the post-test, not passed (yet)
+            int(self.certified and self.revoked),
         )
         return Contribution(key, counters, day_of(self.last_activity_at))
 

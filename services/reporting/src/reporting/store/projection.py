@@ -35,7 +35,9 @@ ENROLLMENT_COLUMNS = (
     "course_title text, cohort text, village_code text, position text, "
     "enrolled_at timestamptz, withdrawn_id uuid, withdrawn_at timestamptz, withdrawn boolean, "
     "pre_test_score double precision, pre_test_attempt integer, post_test_score double precision, "
-    "passed boolean, completed boolean, certified boolean, last_activity_at timestamptz"
+    "passed boolean, completed boolean, certified boolean, revoked boolean, "
+    "last_activity_at timestamptz, "
+    "moved_id uuid, version_move integer, moved_version integer, certificate_code text"
 )
 
 
@@ -93,8 +95,8 @@ DROP_EMPTY_BUCKETS = (
     "(SELECT ctid FROM activity WHERE learners = 0 FOR UPDATE SKIP LOCKED)"
 )
 SAVE_COURSE = (
-    "INSERT INTO courses (course_id, version, code, title, lessons, required_lessons) "
-    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+    "INSERT INTO courses (course_id, version, code, title, lessons, required_lessons, lesson_ids) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
 )
 
 # The newest contact by its own time wins, whatever order the events came in.

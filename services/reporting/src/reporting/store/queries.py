@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.model import ACTIVITY_PREFIXES, SCALE
@@ -46,26 +46,41 @@ def _conditions(filters: Filters) -> list[Any]:
     return conditions
 
 
-def totals_of(row: Any, active: int) -> dict[str, Any]:
+def totals_of(row: Any, active: int, *, per_course: bool = False) -> dict[str, Any]:
+    """A region's counters; ``per_course``: of one course, whose learners are those enrolled
+    in it, withdrawn or not (not every learner registered in the region)."""
     values = {name: (getattr(row, name) or 0) if row is not None else 0 for name in COUNTERS}
+    if per_course:
+        values["registered"] = values["enrolled"] + values["withdrawn"]
 
     def average(total: str, count: str) -> float | None:
         return (
             round(float(values[total]) / SCALE / int(values[count]), 2) if values[count] else None
         )
 
+    enrolled, taken = int(values["enrolled"]), int(values["post_test_count"])
     return {
         "registered": int(values["registered"]),
-        "enrolled": int(values["enrolled"]),
+        "enrolled": enrolled,
         "active": active,
         "withdrawn": int(values["withdrawn"]),
         "completed": int(values["completed"]),
+        "post_test_taken": taken,
         "passed": int(values["passed"]),
+        "failed": int(values["failed"]),
         "certified": int(values["certified"]),
+        "revoked": int(values["revoked"]),
+        "completion_rate": rate(int(values["completed"]), enrolled),
+        "pass_rate": rate(int(values["passed"]), taken),
         "avg_pre_test": average("pre_test_sum", "pre_test_count"),
         "avg_post_test": average("post_test_sum", "post_test_count"),
         "avg_improvement": average("improvement_sum", "improvement_count"),
     }
+
+
+def rate(part: int, whole: int) -> float | None:
+    """A percentage with one decimal; None when there is nothing to divide."""
+    return round(100 * part / whole, 1) if whole else None
 
 
 async def region(conn: AsyncConnection, code: str) -> Any:
@@ -175,9 +190,16 @@ def region_out(row: Any) -> dict[str, Any]:
 
 
 async def region_report(
-    conn: AsyncConnection, code: str, filters: Filters, days: int, now: datetime
+    conn: AsyncConnection,
+    code: str,
+    filters: Filters,
+    days: int,
+    now: datetime,
+    *,
+    per_course: bool = False,
 ) -> dict[str, Any] | None:
-    """The region's totals and each child's, children with no learners included."""
+    """The region's totals and each child's, children with no learners included.
+    ``per_course``: a course's report, whose registered learners are the course's."""
     this = await region(conn, code)
     if this is None:
         return None
@@ -197,11 +219,13 @@ async def region_report(
             "position": filters.position,
             "active_days": days,
         },
-        "totals": totals_of(sums.get(code), active.get(code, 0)),
+        "totals": totals_of(sums.get(code), active.get(code, 0), per_course=per_course),
         "children": [
             {
                 "region": region_out(child),
-                "totals": totals_of(sums.get(child.code), active.get(child.code, 0)),
+                "totals": totals_of(
+                    sums.get(child.code), active.get(child.code, 0), per_course=per_course
+                ),
             }
             for child in children
         ],
@@ -212,10 +236,25 @@ async def learner(conn: AsyncConnection, learner_id: uuid.UUID) -> Any:
     return (await conn.execute(select(learners).where(learners.c.learner_id == learner_id))).first()
 
 
+# A learner's enrollments with their progress in the version each follows: the lessons done
+# that the version has (all of them for a version projected before its lessons were kept).
+ENROLLMENTS_OF = text(
+    """
+SELECT e.*, v.lessons AS version_lessons, v.required_lessons AS version_required_lessons,
+       CASE WHEN v.lesson_ids IS NULL THEN e.lessons_done
+            ELSE cardinality(ARRAY(SELECT unnest(e.lesson_ids)
+                                   INTERSECT SELECT unnest(v.lesson_ids))) END
+           AS lessons_in_version
+FROM enrollments e
+LEFT JOIN courses v ON v.course_id = e.course_id AND v.version = e.course_version
+WHERE e.learner_id = :learner_id
+ORDER BY e.enrolled_at NULLS LAST, e.course_id
+"""
+)
+
+
 async def enrollments_of(conn: AsyncConnection, learner_id: uuid.UUID) -> list[Any]:
-    return list(
-        await conn.execute(select(enrollments).where(enrollments.c.learner_id == learner_id))
-    )
+    return list(await conn.execute(ENROLLMENTS_OF, {"learner_id": learner_id}))
 
 
 async def course_versions(conn: AsyncConnection, course_id: uuid.UUID) -> list[Any]:

@@ -86,8 +86,15 @@ enrollments = Table(
     Column("passed", Boolean, nullable=False, server_default=text("false")),
     Column("completed", Boolean, nullable=False, server_default=text("false")),
     Column("certified", Boolean, nullable=False, server_default=text("false")),
+    Column("revoked", Boolean, nullable=False, server_default=text("false")),
     Column("enrolled_at", DateTime(timezone=True)),
     Column("last_activity_at", DateTime(timezone=True)),
+    # the latest move to another course version: its enrollment, number (a later one wins)
+    # and version
+    Column("moved_id", UUID(as_uuid=True)),
+    Column("version_move", Integer, nullable=False, server_default=text("0")),
+    Column("moved_version", Integer),
+    Column("certificate_code", String(16)),
     # The UTC day of the last activity, as the activity buckets count it: a district's or
     # village's active enrollments are counted from the index below alone (ADR 8). It changes
     # once a day at most, so the activity of a day's further lessons still updates the row in
@@ -109,6 +116,9 @@ courses = Table(
     Column("title", Text, nullable=False),
     Column("lessons", Integer, nullable=False),
     Column("required_lessons", Integer, nullable=False),
+    # the version's lessons, to count a learner's progress in the version they follow (null
+    # for versions projected before they were kept)
+    Column("lesson_ids", ARRAY(UUID(as_uuid=True))),
 )
 
 # Counters per region (every level, "" = national), course (NO_COURSE for course-independent
@@ -132,6 +142,10 @@ rollups = Table(
     Column("post_test_count", Integer, nullable=False, server_default=text("0")),
     Column("improvement_sum", BigInteger, nullable=False, server_default=text("0")),
     Column("improvement_count", Integer, nullable=False, server_default=text("0")),
+    # took the post-test and has not passed it (yet); certificates revoked (``certified``
+    # counts those that still hold)
+    Column("failed", Integer, nullable=False, server_default=text("0")),
+    Column("revoked", Integer, nullable=False, server_default=text("0")),
     postgresql_with={"fillfactor": 70, **HOT},
 )
 # Learners (course NO_COURSE) and enrollments whose last activity fell on each day, per nation,
