@@ -78,12 +78,7 @@ REFUSALS = Refusals(
             detail="this course has no published version {version}",
             params=lambda e: {"version": e.version},
         ),
-        NotEnrolled: Refusal(
-            422,
-            "not_enrolled",
-            field="learner_id",
-            detail="the learner is not enrolled in this course",
-        ),
+        NotEnrolled: Refusal(422, "not_enrolled", field="learner_id"),
         AlreadyCompleted: Refusal(
             409,
             "enrollment_completed",

@@ -3,7 +3,11 @@ class DomainError(Exception):
 
 
 class NotEnrolled(DomainError):
-    pass
+    """Why the learner has no enrollment to act on (withdrawn, or none): a rule of the
+    catalogs."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class EnrollmentClosed(DomainError):
