@@ -211,6 +211,28 @@ async def progress_of(conn: AsyncConnection, rows: list[Any]) -> dict[uuid.UUID,
     return {row.enrollment_id: int(row.lessons) for row in found}
 
 
+async def progress_facts(
+    conn: AsyncConnection, learner_id: uuid.UUID, course_id: uuid.UUID
+) -> tuple[list[uuid.UUID], bool]:
+    """The lessons a learner did in a course and whether they took its pre-test, in one
+    statement."""
+    lessons = (
+        select(func.array_agg(lesson_completions.c.lesson_id))
+        .where(
+            lesson_completions.c.learner_id == learner_id,
+            lesson_completions.c.course_id == course_id,
+        )
+        .scalar_subquery()
+    )
+    pre_test = (
+        select(pre_tests.c.learner_id)
+        .where(pre_tests.c.learner_id == learner_id, pre_tests.c.course_id == course_id)
+        .exists()
+    )
+    found = (await conn.execute(select(lessons.label("lessons"), pre_test.label("pre_test")))).one()
+    return list(found.lessons or ()), bool(found.pre_test)
+
+
 async def pre_test_taken(
     conn: AsyncConnection, learner_id: uuid.UUID, course_id: uuid.UUID
 ) -> bool:

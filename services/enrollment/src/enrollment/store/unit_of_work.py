@@ -283,17 +283,8 @@ class SqlUnitOfWork(UnitOfWork):
         )
 
     async def _hydrate(self, row: Any) -> Enrollment:
-        lessons = set(
-            (
-                await self.conn.execute(
-                    select(lesson_completions.c.lesson_id).where(
-                        lesson_completions.c.learner_id == row.learner_id,
-                        lesson_completions.c.course_id == row.course_id,
-                    )
-                )
-            ).scalars()
-        )
-        pre_test = await queries.pre_test_taken(self.conn, row.learner_id, row.course_id)
+        # the learner's progress in the course in one statement (a lesson event reads it)
+        lessons, pre_test = await queries.progress_facts(self.conn, row.learner_id, row.course_id)
         enrollment = Enrollment(
             enrollment_id=row.enrollment_id,
             learner_id=row.learner_id,
@@ -303,7 +294,7 @@ class SqlUnitOfWork(UnitOfWork):
             status=EnrollmentStatus(row.status),
             enrolled_at=row.enrolled_at,
             cohort=row.cohort,
-            completed_lesson_ids=lessons,
+            completed_lesson_ids=set(lessons),
             post_test_score=row.post_test_score,
             completed_at=row.completed_at,
             withdrawn_at=row.withdrawn_at,

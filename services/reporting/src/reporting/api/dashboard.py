@@ -230,16 +230,24 @@ def kpis(totals: dict[str, Any], days: int) -> list[tuple[str, str, str]]:
         ("enrolled", t("enrolled"), number(totals["enrolled"])),
         ("active", t("active", days=days), number(totals["active"])),
         ("completed", t("completed"), number(totals["completed"])),
+        ("post_test_taken", t("post_test_taken"), number(totals["post_test_taken"])),
         ("passed", t("passed"), number(totals["passed"])),
+        ("failed", t("failed"), number(totals["failed"])),
         ("certified", t("certified"), number(totals["certified"])),
+        ("revoked", t("revoked"), number(totals["revoked"])),
         (
             "completion_rate",
             t("completion_rate"),
             percent(rate(totals["completed"], totals["enrolled"])),
         ),
-        ("pass_rate", t("pass_rate"), percent(rate(totals["passed"], totals["enrolled"]))),
+        ("pass_rate", t("pass_rate"), percent(pass_rate(totals))),
         ("avg_improvement", t("avg_improvement"), number(totals["avg_improvement"])),
     ]
+
+
+def pass_rate(totals: dict[str, Any]) -> float | None:
+    """Of those who took the post-test, the share who passed it."""
+    return rate(totals["passed"], totals["post_test_taken"])
 
 
 def child_row(child: dict[str, Any], query: str) -> dict[str, Any]:
@@ -253,7 +261,8 @@ def child_row(child: dict[str, Any], query: str) -> dict[str, Any]:
         "active": number(totals["active"]),
         "completed": number(totals["completed"]),
         "completion_rate": percent(rate(totals["completed"], totals["enrolled"])),
-        "pass_rate": percent(rate(totals["passed"], totals["enrolled"])),
+        "failed": number(totals["failed"]),
+        "pass_rate": percent(pass_rate(totals)),
         "avg_improvement": number(totals["avg_improvement"]),
     }
 
