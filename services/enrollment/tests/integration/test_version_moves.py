@@ -150,6 +150,27 @@ async def test_bad_moves_get_a_problem_naming_the_field(
     assert forbidden.status_code == 403
 
 
+async def test_a_missing_version_is_told_in_indonesian_or_english(
+    enrollment: RunningService, jetstream: JetStreamContext
+) -> None:
+    """The instructor sees the version they asked for in a sentence of their language."""
+    course_id = await two_versions(jetstream, enrollment)
+    enrolled = await enrolled_on_version_1(jetstream, enrollment, course_id, "Wa Ode Sitti")
+    told = {}
+    for language in ("id-ID", "en"):
+        response = await enrollment.client.put(
+            f"/v1/courses/{course_id}/learners/{enrolled['learner_id']}/version",
+            json={"version": 12},
+            headers=enrollment.auth("instructor") | {"Accept-Language": language},
+        )
+        assert (response.status_code, response.json()["code"]) == (422, "unknown_version")
+        told[language[:2]] = response.json()["errors"]
+    assert told == {
+        "id": [{"field": "version", "message": "pelatihan ini tidak memiliki versi terbit 12"}],
+        "en": [{"field": "version", "message": "this course has no published version 12"}],
+    }
+
+
 async def test_a_learner_who_completed_is_not_moved(
     enrollment: RunningService, jetstream: JetStreamContext
 ) -> None:
