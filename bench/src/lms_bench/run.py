@@ -47,8 +47,11 @@ async def consumers_settled(js: Any, consumers: tuple[str, ...] = CONSUMERS) -> 
 async def outbox_backlog(url: str) -> float:
     import httpx
 
-    async with httpx.AsyncClient(timeout=5) as client:
-        text = (await client.get(f"{url}/metrics")).text
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            text = (await client.get(f"{url}/metrics")).text
+    except httpx.TransportError:  # not answering (restarting after a fault): not known to be empty
+        return float("inf")
     for line in text.splitlines():
         if line.startswith("lms_outbox_backlog "):
             return float(line.split()[1])
