@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
+from servicekit.cells import inert
 from servicekit.fields import Line
 from servicekit.pagination import CursorParam, Page, PageCursors
 from servicekit.problems import Problem
@@ -39,8 +40,6 @@ CSV_COLUMNS = (
     "column",
     "reason",
 )
-# a cell a spreadsheet would run as a formula is written with a leading apostrophe
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def visible_job(runner: UseCases, job_id: uuid.UUID, principal: Principal) -> Row[Any]:
@@ -107,8 +106,7 @@ async def cancel_job(job_id: uuid.UUID, principal: CurrentPrincipal, runner: Use
 
 
 def cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return inert("" if value is None else str(value))
 
 
 async def outcome_lines(runner: UseCases, job: Row[Any]) -> AsyncIterator[str]:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from servicekit import regions
+from servicekit.cells import inert
 from servicekit.indonesian import tanggal
 
 Kind = Literal["text", "integer", "decimal", "percent", "date"]
@@ -22,9 +23,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 HEADER_ROW = 6  # below the title, region, filters, time and a blank line
 NUMBER_FORMATS = {"integer": "#,##0", "decimal": "0.00", "percent": "0.00%", "date": "yyyy-mm-dd"}
-# A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice and
-# Sheets; tab and carriage return start one after a CSV is re-imported.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PHONE = re.compile(r"\+\d{6,19}")  # E.164, as the contact projection stores phones
 
 
@@ -51,8 +49,8 @@ class Sheet:
 def neutralised(value: Any) -> Any:
     """Text that would start a formula gets a leading apostrophe; anything else (an E.164
     phone number included) is as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PHONE.fullmatch(value):
-        return "'" + value
+    if isinstance(value, str) and not PHONE.fullmatch(value):
+        return inert(value)
     return value
 
 
