@@ -8,9 +8,11 @@ from pydantic import ValidationError
 
 from lms_contracts import (
     EVENT_TYPES,
+    REGIONAL_EVENTS,
     CoursePublished,
     Enrolled,
     LearnerContactChanged,
+    LearnerContactsViewed,
     MalformedEvent,
     UnknownEventType,
     new_event,
@@ -63,8 +65,32 @@ def test_course_and_contact_events_carry_no_region_in_their_subject() -> None:
         phone="+6281234567890",
         changed_at=NOW,
     )
+    viewed = LearnerContactsViewed(
+        viewer="admin-1",
+        viewer_role="admin",
+        route="GET /v1/learners",
+        learner_ids=[contact.learner_id],
+        viewed_at=NOW,
+    )
     assert subject_of(published) == "lms.content.course-published.v1"
     assert subject_of(contact) == "lms.enrollment.learner-contact-changed.v1"
+    assert subject_of(viewed) == "lms.enrollment.learner-contacts-viewed.v1"
+
+
+def test_a_contact_read_names_whose_contact_was_shown_and_never_the_contact() -> None:
+    """The access log's event: no region a regional system could subscribe to, no phone or
+    e-mail, at least one learner."""
+    assert LearnerContactsViewed not in REGIONAL_EVENTS
+    fields = set(LearnerContactsViewed.model_fields)
+    assert not fields & {"phone", "email", "village_code", "full_name"}
+    with pytest.raises(ValidationError, match="learner_ids"):
+        LearnerContactsViewed(
+            viewer="admin-1",
+            viewer_role="admin",
+            route="GET /v1/learners",
+            learner_ids=[],
+            viewed_at=NOW,
+        )
 
 
 def test_regional_filters_match_the_documented_wildcards() -> None:

@@ -23,6 +23,7 @@ from .v1 import (
     ExtensionGranted,
     Failed,
     LearnerContactChanged,
+    LearnerContactsViewed,
     LearnerRegistered,
     LearnerUpdated,
     LessonCompleted,
@@ -177,6 +178,13 @@ PAYLOADS: tuple[EventData, ...] = (
         extra_seconds=0,
         reason="listrik padam saat post-test",
         granted_at=AT,
+    ),
+    LearnerContactsViewed(
+        viewer="admin-kemendagri",
+        viewer_role="admin",
+        route="GET /v1/learners/{learner_id}",
+        learner_ids=[LEARNER],
+        viewed_at=AT,
     ),
 )
 

@@ -3,7 +3,8 @@
 Learner events carry ids, codes, positions and results; never a phone number, an e-mail
 address or a national ID number, because regional systems read them. Contact details travel
 only in :class:`LearnerContactChanged`, whose subject carries no region and which regional
-users are not permitted to read.
+users are not permitted to read; who was shown whose contact travels, without the contact
+itself, in :class:`LearnerContactsViewed`, private in the same way.
 """
 
 from __future__ import annotations
@@ -80,6 +81,23 @@ class LearnerContactChanged(EventData):
     phone: str | None = None
     email: str | None = None
     changed_at: datetime
+
+
+class LearnerContactsViewed(EventData):
+    """Someone other than the learners was shown their contact details (UU PDP No. 27/2022):
+    who, through which route, whose, when. For the access log; never a contact value, never on
+    a regional subject."""
+
+    event_type: ClassVar[str] = "lms.enrollment.learner-contacts-viewed.v1"
+    producer: ClassVar[str] = "enrollment"
+    regional: ClassVar[bool] = False
+
+    viewer: str = Field(max_length=200, description="the reader's token subject")
+    viewer_role: str = Field(max_length=16, description="admin or supervisor")
+    viewer_region: str | None = Field(default=None, max_length=13)
+    route: str = Field(max_length=300, description='method and route template: "GET /v1/..."')
+    learner_ids: list[uuid.UUID] = Field(min_length=1, description="whose contact was shown")
+    viewed_at: datetime
 
 
 class Enrolled(EventData):
@@ -291,4 +309,5 @@ EVENTS: tuple[type[EventData], ...] = (
     CourseVersionChanged,
     CertificateRevoked,
     ExtensionGranted,
+    LearnerContactsViewed,
 )

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from lms_contracts import EVENT_TYPES, CertificateIssued, CoursePublished, LearnerContactChanged
+from lms_contracts import (
+    EVENT_TYPES,
+    CertificateIssued,
+    CoursePublished,
+    LearnerContactChanged,
+    LearnerContactsViewed,
+)
 from servicekit.registry import (
     NAMES,
     SERVICES,
@@ -67,6 +73,14 @@ def test_the_private_contact_event_reaches_notification_and_reporting_only() -> 
         "reporting",
     ]
     assert {CertificateIssued, CoursePublished} <= set(service("reporting").consumes)
+
+
+def test_reads_of_contact_details_reach_the_access_log_only() -> None:
+    """ADR 22: enrollment publishes who was shown whose contact; reporting alone logs it."""
+    assert [spec.name for spec in SERVICES if LearnerContactsViewed in spec.consumes] == [
+        "reporting"
+    ]
+    assert LearnerContactsViewed in service("enrollment").publishes
 
 
 def test_an_unknown_service_is_refused_with_the_list_of_services() -> None:

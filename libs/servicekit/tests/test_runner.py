@@ -47,6 +47,13 @@ class RenameCourse:
 
 
 @dataclass(frozen=True)
+class RecordShown:
+    """What an answer showed, to be recorded wherever it is shown."""
+
+    code: str
+
+
+@dataclass(frozen=True)
 class Unhandled:
     pass
 
@@ -79,6 +86,10 @@ async def publish_course(cmd: PublishCourse, uow: Courses) -> int:
 
 async def rename_course(cmd: RenameCourse, uow: Courses) -> str:
     return cmd.code.lower()
+
+
+async def record_shown(cmd: RecordShown, uow: Courses) -> None:
+    uow.publish(CourseReady(cmd.code))
 
 
 @dataclass
@@ -127,7 +138,7 @@ async def harness(database_url: str) -> AsyncIterator[Harness]:
         database,
         IdempotencyStore(idempotency_table),
         Courses,
-        {PublishCourse: publish_course, RenameCourse: rename_course},
+        {PublishCourse: publish_course, RenameCourse: rename_course, RecordShown: record_shown},
         outbound,
     )
     yield Harness(database, runner, outbound)
@@ -177,6 +188,26 @@ async def test_a_repeated_request_under_the_same_key_gets_the_first_answer(
     assert first.body == again.body == b'{"course":1}'
     assert await harness.count(courses) == 1
     assert await harness.count(outbox_table) == 2, "the repeat publishes nothing"
+
+
+def shown(body: dict[str, Any]) -> list[RecordShown]:
+    return [RecordShown(f"shown-{body['course']}")]
+
+
+async def test_what_an_answer_shows_is_recorded_with_it_and_again_at_each_replay(
+    harness: Harness,
+) -> None:
+    key = Idempotency("k-1", "admin", {"code": "KEU-01"})
+    for _ in range(2):
+        answer = await harness.runner.respond(
+            PublishCourse("KEU-01"), course_view, idempotency=key, records=shown
+        )
+        assert answer.body == b'{"course":1}'
+    with pytest.raises(Refused):
+        await harness.runner.respond(
+            PublishCourse("PEL-01", lessons=-1), course_view, records=shown
+        )
+    assert await harness.published_codes() == ["KEU-01", "KEU-01-copy", "shown-1", "shown-1"]
 
 
 async def test_the_same_key_with_another_body_is_refused(harness: Harness) -> None:

@@ -18,6 +18,13 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 CONTACT = c.LearnerContactChanged(
     learner_id=uuid.uuid4(), full_name="Wa Ode", village_code="74.01.01.2006", changed_at=NOW
 )
+VIEWED = c.LearnerContactsViewed(
+    viewer="admin-1",
+    viewer_role="admin",
+    route="GET /v1/learners",
+    learner_ids=[CONTACT.learner_id],
+    viewed_at=NOW,
+)
 COMPLETED = c.LessonCompleted(
     learner_id=uuid.uuid4(),
     course_id=uuid.uuid4(),
@@ -43,9 +50,18 @@ def test_every_service_takes_its_own_event_types_and_replays_only() -> None:
         assert wanted is not None
         assert wanted(replay_subject(service))
         assert not wanted(replay_subject("someone-else"))
-        for event in (CONTACT, COMPLETED):
+        for event in (CONTACT, VIEWED, COMPLETED):
             assert wanted(c.subject_of(event)) == (type(event) in consumed), (service, event)
     assert interests("a-consumer-nobody-wired") is None
+
+
+def test_no_region_may_read_contact_details_nor_who_read_them() -> None:
+    """What a regional user may read (its region's learner events, the catalog) matches
+    neither private event, for a province, a regency or a village."""
+    for region in ("74", "74.01", "74.01.01.2006"):
+        readable = SubjectFilter([c.regional_filter(region), c.CoursePublished.event_type])
+        assert readable(c.subject_of(COMPLETED))
+        assert not readable(c.subject_of(CONTACT)) and not readable(c.subject_of(VIEWED))
 
 
 def test_service_consumers_read_the_whole_stream() -> None:

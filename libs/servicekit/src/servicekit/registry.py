@@ -134,7 +134,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "LMS Pamong Desa: reporting",
         # every event but an instructor's grant, which changes no count; the private contact
         # change too: the inactive list shows contacts to the region's supervisors, each read
-        # logged (ADR 22)
+        # logged; and enrollment's reads of contacts, into the same access log (ADR 22)
         consumes=tuple(e for e in EVENT_TYPES.values() if e is not ExtensionGranted),
     ),
     ServiceSpec(
@@ -142,7 +142,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         8006,
         "LMS Pamong Desa: webhooks",
         # the learner events, on their regional subjects: what a regional NATS user may read;
-        # never the private contact change (ADR 5, ADR 15)
+        # never the private contact change nor who read contacts (ADR 5, ADR 15, ADR 22)
         consumes=tuple(e for e in EVENT_TYPES.values() if e.regional),
     ),
 )

@@ -53,6 +53,9 @@ Outbound = Callable[[Any], Iterable[EventData]]
 # What a successful use case shows the client: its result (and the unit of work, to read
 # more inside the same transaction) -> a JSON-able body, or an awaitable of one.
 View = Callable[[Any, U], Any]
+# What an answer's body shows that must be recorded (someone's personal data, say): the body
+# -> commands to run in the answer's transaction, for the first answer and for every replay.
+Records = Callable[[Any], Iterable[Any]]
 
 
 def no_events(event: Any) -> Iterable[EventData]:
@@ -124,11 +127,13 @@ class Runner(Generic[U]):
         *,
         status: int | Callable[[Any], int] = 200,
         idempotency: Idempotency | None = None,
+        records: Records | None = None,
     ) -> JSONResponse:
         """Run the command and answer ``view`` of its result with ``status`` (or the status
         ``status`` gives that result: 201 created, 200 found), in one transaction; with an
         ``Idempotency-Key``, a repeat of the same request gets the first answer, and requests
-        sharing a key wait for each other."""
+        sharing a key wait for each other. The commands ``records`` gives for the body run in
+        the same transaction, a replay's too: whatever is shown is recorded each time."""
         guarded = idempotency if idempotency is not None and idempotency.key else None
         request_fingerprint = fingerprint(guarded.body) if guarded else ""
         async with self.database.transaction() as tx:
@@ -138,12 +143,16 @@ class Runner(Generic[U]):
                     tx.conn, guarded.scope, guarded.key, request_fingerprint
                 )
                 if stored is not None:
+                    if records is not None:
+                        await self.apply(tx, *records(stored[1]))
                     return JSONResponse(stored[1], status_code=stored[0])
             uow = self.open_unit(tx)
             result = await self._dispatch(command, uow)
             body = view(result, uow)
             if inspect.isawaitable(body):
                 body = await body
+            for recording in records(body) if records is not None else ():
+                await self._dispatch(recording, uow)
             await self._flush(uow)
             code = status(result) if callable(status) else status
             if guarded is not None:

@@ -7,6 +7,7 @@ What handles what:
 |-------------------------|---------------------------|----------------------------------------------|
 | RegisterLearner         | register_learner          | LearnerRegistered (+ ContactChanged)         |
 | UpdateLearner           | update_learner            | LearnerMoved, ContactChanged                 |
+| RecordContactReads      | record_contact_reads      | ContactsViewed (another person's contact)    |
 | StartImport             | start_import              | (as ImportRows, a chunk at a time in the job)|
 | ImportRows              | import_rows               | as RegisterLearner and EnrollLearner         |
 | CancelJob               | cancel_job                |                                              |
@@ -182,6 +183,14 @@ async def update_learner(cmd: commands.UpdateLearner, uow: UnitOfWork) -> Learne
     if (learner.phone, learner.email) != contact_before:
         uow.publish(events.ContactChanged(learner, at))
     return learner
+
+
+async def record_contact_reads(cmd: commands.RecordContactReads, uow: UnitOfWork) -> None:
+    """Each read of someone else's contact details is logged (UU PDP No. 27/2022, ADR 22),
+    in the transaction of the read; a learner reading their own is not."""
+    others = tuple(dict.fromkeys(i for i in cmd.learner_ids if i != cmd.viewer.learner_id))
+    if others:
+        uow.publish(events.ContactsViewed(cmd.viewer, others, uow.now()))
 
 
 async def enroll_learner(cmd: commands.EnrollLearner, uow: UnitOfWork) -> Enrollment:
@@ -484,6 +493,7 @@ async def record_post_test_passed(cmd: commands.RecordPostTestPassed, uow: UnitO
 HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Awaitable[Any]]] = {
     commands.RegisterLearner: register_learner,
     commands.UpdateLearner: update_learner,
+    commands.RecordContactReads: record_contact_reads,
     commands.StartImport: start_import,
     commands.ImportRows: import_rows,
     commands.CancelJob: cancel_job,

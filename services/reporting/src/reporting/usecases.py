@@ -141,6 +141,9 @@ RULES: dict[type[c.EventData], Rule] = {
     c.LearnerContactChanged: Rule(contact_changed, learner=False),
     # Enrollment: the lesson counted once; both: last activity. Set-based, in SQL (ADR 7).
     c.LessonCompleted: Rule(None),
+    # Not a projection: enrollment's reads of contacts, into the access log, a row per learner
+    # keyed by the event (a redelivery adds nothing; ADR 22). Set-based, in SQL.
+    c.LearnerContactsViewed: Rule(None, learner=False),
 }
 
 
@@ -157,6 +160,9 @@ class ProjectionStore(Protocol):
     async def save_courses(self, courses: Sequence[CourseVersion]) -> None: ...
     async def save_contacts(self, contacts: Sequence[Contact]) -> None: ...
     async def apply_lessons(self, lessons: Sequence[c.LessonCompleted]) -> None: ...
+    async def log_contact_views(
+        self, views: Sequence[c.CloudEvent[c.LearnerContactsViewed]]
+    ) -> None: ...
 
 
 def apply_rules(changes: Changes, events: Iterable[c.CloudEvent[Any]]) -> Changes:
@@ -171,13 +177,18 @@ def apply_rules(changes: Changes, events: Iterable[c.CloudEvent[Any]]) -> Change
 
 async def project_batch(events: Sequence[c.CloudEvent[Any]], store: ProjectionStore) -> None:
     """Apply a batch of (new, deduplicated) events: lock its learners, change the rows of
-    the in-memory rules and the rollups, then add the lesson completions."""
+    the in-memory rules and the rollups, then add the lesson completions and log the reads of
+    contacts."""
     lessons: list[c.LessonCompleted] = []
+    views: list[c.CloudEvent[c.LearnerContactsViewed]] = []
     others: list[c.CloudEvent[Any]] = []
     learners: set[uuid.UUID] = set()
     for event in events:
         data = event.data
         rule = RULES.get(type(data))
+        if isinstance(data, c.LearnerContactsViewed):
+            views.append(event)
+            continue
         if rule is not None and rule.rows is None:
             lessons.append(data)
             continue
@@ -196,3 +207,5 @@ async def project_batch(events: Sequence[c.CloudEvent[Any]], store: ProjectionSt
         await store.save_courses(changes.courses)
         await store.save_contacts(changes.contacts)
     await store.apply_lessons(lessons)
+    if views:
+        await store.log_contact_views(views)

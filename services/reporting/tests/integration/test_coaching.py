@@ -89,6 +89,11 @@ async def story(js: JetStreamContext, *learners: list[c.EventData]) -> None:
         await js.publish(
             c.subject_of(data), event.to_json(), headers={"Nats-Msg-Id": str(event.id)}
         )
+    await settled(js)
+
+
+async def settled(js: JetStreamContext) -> None:
+    """Reporting's consumer has applied everything on the stream."""
 
     async def pending() -> int:
         info = await js.consumer_info("LMS", "reporting")
@@ -179,3 +184,41 @@ async def test_the_inactive_export_opens_as_xlsx_with_neutralised_cells_and_is_l
     assert all(r[columns.index("Telepon")] == "+6281234567890" for r in rows)
     logged = await access_log(reporting)
     assert len(logged) == 2 and {r["route"] for r in logged} == {"GET /v1/reports/inactive/export"}
+
+
+async def test_enrollments_reads_join_the_log_once_however_often_the_event_arrives(
+    reporting: RunningService, jetstream: JetStreamContext
+) -> None:
+    """learner-contacts-viewed: a row per learner shown, as reporting's own reads write them;
+    the same event delivered again (in the same batch, a later one, or by a rebuild's replay)
+    adds nothing."""
+    from reporting.rebuild import rebuild
+
+    shown = sorted([uuid.uuid4(), uuid.uuid4()])
+    viewed = c.new_event(
+        c.LearnerContactsViewed(
+            viewer="admin-pusat",
+            viewer_role="admin",
+            route="GET /v1/learners",
+            learner_ids=shown,
+            viewed_at=NOW,
+        )
+    )
+
+    async def deliver(*copies: str) -> None:
+        for copy in copies:  # the stream keeps each copy: a message id of its own
+            headers = {"Nats-Msg-Id": f"{viewed.id}-{copy}"}
+            await jetstream.publish(c.subject_of(viewed.data), viewed.to_json(), headers=headers)
+        await settled(jetstream)
+
+    await deliver("sent", "sent-twice")
+    await deliver("redelivered")
+    log = await access_log(reporting)
+    assert sorted(uuid.UUID(r["learner_id"]) for r in log) == shown
+    assert {(r["viewer"], r["viewer_role"], r["viewer_region"], r["route"]) for r in log} == {
+        ("admin-pusat", "admin", None, "GET /v1/learners")
+    }
+    assert {datetime.fromisoformat(r["read_at"]) for r in log} == {NOW}
+
+    await rebuild(reporting.runtime.database.engine, jetstream)
+    assert await access_log(reporting) == log

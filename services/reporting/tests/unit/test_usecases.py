@@ -50,6 +50,11 @@ class FakeStore:
     async def apply_lessons(self, lessons: Sequence[c.LessonCompleted]) -> None:
         self.calls.append(("lessons", [d.lesson_id for d in lessons]))
 
+    async def log_contact_views(
+        self, views: Sequence[c.CloudEvent[c.LearnerContactsViewed]]
+    ) -> None:
+        self.calls.append(("contact reads", [e.id for e in views]))
+
 
 def test_the_rules_table_covers_exactly_the_events_reporting_consumes() -> None:
     assert set(RULES) == set(service("reporting").consumes)
@@ -112,3 +117,20 @@ async def test_a_batch_of_lessons_alone_loads_and_writes_no_rows() -> None:
     await project_batch([c.new_event(lesson)], store)
 
     assert [name for name, _ in store.calls] == ["lock", "lessons"]
+
+
+async def test_reads_of_contacts_are_logged_by_event_and_touch_no_counted_row() -> None:
+    viewed = c.new_event(
+        c.LearnerContactsViewed(
+            viewer="admin-1",
+            viewer_role="admin",
+            route="GET /v1/learners",
+            learner_ids=[uuid.uuid4(), uuid.uuid4()],
+            viewed_at=T0,
+        )
+    )
+    store = FakeStore()
+
+    await project_batch([viewed], store)
+
+    assert store.calls == [("lock", ([], set())), ("lessons", []), ("contact reads", [viewed.id])]

@@ -104,6 +104,7 @@ BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ({"region_code": "74.99"}, "region_code"),
     ({"region_code": "74; DROP TABLE endpoints"}, "region_code"),
     ({"event_types": ["lms.enrollment.learner-contact-changed.v1"]}, "event_types.0"),
+    ({"event_types": ["lms.enrollment.learner-contacts-viewed.v1"]}, "event_types.0"),
     ({"event_types": ["lms.content.course-published.v1"]}, "event_types.0"),
     ({"event_types": []}, "event_types"),
     ({"description": "x" * 501}, "description"),

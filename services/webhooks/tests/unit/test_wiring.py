@@ -26,6 +26,7 @@ PROD = {
 def test_it_consumes_the_learner_events_a_regional_user_may_read_and_not_contact_details() -> None:
     assert set(INBOUND) == set(service("webhooks").consumes)
     assert c.LearnerContactChanged not in INBOUND and c.CoursePublished not in INBOUND
+    assert c.LearnerContactsViewed not in INBOUND
     assert all(event.regional for event in INBOUND)
     assert service("webhooks").publishes == ()
 

@@ -7,7 +7,7 @@ import hmac
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import CurrentPrincipal, Principal, Role
@@ -20,7 +20,7 @@ from ..domain import commands
 from ..domain.model import EnrollmentStatus, Learner, Position
 from ..store import queries
 from ..store.unit_of_work import SqlUnitOfWork
-from .access import require_region, visible_learner
+from .access import contact_reads, learner_reads, require_region, viewer_of, visible_learner
 from .dependencies import CurrentSettings, UseCases
 from .schemas import LearnerIn, LearnerOut, LearnerPatch
 from .views import learner_out, may_see_contact
@@ -43,6 +43,7 @@ def shown_to(principal: Principal) -> View[SqlUnitOfWork]:
 @router.post("/learners", status_code=201, response_model=LearnerOut)
 async def register_learner(
     body: LearnerIn,
+    request: Request,
     principal: CurrentPrincipal,
     runner: UseCases,
     settings: CurrentSettings,
@@ -65,6 +66,7 @@ async def register_learner(
         idempotency=Idempotency(
             idempotency_key, f"learners:{principal.subject}", body.model_dump(mode="json")
         ),
+        records=learner_reads(viewer_of(principal, request)),
     )
 
 
@@ -80,6 +82,7 @@ def region_in_view(principal: Principal, region_code: str | None) -> str:
 
 @router.get("/learners", response_model=Page[LearnerOut])
 async def list_learners(
+    request: Request,
     principal: CurrentPrincipal,
     runner: UseCases,
     cursors: PageCursors,
@@ -92,9 +95,9 @@ async def list_learners(
 ) -> Page[LearnerOut]:
     scope = region_in_view(principal, region_code)
     after = cursors.decode("learners", cursor, "v", "id")
-    async with runner.read() as conn:
+    async with runner.database.transaction() as tx:
         found = await queries.learners_page(
-            conn,
+            tx.conn,
             region_code=scope,
             position=position,
             course_id=course_id,
@@ -102,7 +105,8 @@ async def list_learners(
             after=(after["v"], uuid.UUID(after["id"])) if after else None,
             limit=limit,
         )
-    items = [learner_out(learner, principal) for learner in found[:limit]]
+        items = [learner_out(learner, principal) for learner in found[:limit]]
+        await runner.apply(tx, contact_reads(viewer_of(principal, request), items))
     last = found[limit - 1] if len(found) > limit else None
     next_cursor = (
         cursors.encode("learners", v=last.village_code, id=str(last.learner_id)) if last else None
@@ -112,16 +116,22 @@ async def list_learners(
 
 @router.get("/learners/{learner_id}", response_model=LearnerOut)
 async def get_learner(
-    learner_id: uuid.UUID, principal: CurrentPrincipal, runner: UseCases
+    learner_id: uuid.UUID, request: Request, principal: CurrentPrincipal, runner: UseCases
 ) -> LearnerOut:
-    async with runner.read() as conn:
-        learner = await visible_learner(conn, learner_id, principal)
-    return learner_out(learner, principal)
+    """The learner; their contact for themself and admins (an admin's read is logged)."""
+    async with runner.database.transaction() as tx:
+        item = learner_out(await visible_learner(tx.conn, learner_id, principal), principal)
+        await runner.apply(tx, contact_reads(viewer_of(principal, request), [item]))
+    return item
 
 
 @router.patch("/learners/{learner_id}", response_model=LearnerOut)
 async def update_learner(
-    learner_id: uuid.UUID, body: LearnerPatch, principal: CurrentPrincipal, runner: UseCases
+    learner_id: uuid.UUID,
+    body: LearnerPatch,
+    request: Request,
+    principal: CurrentPrincipal,
+    runner: UseCases,
 ) -> JSONResponse:
     async with runner.read() as conn:
         learner = await visible_learner(conn, learner_id, principal)
@@ -149,4 +159,6 @@ async def update_learner(
         clear_phone="phone" in changes and body.phone is None,
         clear_email="email" in changes and body.email is None,
     )
-    return await runner.respond(command, shown_to(principal))
+    return await runner.respond(
+        command, shown_to(principal), records=learner_reads(viewer_of(principal, request))
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .completion import CompletionRules
-from .model import Position
+from .model import Position, Viewer
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,14 @@ class UpdateLearner:
     email: str | None = None
     clear_phone: bool = False
     clear_email: bool = False
+
+
+@dataclass(frozen=True)
+class RecordContactReads:
+    """An answer shows ``viewer`` the contact details of ``learner_ids``: log the read."""
+
+    viewer: Viewer
+    learner_ids: tuple[uuid.UUID, ...]
 
 
 @dataclass(frozen=True)

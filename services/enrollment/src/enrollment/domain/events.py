@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from .model import Certificate, Enrollment, Learner
+from .model import Certificate, Enrollment, Learner, Viewer
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,15 @@ class LearnerMoved:
 @dataclass(frozen=True)
 class ContactChanged:
     learner: Learner
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ContactsViewed:
+    """``viewer`` was shown the contact details of other people: ``learner_ids``."""
+
+    viewer: Viewer
+    learner_ids: tuple[uuid.UUID, ...]
     at: datetime
 
 
@@ -76,6 +85,7 @@ DomainEvent = (
     LearnerRegistered
     | LearnerMoved
     | ContactChanged
+    | ContactsViewed
     | Enrolled
     | Withdrawn
     | VersionChanged

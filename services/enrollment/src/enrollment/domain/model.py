@@ -49,6 +49,19 @@ class Learner:
 
 
 @dataclass(frozen=True)
+class Viewer:
+    """Someone shown contact details, as the access log names them (UU PDP No. 27/2022): the
+    token's subject, role and region, the route (method and template), and their own learner
+    id if they are a learner (their own contact is theirs to read, unlogged)."""
+
+    subject: str
+    role: str
+    region_code: str | None
+    route: str
+    learner_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
 class Cohort:
     """An intake (angkatan) of a course, open for enrollment within its window."""
 

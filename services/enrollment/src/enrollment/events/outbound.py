@@ -61,6 +61,21 @@ def _(event: e.ContactChanged) -> list[c.EventData]:
 
 
 @to_contract.register
+def _(event: e.ContactsViewed) -> list[c.EventData]:
+    viewer = event.viewer
+    return [
+        c.LearnerContactsViewed(
+            viewer=viewer.subject,
+            viewer_role=viewer.role,
+            viewer_region=viewer.region_code,
+            route=viewer.route,
+            learner_ids=list(event.learner_ids),
+            viewed_at=event.at,
+        )
+    ]
+
+
+@to_contract.register
 def _(event: e.Enrolled) -> list[c.EventData]:
     enrollment, learner = event.enrollment, event.learner
     return [

@@ -107,6 +107,15 @@ SAVE_CONTACT = (
 )
 
 
+# Enrollment's reads of contacts: a row per learner shown, keyed by the event.
+LOG_CONTACT_VIEWS = (
+    "INSERT INTO contact_reads "
+    "(event_id, read_at, viewer, viewer_role, viewer_region, learner_id, route) "
+    "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], "
+    "$6::uuid[], $7::text[]) ON CONFLICT (event_id, learner_id) DO NOTHING"
+)
+
+
 def _column_lists(rows: Sequence[LearnerRow | EnrollmentRow], names: list[str]) -> list[list[Any]]:
     """One list per column, as ``_unnest`` takes them."""
     return [[getattr(row, name) for row in rows] for name in names]
@@ -172,6 +181,27 @@ class SqlProjectionStore:
 
     async def apply_lessons(self, lessons: Sequence[c.LessonCompleted]) -> None:
         await apply_lessons(self.driver, lessons)
+
+    async def log_contact_views(
+        self, views: Sequence[c.CloudEvent[c.LearnerContactsViewed]]
+    ) -> None:
+        rows = [
+            (
+                event.id,
+                read.viewed_at,
+                read.viewer,
+                read.viewer_role,
+                read.viewer_region,
+                learner_id,
+                read.route,
+            )
+            for event in views
+            for read in [event.data]
+            for learner_id in read.learner_ids
+        ]
+        await self.driver.execute(
+            LOG_CONTACT_VIEWS, *(list(column) for column in zip(*rows, strict=True))
+        )
 
     async def drop_empty_buckets(self) -> int:
         """Delete the activity buckets that count nobody; returns how many went."""

@@ -181,12 +181,14 @@ contacts = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 
-# Who saw whose contact, when and through which route (UU PDP No. 27/2022). Not a projection:
-# a rebuild keeps it, and nothing but a read of contact details writes it.
+# Who saw whose contact, when and through which route (UU PDP No. 27/2022): reporting's own
+# reads, and enrollment's from learner-contacts-viewed (``event_id``: a redelivered event adds
+# no row). Not a projection: a rebuild keeps it, and nothing but a read of contacts writes it.
 contact_reads = Table(
     "contact_reads",
     metadata,
     Column("read_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", UUID(as_uuid=True)),  # the read reported by another service's event
     Column("read_at", DateTime(timezone=True), nullable=False),
     Column("viewer", Text, nullable=False),
     Column("viewer_role", String(16), nullable=False),
@@ -196,4 +198,5 @@ contact_reads = Table(
     Index("contact_reads_time", "read_at", "read_id"),
     Index("contact_reads_learner", "learner_id", "read_at"),
     Index("contact_reads_viewer", "viewer", "read_at"),
+    Index("contact_reads_event", "event_id", "learner_id", unique=True),
 )

@@ -23,10 +23,12 @@ from servicekit.fields import LINE, RegionCode
 from ..events.inbound import LEARNER_EVENTS
 
 LEARNER_EVENT_TYPES = tuple(e.event_type for e in LEARNER_EVENTS)
+# contact details, and who was shown them: for the platform alone (ADR 5, ADR 22)
+PRIVATE_EVENT_TYPES = (c.LearnerContactChanged.event_type, c.LearnerContactsViewed.event_type)
 
 
 def _event_type(value: str) -> str:
-    if value == c.LearnerContactChanged.event_type:
+    if value in PRIVATE_EVENT_TYPES:
         raise PydanticCustomError(
             "private_event_type",
             "contact details are private: never delivered to regional systems",
