@@ -25,19 +25,32 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self, urls: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        urls: dict[str, str],
+        log_dir: Path,
+        nats_url: str = "",
+        nats_admin: tuple[str, str] | None = None,
+    ) -> None:
         self.urls = urls
         self.log_dir = log_dir
+        self.nats_url = nats_url
+        self.nats_admin = nats_admin  # the operator's user and password
         self.settings = ServiceSettings()
 
     def auth(
-        self, *roles: str, learner_id: str | None = None, region: str | None = None
+        self,
+        *roles: str,
+        learner_id: str | None = None,
+        region: str | None = None,
+        subject: str | None = None,
     ) -> dict[str, str]:
         token = mint_token(
             self.settings,
             roles=list(roles),
             learner_id=uuid.UUID(learner_id) if learner_id else None,
             region_code=region,
+            subject=subject,
         )
         return {"Authorization": f"Bearer {token}"}
 
@@ -47,7 +60,7 @@ def stack() -> Iterator[Stack]:
     """The five services as processes, NATS with its users, a PostgreSQL of their own."""
     ports = {name: free_port() for name in SERVICES}
     with LocalStack(ports=ports, external=False) as local:
-        yield Stack(local.urls, local.log_dir)
+        yield Stack(local.urls, local.log_dir, local.nats_url, local.nats_admin)
         processes = list(local.processes.values())
     assert all(process.poll() is not None for process in processes)
 
