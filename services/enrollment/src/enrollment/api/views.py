@@ -28,7 +28,7 @@ from .schemas import (
 
 def may_see_contact(principal: Principal, learner_id: uuid.UUID) -> bool:
     """Contact details are for the learner themself and admins: not even a supervisor of the
-    region reads (or overwrites) them."""
+    region reads (or overwrites) them. An admin's sight of them is logged (``access``)."""
     return principal.has(Role.ADMIN) or principal.learner_id == learner_id
 
 

@@ -2,8 +2,8 @@
 
 Every learner event (those on regional subjects) is kept and queued for the endpoints whose
 region and event types it matches; the body posted is the CloudEvent as the stream carries
-it. The private contact change is not consumed (ADR 5, ADR 15). The bridge publishes nothing,
-so there is no ``outbound`` module.
+it. The private events (a contact changed, someone was shown contacts) are not consumed
+(ADR 5, ADR 15, ADR 22). The bridge publishes nothing, so there is no ``outbound`` module.
 """
 
 from __future__ import annotations
