@@ -12,25 +12,21 @@ from __future__ import annotations
 import html
 import re
 import socket
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import oidc_provider_mock
 import pytest
-import werkzeug.serving
 from nats.js import JetStreamContext
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from reporting.api.sessions import COOKIE, SIGN_IN_COOKIE
 from reporting.regions_loader import load_regions
 from servicekit.testing.services import RunningService, running_service
 
 from .conftest import Province74, Publish, province_74_events
+from .oidc_provider import Provider, production
 
 pytestmark = [
     pytest.mark.integration,
@@ -39,75 +35,6 @@ pytestmark = [
 ]
 LMS = "https://lms.example.go.id"  # the dashboard as the browser reaches it (in-process)
 CALLBACK = f"{LMS}/dashboard/sign-in/callback"
-PEOPLE = {
-    "sultra@bpsdm.example.go.id": {"roles": ["supervisor"], "region": "74"},
-    "kolaka@bpsdm.example.go.id": {"roles": ["supervisor"], "region": "74.01"},
-    "wa.ode@desa.example.id": {
-        "roles": ["learner"],
-        "learner_id": "1d3c5e0a-7f63-4c8e-9a51-0a2b3c4d5e6f",
-    },
-}
-
-
-@dataclass
-class Provider:
-    """The platform's provider at ``/id``, and at ``/impostor`` another one that gives
-    itself the same issuer name but signs with a key of its own."""
-
-    base: str
-
-    def url(self, path: str, at: str = "id") -> str:
-        return f"{self.base}/{at}{path}"
-
-    def register(self, redirect_uri: str, at: str = "id", **extra: str) -> dict[str, Any]:
-        """A client of the provider (dynamic registration, RFC 7591): its id and secret."""
-        body = {"redirect_uris": [redirect_uri], **extra}
-        answer = httpx.post(self.url("/oauth2/clients", at), json=body, trust_env=False)
-        assert answer.status_code == 201, answer.text
-        return answer.json()
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    """Both providers behind one threaded HTTP server on a free loopback port, with the
-    people's claims set through the provider's own API; stopped after the module."""
-    apps = {
-        f"/{name}": oidc_provider_mock.app(require_client_registration=True, require_nonce=True)
-        for name in ("id", "impostor")
-    }
-    server = werkzeug.serving.make_server(
-        "127.0.0.1", 0, DispatcherMiddleware(apps["/id"], apps), threaded=True
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    found = Provider(f"http://127.0.0.1:{server.server_port}")
-    try:
-        for at in ("id", "impostor"):
-            for subject, claims in PEOPLE.items():
-                put = httpx.put(found.url(f"/users/{subject}", at), json=claims, trust_env=False)
-                assert put.status_code == 204
-        yield found
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-
-
-def production(provider: Provider, client: dict[str, Any], at: str = "id") -> dict[str, Any]:
-    """Reporting's settings as production has them: tokens verified against the platform
-    provider's JWKS and issuer, the dashboard's sign-in through the provider at ``at``."""
-    return {
-        "environment": "prod",
-        "auth_jwks_url": provider.url("/jwks"),
-        "auth_issuer": provider.base,  # what the provider writes in ``iss``
-        "cursor_signing_key": "c" * 40,
-        "dashboard_session_key": "s" * 40,
-        "oidc_authorization_url": provider.url("/oauth2/authorize", at),
-        "oidc_token_url": provider.url("/oauth2/token", at),
-        "oidc_client_id": client["client_id"],
-        "oidc_client_secret": client["client_secret"],
-        "oidc_redirect_url": CALLBACK,
-    }
 
 
 @asynccontextmanager
@@ -170,7 +97,9 @@ async def province_74(
     publish: Publish,
 ) -> AsyncIterator[RunningService]:
     client = provider.register(CALLBACK)
-    async with dashboard(database_url, nats_url, **production(provider, client)) as service:
+    async with dashboard(
+        database_url, nats_url, **production(provider, client, CALLBACK)
+    ) as service:
         await publish(province_74_events(Province74()))
         yield service
 
@@ -186,8 +115,8 @@ async def test_the_coordinator_signs_in_at_the_provider_and_sees_only_their_regi
         assert page.status_code == 200 and str(page.url) == f"{LMS}/dashboard/regions/74"
         assert "<title>Sulawesi Tenggara" in page.text
         assert "Kabupaten Kolaka" in page.text and "Kabupaten Konawe" in page.text
-        callback = next(r for r in page.history if r.url.path == "/dashboard/sign-in/callback")
-        session = next(v for k, v in callback.headers.multi_items() if f"{COOKIE}=" in v)
+        back = next(r for r in page.history if r.url.path == "/dashboard/sign-in/callback")
+        session = next(v for k, v in back.headers.multi_items() if f"{COOKIE}=" in v)
         assert "HttpOnly" in session and "Secure" in session and "SameSite=lax" in session
         assert SIGN_IN_COOKIE not in sultra.cookies
         konawe = await sultra.get(f"{LMS}/dashboard/regions/74.02")
@@ -261,14 +190,16 @@ async def test_a_code_of_another_sign_in_a_learner_and_a_refusal_at_the_provider
 async def test_an_impostor_provider_and_an_unreachable_one_open_no_session(
     provider: Provider, database_url: str, nats_url: str, jetstream: JetStreamContext
 ) -> None:
-    impostor = production(provider, provider.register(CALLBACK, at="impostor"), at="impostor")
+    impostor = production(
+        provider, provider.register(CALLBACK, at="impostor"), CALLBACK, at="impostor"
+    )
     async with dashboard(database_url, nats_url, **impostor) as service, browser(service) as b:
         page = await b.get(await authorized(b, "sultra@bpsdm.example.go.id"))
         assert_refused(page, 401, "tidak dapat dipakai")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/token"  # nobody listens
-    down = production(provider, provider.register(CALLBACK)) | {"oidc_token_url": closed}
+    down = production(provider, provider.register(CALLBACK), CALLBACK) | {"oidc_token_url": closed}
     async with dashboard(database_url, nats_url, **down) as service, browser(service) as b:
         page = await b.get(await authorized(b, "sultra@bpsdm.example.go.id"))
         assert_refused(page, 502, "tidak dapat dihubungi")
@@ -278,7 +209,7 @@ async def test_a_client_whose_provider_takes_the_secret_in_the_form_signs_in_too
     provider: Provider, database_url: str, nats_url: str, jetstream: JetStreamContext
 ) -> None:
     client = provider.register(CALLBACK, token_endpoint_auth_method="client_secret_post")
-    settings = production(provider, client) | {"oidc_client_auth": "client_secret_post"}
+    settings = production(provider, client, CALLBACK) | {"oidc_client_auth": "client_secret_post"}
     async with dashboard(database_url, nats_url, **settings) as service, browser(service) as b:
         callback = await authorized(b, "kolaka@bpsdm.example.go.id", "/dashboard/regions/74.01")
         page = await b.get(callback)
