@@ -214,3 +214,16 @@ async def test_a_client_whose_provider_takes_the_secret_in_the_form_signs_in_too
         callback = await authorized(b, "kolaka@bpsdm.example.go.id", "/dashboard/regions/74.01")
         page = await b.get(callback)
         assert page.status_code == 200 and str(page.url) == f"{LMS}/dashboard/regions/74.01"
+
+
+async def test_in_development_the_paste_forms_nonce_is_no_state_of_the_provider(
+    provider: Provider, database_url: str, nats_url: str, jetstream: JetStreamContext
+) -> None:
+    settings = production(provider, provider.register(CALLBACK), CALLBACK)
+    settings |= {"environment": "test", "auth_jwks_url": None}
+    async with dashboard(database_url, nats_url, **settings) as service, browser(service) as b:
+        form = await b.get(f"{LMS}/dashboard/sign-in")
+        nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
+        assert nonce is not None and "Masuk dengan akun instansi" in form.text
+        mixed = await b.get(f"{LMS}/dashboard/sign-in/callback?code=x&state={nonce.group(1)}")
+        assert_refused(mixed, 403, "kedaluwarsa")

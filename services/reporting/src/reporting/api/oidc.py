@@ -102,7 +102,7 @@ async def provider_callback(
     try:
         if error:  # opens nothing whatever the state: said first (some providers drop state)
             raise Refused(403, "sign_in_denied", f"the provider answered {error!r}")
-        if carried is None or not code:
+        if carried is None or "verifier" not in carried or not code:
             raise Refused(403, "sign_in_stale", "no sign-in of this browser has this state")
         verifier: TokenVerifier = request.app.state.token_verifier
         id_token = await _exchange(settings, code, carried["verifier"])
