@@ -15,6 +15,7 @@ import lms_contracts as c
 from reporting.regions_loader import load_regions
 from servicekit.testing.services import RunningService, running_service
 
+from .test_exports import sheet_of, table
 from .test_reports import NOW, learner_story, publish_all, settled
 
 pytestmark = pytest.mark.integration
@@ -112,6 +113,15 @@ async def test_a_learner_record_shows_progress_in_their_version_and_certificate_
         2,
         50.0,
     )
+    admin = reporting.auth("admin")
+    exported = await reporting.client.get(
+        f"/v1/reports/regions/{enrolled.village_code}/learners/export",
+        params={"format": "xlsx"},
+        headers=admin,
+    )
+    (official,) = table(sheet_of(exported.content), 6)
+    # the spreadsheet counts as the record does: lessons of the version followed
+    assert (official["Materi Selesai"], official["Kemajuan"]) == (1, 0.5)
     assert row["certificate"] == {
         "verification_code": "C0",
         "verify_url": f"{PUBLIC}/v1/certificates/C0",

@@ -192,7 +192,16 @@ class SubmissionIn(BaseModel):
     )
 
 
-Reason = Annotated[str, Field(min_length=5, max_length=500), TEXT]
+Reason = Annotated[
+    str,
+    Field(
+        min_length=5,
+        max_length=500,
+        description="Why the learner gets more: shown to the learner and sent to their "
+        "region's systems with the grant, so no health or family details.",
+    ),
+    TEXT,
+]
 
 
 class AttemptsGrantIn(BaseModel):

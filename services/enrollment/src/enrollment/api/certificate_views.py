@@ -7,24 +7,17 @@ import html
 from typing import Any
 
 from servicekit import regions
+from servicekit.i18n import position_name
 from servicekit.indonesian import tanggal
 
 from ..settings import EnrollmentSettings
 from .certificate_document import PrintedCertificate, Signatory
 from .schemas import CertificateOut
 
-POSITIONS = {
-    "kepala_desa": "Kepala Desa",
-    "sekretaris_desa": "Sekretaris Desa",
-    "kaur_tata_usaha_umum": "Kepala Urusan Tata Usaha dan Umum",
-    "kaur_keuangan": "Kepala Urusan Keuangan",
-    "kaur_perencanaan": "Kepala Urusan Perencanaan",
-    "kasi_pemerintahan": "Kepala Seksi Pemerintahan",
-    "kasi_kesejahteraan": "Kepala Seksi Kesejahteraan",
-    "kasi_pelayanan": "Kepala Seksi Pelayanan",
-    "kepala_dusun": "Kepala Dusun",
-    "anggota_bpd": "Anggota Badan Permusyawaratan Desa",
-}
+
+def jabatan(position: str | None) -> str | None:
+    """The official title printed and shown (the catalogs' names, in Bahasa Indonesia)."""
+    return position_name(position) if position else None
 
 
 def number(row: Any, settings: EnrollmentSettings) -> str:
@@ -59,7 +52,7 @@ def printed(row: Any, settings: EnrollmentSettings) -> PrintedCertificate:
         number=number(row, settings),
         verification_code=row.verification_code,
         full_name=row.full_name,
-        position=POSITIONS.get(row.position or "", "Aparatur Desa"),
+        position=jabatan(row.position) or "Aparatur Desa",
         place=place(village_of(row)),
         course_title=row.course_title,
         training_hours=row.training_hours,
@@ -86,7 +79,7 @@ def certificate_out(row: Any, settings: EnrollmentSettings) -> CertificateOut:
         verification_code=row.verification_code,
         certificate_number=number(row, settings),
         full_name=row.full_name,
-        position=POSITIONS.get(row.position or ""),
+        position=jabatan(row.position),
         place=place(village_of(row)) if village_of(row) else None,
         course_title=row.course_title,
         training_hours=row.training_hours,

@@ -151,8 +151,8 @@ def learner_rows(rows: list[Any], region_code: str) -> list[dict[str, Any]]:
                 "course": row.course_title if enrolled else "Belum mengikuti pelatihan",
                 "cohort": row.cohort or None,
                 "lessons_done": row.lessons_done,
-                "progress": min(1.0, row.lessons_done / row.required_lessons)
-                if enrolled and row.required_lessons
+                "progress": min(1.0, row.lessons_done / row.lessons)
+                if enrolled and row.lessons
                 else None,
                 "pre_test": row.pre_test_score,
                 "post_test": row.post_test_score,

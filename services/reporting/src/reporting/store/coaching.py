@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.regions.sql import under
 
-from .queries import NO_COURSE_ID
+from .queries import NO_COURSE_ID, lessons_in_version
 from .tables import contact_reads, contacts, courses, enrollments, learners, regions
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # never active sorts first
@@ -71,7 +71,7 @@ async def inactive_rows(
             course_key.label("course_key"),
             enrollments.c.course_id,
             enrollments.c.course_title,
-            enrollments.c.lessons_done,
+            lessons_in_version(enrollments, courses).label("lessons_done"),
             courses.c.lessons,
             regions.c.name.label("village_name"),
             contacts.c.phone,

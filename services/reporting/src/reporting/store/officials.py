@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Date, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .queries import Filters
+from .queries import Filters, lessons_in_version
 from .tables import courses, enrollments, learners, regions, rollups
 
 
@@ -24,7 +24,8 @@ async def region_officials(
     conn: AsyncConnection, region_code: str, filters: Filters, limit: int
 ) -> list[Any]:
     """Registered learners under ``region_code``, each with each of their enrollments (or
-    none), their village's name and the lessons their course version requires; by village,
+    none), their village's name, the lessons their course version has and how many of
+    them they did; by village,
     name and course. ``limit`` rows at most."""
     enrollment_on = and_(
         enrollments.c.learner_id == learners.c.learner_id,
@@ -46,7 +47,7 @@ async def region_officials(
             enrollments.c.course_id,
             enrollments.c.course_title,
             enrollments.c.cohort,
-            enrollments.c.lessons_done,
+            lessons_in_version(enrollments, courses).label("lessons_done"),
             enrollments.c.pre_test_score,
             enrollments.c.post_test_score,
             enrollments.c.passed,
@@ -54,7 +55,7 @@ async def region_officials(
             enrollments.c.certified,
             enrollments.c.withdrawn,
             enrollments.c.last_activity_at,
-            courses.c.required_lessons,
+            courses.c.lessons,
         )
         .select_from(learners)
         .join(village, village.c.code == learners.c.village_code, isouter=True)

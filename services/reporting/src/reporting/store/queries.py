@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import ColumnElement, FromClause, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.model import ACTIVITY_PREFIXES, SCALE
@@ -236,25 +236,42 @@ async def learner(conn: AsyncConnection, learner_id: uuid.UUID) -> Any:
     return (await conn.execute(select(learners).where(learners.c.learner_id == learner_id))).first()
 
 
-# A learner's enrollments with their progress in the version each follows: the lessons done
-# that the version has (all of them for a version projected before its lessons were kept).
-ENROLLMENTS_OF = text(
-    """
-SELECT e.*, v.lessons AS version_lessons, v.required_lessons AS version_required_lessons,
-       CASE WHEN v.lesson_ids IS NULL THEN e.lessons_done
-            ELSE cardinality(ARRAY(SELECT unnest(e.lesson_ids)
-                                   INTERSECT SELECT unnest(v.lesson_ids))) END
-           AS lessons_in_version
-FROM enrollments e
-LEFT JOIN courses v ON v.course_id = e.course_id AND v.version = e.course_version
-WHERE e.learner_id = :learner_id
-ORDER BY e.enrolled_at NULLS LAST, e.course_id
-"""
-)
+def lessons_in_version(enrollment: FromClause, version: FromClause) -> ColumnElement[int]:
+    """The lessons done that the enrollment's course version has: after a move to another
+    version, lessons of the old one that the new one also has count, others do not (all done
+    for a version projected before its lessons were kept). Every progress share (learner
+    report, inactive list, dashboard, exports) is this over the version's lessons."""
+    done = func.unnest(enrollment.c.lesson_ids).table_valued("lesson_id").render_derived("done")
+    shared = (
+        select(func.count(done.c.lesson_id.distinct()))
+        .where(done.c.lesson_id == func.any(version.c.lesson_ids))
+        .scalar_subquery()
+    )
+    return case((version.c.lesson_ids.is_(None), enrollment.c.lessons_done), else_=shared)
 
 
 async def enrollments_of(conn: AsyncConnection, learner_id: uuid.UUID) -> list[Any]:
-    return list(await conn.execute(ENROLLMENTS_OF, {"learner_id": learner_id}))
+    """A learner's enrollments with their progress in the version each follows."""
+    query = (
+        select(
+            enrollments,
+            courses.c.lessons.label("version_lessons"),
+            courses.c.required_lessons.label("version_required_lessons"),
+            lessons_in_version(enrollments, courses).label("lessons_in_version"),
+        )
+        .select_from(enrollments)
+        .join(
+            courses,
+            and_(
+                courses.c.course_id == enrollments.c.course_id,
+                courses.c.version == enrollments.c.course_version,
+            ),
+            isouter=True,
+        )
+        .where(enrollments.c.learner_id == learner_id)
+        .order_by(enrollments.c.enrolled_at.asc().nulls_last(), enrollments.c.course_id)
+    )
+    return list(await conn.execute(query))
 
 
 async def course_versions(conn: AsyncConnection, course_id: uuid.UUID) -> list[Any]:
