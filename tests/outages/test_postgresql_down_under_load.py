@@ -140,7 +140,8 @@ async def test_clients_get_a_503_with_retry_after_while_postgresql_is_down_never
         for refusal in answers.refusals:
             assert refusal.headers["content-type"] == "application/problem+json"
             assert refusal.headers["retry-after"].isdigit()
-            assert refusal.json()["code"] == "database_unavailable"
+            # a write cut at its COMMIT cannot know whether it was applied, and says so
+            assert refusal.json()["code"] in {"database_unavailable", "outcome_unknown"}
     # back: the same clients are served again once the pool reconnects
     assert after.statuses["register", 201] > 0 and after.statuses["report", 200] > 0
 

@@ -88,6 +88,17 @@ async def commits(server_url: str) -> dict[str, int]:
     }
 
 
+def rest_of_the_machine(stack: LocalStack) -> dict[str, float]:
+    """CPU seconds so far of what the stack runs besides the services, and of this process
+    (the load generator)."""
+    used = {"load generator": time.process_time()}
+    if stack.postgres is not None and (pid := stack.postgres.pid()) is not None:
+        used["postgresql"] = profiles.tree_cpu_seconds(pid)
+    for index, pid in enumerate(stack.nats.pids() if stack.nats is not None else []):
+        used[f"nats-server {index + 1}"] = profiles.cpu_seconds(pid)
+    return used
+
+
 def online_events(plan: Plan) -> int:
     return sum(len(x.lessons_online) for x in plan.learners)
 
@@ -144,6 +155,7 @@ async def _measure(
     console.print("[bold]online lessons (end to end)" + (", sampled by py-spy" if profile else ""))
     pids = {name: process.pid for name, process in stack.processes.items()}
     cpu_before = {name: profiles.cpu_seconds(pid) for name, pid in pids.items()}
+    rest_before, machine_before = rest_of_the_machine(stack), profiles.machine_cpu()
     commits_before = await commits(stack.server_url)
     sampling: AbstractContextManager[dict[str, Path]] = (
         profiles.sampled(pids, out) if profile else nullcontext({})
@@ -154,6 +166,8 @@ async def _measure(
         await wait_until(settled(js, stack.urls))
         seconds = time.perf_counter() - started
     cpu = {name: profiles.cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    rest = {k: v - rest_before[k] for k, v in rest_of_the_machine(stack).items()}
+    machine = [now - then for now, then in zip(profiles.machine_cpu(), machine_before, strict=True)]
     events = online_events(plan)
     await asyncio.sleep(1.0)  # the statistics of the last commits reach the counters
     committed = await commits(stack.server_url)
@@ -164,7 +178,10 @@ async def _measure(
         "progress_rate_under_full_load_per_s": rate,
         "e2e_seconds": seconds,
         "slowest_routes": driver.timeline.slowest_routes(),
-        "cpu_ms_per_event": {k: round(1000 * v / events, 2) for k, v in cpu.items()},
+        "cpu_ms_per_event": {k: round(1000 * v / events, 2) for k, v in (cpu | rest).items()},
+        # how busy the machine's cores were meanwhile (everything on it, not only the stack)
+        "machine_busy_share": round(machine[0] / machine[1], 3) if machine[1] else None,
+        "machine_cpu_ms_per_event": round(1000 * machine[0] / events, 2),
         "transactions_per_event": {
             k: round((v - commits_before[k]) / events, 2) for k, v in committed.items()
         },

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from servicekit.auth import Role, TokenVerifier, mint_token
+from servicekit.auth import Principal, Role, TokenVerifier, mint_token
 from servicekit.problems import Problem
 from servicekit.settings import ServiceSettings
 
@@ -83,8 +83,9 @@ class Jwks:
             keys.append(jwk | {"kid": kid, "use": "sig", "alg": "RS256"})
         return json.dumps({"keys": keys}).encode()
 
-    def sign(self, kid: str, payload: dict) -> str:
-        return jwt.encode(payload, self.keys[kid], algorithm="RS256", headers={"kid": kid})
+    def sign(self, kid: str, payload: dict, *, name_the_key: bool = True) -> str:
+        headers = {"kid": kid} if name_the_key else None
+        return jwt.encode(payload, self.keys[kid], algorithm="RS256", headers=headers)
 
 
 @pytest.fixture
@@ -136,6 +137,61 @@ async def test_production_verifies_against_jwks_and_follows_key_rotation(
 
     await refused(verifier, jwt.encode(payload, DEV.auth_dev_signing_key, "HS256"))
     await refused(verifier, provider.sign(second, payload | {"aud": "other"}))
+
+
+def production(url: str) -> ServiceSettings:
+    return ServiceSettings(
+        environment="prod",
+        cursor_signing_key="a-production-cursor-key-of-some-length-0000",
+        auth_jwks_url=url,
+        auth_issuer="https://id.example",
+        auth_jwks_refetch_cooldown_seconds=0,
+    )
+
+
+async def test_a_token_naming_no_key_is_checked_against_the_providers_only_key(
+    jwks: tuple[Jwks, str],
+) -> None:
+    provider, url = jwks
+    verifier = TokenVerifier(production(url))
+    payload = claims(iss="https://id.example", aud="lms", roles=["admin"])
+    only = provider.rotate()
+    token = provider.sign(only, payload, name_the_key=False)  # OIDC Core 10.1 allows it
+    assert (await verifier.verify(token)).roles == {Role.ADMIN}
+    provider.rotate()  # with two keys the token must say which one signed it
+    fresh = TokenVerifier(production(url))
+    problem = await refused(fresh, provider.sign(only, payload, name_the_key=False))
+    assert "several" in problem.detail
+
+
+async def test_an_id_token_is_checked_for_the_client_the_nonce_and_the_issuer(
+    jwks: tuple[Jwks, str],
+) -> None:
+    provider, url = jwks
+    verifier = TokenVerifier(production(url))
+    kid = provider.rotate()
+    good = claims(iss="https://id.example", aud="lms-dashboard", nonce="n-1")
+    good |= {"roles": ["supervisor"], "region": "74", "learner_id": None}
+
+    async def checked(payload: dict, nonce: str = "n-1") -> tuple[Principal, float]:
+        token = provider.sign(kid, payload)
+        return await verifier.verify_id_token(token, client_id="lms-dashboard", nonce=nonce)
+
+    principal, expires = await checked(good)
+    assert principal.region_code == "74" and expires == good["exp"].timestamp() // 1
+    for payload, nonce in (
+        (good, "another-sign-in"),
+        (good | {"aud": "lms"}, "n-1"),  # an access token of the APIs is no ID token
+        (good | {"aud": ["lms-dashboard", "other"], "azp": "other"}, "n-1"),
+        (good | {"iss": "https://elsewhere.example"}, "n-1"),
+        ({k: v for k, v in good.items() if k != "nonce"}, "n-1"),
+        (good | {"exp": datetime.now(UTC) - timedelta(seconds=5)}, "n-1"),
+    ):
+        with pytest.raises(Problem) as caught:
+            await checked(payload, nonce)
+        assert caught.value.status == 401 and caught.value.code == "invalid_token"
+    both = good | {"aud": ["lms-dashboard", "other"], "azp": "lms-dashboard"}
+    assert (await checked(both))[0].roles == {Role.SUPERVISOR}
 
 
 async def test_a_verified_token_is_remembered_only_until_it_expires(

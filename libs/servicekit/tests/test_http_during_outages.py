@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
-from sqlalchemy import Column, Integer, MetaData, Table, func, select
+from sqlalchemy import Column, Integer, MetaData, Table, func, select, text
 
 from lms_contracts import LessonCompleted
 from servicekit import service
@@ -41,6 +41,19 @@ async def add_note(request: Request) -> dict[str, str]:
     async with (await get_runtime(request)).database.transaction() as tx:
         await tx.execute(notes.insert())
         await tx.emit(lesson_completed())
+    return {"status": "added"}
+
+
+@router.post("/notes/lost-at-commit", status_code=201)
+async def add_note_losing_the_connection(request: Request) -> dict[str, str]:
+    """A write whose connection is cut between its last statement and its COMMIT (as when
+    PostgreSQL is killed at that moment): nobody can know whether it committed."""
+    database = (await get_runtime(request)).database
+    async with database.transaction() as tx:
+        await tx.execute(notes.insert())
+        pid = (await tx.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with database.read() as other:
+            await other.execute(text(f"SELECT pg_terminate_backend({int(pid)}, 5000)"))
     return {"status": "added"}
 
 
@@ -157,6 +170,18 @@ async def test_a_lost_database_is_a_503_to_retry_and_the_connection_stays_usable
     again = await served.get("/notes")
     assert again.status_code == 200
     assert connection_of(again) == connection_of(first)
+
+
+async def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
+    served: Served,
+) -> None:
+    lost = await served.client.post("/notes/lost-at-commit")
+    assert lost.status_code == 503, lost.text
+    assert lost.json()["code"] == "outcome_unknown"
+    assert "Idempotency-Key" in lost.json()["detail"]
+    assert lost.headers["retry-after"] == "5"
+    # the service goes on serving from a fresh connection
+    assert (await served.get("/notes")).status_code == 200
 
 
 async def test_ready_while_nats_is_away_and_not_ready_without_the_database(

@@ -8,6 +8,7 @@ its own HS256 tokens with a development key that production refuses to load.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 import uuid
 from collections.abc import Callable
@@ -107,15 +108,8 @@ class TokenVerifier:
         return principal
 
     async def _verify(self, token: str) -> tuple[Principal, float]:
+        key, algorithms = await self._key_of(token)
         try:
-            if self.jwks is not None:
-                signing_key = await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)
-                key: Any = signing_key.key
-                algorithms = ["RS256", "ES256", "EdDSA"]
-            elif self.dev_key is not None:
-                key, algorithms = self.dev_key, ["HS256"]
-            else:
-                raise Problem(401, "unauthenticated", "no token verification is configured")
             claims = jwt.decode(
                 token,
                 key,
@@ -127,6 +121,57 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Problem(401, "invalid_token", f"the bearer token was refused: {exc}") from exc
         return principal_from_claims(claims), float(claims["exp"])
+
+    async def verify_id_token(
+        self, token: str, *, client_id: str, nonce: str
+    ) -> tuple[Principal, float]:
+        """An OpenID Connect ID token, as a relying party that signs people in checks it
+        (OIDC Core 3.1.3.7): signed by the provider (the JWKS), issued by it, meant for
+        ``client_id`` (``azp`` too when it names several audiences), answering ``nonce``, not
+        expired; its claims then name the principal like an access token's. Not cached: each
+        is used once. Returns the principal and the token's expiry."""
+        key, algorithms = await self._key_of(token)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=client_id,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud", "nonce"]},
+            )
+            audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+            if len(audiences) > 1 and claims.get("azp") != client_id:
+                raise jwt.InvalidAudienceError("the ID token was issued to another party (azp)")
+            if not hmac.compare_digest(str(claims["nonce"]), nonce):
+                raise jwt.InvalidTokenError("the ID token answers another sign-in (nonce)")
+        except jwt.PyJWTError as exc:
+            raise Problem(401, "invalid_token", f"the ID token was refused: {exc}") from exc
+        return principal_from_claims(claims), float(claims["exp"])
+
+    async def _key_of(self, token: str) -> tuple[Any, list[str]]:
+        """The key that should have signed ``token``, and the algorithms it may use."""
+        if self.jwks is not None:
+            try:
+                key = await asyncio.to_thread(self._provider_key, token)
+            except jwt.PyJWTError as exc:
+                raise Problem(401, "invalid_token", f"the token was refused: {exc}") from exc
+            return key, ["RS256", "ES256", "EdDSA"]
+        if self.dev_key is not None:
+            return self.dev_key, ["HS256"]
+        raise Problem(401, "unauthenticated", "no token verification is configured")
+
+    def _provider_key(self, token: str) -> Any:
+        """The JWKS key the token's ``kid`` names; a token without one may only be signed by
+        the provider's single key (OIDC Core 10.1: ``kid`` is required when there are several)."""
+        assert self.jwks is not None
+        kid = jwt.get_unverified_header(token).get("kid")
+        if kid is not None:
+            return self.jwks.get_signing_key(str(kid)).key
+        keys = self.jwks.get_signing_keys()
+        if len(keys) != 1:
+            raise jwt.InvalidTokenError("the token names no key (kid) and the provider has several")
+        return keys[0].key
 
 
 class MalformedClaims(ValueError):

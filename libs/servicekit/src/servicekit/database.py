@@ -60,6 +60,9 @@ def make_engine(
         # the connection returned last is lent first: the busy ones stay busy (and unchecked),
         # the others idle
         pool_use_lifo=True,
+        # an error's text never repeats a statement's parameters (names, phone numbers) into
+        # a log line
+        hide_parameters=True,
         connect_args={
             "timeout": connect_timeout,
             "server_settings": {"application_name": application_name()},
@@ -128,6 +131,13 @@ class Transaction:
         return await self.conn.execute(statement, params)
 
 
+class CommitOutcomeUnknown(Exception):
+    """The connection was lost while the transaction committed: the server may have committed
+    it or not, and nobody can tell from here. An HTTP client is told so (a retry with the same
+    ``Idempotency-Key`` gets the first answer if it did commit); a consumer applies its batch
+    again, which its inbox makes harmless. Its cause says the database is unavailable."""
+
+
 class Database:
     """The service's own database: transactions that carry their outbox."""
 
@@ -139,10 +149,19 @@ class Database:
     async def transaction(
         self, *, correlation_id: str | None = None, causation_id: str | None = None
     ) -> AsyncIterator[Transaction]:
-        async with self.engine.begin() as conn:
-            yield Transaction(
-                conn, self.outbox, correlation_id or correlation_id_var.get(), causation_id
-            )
+        """Commits when the block ends; raises ``CommitOutcomeUnknown`` if the database went
+        away during the COMMIT itself."""
+        committing = False
+        try:
+            async with self.engine.begin() as conn:
+                yield Transaction(
+                    conn, self.outbox, correlation_id or correlation_id_var.get(), causation_id
+                )
+                committing = True
+        except Exception as exc:
+            if committing and database_unavailable(exc):
+                raise CommitOutcomeUnknown() from exc
+            raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from .database import database_unavailable
+from .database import CommitOutcomeUnknown, database_unavailable
 from .i18n import filled, localized_problem, problem_detail, validation_message
 
 log = logging.getLogger(__name__)
@@ -243,6 +243,18 @@ def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> 
         if database_unavailable(exc):
             return database_unavailable_response(request.url.path, exc)
         return internal_error_response(request.url.path, exc)
+
+    @app.exception_handler(CommitOutcomeUnknown)
+    async def _commit_lost(request: Request, exc: CommitOutcomeUnknown) -> JSONResponse:
+        log.warning("connection lost while committing on %s", request.url.path)
+        return problem_response(
+            503,
+            "outcome_unknown",
+            "the database went away while saving this request: it may or may not have been "
+            "applied; retry with the same Idempotency-Key to get its first answer",
+            request.url.path,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
 
     # Handled here, not re-raised (as an `Exception` handler's errors are, closing the
     # client's connection): an outage of the database is a 503 the client can retry on the

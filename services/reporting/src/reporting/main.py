@@ -12,6 +12,7 @@ from .api.coaching import router as coaching_router
 from .api.dashboard import router as dashboard_router
 from .api.exports import router as exports_router
 from .api.inactive_export import router as inactive_export_router
+from .api.oidc import router as oidc_router
 from .api.refusals import REFUSALS
 from .api.reports import router as reports_router
 from .api.sign_in import router as sign_in_router
@@ -44,6 +45,7 @@ def definition(
             inactive_export_router,
             dashboard_router,
             sign_in_router,
+            oidc_router,
         ],
         refusals=REFUSALS,
         projection=PROJECTION,

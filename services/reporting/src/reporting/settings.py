@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from servicekit.settings import ServiceSettings
@@ -18,6 +20,9 @@ class ReportingSettings(ServiceSettings):
     oidc_client_secret: str | None = None
     oidc_redirect_url: str | None = None
     oidc_scope: str = "openid"
+    # how the dashboard authenticates at the token endpoint (OIDC's default: HTTP Basic)
+    oidc_client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _session_key_is_a_secret_in_production(self) -> "ReportingSettings":

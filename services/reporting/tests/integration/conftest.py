@@ -5,7 +5,7 @@ villages, brought in as events."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +16,8 @@ import lms_contracts as c
 from reporting.regions_loader import load_regions
 from servicekit.testing.services import RunningService, running_service
 from servicekit.testing.waiting import eventually
+
+from .oidc_provider import Provider, serving_provider
 
 NOW = datetime.now(UTC)
 TOWUA = "74.01.01.2006"  # Kolaka, Wundulako
@@ -168,3 +170,10 @@ async def reporting_74(
         data = Province74()
         await publish(province_74_events(data))
         yield service, data
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[Provider]:
+    """A real OpenID Connect provider on a loopback port, for the module's tests."""
+    with serving_provider() as found:
+        yield found

@@ -65,15 +65,16 @@ async def running_service(
     *,
     deps: Any = None,
     over_http: bool = False,
+    http_port: int = 0,
     **overrides: Any,
 ) -> AsyncIterator[RunningService]:
     """Migrate a fresh database, start the service's lifespan, and hand back a client.
 
     ``deps`` replaces the service's dependencies (a held clock, recording senders); settings
-    take ``overrides``. With ``over_http`` the app is served by uvicorn on a loopback port and
-    the client calls it over real connections (what a client sees of an error: a problem, or
-    a connection reset). Expects the JetStream topology to be applied already (the
-    ``jetstream`` fixture does).
+    take ``overrides``. With ``over_http`` the app is served by uvicorn on a loopback port
+    (``http_port``, or a free one) and the client calls it over real connections (what a
+    client sees of an error: a problem, or a connection reset). Expects the JetStream
+    topology to be applied already (the ``jetstream`` fixture does).
     """
     main = importlib.import_module(f"{service}.main")
     await asyncio.to_thread(upgrade, main.MIGRATIONS, database_url)
@@ -83,7 +84,7 @@ async def running_service(
     app = main.app(settings, deps)
     if over_http:
         async with (
-            served_by_uvicorn(app) as url,
+            served_by_uvicorn(app, http_port) as url,
             httpx.AsyncClient(base_url=url, timeout=30) as client,
         ):
             yield RunningService(service, app, client, settings)
@@ -95,12 +96,13 @@ async def running_service(
 
 
 @asynccontextmanager
-async def served_by_uvicorn(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` behind uvicorn on a free loopback port (its lifespan run by uvicorn); yields
-    the base URL. The root logger's handlers, which the app replaces at start, are restored."""
+async def served_by_uvicorn(app: FastAPI, port: int = 0) -> AsyncIterator[str]:
+    """``app`` behind uvicorn on a loopback port, a free one unless ``port`` says which (its
+    lifespan run by uvicorn); yields the base URL. The root logger's handlers, which the app
+    replaces at start, are restored."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

@@ -1,21 +1,16 @@
 """Signing in to the dashboard and out of it.
 
 Development and tests: a form where a token is pasted (refused in production). Production:
-the OIDC provider's authorization-code flow with PKCE, configured by the ``OIDC_*``
-settings; the access token it returns is verified like any bearer token (the JWKS). Either
-way the browser then holds only the session cookie."""
+the OIDC provider's authorization-code flow (``oidc.py``). Either way the browser then holds
+only the session cookie."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import secrets
 from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import urlencode
 
-import httpx
 import jwt
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -75,7 +70,7 @@ async def sign_in_form(
     return sign_in_page(request, runtime, next, None, 200)
 
 
-def _coordinator(principal: Principal) -> bool:
+def coordinator(principal: Principal) -> bool:
     return principal.has(Role.ADMIN, Role.SUPERVISOR)
 
 
@@ -111,7 +106,7 @@ async def sign_in_with_token(
         principal = await verifier.verify(token.strip())
     except Problem:
         return sign_in_page(request, runtime, next, t("sign_in_refused"), 401)
-    if not _coordinator(principal):
+    if not coordinator(principal):
         return sign_in_page(request, runtime, next, t("sign_in_role"), 403)
     return signed_in(request, runtime, principal, _expiry(token.strip()), next)
 
@@ -123,82 +118,6 @@ def _expiry(token: str) -> datetime | None:
         return datetime.fromtimestamp(float(claims["exp"]), UTC)
     except (jwt.PyJWTError, KeyError, TypeError, ValueError):
         return None
-
-
-def _challenge(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-@router.get("/sign-in/oidc")
-async def sign_in_with_provider(
-    request: Request, runtime: ServiceRuntime, next: NextPath = None
-) -> Response:
-    """Off to the OIDC provider (authorization code with PKCE); it sends the browser back to
-    ``/dashboard/sign-in/callback``."""
-    settings = runtime.settings
-    if not settings.oidc_configured:
-        return sign_in_page(request, runtime, next, t("sign_in_unavailable"), 404)
-    verifier = secrets.token_urlsafe(48)
-    carrier = RedirectResponse("/", status_code=303)
-    state = secrets.token_urlsafe(24)
-    issue_sign_in(
-        carrier,
-        request,
-        settings,
-        runtime.clock(),
-        state,
-        verifier=verifier,
-        next=safe_next(next) or "",
-    )
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": settings.oidc_client_id,
-            "redirect_uri": settings.oidc_redirect_url,
-            "scope": settings.oidc_scope,
-            "state": state,
-            "code_challenge": _challenge(verifier),
-            "code_challenge_method": "S256",
-        }
-    )
-    carrier.headers["location"] = f"{settings.oidc_authorization_url}?{query}"
-    return carrier
-
-
-@router.get("/sign-in/callback")
-async def provider_callback(
-    request: Request,
-    runtime: ServiceRuntime,
-    code: Annotated[str, Query(max_length=2048)] = "",
-    state: Annotated[str, Query(max_length=64)] = "",
-) -> Response:
-    """The provider's answer: the code is exchanged for an access token (with the PKCE
-    verifier of this browser's state cookie), which is verified and becomes a session."""
-    settings = runtime.settings
-    carried = sign_in_claims(request, settings, state)
-    if not settings.oidc_configured or carried is None or not code:
-        return sign_in_page(request, runtime, None, t("sign_in_stale"), 403)
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": settings.oidc_redirect_url,
-        "client_id": settings.oidc_client_id,
-        "code_verifier": carried["verifier"],
-    }
-    if settings.oidc_client_secret:
-        form["client_secret"] = settings.oidc_client_secret
-    async with httpx.AsyncClient(timeout=10) as client:
-        answer = await client.post(str(settings.oidc_token_url), data=form)
-    token = answer.json().get("access_token") if answer.status_code == 200 else None
-    verifier: TokenVerifier = request.app.state.token_verifier
-    try:
-        principal = await verifier.verify(str(token))
-    except Problem:
-        return sign_in_page(request, runtime, None, t("sign_in_refused"), 401)
-    if not _coordinator(principal):
-        return sign_in_page(request, runtime, None, t("sign_in_role"), 403)
-    return signed_in(request, runtime, principal, _expiry(str(token)), carried.get("next"))
 
 
 @router.post("/sign-out")
