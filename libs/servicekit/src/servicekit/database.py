@@ -94,6 +94,17 @@ def application_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[-63:]
 
 
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, inside ``conn``'s transaction.
+
+    SQLAlchemy sends asyncpg its BEGIN only before the first statement it runs itself: a
+    statement sent straight to the driver before that runs outside any transaction, commits on
+    its own and keeps no lock past itself. One statement through SQLAlchemy first opens the
+    transaction (none on an autocommit connection)."""
+    await conn.exec_driver_sql("SELECT 1")
+    return (await conn.get_raw_connection()).driver_connection
+
+
 @dataclass
 class Transaction:
     """One database transaction, with the outbox that commits together with it."""

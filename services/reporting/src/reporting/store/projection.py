@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import lms_contracts as c
+from servicekit.database import driver_connection
 
 from ..domain.model import COUNTERS, Contact, CourseVersion, EnrollmentRow, LearnerRow
 from ..domain.rollups import Deltas
@@ -129,8 +130,7 @@ class SqlProjectionStore:
 
     @classmethod
     async def open(cls, conn: AsyncConnection) -> SqlProjectionStore:
-        raw = await conn.get_raw_connection()
-        return cls(raw.driver_connection)
+        return cls(await driver_connection(conn))
 
     async def lock_learners(
         self, lessons: Sequence[c.LessonCompleted], learner_ids: Sequence[uuid.UUID]
