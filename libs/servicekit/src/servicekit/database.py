@@ -54,8 +54,8 @@ def make_engine(
     statement, a fetch, BEGIN, COMMIT, the idle check) waits for the server: a server that
     hangs (stopped, its storage stuck, a network that drops packets without a reset) keeps
     the connection open and answers nothing, and no server-side ``statement_timeout`` fires
-    then. Past the bound the connection is dropped at once (the pool opens new ones) and the
-    error says the database is unavailable (:class:`DatabaseDidNotAnswer`). ``None`` waits as
+    then. Past the bound the connection is dropped (the pool opens new ones) and the error
+    says the database is unavailable (:class:`DatabaseDidNotAnswer`). ``None`` waits as
     long as it takes: migrations and operator commands run without it (ADR 11). A wait for a
     free connection of the pool is bounded by the same time.
 
@@ -114,14 +114,28 @@ class DatabaseDidNotAnswer(sqlalchemy.exc.OperationalError):
 
 
 def _drop_if_unanswered(context: ExceptionContext) -> BaseException | None:
-    """The driver gave up waiting for the server (asyncpg's ``command_timeout`` or connect
-    ``timeout``), or the waiting task was cancelled: the connection's state is unknown (the
-    server may still be running the statement, or be hung), so it is closed at once, without
-    the polite goodbye a hung server would never acknowledge, and the pool replaces it. A
-    timeout is raised as :class:`DatabaseDidNotAnswer`, which ``database_unavailable`` knows."""
+    """The driver gave up waiting for the server (asyncpg's ``command_timeout``), or the
+    waiting task was cancelled: the connection's state is unknown (the server may still be
+    running the statement, or be hung), so the pool drops it and opens new ones.
+
+    After a timeout the connection is closed politely: asyncpg first asks the server to cancel
+    the statement (a slow one stops running there), and a hung server gets two seconds to
+    answer (SQLAlchemy's bound on closing) before the socket is cut. A cancelled task's
+    connection is cut at once: whoever cancelled it (a readiness check past its bound, a
+    shutdown) wants out now. A timeout is raised as :class:`DatabaseDidNotAnswer`, which
+    ``database_unavailable`` knows."""
     error = context.original_exception
     if not isinstance(error, TimeoutError | asyncio.CancelledError):
         return None
+    connection = context.connection
+    if connection is not None and not connection.invalidated:
+        if isinstance(error, asyncio.CancelledError):
+            with suppress(Exception):
+                connection.connection.driver_connection.terminate()
+        context.is_disconnect = True
+    if isinstance(error, TimeoutError):
+        return DatabaseDidNotAnswer(context.statement, None, error, hide_parameters=True)
+    return None
     connection = context.connection
     if connection is not None and not connection.invalidated:
         with suppress(Exception):
