@@ -273,6 +273,10 @@ async def test_postgresql_killed_for_a_while_answers_503_and_loses_nothing(
     told_503 = [o for o in report.outcomes if 503 in o.answers]
     assert told_503, "nobody was told the database was away"
     assert report.recovered_s >= OUTAGE_SECONDS
+    # every process (those restarted by the earlier faults too) stayed up and answered: no
+    # connection was refused
+    assert {i: p.poll() for i, p in cluster.processes.items() if p.poll() is not None} == {}
+    assert not [k for o in report.outcomes for k in o.reset_kinds if k == "ConnectError"]
 
 
 async def stream_leader(stack: LocalStack) -> int:
