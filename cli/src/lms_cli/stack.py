@@ -18,7 +18,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +77,9 @@ class Spawner:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lms-spawner")
 
     def popen(self, args: list[str], **options: Any) -> subprocess.Popen[bytes]:
-        start = partial(subprocess.Popen, args, preexec_fn=_die_with_parent, **options)
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(args, preexec_fn=_die_with_parent, **options)
+
         return self._thread.submit(start).result()
 
     def close(self) -> None:

@@ -108,7 +108,7 @@ async def probe_app(database_url: str, nats_url: str, **bounds: float) -> FastAP
         nats_url=nats_url,
         environment="test",
         run_consumers=False,
-        **bounds,  # type: ignore[arg-type]
+        **bounds,
     )
     spec = ServiceSpec("probe", 8999, "probe", publishes=(LessonCompleted,))
     return create_app(ServiceDefinition(spec, settings, Dependencies(), metadata, routers=[router]))

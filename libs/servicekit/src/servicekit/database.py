@@ -7,7 +7,7 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -129,17 +129,9 @@ def _drop_if_unanswered(context: ExceptionContext) -> BaseException | None:
         return None
     connection = context.connection
     if connection is not None and not connection.invalidated:
-        if isinstance(error, asyncio.CancelledError):
-            with suppress(Exception):
-                connection.connection.driver_connection.terminate()
-        context.is_disconnect = True
-    if isinstance(error, TimeoutError):
-        return DatabaseDidNotAnswer(context.statement, None, error, hide_parameters=True)
-    return None
-    connection = context.connection
-    if connection is not None and not connection.invalidated:
-        with suppress(Exception):
-            connection.connection.driver_connection.terminate()
+        driver = connection.connection.driver_connection
+        if isinstance(error, asyncio.CancelledError) and driver is not None:
+            driver.terminate()
         context.is_disconnect = True
     if isinstance(error, TimeoutError):
         return DatabaseDidNotAnswer(context.statement, None, error, hide_parameters=True)
