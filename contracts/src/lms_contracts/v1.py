@@ -69,7 +69,8 @@ class LearnerUpdated(EventData):
 
 
 class LearnerContactChanged(EventData):
-    """Contact details for the notification service; never on a regional subject."""
+    """A learner's contact details: notification sends with them, reporting shows them to
+    coaches (every read logged, ADR 22); never on a regional subject."""
 
     event_type: ClassVar[str] = "lms.enrollment.learner-contact-changed.v1"
     producer: ClassVar[str] = "enrollment"

@@ -119,6 +119,30 @@ def test_formulas_are_refused_in_csv_and_xlsx_naming_row_and_column() -> None:
     assert [(e["row"], e["field"]) for e in xlsx_problem.errors or []] == [(2, "village_code")]
 
 
+def test_a_nik_typed_as_a_number_in_excel_is_refused_naming_its_rows() -> None:
+    header = ["full_name", "position", "village_code", "NIK"]
+    problem = refusal(
+        xlsx(
+            [
+                header,
+                ["Wa Ode", "BPD", "74.01.01.2006", "7401014501900001"],
+                ["La Ode Arif", "BPD", "74.01.01.2006", 7401011203850002],  # read 740101120385000
+                ["Sitti", "BPD", "74.01.01.2007", None],
+            ]
+        )
+    )
+    assert (problem.status, problem.code) == (422, "nik_as_number")
+    assert problem.errors == [
+        {
+            "row": 3,
+            "field": "nik",
+            "message": "berupa angka yang dibulatkan Excel: tulis NIK sebagai teks",
+        }
+    ]
+    as_text = read_rows(xlsx([header, ["Wa Ode", "BPD", "74.01.01.2006", "7401014501900001"]]), 9)
+    assert as_text[0].cells["nik"] == "7401014501900001"
+
+
 def test_a_broken_workbook_and_too_many_rows_are_refused() -> None:
     assert refusal(b"PK\x03\x04 not really a zip").code == "unreadable_file"
     many = HEADER + "".join(f"Aparatur {i},kepala_desa,74.01.01.2006,,,\n" for i in range(101))

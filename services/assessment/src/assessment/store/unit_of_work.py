@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from servicekit.clock import Clock
 from servicekit.database import Transaction
 from servicekit.runner import UnitOfWork
+from servicekit.versions import later_move_wins
 
 from ..domain import commands
 from ..domain.model import (
@@ -236,26 +237,8 @@ class SqlUnitOfWork(UnitOfWork):
         )
 
     async def change_version(self, cmd: commands.RecordVersionChange) -> None:
-        """A later move than the last one applied wins; an earlier or repeated one changes
-        nothing. A move that comes before its enrollment is kept for it."""
-        statement = insert(enrollments).values(
-            enrollment_id=cmd.enrollment_id,
-            learner_id=cmd.learner_id,
-            course_id=cmd.course_id,
-            course_version=cmd.course_version,
-            village_code=cmd.village_code,
-            version_move=cmd.move_number,
-        )
-        await self.conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["enrollment_id"],
-                set_={
-                    "course_version": statement.excluded.course_version,
-                    "version_move": statement.excluded.version_move,
-                },
-                where=enrollments.c.version_move < statement.excluded.version_move,
-            )
-        )
+        """A later move than the last one applied wins (``later_move_wins``)."""
+        await self.conn.execute(later_move_wins(enrollments, cmd))
 
     async def withdraw_enrollment(self, cmd: commands.RecordWithdrawn) -> None:
         statement = insert(enrollments).values(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from servicekit.database import Transaction
 from servicekit.outbox import NOTIFY_CHANNEL
 from servicekit.runner import Outbound
+from servicekit.versions import later_move_wins
 
 from ..domain import commands
 from ..domain.events import LessonCompleted
@@ -131,26 +132,8 @@ class ProgressStore:
         )
 
     async def record_version_change(self, cmd: commands.RecordVersionChange) -> None:
-        """A later move than the last one applied wins; an earlier or repeated one changes
-        nothing. A move that comes before its enrollment is kept for it."""
-        statement = insert(enrollments).values(
-            enrollment_id=cmd.enrollment_id,
-            learner_id=cmd.learner_id,
-            course_id=cmd.course_id,
-            course_version=cmd.course_version,
-            village_code=cmd.village_code,
-            version_move=cmd.move_number,
-        )
-        await self.conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["enrollment_id"],
-                set_={
-                    "course_version": statement.excluded.course_version,
-                    "version_move": statement.excluded.version_move,
-                },
-                where=enrollments.c.version_move < statement.excluded.version_move,
-            )
-        )
+        """A later move than the last one applied wins (``later_move_wins``)."""
+        await self.conn.execute(later_move_wins(enrollments, cmd))
 
     async def find_completion(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID

@@ -101,14 +101,39 @@ def xlsx_records(raw: bytes, max_rows: int) -> Iterator[list[str]]:
             "file",
             field_message("not a readable XLSX workbook"),
         ) from exc
+    nik_column: int | None = None
+    rounded: list[int] = []  # rows whose NIK is a number
     try:
         sheet = book.worksheets[0]
         for count, cells in enumerate(sheet.iter_rows(values_only=True)):
             if count > max_rows:
-                return
+                break
+            if count == 0:
+                names = [heading(cell_text(value)) for value in cells]
+                nik_column = names.index("nik") if "nik" in names else None
+            elif nik_column is not None and nik_column < len(cells):
+                if isinstance(cells[nik_column], int | float):
+                    rounded.append(count + 1)
             yield [cell_text(value) for value in cells]
     finally:
         book.close()
+    if rounded:
+        raise nik_as_number(rounded)
+
+
+def nik_as_number(rows: list[int]) -> Problem:
+    """A NIK typed as a number: Excel keeps 15 significant digits, so its 16th is lost (read
+    back as 0) and nobody can tell which ones were. Refused whole, as a formula is: the
+    column's format is the mistake, and the fix is the same for every row."""
+    return Problem(
+        422,
+        "nik_as_number",
+        f"row {rows[0]}, column nik: a NIK stored as a number has lost its last digit",
+        errors=[
+            {"row": row, "field": "nik", "message": field_message("a number, rounded by Excel")}
+            for row in rows[:50]
+        ],
+    )
 
 
 def cell_text(value: Any) -> str:
