@@ -14,8 +14,10 @@ statements each (record the lesson, lock and read the enrollment, read the learn
 4. returns the learner and course of each locked enrollment that may complete now (in
    progress with its post-test passed).
 
-Only those few go through the event-by-event use case, which decides with the course's
-rules, completes and certifies (``usecases.record_lesson_completed``).
+Steps 1 and 2 take their locks in key order, so that two replicas applying batches of the
+same learners wait for each other instead of deadlocking. Only the enrollments of step 4 go
+on through the event-by-event use case, which decides with the course's rules, completes and
+certifies (``usecases.record_lesson_completed``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ WITH batch AS (
 ),
 recorded AS (
     INSERT INTO lesson_completions (learner_id, course_id, lesson_id, completed_at)
-    SELECT learner_id, course_id, lesson_id, completed_at FROM batch ORDER BY n
+    SELECT learner_id, course_id, lesson_id, completed_at FROM batch
+    ORDER BY learner_id, course_id, lesson_id, n
     ON CONFLICT DO NOTHING
 ),
 active AS (
