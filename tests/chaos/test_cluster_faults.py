@@ -31,6 +31,7 @@ from lms_bench.registrations import Outcome, RegistrationLoad, answers_seen
 from lms_bench.run import settled, wait_until
 from lms_cli.stack import LocalStack, instance_names, wait_ready
 from servicekit.auth import mint_token
+from servicekit.database import database_unavailable
 from servicekit.registry import NAMES
 from servicekit.servers import NatsCluster, connect_asyncpg
 from servicekit.settings import ServiceSettings, nats_servers
@@ -137,8 +138,9 @@ async def recovered(stack: LocalStack, load: RegistrationLoad, fault_at: float) 
         try:
             if await event_ledger.applied_everywhere(stack.database_urls, first.learner_id or ""):
                 return time.time() - fault_at
-        except OSError:  # PostgreSQL still starting
-            pass
+        except Exception as exc:  # PostgreSQL still away, or starting up (crash recovery)
+            if not database_unavailable(exc):
+                raise
         await asyncio.sleep(0.1)
 
 
@@ -273,6 +275,10 @@ async def test_postgresql_killed_for_a_while_answers_503_and_loses_nothing(
     told_503 = [o for o in report.outcomes if 503 in o.answers]
     assert told_503, "nobody was told the database was away"
     assert report.recovered_s >= OUTAGE_SECONDS
+    # every process (those restarted by the earlier faults too) stayed up and answered: no
+    # connection was refused
+    assert {i: p.poll() for i, p in cluster.processes.items() if p.poll() is not None} == {}
+    assert not [k for o in report.outcomes for k in o.reset_kinds if k == "ConnectError"]
 
 
 async def stream_leader(stack: LocalStack) -> int:

@@ -1,10 +1,14 @@
-"""A service's PostgreSQL stops while clients register learners and read reports: every
-answer during the outage is a 503 problem with Retry-After, on a connection that stays open;
-none is a 500 or a reset connection; once it is back, the same clients are served again, and
-every registration that was answered 201 is there.
+"""A service's PostgreSQL stops, or hangs, while clients register learners and read reports:
+every answer during the outage is a 503 problem with Retry-After, on a connection that stays
+open; none is a 500 or a reset connection; once it is back, the same clients are served again,
+and every registration that was answered 201 is there.
 
 Real PostgreSQL (stopped with a fast shutdown, as an operator or a crash would, and started
-again), real nats-server, enrollment and reporting served by uvicorn over real connections.
+again; or hung: every process of it stopped with SIGSTOP, its connections open and silent, then
+continued), real nats-server, enrollment and reporting served by uvicorn over real connections.
+A hung server is answered only by the services' own bound (DATABASE_STATEMENT_TIMEOUT_SECONDS,
+DATABASE_CONNECT_TIMEOUT_SECONDS), here 1 s: without it, the requests would wait for as long as
+the server is hung.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ pytestmark = pytest.mark.integration
 TOWUA = "74.01.01.2006"
 CLIENTS = 6
 OUTAGE_SECONDS = 4.0
+BOUNDS = {"database_statement_timeout_seconds": 1.0, "database_connect_timeout_seconds": 1.0}
+FAULTS = {
+    "stopped": (LocalPostgres.halt, LocalPostgres.resume),
+    "hung": (LocalPostgres.freeze, LocalPostgres.thaw),
+}
 
 
 @dataclass
@@ -51,10 +60,20 @@ async def services(
     async with (
         # fewer connections than clients: requests also wait for the pool
         running_service(
-            "enrollment", enrollment_db, nats_server.url, over_http=True, database_pool_size=2
+            "enrollment",
+            enrollment_db,
+            nats_server.url,
+            over_http=True,
+            database_pool_size=2,
+            **BOUNDS,
         ) as enrollment,
         running_service(
-            "reporting", reporting_db, nats_server.url, over_http=True, database_pool_size=2
+            "reporting",
+            reporting_db,
+            nats_server.url,
+            over_http=True,
+            database_pool_size=2,
+            **BOUNDS,
         ) as reporting,
     ):
         async with reporting.runtime.database.transaction() as tx:
@@ -112,19 +131,21 @@ async def client_loop(
             phases.now.statuses["transport", type(exc).__name__] += 1
 
 
+@pytest.mark.parametrize("fault", list(FAULTS))
 async def test_clients_get_a_503_with_retry_after_while_postgresql_is_down_never_a_500(
-    services: tuple[RunningService, RunningService], own_postgres: LocalPostgres
+    fault: str, services: tuple[RunningService, RunningService], own_postgres: LocalPostgres
 ) -> None:
     enrollment, _ = services
+    stop_it, start_it = FAULTS[fault]
     phases = Phases()
     stop = asyncio.Event()
     clients = [asyncio.create_task(client_loop(services, phases, stop, n)) for n in range(CLIENTS)]
     # the load's phases last this long: durations of the test, not waits for something
     await asyncio.sleep(1.0)
-    await asyncio.to_thread(own_postgres.halt)  # fast shutdown under load: requests in flight
+    await asyncio.to_thread(stop_it, own_postgres)  # under load: requests in flight
     phases.now = phases.during
     await asyncio.sleep(OUTAGE_SECONDS)
-    await asyncio.to_thread(own_postgres.resume)
+    await asyncio.to_thread(start_it, own_postgres)
     phases.now = phases.after
     await asyncio.sleep(3.0)
     stop.set()

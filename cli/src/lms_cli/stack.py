@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,31 @@ def _die_with_parent() -> None:
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+class Spawner:
+    """Starts processes that get SIGTERM when this process ends, even killed.
+
+    The kernel sends it (PR_SET_PDEATHSIG) when the *thread* that started the child ends, not
+    the process: a service restarted from a thread that ends early (an event loop's executor,
+    closed with its loop) was stopped then, its parent still running, and refused every
+    connection afterwards. So every child is started from one thread, which lives until
+    :meth:`close` (for :data:`SPAWNER`, until this process ends)."""
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lms-spawner")
+
+    def popen(self, args: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(args, preexec_fn=_die_with_parent, **options)
+
+        return self._thread.submit(start).result()
+
+    def close(self) -> None:
+        self._thread.shutdown()
+
+
+SPAWNER = Spawner()
+
+
 def start_service(
     name: str,
     env: dict[str, str],
@@ -75,7 +101,7 @@ def start_service(
     with (log_dir / f"{log_name or name}.log").open(
         "ab"
     ) as log:  # the child keeps its own descriptor
-        return subprocess.Popen(
+        return SPAWNER.popen(
             [
                 sys.executable,
                 "-m",
@@ -91,7 +117,6 @@ def start_service(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
         )
 
 

@@ -7,6 +7,7 @@ import logging
 import pytest
 import sqlalchemy.exc
 
+from servicekit.database import DatabaseDidNotAnswer
 from servicekit.service import supervise
 
 
@@ -46,3 +47,16 @@ async def test_any_other_stop_is_logged_with_its_traceback(
     assert len(calls) == 2
     (record,) = [r for r in caplog.records if r.name == "servicekit.service"]
     assert record.levelno == logging.ERROR and record.exc_info is not None
+
+
+async def test_a_database_that_does_not_answer_in_time_is_an_outage_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hung = DatabaseDidNotAnswer("SELECT ... FOR UPDATE SKIP LOCKED", None, TimeoutError())
+    calls, run = stops_once(hung)
+    with caplog.at_level(logging.INFO, logger="servicekit.service"):
+        await supervise("outbox relay", run, asyncio.Event())  # type: ignore[arg-type]
+    assert len(calls) == 2
+    (record,) = [r for r in caplog.records if r.name == "servicekit.service"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "outbox relay waits for the database (TimeoutError)" in record.getMessage()

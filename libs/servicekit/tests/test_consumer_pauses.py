@@ -80,7 +80,9 @@ class Service:
 
     def __init__(self, postgres: LocalPostgres, url: str, js: JetStreamContext) -> None:
         self.postgres, self.url, self.js = postgres, url, js
-        self.database = Database(make_engine(url), Outbox(outbox_table))
+        # bounds as in production, only shorter (DATABASE_*_TIMEOUT_SECONDS)
+        engine = make_engine(url, connect_timeout=1.0, statement_timeout=1.0)
+        self.database = Database(engine, Outbox(outbox_table))
         self.consumer = Consumer(
             "reporting",
             js,
@@ -157,6 +159,22 @@ async def halt_for_three_ack_waits(service: Service, load: Load) -> set[uuid.UUI
     return published
 
 
+async def freeze_for_three_ack_waits(service: Service, load: Load) -> set[uuid.UUID]:
+    """PostgreSQL stopped with SIGSTOP (hung: connections open, nothing answers) while the
+    consumer applies a batch, for three of the server's ack waits after it paused."""
+    await asyncio.to_thread(service.postgres.freeze)
+    try:
+        published = await load()
+        await eventually(
+            lambda: asyncio.sleep(0, service.consumer.pauses.current),
+            lambda pause: pause is not None,
+        )
+        await asyncio.sleep(3)
+    finally:
+        await asyncio.to_thread(service.postgres.thaw)
+    return published
+
+
 async def reset_the_consumers_connection(service: Service, load: Load) -> set[uuid.UUID]:
     """The backend applying the consumer's batch is killed (its connection reset); PostgreSQL
     then restarts every backend and recovers from its log before it takes connections."""
@@ -209,6 +227,7 @@ async def waiting_backend(url: str) -> int:
 
 FAULTS: dict[str, tuple[Callable[[Service, Load], Awaitable[set[uuid.UUID]]], str | None]] = {
     "database unreachable": (halt_for_three_ack_waits, None),
+    "database hung": (freeze_for_three_ack_waits, None),
     "connection reset": (reset_the_consumers_connection, None),
     "statement timeout": (time_out_every_statement_for_three_seconds, "300ms"),
 }

@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
 
-from servicekit.database import database_unavailable, make_engine
+from servicekit.database import DatabaseDidNotAnswer, database_unavailable, make_engine
+from servicekit.testing.waiting import eventually
 
 
 def wrapped(orig: Exception, *, invalidated: bool = False) -> sqlalchemy.exc.DBAPIError:
@@ -27,6 +28,7 @@ def wrapped(orig: Exception, *, invalidated: bool = False) -> sqlalchemy.exc.DBA
         asyncpg.exceptions.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only"),
         asyncpg.exceptions.DiskFullError("could not extend file"),
         asyncpg.exceptions.CrashShutdownError("terminating connection: crash of another"),
+        DatabaseDidNotAnswer("SELECT 1", None, TimeoutError()),
     ],
     ids=lambda e: type(e).__name__,
 )
@@ -73,3 +75,36 @@ async def test_an_error_raised_inside_a_transaction_is_not_blamed_on_the_databas
     finally:
         await engine.dispose()
     assert not database_unavailable(raised.value)
+
+
+@pytest.mark.integration
+async def test_a_statement_past_the_bound_is_an_outage_and_is_cancelled_on_the_server(
+    database_url: str,
+) -> None:
+    """A server that answers, but not within the engine's bound: the statement is given up,
+    the error says the database is unavailable, the server stops running it, and the next
+    statement gets a connection that works."""
+    engine = make_engine(database_url, statement_timeout=0.5)
+    try:
+        async with engine.connect() as conn:
+            first_pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        with pytest.raises(DatabaseDidNotAnswer) as raised:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT pg_sleep(60)"))
+        assert database_unavailable(raised.value)
+        assert "pg_sleep" in str(raised.value)  # the statement, never its parameters
+
+        async def still_sleeping() -> int:
+            async with engine.connect() as conn:
+                query = text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'"
+                )
+                return int((await conn.execute(query)).scalar_one())
+
+        assert await eventually(still_sleeping, lambda n: n == 0) == 0
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert pid != first_pid  # the pool made new connections
+    finally:
+        await engine.dispose()

@@ -89,14 +89,26 @@ class Served:
         return await self.client.get(path)
 
 
-async def probe_app(database_url: str, nats_url: str) -> FastAPI:
-    """A producer composed as every service is, on a database with its tables."""
+@router.get("/backend")
+async def backend(request: Request) -> dict[str, int]:
+    """The PostgreSQL process serving this request's connection."""
+    async with (await get_runtime(request)).database.read() as conn:
+        return {"pid": (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()}
+
+
+async def probe_app(database_url: str, nats_url: str, **bounds: float) -> FastAPI:
+    """A producer composed as every service is, on a database with its tables; ``bounds``
+    set its ``database_*_timeout_seconds``."""
     engine = make_engine(database_url)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     await engine.dispose()
     settings = ServiceSettings(
-        database_url=database_url, nats_url=nats_url, environment="test", run_consumers=False
+        database_url=database_url,
+        nats_url=nats_url,
+        environment="test",
+        run_consumers=False,
+        **bounds,
     )
     spec = ServiceSpec("probe", 8999, "probe", publishes=(LessonCompleted,))
     return create_app(ServiceDefinition(spec, settings, Dependencies(), metadata, routers=[router]))
@@ -241,5 +253,54 @@ async def test_a_service_starts_and_serves_while_nats_is_away_and_joins_it_later
             lambda: served.get("/readyz"),
             lambda r: r.json()["checks"]["nats"] == "connected"
             and r.json()["outbox"]["oldest_unsent_age_seconds"] == 0,
+            timeout=15,
+        )
+
+
+async def test_a_hung_database_is_a_503_within_the_bound_and_its_connections_are_replaced(
+    own_postgres: LocalPostgres, nats_server: NatsServer, jetstream: Any
+) -> None:
+    """PostgreSQL stopped (SIGSTOP): its sockets stay open and nothing answers, so only the
+    client's own bound can answer the request. Without it, these requests would wait for as
+    long as the server stays stopped."""
+    url = await ensure_database(own_postgres.url("postgres"), "probe")
+    bounds = {
+        "database_statement_timeout_seconds": 1.0,
+        "database_connect_timeout_seconds": 1.0,
+    }
+    async with serving(await probe_app(url, nats_server.url, **bounds)) as served:
+        before = await served.get("/backend")
+        assert before.status_code == 200
+        await asyncio.to_thread(own_postgres.freeze)
+        try:
+            # each answer comes within the client's timeout (far below "forever"), as the
+            # problem a client retries
+            read = await served.client.get("/notes", timeout=15)
+            write = await served.client.post("/notes", timeout=15)
+            readiness = await served.client.get("/readyz", timeout=15)
+            alive = await served.client.get("/healthz", timeout=15)
+        finally:
+            await asyncio.to_thread(own_postgres.thaw)
+        for refused in (read, write):
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["retry-after"] == "5"
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["code"] == "database_unavailable"
+        assert readiness.status_code == 503
+        assert readiness.json()["checks"]["database"].startswith("unreachable")
+        assert alive.status_code == 200
+
+        # thawed: the same client connection is served again, by a new database connection
+        # (the stuck one was dropped), and the refused write left nothing behind
+        after = await served.get("/backend")
+        assert after.status_code == 200
+        assert after.json()["pid"] != before.json()["pid"]
+        assert connection_of(after) == connection_of(before) == connection_of(read)
+        assert (await served.get("/notes")).json() == {"notes": 0}
+        assert (await served.client.post("/notes")).status_code == 201
+        # the relay, which waited for the database meanwhile, publishes it
+        await eventually(
+            lambda: served.get("/readyz"),
+            lambda r: r.status_code == 200 and r.json()["outbox"]["oldest_unsent_age_seconds"] == 0,
             timeout=15,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -19,6 +20,8 @@ from lms_contracts import EventData
 from .observability import correlation_id_var
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import ExceptionContext
+
     from .outbox import Outbox
 
 # SQLSTATEs that say the server cannot serve now, whatever the statement: class 08
@@ -39,12 +42,22 @@ def make_engine(
     *,
     pool_size: int = 10,
     connect_timeout: float = 5.0,
+    statement_timeout: float | None = None,
     ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
 ) -> AsyncEngine:
     """A pool that checks a connection that sat idle before lending it (one that PostgreSQL
     dropped, in a restart say, is replaced) and gives up connecting after ``connect_timeout``
     seconds, so that a request during an outage is answered (503) rather than held for
     asyncpg's default minute.
+
+    ``statement_timeout`` bounds, on the client's side, how long any one round trip (a
+    statement, a fetch, BEGIN, COMMIT, the idle check) waits for the server: a server that
+    hangs (stopped, its storage stuck, a network that drops packets without a reset) keeps
+    the connection open and answers nothing, and no server-side ``statement_timeout`` fires
+    then. Past the bound the connection is dropped (the pool opens new ones) and the error
+    says the database is unavailable (:class:`DatabaseDidNotAnswer`). ``None`` waits as
+    long as it takes: migrations and operator commands run without it (ADR 11). A wait for a
+    free connection of the pool is bounded by the same time.
 
     SQLAlchemy's ``pool_pre_ping`` checks every connection it lends, and asyncpg's check is
     three round trips (BEGIN, an empty query, ROLLBACK): on the busiest requests that was more
@@ -63,12 +76,15 @@ def make_engine(
         # an error's text never repeats a statement's parameters (names, phone numbers) into
         # a log line
         hide_parameters=True,
+        pool_timeout=statement_timeout or 30.0,
         connect_args={
             "timeout": connect_timeout,
+            "command_timeout": statement_timeout,
             "server_settings": {"application_name": application_name()},
         },
     )
     dialect = engine.dialect
+    event.listen(engine.sync_engine, "handle_error", _drop_if_unanswered)
 
     @event.listens_for(engine.sync_engine, "checkin")
     def returned(dbapi_connection: Any, record: Any) -> None:
@@ -81,11 +97,45 @@ def make_engine(
             return
         try:
             dialect.do_ping(dbapi_connection)
-        except Exception as exc:
+        except BaseException as exc:
+            # dropped at once: closing politely would wait for a hung server's goodbye
+            dbapi_connection.driver_connection.terminate()
+            if not isinstance(exc, Exception):
+                raise  # cancelled (a readiness check's bound, say)
             # the pool drops this connection and lends another (a new one if need be)
-            raise sqlalchemy.exc.DisconnectionError(str(exc)) from exc
+            raise sqlalchemy.exc.DisconnectionError(repr(exc)) from exc
 
     return engine
+
+
+class DatabaseDidNotAnswer(sqlalchemy.exc.OperationalError):
+    """A round trip to the database (or connecting to it) took longer than the engine's
+    bound: the server is hung or unreachable. The connection was dropped."""
+
+
+def _drop_if_unanswered(context: ExceptionContext) -> BaseException | None:
+    """The driver gave up waiting for the server (asyncpg's ``command_timeout``), or the
+    waiting task was cancelled: the connection's state is unknown (the server may still be
+    running the statement, or be hung), so the pool drops it and opens new ones.
+
+    After a timeout the connection is closed politely: asyncpg first asks the server to cancel
+    the statement (a slow one stops running there), and a hung server gets two seconds to
+    answer (SQLAlchemy's bound on closing) before the socket is cut. A cancelled task's
+    connection is cut at once: whoever cancelled it (a readiness check past its bound, a
+    shutdown) wants out now. A timeout is raised as :class:`DatabaseDidNotAnswer`, which
+    ``database_unavailable`` knows."""
+    error = context.original_exception
+    if not isinstance(error, TimeoutError | asyncio.CancelledError):
+        return None
+    connection = context.connection
+    if connection is not None and not connection.invalidated:
+        driver = connection.connection.driver_connection
+        if isinstance(error, asyncio.CancelledError) and driver is not None:
+            driver.terminate()
+        context.is_disconnect = True
+    if isinstance(error, TimeoutError):
+        return DatabaseDidNotAnswer(context.statement, None, error, hide_parameters=True)
+    return None
 
 
 def application_name() -> str:

@@ -20,6 +20,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -297,8 +298,33 @@ class LocalPostgres:
 
     def stop(self) -> None:
         if self._server is not None:
+            self.thaw()  # a stopped server could not hear the shutdown
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
+
+    def freeze(self) -> None:
+        """SIGSTOP to the postmaster and every backend: the server keeps its connections and
+        its socket open and answers nothing, as a hung machine, a stuck storage volume or a
+        network that drops packets without a reset would. :meth:`thaw` lets it go on."""
+        self._signal_all(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT to whatever :meth:`freeze` stopped (harmless on a running server)."""
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, signum: int) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        try:
+            postmaster = psutil.Process(pid)
+            # the postmaster first: stopped, it starts no backend the loop below would miss
+            processes = [postmaster, *postmaster.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        for process in processes:
+            with suppress(psutil.NoSuchProcess):
+                process.send_signal(signum)
 
     def halt(self) -> None:
         """Stop the server as an operator would (fast shutdown: open connections are

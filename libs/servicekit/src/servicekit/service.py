@@ -375,7 +375,12 @@ def create_app(definition: ServiceDefinition[S, D]) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(definition.name, settings.log_level)
         configure_tracing(definition.name)
-        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+        engine = make_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            statement_timeout=settings.database_statement_timeout_seconds,
+        )
         database = Database(engine, Outbox(definition.metadata.tables["outbox"]))
         definition.deps.bind(database)
         runner: Runner[Any] = Runner(

@@ -22,6 +22,13 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     database_url: str = "postgresql+asyncpg://postgres@localhost:5432/lms"
     database_pool_size: int = 10
+    # how long a connection attempt, and any one round trip to the database (a statement, a
+    # fetch, COMMIT), may wait before the database counts as unavailable (503, a consumer
+    # pauses): a hung server keeps connections open and answers nothing. Far above any
+    # legitimate statement of the platform (milliseconds; the national report's reads are
+    # tens of ms), below an HTTP gateway's minute.
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    database_statement_timeout_seconds: float = Field(default=30.0, gt=0)
     # one server, or every node of a cluster, comma-separated: the client fails over between them
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
