@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.commands import LessonDone
 
@@ -58,17 +59,20 @@ WHERE status = 'in_progress' AND post_test_score IS NOT NULL
 
 
 async def record_lessons(
-    driver: Any, lessons: Sequence[LessonDone]
+    conn: AsyncConnection, lessons: Sequence[LessonDone]
 ) -> set[tuple[uuid.UUID, uuid.UUID]]:
-    """Apply a batch's lesson completions on the driver connection, in its transaction;
-    return the (learner, course) pairs whose enrollment may complete now."""
+    """Apply a batch's lesson completions in the connection's transaction; return the (learner,
+    course) pairs whose enrollment may complete now. The statement goes through the engine, so
+    that a database that does not answer is told as unavailable (the consumer pauses)."""
     if not lessons:
         return set()
-    rows = await driver.fetch(
+    rows = await conn.exec_driver_sql(
         RECORD_LESSONS,
-        [x.learner_id for x in lessons],
-        [x.course_id for x in lessons],
-        [x.lesson_id for x in lessons],
-        [x.completed_at for x in lessons],
+        (
+            [x.learner_id for x in lessons],
+            [x.course_id for x in lessons],
+            [x.lesson_id for x in lessons],
+            [x.completed_at for x in lessons],
+        ),
     )
-    return {(row["learner_id"], row["course_id"]) for row in rows}
+    return {(row.learner_id, row.course_id) for row in rows}

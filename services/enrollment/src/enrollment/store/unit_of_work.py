@@ -322,8 +322,7 @@ class SqlUnitOfWork(UnitOfWork):
     async def add_lesson_completions(
         self, done: tuple[commands.LessonDone, ...]
     ) -> set[tuple[uuid.UUID, uuid.UUID]]:
-        driver = (await self.conn.get_raw_connection()).driver_connection
-        return await lessons.record_lessons(driver, done)
+        return await lessons.record_lessons(self.conn, done)
 
     async def add_pre_test(self, learner_id: uuid.UUID, course_id: uuid.UUID, at: datetime) -> None:
         await self.conn.execute(

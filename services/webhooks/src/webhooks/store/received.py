@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.commands import RecordEvent
 from ..domain.model import DeliveryStatus
@@ -51,17 +52,23 @@ ON CONFLICT ON CONSTRAINT deliveries_once_per_endpoint_and_event DO NOTHING
 """
 
 
-async def record_events(driver: Any, received: Sequence[RecordEvent], now: datetime) -> None:
-    """Keep and queue a batch's events on the driver connection, in its transaction."""
+async def record_events(
+    conn: AsyncConnection, received: Sequence[RecordEvent], now: datetime
+) -> None:
+    """Keep and queue a batch's events in the connection's transaction. The statement goes
+    through the engine, so that a database that does not answer is told as unavailable (the
+    consumer pauses)."""
     if not received:
         return
-    await driver.execute(
+    await conn.exec_driver_sql(
         RECORD_EVENTS,
-        [x.event_id for x in received],
-        [x.event_type for x in received],
-        [x.learner_id for x in received],
-        [x.village_code for x in received],
-        [x.occurred_at for x in received],
-        [x.body for x in received],
-        now,
+        (
+            [x.event_id for x in received],
+            [x.event_type for x in received],
+            [x.learner_id for x in received],
+            [x.village_code for x in received],
+            [x.occurred_at for x in received],
+            [x.body for x in received],
+            now,
+        ),
     )

@@ -172,8 +172,7 @@ class SqlUnitOfWork(UnitOfWork):
 
     async def record_events(self, cmd: commands.RecordEvents, now: datetime) -> None:
         """``record_event`` for a whole batch, in one statement (``store/received.py``)."""
-        driver = (await self.conn.get_raw_connection()).driver_connection
-        await received.record_events(driver, cmd.events, now)
+        await received.record_events(self.conn, cmd.events, now)
 
     async def replay(
         self, endpoint: Endpoint, since: datetime, until: datetime | None, now: datetime
