@@ -15,6 +15,7 @@ from servicekit.service import (
     Projection,
     ServiceDefinition,
     SubscriptionMismatch,
+    Together,
 )
 from servicekit.settings import ServiceSettings
 
@@ -103,3 +104,40 @@ async def test_a_single_command_is_run_as_it_is() -> None:
     assert subscription is not None
     await subscription.handlers[Enrolled](tx, enrolled())  # type: ignore[arg-type]
     assert recorder.applied == [(tx, "one")]
+
+
+class Leaving(Recorder):
+    """A runner whose batch use case leaves the events it was told to leave."""
+
+    def __init__(self, left: set[uuid.UUID]) -> None:
+        super().__init__()
+        self.left = left
+
+    async def apply(self, tx: Any, *commands: Any) -> set[uuid.UUID]:
+        await super().apply(tx, *commands)
+        return self.left
+
+
+async def test_events_applied_together_make_one_command_and_only_those_left_go_one_by_one() -> None:
+    first, second, third = enrolled(), enrolled(), enrolled()
+    together = Together(
+        batch=lambda events: ("together", [e.id for e in events]),
+        each=lambda event: f"alone {event.id}",
+    )
+    runner, tx = Leaving(left={second.id}), object()
+    subscription = definition(inbound={Enrolled: together, Withdrawn: ignore}).subscription(
+        runner  # type: ignore[arg-type]
+    )
+    assert subscription is not None and subscription.batch_handler is not None
+    applied = await subscription.batch_handler(tx, [first, second, third])  # type: ignore[arg-type]
+    assert runner.applied == [(tx, ("together", [first.id, second.id, third.id]))]
+    assert set(applied or ()) == {first.id, third.id}, "the consumer skips these one by one"
+    await subscription.handlers[Enrolled](tx, second)  # type: ignore[arg-type]
+    assert runner.applied[-1] == (tx, f"alone {second.id}")
+
+
+async def test_without_events_applied_together_there_is_no_batch_step() -> None:
+    subscription = definition(inbound={Enrolled: ignore, Withdrawn: ignore}).subscription(
+        Recorder()  # type: ignore[arg-type]
+    )
+    assert subscription is not None and subscription.batch_handler is None

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -59,7 +59,11 @@ log = logging.getLogger(__name__)
 YIELD_EVERY = 200
 
 Handler = Callable[[Transaction, CloudEvent[Any]], Awaitable[None]]
-BatchHandler = Callable[[Transaction, Sequence[CloudEvent[Any]]], Awaitable[None]]
+# A batch handler may return the ids of the events it applied in full: the per-event handlers
+# then skip them (the others of the batch still go through them, in order).
+BatchHandler = Callable[
+    [Transaction, Sequence[CloudEvent[Any]]], Awaitable[Collection[uuid.UUID] | None]
+]
 Maintenance = Callable[[Transaction], Awaitable[None]]
 Parsed = list[tuple[Msg, CloudEvent[Any]]]
 
@@ -395,16 +399,19 @@ class Consumer:
             if self.subscription.needs_inbox:
                 fresh = await self.inbox.claim(tx.conn, [(e.id, e.type) for e in todo])
                 todo = [e for e in todo if e.id in fresh]
+            applied: Collection[uuid.UUID] | None = None
             if self.subscription.batch_handler is not None and todo:
                 if Tracing.enabled:
                     links = [e.traceparent for e in todo]
                     with span(f"{self.name} apply batch", kind=SpanKind.CONSUMER, links=links):
-                        await self.subscription.batch_handler(tx, todo)
+                        applied = await self.subscription.batch_handler(tx, todo)
                 else:
-                    await self.subscription.batch_handler(tx, todo)
+                    applied = await self.subscription.batch_handler(tx, todo)
             if not self.subscription.handlers:
                 return
             for event in todo:
+                if applied and event.id in applied:
+                    continue
                 handler = self.subscription.handler_for(event)
                 if handler is not None:
                     await self._handle(tx, handler, event)

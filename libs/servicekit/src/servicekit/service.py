@@ -17,7 +17,8 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -62,7 +63,9 @@ D = TypeVar("D", bound="Dependencies")
 Worker = Callable[["Runtime[Any, Any]"], Awaitable[None]]
 # An inbound event -> the command(s) it asks of the service (none: nothing to do).
 Translator = Callable[[CloudEvent[Any]], Any]
-BatchHandler = Callable[[Transaction, Sequence[CloudEvent[Any]]], Awaitable[None]]
+BatchHandler = Callable[
+    [Transaction, Sequence[CloudEvent[Any]]], Awaitable[Collection[uuid.UUID] | None]
+]
 Maintenance = Callable[[Transaction], Awaitable[None]]
 
 
@@ -90,6 +93,18 @@ class Projection:
     needs_inbox: bool = False
 
 
+@dataclass(frozen=True)
+class Together:
+    """An inbound table entry for event types applied a batch at a time: ``batch`` turns the
+    batch's events of the types that share this entry (in order, each once) into one command,
+    whose use case returns the ids of the events it leaves to be applied one by one through
+    ``each`` (those whose effects need an event of their own: its correlation and causation,
+    say)."""
+
+    batch: Callable[[Sequence[CloudEvent[Any]]], Any]
+    each: Translator
+
+
 class SubscriptionMismatch(RuntimeError):
     """A service's inbound table and its registered subscriptions differ: it refuses to
     start rather than skip, or be sent, events nobody wired."""
@@ -107,8 +122,9 @@ class ServiceDefinition(Generic[S, D]):
     unit_of_work: Callable[[Transaction], UnitOfWork] = UnitOfWork
     outbound: Outbound = no_events
     refusals: Refusals | None = None
-    # inbound events: event type -> the command(s) it becomes; or a batch projection
-    inbound: Mapping[type[EventData], Translator] = field(default_factory=dict)
+    # inbound events: event type -> the command(s) it becomes (or, for a type applied a batch
+    # at a time, a Together); or a batch projection
+    inbound: Mapping[type[EventData], Translator | Together] = field(default_factory=dict)
     projection: Projection | None = None
     workers: Sequence[Worker] = ()
     # gauges set at each scrape of /metrics, within its bound (servicekit.operations)
@@ -156,7 +172,36 @@ class ServiceDefinition(Generic[S, D]):
 
             return handle
 
-        return Subscription(handlers={t: handler(f) for t, f in self.inbound.items()})
+        one_by_one = {
+            t: handler(f.each if isinstance(f, Together) else f) for t, f in self.inbound.items()
+        }
+        together = {t: f for t, f in self.inbound.items() if isinstance(f, Together)}
+        if not together:
+            return Subscription(handlers=one_by_one)
+
+        return Subscription(handlers=one_by_one, batch_handler=applied_together(together, runner))
+
+
+def applied_together(
+    together: Mapping[type[EventData], Together], runner: Runner[Any]
+) -> BatchHandler:
+    """The consumer's batch step for the inbound table's Together entries: one command for
+    each entry's events of the batch (the types sharing an entry share the command), in the
+    batch's order; returns the events it applied in full."""
+
+    async def apply(tx: Transaction, events: Sequence[CloudEvent[Any]]) -> set[uuid.UUID]:
+        groups: dict[Together, list[CloudEvent[Any]]] = {}
+        for event in events:
+            entry = together.get(type(event.data))
+            if entry is not None:
+                groups.setdefault(entry, []).append(event)
+        applied: set[uuid.UUID] = set()
+        for entry, group in groups.items():
+            left = await runner.apply(tx, entry.batch(group))
+            applied.update(e.id for e in group if e.id not in left)
+        return applied
+
+    return apply
 
 
 @dataclass

@@ -19,6 +19,7 @@ What handles what:
 | StartVersionMove        | start_version_move        | (VersionChanged, by the job's chunks)        |
 | RecordCoursePublished   | record_course_published   | CourseCompleted, CertificateIssued (catch-up)|
 | RecordLessonCompleted   | record_lesson_completed   | CourseCompleted, CertificateIssued           |
+| RecordLessonsCompleted  | record_lessons_completed  | (as RecordLessonCompleted, for those left)   |
 | RevokeCertificate       | revoke_certificate        | CertificateRevoked                           |
 | RecordPreTestTaken      | record_pre_test_taken     | CourseCompleted, CertificateIssued           |
 | RecordPostTestPassed    | record_post_test_passed   | CourseCompleted, CertificateIssued           |
@@ -101,6 +102,9 @@ class UnitOfWork(Protocol):
     async def add_lesson_completion(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, lesson_id: uuid.UUID, at: datetime
     ) -> None: ...
+    async def add_lesson_completions(
+        self, done: tuple[commands.LessonDone, ...]
+    ) -> set[tuple[uuid.UUID, uuid.UUID]]: ...
     async def add_post_test_pass(
         self, learner_id: uuid.UUID, course_id: uuid.UUID, score: float, at: datetime
     ) -> float: ...
@@ -472,6 +476,18 @@ async def record_lesson_completed(cmd: commands.RecordLessonCompleted, uow: Unit
     await _complete_if_done(enrollment, uow)
 
 
+async def record_lessons_completed(
+    cmd: commands.RecordLessonsCompleted, uow: UnitOfWork
+) -> frozenset[uuid.UUID]:
+    """A batch's lessons, recorded and their enrollments started together; return the events
+    left to ``record_lesson_completed``: for each enrollment that may complete now, the last
+    of its lessons in the batch (its completion and certificate then follow from that event,
+    with all of the batch's lessons already recorded)."""
+    deciding = await uow.add_lesson_completions(cmd.lessons)
+    last = {(x.learner_id, x.course_id): x.event_id for x in cmd.lessons}
+    return frozenset(last[pair] for pair in deciding)
+
+
 async def record_pre_test_taken(cmd: commands.RecordPreTestTaken, uow: UnitOfWork) -> None:
     await uow.add_pre_test(cmd.learner_id, cmd.course_id, cmd.taken_at)
     enrollment = await uow.active_enrollment(cmd.learner_id, cmd.course_id)
@@ -505,6 +521,7 @@ HANDLERS: dict[type[Any], Callable[[Any, UnitOfWork], Awaitable[Any]]] = {
     commands.StartVersionMove: start_version_move,
     commands.RecordCoursePublished: record_course_published,
     commands.RecordLessonCompleted: record_lesson_completed,
+    commands.RecordLessonsCompleted: record_lessons_completed,
     commands.RevokeCertificate: revoke_certificate,
     commands.RecordPreTestTaken: record_pre_test_taken,
     commands.RecordPostTestPassed: record_post_test_passed,

@@ -10,6 +10,7 @@ What handles what:
 | RemoveEndpoint       | remove_endpoint        | the endpoint, its secrets and deliveries        |
 | RotateSecret         | rotate_secret          | a new secret; the others expire after an overlap|
 | RecordEvent          | record_event           | the event kept; a delivery per matching endpoint|
+| RecordEvents         | record_events          | as RecordEvent, a whole batch at once           |
 | Replay               | replay                 | the endpoint's matching kept events, queued     |
 | Redeliver            | redeliver              | one dead letter queued again                    |
 | RedeliverDeadLetters | redeliver_dead_letters | every dead letter (since a time) queued again   |
@@ -56,6 +57,7 @@ class UnitOfWork(Protocol):
     ) -> uuid.UUID: ...
     async def expire_secrets(self, endpoint_id: uuid.UUID, at: datetime) -> None: ...
     async def record_event(self, cmd: commands.RecordEvent, now: datetime) -> int: ...
+    async def record_events(self, cmd: commands.RecordEvents, now: datetime) -> None: ...
     async def replay(
         self, endpoint: Endpoint, since: datetime, until: datetime | None, now: datetime
     ) -> int: ...
@@ -185,6 +187,14 @@ async def record_event(cmd: commands.RecordEvent, uow: UnitOfWork, clock: Clock)
     return await uow.record_event(cmd, clock())
 
 
+async def record_events(
+    cmd: commands.RecordEvents, uow: UnitOfWork, clock: Clock
+) -> frozenset[uuid.UUID]:
+    """Keep and queue a batch's events together; none is left to apply one by one."""
+    await uow.record_events(cmd, clock())
+    return frozenset()
+
+
 async def replay(cmd: commands.Replay, uow: UnitOfWork, clock: Clock) -> int:
     endpoint = await existing(uow, cmd.endpoint_id)
     return await uow.replay(endpoint, cmd.since, cmd.until, clock())
@@ -224,6 +234,7 @@ def handlers(
         commands.RemoveEndpoint: remove_endpoint,
         commands.RotateSecret: partial(rotate_secret, clock=clock, box=deps.secrets),
         commands.RecordEvent: partial(record_event, clock=clock),
+        commands.RecordEvents: partial(record_events, clock=clock),
         commands.Replay: partial(replay, clock=clock),
         commands.Redeliver: partial(redeliver, clock=clock),
         commands.RedeliverDeadLetters: partial(redeliver_dead_letters, clock=clock),

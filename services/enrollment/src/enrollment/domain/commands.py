@@ -163,6 +163,24 @@ class RecordLessonCompleted:
 
 
 @dataclass(frozen=True)
+class LessonDone:
+    """One lesson completion of a batch, with the id of the event that told it."""
+
+    event_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID
+    lesson_id: uuid.UUID
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordLessonsCompleted:
+    """A batch's lesson completions, in the order they arrived (duplicates and all)."""
+
+    lessons: tuple[LessonDone, ...]
+
+
+@dataclass(frozen=True)
 class RecordPreTestTaken:
     """The learner took the course's pre-test, passed or not."""
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import lms_contracts as c
-from servicekit.service import Translator
+from servicekit.service import Together, Translator
 
 from ..domain import commands
 from ..domain.completion import CompletionRules
@@ -41,6 +42,21 @@ def lesson_completed(event: c.CloudEvent[Any]) -> commands.RecordLessonCompleted
     )
 
 
+def lessons_completed(events: Sequence[c.CloudEvent[Any]]) -> commands.RecordLessonsCompleted:
+    return commands.RecordLessonsCompleted(
+        tuple(
+            commands.LessonDone(
+                event_id=event.id,
+                learner_id=event.data.learner_id,
+                course_id=event.data.course_id,
+                lesson_id=event.data.lesson_id,
+                completed_at=event.data.completed_at,
+            )
+            for event in events
+        )
+    )
+
+
 def passed(
     event: c.CloudEvent[Any],
 ) -> commands.RecordPostTestPassed | commands.RecordPreTestTaken | None:
@@ -67,9 +83,10 @@ def failed(event: c.CloudEvent[Any]) -> commands.RecordPreTestTaken | None:
     return commands.RecordPreTestTaken(data.learner_id, data.course_id, data.graded_at)
 
 
-INBOUND: dict[type[c.EventData], Translator] = {
+INBOUND: dict[type[c.EventData], Translator | Together] = {
     c.CoursePublished: course_published,
-    c.LessonCompleted: lesson_completed,
+    # a batch's lessons together (``store/lessons.py``); one by one those that may complete
+    c.LessonCompleted: Together(batch=lessons_completed, each=lesson_completed),
     c.Passed: passed,
     c.Failed: failed,
 }

@@ -29,7 +29,7 @@ from ..domain.model import (
     Outcome,
     VersionMove,
 )
-from . import queries
+from . import lessons, queries
 from .rows import (
     bulk_params,
     cohort_from_row,
@@ -318,6 +318,11 @@ class SqlUnitOfWork(UnitOfWork):
             )
             .on_conflict_do_nothing()
         )
+
+    async def add_lesson_completions(
+        self, done: tuple[commands.LessonDone, ...]
+    ) -> set[tuple[uuid.UUID, uuid.UUID]]:
+        return await lessons.record_lessons(self.conn, done)
 
     async def add_pre_test(self, learner_id: uuid.UUID, course_id: uuid.UUID, at: datetime) -> None:
         await self.conn.execute(

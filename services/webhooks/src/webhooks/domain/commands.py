@@ -55,6 +55,13 @@ class RecordEvent:
 
 
 @dataclass(frozen=True)
+class RecordEvents:
+    """A batch's learner events, in the order the stream delivered them."""
+
+    events: tuple[RecordEvent, ...]
+
+
+@dataclass(frozen=True)
 class Replay:
     """Queue again every kept event of the endpoint's region and types since ``since``."""
 

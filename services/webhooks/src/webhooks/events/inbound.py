@@ -8,12 +8,13 @@ it. The private events (a contact changed, someone was shown contacts) are not c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import lms_contracts as c
-from servicekit.service import Translator
+from servicekit.service import Together
 
-from ..domain.commands import RecordEvent
+from ..domain.commands import RecordEvent, RecordEvents
 
 LEARNER_EVENTS: tuple[type[c.EventData], ...] = tuple(
     e for e in c.EVENT_TYPES.values() if e.regional
@@ -32,4 +33,11 @@ def record(event: c.CloudEvent[Any]) -> RecordEvent:
     )
 
 
-INBOUND: dict[type[c.EventData], Translator] = dict.fromkeys(LEARNER_EVENTS, record)
+def record_all(events: Sequence[c.CloudEvent[Any]]) -> RecordEvents:
+    return RecordEvents(tuple(record(event) for event in events))
+
+
+# a batch's events of every type together, in one statement (``store/received.py``)
+INBOUND: dict[type[c.EventData], Together] = dict.fromkeys(
+    LEARNER_EVENTS, Together(batch=record_all, each=record)
+)

@@ -13,7 +13,7 @@ from servicekit.runner import UnitOfWork
 
 from ..domain import commands
 from ..domain.model import DeliveryStatus, Endpoint
-from . import queries
+from . import queries, received
 from .tables import deliveries, endpoint_secrets, endpoints, events
 
 PENDING = DeliveryStatus.PENDING.value
@@ -169,6 +169,10 @@ class SqlUnitOfWork(UnitOfWork):
             .returning(deliveries.c.delivery_id)
         )
         return len(result.all())
+
+    async def record_events(self, cmd: commands.RecordEvents, now: datetime) -> None:
+        """``record_event`` for a whole batch, in one statement (``store/received.py``)."""
+        await received.record_events(self.conn, cmd.events, now)
 
     async def replay(
         self, endpoint: Endpoint, since: datetime, until: datetime | None, now: datetime
