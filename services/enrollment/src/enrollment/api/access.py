@@ -12,6 +12,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from servicekit.auth import Principal, Role
+from servicekit.middleware import route_template
 from servicekit.problems import Problem
 from servicekit.runner import Records
 
@@ -51,7 +52,7 @@ async def visible_enrollment(
 def viewer_of(principal: Principal, request: Request) -> Viewer:
     """The caller as the access log names them, and the route (its template: no id or filter
     of the request)."""
-    route = getattr(request.scope.get("route"), "path", request.url.path)
+    route = route_template(request.scope)
     role = next((r for r in STRONGEST_FIRST if principal.has(r)), None)
     return Viewer(
         subject=principal.subject,

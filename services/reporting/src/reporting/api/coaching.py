@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from servicekit.auth import CurrentPrincipal, Principal, Role
 from servicekit.fields import RegionCode as RegionCodeField
 from servicekit.i18n import position_name
+from servicekit.middleware import route_template
 from servicekit.pagination import CursorParam, PageCursors
 
 from ..domain.errors import LearnerNotFound
@@ -32,7 +33,7 @@ Days = Annotated[int, Query(ge=1, le=365)]
 
 def reader(principal: Principal, request: Request) -> coaching.ContactRead:
     """Who reads, through which route (its template: no id or filter of the request)."""
-    route = getattr(request.scope.get("route"), "path", request.url.path)
+    route = route_template(request.scope)
     role = Role.ADMIN if principal.has(Role.ADMIN) else Role.SUPERVISOR
     return coaching.ContactRead(
         principal.subject, role.value, principal.region_code, f"{request.method} {route}"
