@@ -38,7 +38,7 @@ from servicekit.servers import ensure_database
 from servicekit.service import Runtime
 from servicekit.testing.https import Certificates, make_certificates
 from webhooks.delivery import DeliveryWorker
-from webhooks.domain.commands import RecordEvent, RegisterEndpoint
+from webhooks.domain.commands import RecordEvent, RecordEvents, RegisterEndpoint
 
 EVENTS_PER_LEARNER = 4
 
@@ -168,11 +168,18 @@ async def bridge_rate(
             async with runtime.database.transaction() as tx:
                 await runtime.runner.apply(
                     tx,
-                    *(
-                        RecordEvent(
-                            uuid.uuid4(), LessonCompleted.event_type, learner, village, now, body
+                    RecordEvents(
+                        tuple(
+                            RecordEvent(
+                                uuid.uuid4(),
+                                LessonCompleted.event_type,
+                                learner,
+                                village,
+                                now,
+                                body,
+                            )
+                            for learner, village, body in events[start : start + 500]
                         )
-                        for learner, village, body in events[start : start + 500]
                     ),
                 )
         before = await received(counter, url)

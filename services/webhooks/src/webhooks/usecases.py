@@ -9,8 +9,7 @@ What handles what:
 | ChangeEndpoint       | change_endpoint        | URL, region, types, description, enabled        |
 | RemoveEndpoint       | remove_endpoint        | the endpoint, its secrets and deliveries        |
 | RotateSecret         | rotate_secret          | a new secret; the others expire after an overlap|
-| RecordEvent          | record_event           | the event kept; a delivery per matching endpoint|
-| RecordEvents         | record_events          | as RecordEvent, a whole batch at once           |
+| RecordEvents         | record_events          | the events kept; a delivery per matching endpoint|
 | Replay               | replay                 | the endpoint's matching kept events, queued     |
 | Redeliver            | redeliver              | one dead letter queued again                    |
 | RedeliverDeadLetters | redeliver_dead_letters | every dead letter (since a time) queued again   |
@@ -56,7 +55,6 @@ class UnitOfWork(Protocol):
         self, endpoint_id: uuid.UUID, sealed: bytes, created_at: datetime
     ) -> uuid.UUID: ...
     async def expire_secrets(self, endpoint_id: uuid.UUID, at: datetime) -> None: ...
-    async def record_event(self, cmd: commands.RecordEvent, now: datetime) -> int: ...
     async def record_events(self, cmd: commands.RecordEvents, now: datetime) -> None: ...
     async def replay(
         self, endpoint: Endpoint, since: datetime, until: datetime | None, now: datetime
@@ -183,10 +181,6 @@ async def rotate_secret(
     return Rotated(endpoint, secret_id, secret, expire_at)
 
 
-async def record_event(cmd: commands.RecordEvent, uow: UnitOfWork, clock: Clock) -> int:
-    return await uow.record_event(cmd, clock())
-
-
 async def record_events(
     cmd: commands.RecordEvents, uow: UnitOfWork, clock: Clock
 ) -> frozenset[uuid.UUID]:
@@ -233,7 +227,6 @@ def handlers(
         ),
         commands.RemoveEndpoint: remove_endpoint,
         commands.RotateSecret: partial(rotate_secret, clock=clock, box=deps.secrets),
-        commands.RecordEvent: partial(record_event, clock=clock),
         commands.RecordEvents: partial(record_events, clock=clock),
         commands.Replay: partial(replay, clock=clock),
         commands.Redeliver: partial(redeliver, clock=clock),

@@ -42,7 +42,7 @@ def test_an_event_becomes_a_record_carrying_its_exact_body() -> None:
         recorded_at="2026-11-02T08:00:01Z",
     )
     event = c.new_event(data)
-    command = INBOUND[c.LessonCompleted].each(event)
+    (command,) = INBOUND[c.LessonCompleted].batch([event]).events
     assert isinstance(command, RecordEvent)
     assert command.event_id == event.id and command.village_code == "74.01.01.2006"
     assert c.parse_event(command.body.encode()) == event

@@ -37,7 +37,12 @@ def record_all(events: Sequence[c.CloudEvent[Any]]) -> RecordEvents:
     return RecordEvents(tuple(record(event) for event in events))
 
 
-# a batch's events of every type together, in one statement (``store/received.py``)
+def record_one(event: c.CloudEvent[Any]) -> RecordEvents:
+    return record_all([event])
+
+
+# a batch's events of every type together, in one statement (``store/received.py``); none is
+# left to apply one by one, and one alone would be applied the same way
 INBOUND: dict[type[c.EventData], Together] = dict.fromkeys(
-    LEARNER_EVENTS, Together(batch=record_all, each=record)
+    LEARNER_EVENTS, Together(batch=record_all, each=record_one)
 )

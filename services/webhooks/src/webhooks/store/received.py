@@ -9,7 +9,7 @@ does what that statement did for the whole batch:
    nothing), numbering them in the batch's order, which is the order a learner's deliveries
    are sent in;
 2. queues a pending delivery of each newly kept event for every endpoint whose region covers
-   its village and whose types hold its type (as ``unit_of_work.matching`` does), once per
+   its village and whose types hold its type, once per
    endpoint and event.
 """
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, delete, func, literal, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from servicekit.runner import UnitOfWork
@@ -17,17 +17,6 @@ from . import queries, received
 from .tables import deliveries, endpoint_secrets, endpoints, events
 
 PENDING = DeliveryStatus.PENDING.value
-
-
-def matching(village_code: Any, event_type: Any) -> Any:
-    """Endpoints whose region covers ``village_code`` and whose types hold ``event_type``."""
-    return (
-        event_type == endpoints.c.event_types.any_(),
-        or_(
-            village_code == endpoints.c.region_code,
-            village_code.like(endpoints.c.region_code + ".%"),
-        ),
-    )
 
 
 def as_selected(values: dict[str, Any]) -> list[Any]:
@@ -129,49 +118,8 @@ class SqlUnitOfWork(UnitOfWork):
         )
 
     # events and deliveries
-    async def record_event(self, cmd: commands.RecordEvent, now: datetime) -> int:
-        """Keep the event (once per event id) and queue it for every endpoint it matches, in
-        one statement; returns how many deliveries were queued (none for an event seen
-        before)."""
-        received = (
-            insert(events)
-            .values(
-                event_id=cmd.event_id,
-                event_type=cmd.event_type,
-                learner_id=cmd.learner_id,
-                village_code=cmd.village_code,
-                occurred_at=cmd.occurred_at,
-                received_at=now,
-                body=cmd.body,
-            )
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(events.c.event_id, events.c.seq)
-            .cte("received")
-        )
-        fresh = (
-            select(
-                func.gen_random_uuid(),
-                endpoints.c.endpoint_id,
-                received.c.event_id,
-                received.c.seq,
-                *as_selected({"event_type": cmd.event_type, "learner_id": cmd.learner_id}),
-                *as_selected(queued(now)),
-            )
-            .select_from(received)
-            .join(endpoints, literal(True))
-            .where(*matching(literal(cmd.village_code, Text), literal(cmd.event_type, Text)))
-        )
-        columns = ["delivery_id", "endpoint_id", "event_id", "seq", "event_type", "learner_id"]
-        result = await self.conn.execute(
-            insert(deliveries)
-            .from_select([*columns, *queued(now)], fresh)
-            .on_conflict_do_nothing(constraint="deliveries_once_per_endpoint_and_event")
-            .returning(deliveries.c.delivery_id)
-        )
-        return len(result.all())
-
     async def record_events(self, cmd: commands.RecordEvents, now: datetime) -> None:
-        """``record_event`` for a whole batch, in one statement (``store/received.py``)."""
+        """Keep a batch's events and queue their deliveries, in one statement (``store/received.py``)."""
         await received.record_events(self.conn, cmd.events, now)
 
     async def replay(
